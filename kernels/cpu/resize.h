@@ -1,0 +1,15 @@
+// Nearest and bilinear resize (PyTorch's interpolate).
+// Fast CPU kernels (OpenMP threads, cache blocking, OpenBLAS SGEMM), with the
+// same contract as the reference kernels of the same name.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/op_params.h"
+#include "kernels/view.h"
+
+namespace fcnrt::cpu {
+
+void resize(const View& x, const View& y, const ResizeParams& p);
+
+}  // namespace fcnrt::cpu

@@ -1,0 +1,107 @@
+// Parameter structs of every op, as kernels receive them after the loader has
+// parsed and validated the graph's attributes. Plain data, shared by the CPU
+// and CUDA kernels. Pairs are {height, width}; pads are {top, left, bottom, right}.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/view.h"
+
+namespace fcnrt {
+
+enum class Activation : uint8_t { None, Relu, LeakyRelu, Sigmoid, Tanh };
+
+struct ActivationParams {
+    Activation kind = Activation::None;
+    float alpha = 0.01f;  // leaky_relu slope
+};
+
+// The activation applied after an op (and by the standalone activation ops).
+FCNRT_HD float apply_activation(float v, ActivationParams a) {
+    switch (a.kind) {
+        case Activation::None: return v;
+        case Activation::Relu: return v > 0.0f ? v : 0.0f;
+        case Activation::LeakyRelu: return v >= 0.0f ? v : v * a.alpha;
+        case Activation::Sigmoid: return 1.0f / (1.0f + expf(-v));
+        case Activation::Tanh: return tanhf(v);
+    }
+    return v;
+}
+
+// Double-precision twin used by the reference kernels.
+inline double apply_activation_f64(double v, ActivationParams a) {
+    switch (a.kind) {
+        case Activation::None: return v;
+        case Activation::Relu: return v > 0.0 ? v : 0.0;
+        case Activation::LeakyRelu: return v >= 0.0 ? v : v * static_cast<double>(a.alpha);
+        case Activation::Sigmoid: return 1.0 / (1.0 + std::exp(-v));
+        case Activation::Tanh: return std::tanh(v);
+    }
+    return v;
+}
+
+// conv: x [N, C, H, W], weight [K, C/groups, kh, kw], bias [K] or none, y [N, K, OH, OW]
+// with OH = (H + pt + pb - dh*(kh-1) - 1) / sh + 1.
+struct Conv2dParams {
+    int stride[2] = {1, 1};
+    int pads[4] = {0, 0, 0, 0};
+    int dilation[2] = {1, 1};
+    int groups = 1;
+    ActivationParams act;
+};
+
+// conv_transpose: x [N, C, H, W], weight [C, K/groups, kh, kw], bias [K] or none,
+// y [N, K, OH, OW] with OH = (H-1)*sh - pt - pb + dh*(kh-1) + output_padding_h + 1.
+struct ConvTranspose2dParams {
+    int stride[2] = {1, 1};
+    int pads[4] = {0, 0, 0, 0};
+    int output_padding[2] = {0, 0};
+    int dilation[2] = {1, 1};
+    int groups = 1;
+    ActivationParams act;
+};
+
+// max_pool / avg_pool. Output size as PyTorch's max_pool2d/avg_pool2d, including
+// ceil_mode (a last window must start inside the input or the left padding).
+struct Pool2dParams {
+    int kernel[2] = {1, 1};
+    int stride[2] = {1, 1};
+    int pads[4] = {0, 0, 0, 0};
+    int dilation[2] = {1, 1};
+    bool ceil_mode = false;
+    bool count_include_pad = false;  // avg_pool only
+};
+
+enum class BinaryOp : uint8_t { Add, Mul };
+
+// add / mul: a [N, C, H, W]; b the same shape or [N, C, 1, 1] (broadcast over H, W).
+struct BinaryParams {
+    BinaryOp op = BinaryOp::Add;
+    ActivationParams act;
+};
+
+enum class ResizeMode : uint8_t { Nearest, Bilinear };
+
+// resize: y[oy, ox] samples x at a source coordinate computed with the factor
+// in/out per axis: `coord_scale` is 1/scale when the graph gave `scale` (as
+// PyTorch's interpolate uses scale_factor directly) and in/out when it gave `size`.
+// nearest: src = min(floor(dst * coord_scale), in - 1)
+// bilinear, align_corners false: src = max((dst + 0.5) * coord_scale - 0.5, 0)
+// bilinear, align_corners true: src = dst * (in - 1) / (out - 1)  (0 when out == 1)
+struct ResizeParams {
+    ResizeMode mode = ResizeMode::Nearest;
+    bool align_corners = false;
+    double coord_scale[2] = {1.0, 1.0};
+};
+
+enum class PadMode : uint8_t { Constant, Reflect, Edge };
+
+// pad: y [N, C, H + pt + pb, W + pl + pr]; negative pads crop.
+struct PadParams {
+    int pads[4] = {0, 0, 0, 0};
+    PadMode mode = PadMode::Constant;
+    float value = 0.0f;
+};
+
+}  // namespace fcnrt

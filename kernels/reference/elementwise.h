@@ -1,0 +1,26 @@
+// Elementwise ops: activations, add/mul, batch norm, copies.
+// Naive reference kernels: straight loops with float64 accumulation, written
+// to be audited, not to be fast. The oracle for the fast CPU and CUDA kernels.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/op_params.h"
+#include "kernels/view.h"
+
+namespace fcnrt::reference {
+
+// y = act(x); x and y may be the same memory.
+void activation(const View& x, const View& y, ActivationParams act);
+
+// y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
+void binary(const View& a, const View& b, const View& y, const BinaryParams& p);
+
+// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c]
+void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
+                const float* var, float epsilon, const View& y);
+
+// y = x elementwise (same dims, either may be strided over the batch). F32 or I32.
+void copy(const View& x, const View& y);
+
+}  // namespace fcnrt::reference

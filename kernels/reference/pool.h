@@ -1,0 +1,28 @@
+// Pooling and unpooling.
+// Naive reference kernels: straight loops with float64 accumulation, written
+// to be audited, not to be fast. The oracle for the fast CPU and CUDA kernels.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/op_params.h"
+#include "kernels/view.h"
+
+namespace fcnrt::reference {
+
+// y [N, C, OH, OW]; indices (int32, h * W + w in the input plane, PyTorch's
+// convention) written when indices.data != nullptr. NaN propagates like PyTorch.
+void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dParams& p);
+
+// Divisor: in-bounds window elements, or with count_include_pad the window
+// clipped to the padded input (PyTorch's avg_pool2d rule).
+void avg_pool2d(const View& x, const View& y, const Pool2dParams& p);
+
+// y [N, C, 1, 1] = mean over H, W.
+void global_avg_pool(const View& x, const View& y);
+
+// y [N, C, OH, OW] zero except y.plane[indices[i]] = x[i]. An index outside
+// y's plane is skipped: a kernel never writes outside y.
+void max_unpool2d(const View& x, const View& indices, const View& y);
+
+}  // namespace fcnrt::reference
