@@ -1,0 +1,46 @@
+#include "engine/device.h"
+
+#include "engine/error.h"
+
+#ifdef FCNRT_WITH_CUDA
+#include "engine/cuda_backend.h"
+#endif
+
+namespace fcnrt {
+
+bool cuda_usable(std::string* why_not) {
+#ifdef FCNRT_WITH_CUDA
+    return cuda_device_usable(why_not);
+#else
+    if (why_not) *why_not = "this fcnrt was built without CUDA";
+    return false;
+#endif
+}
+
+std::shared_ptr<Backend> select_backend(const std::string& device, std::string* chosen) {
+    std::shared_ptr<Backend> backend;
+    std::string note;
+    if (device == "cpu") {
+        backend = make_cpu_backend(BackendKind::Cpu);
+    } else if (device == "reference") {
+        backend = make_cpu_backend(BackendKind::Reference);
+    } else if (device == "cuda" || device == "auto") {
+        std::string why_not;
+        if (cuda_usable(&why_not)) {
+#ifdef FCNRT_WITH_CUDA
+            backend = make_cuda_backend();
+#endif
+        } else if (device == "cuda") {
+            throw Error("--device cuda: no usable CUDA device: " + why_not);
+        } else {
+            backend = make_cpu_backend(BackendKind::Cpu);
+            note = " (no usable CUDA device: " + why_not + ")";
+        }
+    } else {
+        throw Error("--device: unknown device '" + device + "' (use auto, cpu or cuda)");
+    }
+    if (chosen) *chosen = "device: " + backend->description() + note;
+    return backend;
+}
+
+}  // namespace fcnrt

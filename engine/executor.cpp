@@ -1,0 +1,124 @@
+#include "engine/executor.h"
+
+#include "engine/error.h"
+
+namespace fcnrt {
+
+namespace {
+
+std::string expected_shape(const Shape& s) {
+    std::string out = "[";
+    for (size_t i = 0; i < s.size(); ++i)
+        out += (i ? ", " : "") + (s[i] == kUnknownDim ? std::string("?") : std::to_string(s[i]));
+    return out + "]";
+}
+
+}  // namespace
+
+Executor::Executor(const Model& model, std::shared_ptr<Backend> backend)
+    : model_(model), backend_(std::move(backend)) {
+    for (const Node& n : model_.graph.nodes)
+        if (!n.op->output_aliases_input && !backend_->kernel(*n.op))
+            throw Error(model_.path, n.name,
+                        "op " + n.op->name + " has no kernel on " + backend_->description());
+
+    // All weights in one device buffer, each 256-byte aligned.
+    std::map<std::string, size_t> offsets;
+    size_t total = 0;
+    for (const auto& [name, t] : model_.weights) {
+        offsets[name] = total;
+        total += (t.bytes() + 255) / 256 * 256;
+    }
+    weight_memory_ = backend_->allocate(total, "the weights of " + model_.path);
+    for (const auto& [name, t] : model_.weights) {
+        char* dst = static_cast<char*>(weight_memory_.get()) + offsets[name];
+        backend_->copy_to_device(dst, t.data(), t.bytes());
+        weight_views_[name] = view_of(dst, t.dtype(), t.shape());
+    }
+    backend_->synchronize();
+}
+
+void Executor::check_inputs(const std::map<std::string, Tensor>& inputs) const {
+    for (const auto& [name, t] : inputs) {
+        bool declared = false;
+        for (const GraphInput& in : model_.graph.inputs) declared |= in.name == name;
+        if (!declared) throw Error(model_.path, "", "the graph has no input named '" + name + "'");
+    }
+    for (const GraphInput& in : model_.graph.inputs) {
+        auto it = inputs.find(in.name);
+        if (it == inputs.end()) throw Error(model_.path, "", "input '" + in.name + "' is missing");
+        const Tensor& t = it->second;
+        if (t.dtype() != DType::F32)
+            throw Error(model_.path, "", "input '" + in.name + "' must be float32, got " +
+                                             dtype_name(t.dtype()));
+        bool ok = t.shape().size() == in.shape.size();
+        for (size_t i = 0; ok && i < in.shape.size(); ++i)
+            ok = t.shape()[i] >= 1 && (in.shape[i] == kUnknownDim || in.shape[i] == t.shape()[i]);
+        if (!ok)
+            throw Error(model_.path, "", "input '" + in.name + "' has shape " +
+                                             shape_to_string(t.shape()) + ", the graph expects " +
+                                             expected_shape(in.shape));
+    }
+}
+
+const MemoryPlan& Executor::prepare(const std::map<std::string, Shape>& input_shapes) {
+    if (plan_ && plan_->input_shapes == input_shapes) return *plan_;
+    plan_.reset();
+    node_args_.clear();
+    arena_.reset();  // free the old arena before asking for the new one
+
+    auto plan = std::make_unique<MemoryPlan>(plan_memory(model_, input_shapes));
+    arena_ = backend_->allocate(plan->arena_bytes, "the activations of " + model_.path);
+    void* arena = arena_.get();
+    for (const Node& n : model_.graph.nodes) {
+        KernelArgs a;
+        a.params = n.params.get();
+        a.stream = backend_->stream();
+        for (const std::string& t : n.inputs) a.inputs.push_back(placed_view(*plan, t, arena));
+        for (const std::string& w : n.weights) {
+            View v;
+            v.data = nullptr;
+            a.weights.push_back(w.empty() ? v : weight_views_.at(w));
+        }
+        for (const std::string& t : n.outputs) a.outputs.push_back(placed_view(*plan, t, arena));
+        node_args_.push_back(std::move(a));
+    }
+    plan_ = std::move(plan);
+    return *plan_;
+}
+
+std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
+    check_inputs(inputs);
+    std::map<std::string, Shape> shapes;
+    for (const auto& [name, t] : inputs) shapes[name] = t.shape();
+    const MemoryPlan& plan = prepare(shapes);
+    char* arena = static_cast<char*>(arena_.get());
+
+    for (const GraphInput& in : model_.graph.inputs) {
+        const Tensor& t = inputs.at(in.name);
+        backend_->copy_to_device(arena + plan.placement.at(in.name).offset, t.data(), t.bytes());
+    }
+    const auto& nodes = model_.graph.nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        if (nodes[i].op->output_aliases_input) continue;
+        backend_->kernel(*nodes[i].op)(node_args_[i]);
+    }
+    backend_->synchronize();
+
+    std::vector<Tensor> outputs;
+    for (const std::string& name : model_.graph.outputs) {
+        const TensorInfo& info = plan.tensors.at(name);
+        Tensor out(info.dtype, info.shape);
+        const View v = placed_view(plan, name, arena);
+        const size_t item_bytes = size_t(v.chw()) * dtype_size(info.dtype);
+        for (int64_t b = 0; b < v.n; ++b)  // per batch item: a concat slice is strided
+            backend_->copy_to_host(static_cast<char*>(out.data()) + b * item_bytes,
+                                   static_cast<char*>(v.data) + b * v.batch_stride * dtype_size(info.dtype),
+                                   item_bytes);
+        outputs.push_back(std::move(out));
+    }
+    backend_->synchronize();
+    return outputs;
+}
+
+}  // namespace fcnrt

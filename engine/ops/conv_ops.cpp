@@ -1,0 +1,206 @@
+// conv, conv_transpose and dense: the ops with weights and multiply-add work.
+#include "engine/ops/conv_ops.h"
+
+#include "engine/ops/op_helpers.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/dense.h"
+#include "kernels/reference/conv.h"
+#include "kernels/reference/dense.h"
+
+namespace fcnrt {
+namespace ops {
+namespace {
+
+constexpr int64_t kMaxWindow = 1 << 16;
+
+template <auto Fn>
+void run_conv(const KernelArgs& a) {
+    Fn(a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
+       params_as<ConvOp>(*a.params).k);
+}
+
+template <auto Fn>
+void run_conv_transpose(const KernelArgs& a) {
+    Fn(a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
+       params_as<ConvTransposeOp>(*a.params).k);
+}
+
+template <auto Fn>
+void run_dense(const KernelArgs& a) {
+    Fn(a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
+       params_as<DenseOp>(*a.params).act);
+}
+
+// Kernel height and width of a weight [.., .., kh, kw], checked to be rank 4.
+void weight_rank4(const InferContext& c) {
+    const Tensor* w = c.weights.at(0);
+    if (w->shape().size() != 4)
+        throw Error("weight 'weight' must have rank 4, got shape " + shape_to_string(w->shape()));
+}
+
+OpDef conv_def() {
+    OpDef d;
+    d.name = "conv";
+    d.weights = {{"weight", false}, {"bias", true}};
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<ConvOp>();
+        copy_ints(r.ints("stride", 2, {1, 1}, 1, kMaxWindow), p->k.stride);
+        copy_ints(r.ints("pads", 4, {0, 0, 0, 0}, 0, kMaxWindow), p->k.pads);
+        copy_ints(r.ints("dilation", 2, {1, 1}, 1, kMaxWindow), p->k.dilation);
+        p->k.groups = static_cast<int>(r.integer("groups", 1, 1, kMaxWindow));
+        p->k.act = r.activation();
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = [](const InferContext& c) {
+        const auto& p = params_as<ConvOp>(c.params).k;
+        const Shape& x = input_shape(c, 0, 4, "x");
+        require_f32(c, 0);
+        weight_rank4(c);
+        const Shape& w = c.weights[0]->shape();
+        const int64_t g = p.groups;
+        if (w[0] % g != 0)
+            throw Error("weight has " + std::to_string(w[0]) + " output channels, not divisible by groups " +
+                        std::to_string(g));
+        if (known(x[1]) && x[1] != w[1] * g)
+            throw Error("input has " + std::to_string(x[1]) + " channels but weight " +
+                        shape_to_string(w) + " with groups " + std::to_string(g) + " expects " +
+                        std::to_string(w[1] * g));
+        require_weight_shape(c, 1, "bias", {w[0]});
+        const int64_t eh = int64_t(p.dilation[0]) * (w[2] - 1) + 1;
+        const int64_t ew = int64_t(p.dilation[1]) * (w[3] - 1) + 1;
+        Shape y = {x[0], w[0], window_output(x[2], eh, p.stride[0], p.pads[0], p.pads[2], false, "height"),
+                   window_output(x[3], ew, p.stride[1], p.pads[1], p.pads[3], false, "width")};
+        return std::vector<TensorInfo>{{DType::F32, y}};
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>& out) {
+        const Shape& w = c.weights[0]->shape();
+        return 2.0 * count(out[0].shape) * double(w[1] * w[2] * w[3]);
+    };
+    d.spatial = [](const OpParams& op, const std::vector<const Tensor*>& w) {
+        const auto& p = params_as<ConvOp>(op).k;
+        SpatialMap m;
+        m.kind = SpatialMap::Kind::Window;
+        for (int a = 0; a < 2; ++a) {
+            m.extent[a] = int(p.dilation[a] * (w[0]->shape()[2 + a] - 1) + 1);
+            m.stride[a] = p.stride[a];
+            m.pad_before[a] = p.pads[a];
+        }
+        return m;
+    };
+    d.kernels[int(BackendKind::Reference)] = run_conv<reference::conv2d>;
+    d.kernels[int(BackendKind::Cpu)] = run_conv<cpu::conv2d>;
+    return d;
+}
+
+OpDef conv_transpose_def() {
+    OpDef d;
+    d.name = "conv_transpose";
+    d.weights = {{"weight", false}, {"bias", true}};
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<ConvTransposeOp>();
+        copy_ints(r.ints("stride", 2, {1, 1}, 1, kMaxWindow), p->k.stride);
+        copy_ints(r.ints("pads", 4, {0, 0, 0, 0}, 0, kMaxWindow), p->k.pads);
+        copy_ints(r.ints("output_padding", 2, {0, 0}, 0, kMaxWindow), p->k.output_padding);
+        copy_ints(r.ints("dilation", 2, {1, 1}, 1, kMaxWindow), p->k.dilation);
+        p->k.groups = static_cast<int>(r.integer("groups", 1, 1, kMaxWindow));
+        p->k.act = r.activation();
+        for (int a = 0; a < 2; ++a)
+            if (p->k.output_padding[a] >= std::max(p->k.stride[a], p->k.dilation[a]))
+                throw Error("output_padding must be smaller than stride or dilation (as in PyTorch)");
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = [](const InferContext& c) {
+        const auto& p = params_as<ConvTransposeOp>(c.params).k;
+        const Shape& x = input_shape(c, 0, 4, "x");
+        require_f32(c, 0);
+        weight_rank4(c);
+        const Shape& w = c.weights[0]->shape();
+        const int64_t g = p.groups;
+        if (w[0] % g != 0)
+            throw Error("weight has " + std::to_string(w[0]) + " input channels, not divisible by groups " +
+                        std::to_string(g));
+        if (known(x[1]) && x[1] != w[0])
+            throw Error("input has " + std::to_string(x[1]) + " channels but weight " +
+                        shape_to_string(w) + " expects " + std::to_string(w[0]));
+        const int64_t k_out = w[1] * g;
+        require_weight_shape(c, 1, "bias", {k_out});
+        Shape y = {x[0], k_out, kUnknownDim, kUnknownDim};
+        for (int a = 0; a < 2; ++a) {
+            const int64_t in = x[2 + a];
+            if (!known(in)) continue;
+            const int64_t out = (in - 1) * p.stride[a] - p.pads[a] - p.pads[a + 2] +
+                                int64_t(p.dilation[a]) * (w[2 + a] - 1) + p.output_padding[a] + 1;
+            if (out < 1)
+                throw Error(std::string("output ") + (a ? "width" : "height") + " would be " +
+                            std::to_string(out) + ": pads too large for the input");
+            y[2 + a] = out;
+        }
+        return std::vector<TensorInfo>{{DType::F32, y}};
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        const Shape& w = c.weights[0]->shape();
+        return 2.0 * count(c.inputs[0].shape) * double(w[1] * w[2] * w[3]);
+    };
+    d.spatial = [](const OpParams& op, const std::vector<const Tensor*>& w) {
+        const auto& p = params_as<ConvTransposeOp>(op).k;
+        SpatialMap m;
+        m.kind = SpatialMap::Kind::Upsample;
+        for (int a = 0; a < 2; ++a) {
+            m.extent[a] = int(p.dilation[a] * (w[0]->shape()[2 + a] - 1) + 1);
+            m.stride[a] = p.stride[a];
+            m.pad_before[a] = p.pads[a];
+        }
+        return m;
+    };
+    d.kernels[int(BackendKind::Reference)] = run_conv_transpose<reference::conv_transpose2d>;
+    d.kernels[int(BackendKind::Cpu)] = run_conv_transpose<cpu::conv_transpose2d>;
+    return d;
+}
+
+OpDef dense_def() {
+    OpDef d;
+    d.name = "dense";
+    d.weights = {{"weight", false}, {"bias", true}};
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<DenseOp>();
+        p->act = r.activation();
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = [](const InferContext& c) {
+        const Shape& x = c.inputs.at(0).shape;
+        require_f32(c, 0);
+        if (x.size() != 2 && x.size() != 4)
+            throw Error("input must be [N, F] or [N, C, H, W], got shape " + shape_to_string(x));
+        const Tensor* w = c.weights.at(0);
+        if (w->shape().size() != 2)
+            throw Error("weight 'weight' must be [out, F], got shape " + shape_to_string(w->shape()));
+        const int64_t f = numel_known(Shape(x.begin() + 1, x.end()));
+        if (known(f) && f != w->shape()[1])
+            throw Error("input has " + std::to_string(f) + " features per item (shape " +
+                        shape_to_string(x) + ") but weight " + shape_to_string(w->shape()) +
+                        " expects " + std::to_string(w->shape()[1]));
+        require_weight_shape(c, 1, "bias", {w->shape()[0]});
+        return std::vector<TensorInfo>{{DType::F32, {x[0], w->shape()[0]}}};
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>& out) {
+        return 2.0 * count(out[0].shape) * double(c.weights[0]->shape()[1]);
+    };
+    d.spatial = [](const OpParams&, const std::vector<const Tensor*>&) {
+        SpatialMap m;
+        m.kind = SpatialMap::Kind::Global;
+        return m;
+    };
+    d.kernels[int(BackendKind::Reference)] = run_dense<reference::dense>;
+    d.kernels[int(BackendKind::Cpu)] = run_dense<cpu::dense>;
+    return d;
+}
+
+}  // namespace
+}  // namespace ops
+
+void register_conv_ops(std::map<std::string, OpDef>& ops) {
+    for (OpDef d : {ops::conv_def(), ops::conv_transpose_def(), ops::dense_def()})
+        ops.emplace(d.name, std::move(d));
+}
+
+}  // namespace fcnrt

@@ -1,0 +1,144 @@
+// Activations, add and mul, batch_norm, and the pass-through ops dropout and identity.
+#include "engine/ops/elementwise_ops.h"
+
+#include "engine/ops/op_helpers.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/reference/elementwise.h"
+
+namespace fcnrt {
+namespace ops {
+namespace {
+
+template <auto Fn>
+void run_activation(const KernelArgs& a) {
+    Fn(a.inputs[0], a.outputs[0], params_as<ActivationOp>(*a.params).act);
+}
+template <auto Fn>
+void run_binary(const KernelArgs& a) {
+    Fn(a.inputs[0], a.inputs[1], a.outputs[0], params_as<BinaryOpParams>(*a.params).k);
+}
+template <auto Fn>
+void run_batch_norm(const KernelArgs& a) {
+    Fn(a.inputs[0], a.weights[0].f32(), a.weights[1].f32(), a.weights[2].f32(),
+       a.weights[3].f32(), params_as<BatchNormOp>(*a.params).epsilon, a.outputs[0]);
+}
+
+std::vector<TensorInfo> same_as_input(const InferContext& c) {
+    require_f32(c, 0);
+    const Shape& x = c.inputs[0].shape;
+    if (x.size() != 2 && x.size() != 4)
+        throw Error("input must have rank 2 or 4, got shape " + shape_to_string(x));
+    return {{DType::F32, x}};
+}
+
+OpDef activation_def(const std::string& name, Activation kind) {
+    OpDef d;
+    d.name = name;
+    d.parse = [kind](const AttrReader& r) {
+        auto p = std::make_shared<ActivationOp>();
+        p->act.kind = kind;
+        if (kind == Activation::LeakyRelu) p->act.alpha = float(r.number("alpha", 0.01));
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return count(c.inputs[0].shape);
+    };
+    d.kernels[int(BackendKind::Reference)] = run_activation<reference::activation>;
+    d.kernels[int(BackendKind::Cpu)] = run_activation<cpu::activation>;
+    return d;
+}
+
+OpDef binary_def(const std::string& name, BinaryOp op) {
+    OpDef d;
+    d.name = name;
+    d.min_inputs = d.max_inputs = 2;
+    d.parse = [op](const AttrReader& r) {
+        auto p = std::make_shared<BinaryOpParams>();
+        p->k.op = op;
+        p->k.act = r.activation();
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = [](const InferContext& c) {
+        require_f32(c, 0);
+        require_f32(c, 1);
+        const Shape& a = c.inputs[0].shape;
+        const Shape& b = c.inputs[1].shape;
+        if (a.size() != 2 && a.size() != 4)
+            throw Error("input a must have rank 2 or 4, got shape " + shape_to_string(a));
+        bool same = a.size() == b.size();
+        for (size_t i = 0; same && i < a.size(); ++i)
+            same = a[i] == b[i] || !known(a[i]) || !known(b[i]);
+        const bool per_channel = a.size() == 4 && b.size() == 4 && (a[0] == b[0] || !known(a[0])) &&
+                                 (a[1] == b[1] || !known(a[1])) && b[2] == 1 && b[3] == 1;
+        if (!same && !per_channel)
+            throw Error("input b has shape " + shape_to_string(b) + "; it must equal a's shape " +
+                        shape_to_string(a) + " or be [N, C, 1, 1]");
+        return std::vector<TensorInfo>{{DType::F32, a}};
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return count(c.inputs[0].shape);
+    };
+    d.kernels[int(BackendKind::Reference)] = run_binary<reference::binary>;
+    d.kernels[int(BackendKind::Cpu)] = run_binary<cpu::binary>;
+    return d;
+}
+
+OpDef batch_norm_def() {
+    OpDef d;
+    d.name = "batch_norm";
+    d.weights = {{"scale", false}, {"bias", false}, {"mean", false}, {"var", false}};
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<BatchNormOp>();
+        p->epsilon = float(r.number("epsilon", 1e-5));
+        if (p->epsilon < 0) throw Error("attribute 'epsilon' must not be negative");
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = [](const InferContext& c) {
+        auto out = same_as_input(c);
+        const int64_t ch = c.inputs[0].shape[1];
+        const char* keys[4] = {"scale", "bias", "mean", "var"};
+        for (size_t i = 0; i < 4; ++i) require_weight_shape(c, i, keys[i], {ch});
+        for (size_t i = 0; i < 4; ++i)
+            if (c.weights[i]->shape().size() != 1)
+                throw Error(std::string("weight '") + keys[i] + "' must have rank 1");
+        return out;
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 2.0 * count(c.inputs[0].shape);
+    };
+    d.kernels[int(BackendKind::Reference)] = run_batch_norm<reference::batch_norm>;
+    d.kernels[int(BackendKind::Cpu)] = run_batch_norm<cpu::batch_norm>;
+    return d;
+}
+
+OpDef pass_through_def(const std::string& name) {
+    OpDef d;
+    d.name = name;
+    d.parse = [](const AttrReader& r) {
+        // dropout's ratio is accepted and ignored: inference is eval mode.
+        r.number("ratio", 0.5);
+        return std::make_shared<const OpParams>();
+    };
+    d.infer = [](const InferContext& c) { return std::vector<TensorInfo>{c.inputs.at(0)}; };
+    d.flops = [](const InferContext&, const std::vector<TensorInfo>&) { return 0.0; };
+    d.output_aliases_input = true;
+    return d;
+}
+
+}  // namespace
+}  // namespace ops
+
+void register_elementwise_ops(std::map<std::string, OpDef>& ops) {
+    using ops::activation_def;
+    for (OpDef d : {activation_def("relu", Activation::Relu),
+                    activation_def("sigmoid", Activation::Sigmoid),
+                    activation_def("tanh", Activation::Tanh),
+                    activation_def("leaky_relu", Activation::LeakyRelu),
+                    ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
+                    ops::batch_norm_def(), ops::pass_through_def("dropout"),
+                    ops::pass_through_def("identity")})
+        ops.emplace(d.name, std::move(d));
+}
+
+}  // namespace fcnrt

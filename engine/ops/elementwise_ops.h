@@ -1,0 +1,19 @@
+// Parameter types of the ops defined in elementwise_ops.cpp, for passes.
+#pragma once
+
+#include "engine/op_registry.h"
+#include "kernels/op_params.h"
+
+namespace fcnrt::ops {
+
+struct ActivationOp : OpParams {
+    ActivationParams act;
+};
+struct BinaryOpParams : OpParams {
+    BinaryParams k;
+};
+struct BatchNormOp : OpParams {
+    float epsilon = 1e-5f;
+};
+
+}  // namespace fcnrt::ops

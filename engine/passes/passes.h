@@ -1,0 +1,21 @@
+// Load-time graph rewrites. Each keeps the graph's outputs bit-for-bit the same
+// up to float rounding and records what it did in Model::notes.
+#pragma once
+
+#include "engine/graph.h"
+
+namespace fcnrt {
+
+// batch_norm after a conv or conv_transpose (whose output nothing else reads)
+// becomes part of that conv's weights and bias.
+void fold_batch_norm(Model& model);
+
+// A relu, leaky_relu, sigmoid or tanh after a conv, conv_transpose, dense, add
+// or mul without an activation (whose output nothing else reads) becomes that
+// op's `activation`.
+void fuse_activation(Model& model);
+
+// Nodes none of whose outputs reach a graph output.
+void remove_dead_nodes(Model& model);
+
+}  // namespace fcnrt

@@ -1,0 +1,54 @@
+// Single-precision GEMM for the CPU kernels: a thin wrapper over OpenBLAS's
+// row-major cblas_sgemm, so that only gemm.cpp includes <cblas.h>, and the
+// bias + activation epilogue that the GEMM-based kernels (conv, dense) and the
+// activation op share.
+//
+// Threading: OpenBLAS parallelises each call with its own thread pool. Call
+// sgemm from serial code (not from inside an OpenMP parallel region) so the
+// two pools never run at the same time on the same cores.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/op_params.h"
+
+namespace fcnrt::cpu {
+
+// Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) [m, k], op(B) [k, n],
+// C [m, n]; lda, ldb, ldc are row strides in elements of the stored matrices
+// (A is stored [k, m] when trans_a). Sizes must fit in a 32-bit int (OpenBLAS's
+// blasint); larger ones throw std::length_error.
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc);
+
+// y[i] = act(y[i] + bias) for i < n, one contiguous run (serial: callers thread
+// over runs). The switch sits outside the loops so the common cases vectorise.
+inline void bias_activation(float* y, int64_t n, float bias, ActivationParams act) {
+    switch (act.kind) {
+        case Activation::None:
+            if (bias == 0.0f) return;
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) y[i] += bias;
+            return;
+        case Activation::Relu:
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const float v = y[i] + bias;
+                y[i] = v > 0.0f ? v : 0.0f;
+            }
+            return;
+        case Activation::LeakyRelu:
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const float v = y[i] + bias;
+                y[i] = v >= 0.0f ? v : v * act.alpha;
+            }
+            return;
+        default:
+            for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(y[i] + bias, act);
+            return;
+    }
+}
+
+}  // namespace fcnrt::cpu

@@ -1,0 +1,106 @@
+// Fast CPU resize (PyTorch's interpolate, nearest and bilinear).
+//
+// Source coordinates depend only on the output row or column, so they are
+// computed once per call (bilinear in float64 as op_params.h states, nearest as
+// ATen's float32 nearest_idx), into tables
+// (source index, neighbour index, weight). OpenMP threads then take (n, c, row)
+// triples; each output row is a table-driven gather from at most two input rows.
+#include "kernels/cpu/resize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace fcnrt::cpu {
+
+namespace {
+
+// Bilinear taps of one axis: dst reads src0 with weight 1 - lambda and src1 with
+// weight lambda.
+struct LinearTaps {
+    std::vector<int64_t> src0, src1;
+    std::vector<float> lambda;
+};
+
+LinearTaps linear_taps(int64_t in, int64_t out, bool align_corners, double coord_scale) {
+    LinearTaps t;
+    t.src0.resize(out);
+    t.src1.resize(out);
+    t.lambda.resize(out);
+    for (int64_t d = 0; d < out; ++d) {
+        double src;
+        if (align_corners) {
+            src = out > 1 ? static_cast<double>(d) * static_cast<double>(in - 1) /
+                                static_cast<double>(out - 1)
+                          : 0.0;
+        } else {
+            src = std::max((static_cast<double>(d) + 0.5) * coord_scale - 0.5, 0.0);
+        }
+        const int64_t i0 = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
+        t.src0[d] = i0;
+        t.src1[d] = std::min(i0 + 1, in - 1);
+        t.lambda[d] = static_cast<float>(src - static_cast<double>(i0));
+    }
+    return t;
+}
+
+// ATen's nearest_idx: a discrete choice, so computed exactly as PyTorch does, in
+// float32 and with its shortcuts for out == in and out == 2 * in (which ignore a
+// graph-given scale).
+std::vector<int64_t> nearest_taps(int64_t in, int64_t out, double coord_scale) {
+    std::vector<int64_t> src(out);
+    const float scale = static_cast<float>(coord_scale);
+    for (int64_t d = 0; d < out; ++d) {
+        if (out == in) {
+            src[d] = d;
+        } else if (out == 2 * in) {
+            src[d] = d >> 1;
+        } else {
+            const float s = std::floor(static_cast<float>(d) * scale);
+            src[d] = std::min(static_cast<int64_t>(s), in - 1);
+        }
+    }
+    return src;
+}
+
+}  // namespace
+
+void resize(const View& x, const View& y, const ResizeParams& p) {
+    const int64_t ow = y.w;
+    if (y.numel() == 0) return;
+    if (p.mode == ResizeMode::Nearest) {
+        const std::vector<int64_t> sy = nearest_taps(x.h, y.h, p.coord_scale[0]);
+        const std::vector<int64_t> sx = nearest_taps(x.w, y.w, p.coord_scale[1]);
+#pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
+        for (int64_t n = 0; n < y.n; ++n) {
+            for (int64_t c = 0; c < y.c; ++c) {
+                for (int64_t oy = 0; oy < y.h; ++oy) {
+                    const float* row = x.f32() + x.offset(n, c, sy[oy], 0);  // (W)
+                    float* out = y.f32() + y.offset(n, c, oy, 0);            // (OW)
+                    for (int64_t ox = 0; ox < ow; ++ox) out[ox] = row[sx[ox]];
+                }
+            }
+        }
+        return;
+    }
+    const LinearTaps ty = linear_taps(x.h, y.h, p.align_corners, p.coord_scale[0]);
+    const LinearTaps tx = linear_taps(x.w, y.w, p.align_corners, p.coord_scale[1]);
+#pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
+    for (int64_t n = 0; n < y.n; ++n) {
+        for (int64_t c = 0; c < y.c; ++c) {
+            for (int64_t oy = 0; oy < y.h; ++oy) {
+                const float* r0 = x.f32() + x.offset(n, c, ty.src0[oy], 0);  // (W)
+                const float* r1 = x.f32() + x.offset(n, c, ty.src1[oy], 0);  // (W)
+                const float ly = ty.lambda[oy], ky = 1.0f - ly;
+                float* out = y.f32() + y.offset(n, c, oy, 0);  // (OW)
+                for (int64_t ox = 0; ox < ow; ++ox) {
+                    const int64_t a = tx.src0[ox], b = tx.src1[ox];
+                    const float lx = tx.lambda[ox], kx = 1.0f - lx;
+                    out[ox] = ky * (kx * r0[a] + lx * r0[b]) + ly * (kx * r1[a] + lx * r1[b]);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace fcnrt::cpu

@@ -1,0 +1,84 @@
+// Reference elementwise ops: activations, add/mul (same shape or b broadcast from
+// [N, C, 1, 1]), eval-mode batch norm and plain copies. Each element is computed in
+// float64 from its float32 inputs and rounded once when stored.
+#include "kernels/reference/elementwise.h"
+
+#include <cmath>
+
+namespace fcnrt::reference {
+
+void activation(const View& x, const View& y, ActivationParams act) {
+    // x (N, C, H, W); y (N, C, H, W)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            for (int64_t iy = 0; iy < x.h; ++iy) {
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] =
+                        static_cast<float>(apply_activation_f64(v, act));
+                }
+            }
+        }
+    }
+}
+
+void binary(const View& a, const View& b, const View& y, const BinaryParams& p) {
+    // a (N, C, H, W); b (N, C, H, W) or (N, C, 1, 1); y (N, C, H, W)
+    const bool broadcast = b.h == 1 && b.w == 1;
+    for (int64_t n = 0; n < a.n; ++n) {
+        for (int64_t c = 0; c < a.c; ++c) {
+            for (int64_t iy = 0; iy < a.h; ++iy) {
+                for (int64_t ix = 0; ix < a.w; ++ix) {
+                    const double va = static_cast<double>(a.f32()[a.offset(n, c, iy, ix)]);
+                    const int64_t b_at =
+                        broadcast ? b.offset(n, c, 0, 0) : b.offset(n, c, iy, ix);
+                    const double vb = static_cast<double>(b.f32()[b_at]);
+                    const double v = p.op == BinaryOp::Add ? va + vb : va * vb;
+                    y.f32()[y.offset(n, c, iy, ix)] =
+                        static_cast<float>(apply_activation_f64(v, p.act));
+                }
+            }
+        }
+    }
+}
+
+void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
+                const float* var, float epsilon, const View& y) {
+    // x (N, C, H, W); scale, bias, mean, var (C); y (N, C, H, W)
+    for (int64_t c = 0; c < x.c; ++c) {
+        const double inv_std =
+            1.0 / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(epsilon));
+        const double m = static_cast<double>(mean[c]);
+        const double s = static_cast<double>(scale[c]);
+        const double b = static_cast<double>(bias[c]);
+        for (int64_t n = 0; n < x.n; ++n) {
+            for (int64_t iy = 0; iy < x.h; ++iy) {
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] =
+                        static_cast<float>((v - m) * inv_std * s + b);
+                }
+            }
+        }
+    }
+}
+
+void copy(const View& x, const View& y) {
+    // x (N, C, H, W); y (N, C, H, W), same dtype (F32 or I32)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            for (int64_t iy = 0; iy < x.h; ++iy) {
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const int64_t from = x.offset(n, c, iy, ix), to = y.offset(n, c, iy, ix);
+                    if (x.dtype == DType::I32) {
+                        y.i32()[to] = x.i32()[from];
+                    } else {
+                        y.f32()[to] = x.f32()[from];
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace fcnrt::reference

@@ -1,0 +1,40 @@
+// A small command-line parser: positional arguments, `--name value` (or
+// `--name=value`) options that may repeat, and flags. Anything not declared is
+// a usage error naming the option.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fcnrt::cli {
+
+// A usage mistake: printed as `fcnrt: error:` with exit code 2.
+struct UsageError {
+    std::string message;
+};
+
+class Args {
+public:
+    // `options` take a value; `flags` do not. Names include the leading "--".
+    Args(const std::string& command, const std::vector<std::string>& argv,
+         std::set<std::string> options, std::set<std::string> flags);
+
+    const std::vector<std::string>& positional() const { return positional_; }
+    bool flag(const std::string& name) const { return flags_given_.count(name) > 0; }
+    // The last value given, or `fallback`.
+    std::string value(const std::string& name, const std::string& fallback = "") const;
+    const std::vector<std::string>& values(const std::string& name) const;
+
+private:
+    std::vector<std::string> positional_;
+    std::set<std::string> flags_given_;
+    std::map<std::string, std::vector<std::string>> values_;
+};
+
+// "HxW" -> {H, W}; throws UsageError naming `option`.
+std::pair<int64_t, int64_t> parse_size(const std::string& text, const std::string& option);
+int64_t parse_positive(const std::string& text, const std::string& option);
+
+}  // namespace fcnrt::cli
