@@ -80,8 +80,7 @@ int create_temp_beside(const std::string& path, std::string* temp_path) {
         std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(entropy()));
         *temp_path = dir + "." + base + ".tmp-" + suffix;
         // 0666 minus the umask: the same permissions a plain create would give.
-        const int fd =
-            ::open(temp_path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        const int fd = ::open(temp_path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0) return fd;
         if (errno != EEXIST)
             throw Error(path, "", "cannot create output file: " + errno_text(errno));
@@ -96,8 +95,7 @@ std::string read_file_bytes(const std::string& path) {
     if (fd.get() < 0) throw Error(path, "", "cannot open: " + errno_text(errno));
 
     struct stat info;
-    if (::fstat(fd.get(), &info) != 0)
-        throw Error(path, "", "cannot stat: " + errno_text(errno));
+    if (::fstat(fd.get(), &info) != 0) throw Error(path, "", "cannot stat: " + errno_text(errno));
     if (S_ISDIR(info.st_mode)) throw Error(path, "", "is a directory, not a file");
 
     // Read straight into the result at the size stat reported, then keep going

@@ -21,7 +21,7 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicBytes = 6;
-constexpr size_t kHeaderAlign = 64;  // NumPy aligns the data to 64 bytes
+constexpr size_t kHeaderAlign = 64;   // NumPy aligns the data to 64 bytes
 constexpr int kMaxLiteralDepth = 16;  // a real header nests two deep
 
 // ---- the header: a Python dict literal ----
@@ -30,9 +30,9 @@ constexpr int kMaxLiteralDepth = 16;  // a real header nests two deep
 struct PyValue {
     enum class Kind { String, Bool, None, Integer, Real, Tuple, List };
     Kind kind = Kind::None;
-    std::string text;       // String: the contents; Integer/Real: the source text
-    bool boolean = false;   // Bool
-    int64_t integer = 0;    // Integer, when it fits
+    std::string text;      // String: the contents; Integer/Real: the source text
+    bool boolean = false;  // Bool
+    int64_t integer = 0;   // Integer, when it fits
     bool integer_fits = true;
     std::vector<PyValue> items;  // Tuple, List
 };
@@ -71,8 +71,8 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& what) const {
-        throw Error(path_, "", "malformed header: " + what + " at header offset " +
-                                   std::to_string(pos_));
+        throw Error(path_, "",
+                    "malformed header: " + what + " at header offset " + std::to_string(pos_));
     }
     char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
     void expect(char c) {
@@ -84,8 +84,8 @@ private:
     // that a non-integer reads as one token and gets a precise error.
     static bool is_number_char(char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-               c == '+' || c == '-' || c == '.' || c == 'x' || c == 'X' || c == '_' ||
-               c == 'j' || c == 'J';
+               c == '+' || c == '-' || c == '.' || c == 'x' || c == 'X' || c == '_' || c == 'j' ||
+               c == 'J';
     }
     void skip_space() {
         while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
@@ -159,8 +159,9 @@ private:
         if (peek() == 'L' || peek() == 'l') ++pos_;  // Python 2 long suffix
         const std::string& s = value.text;
         const size_t digits_begin = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-        const bool all_digits = s.size() > digits_begin &&
-                                s.find_first_not_of("0123456789", digits_begin) == std::string::npos;
+        const bool all_digits =
+            s.size() > digits_begin &&
+            s.find_first_not_of("0123456789", digits_begin) == std::string::npos;
         value.kind = all_digits ? PyValue::Kind::Integer : PyValue::Kind::Real;
         if (all_digits) parse_integer_value(s, digits_begin, &value);
         return value;
@@ -177,8 +178,8 @@ private:
             }
             magnitude = magnitude * 10 + digit;
         }
-        value->integer = negative ? -static_cast<int64_t>(magnitude)
-                                  : static_cast<int64_t>(magnitude);
+        value->integer =
+            negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);
     }
 
     const std::string& path_;
@@ -198,8 +199,9 @@ Shape parse_shape(const std::string& path, const PyValue& value) {
     Shape shape;
     for (const PyValue& dim : value.items) {
         if (dim.kind != PyValue::Kind::Integer)
-            throw Error(path, "", "malformed header: non-integer dimension " +
-                                      (dim.text.empty() ? std::string("in shape") : dim.text));
+            throw Error(path, "",
+                        "malformed header: non-integer dimension " +
+                            (dim.text.empty() ? std::string("in shape") : dim.text));
         if (dim.integer_fits && dim.integer < 0)
             throw Error(path, "", "negative dimension " + dim.text + " in shape");
         if (!dim.integer_fits) throw Error(path, "", "dimension " + dim.text + " is too large");
@@ -229,9 +231,9 @@ NpyHeader parse_header(const std::string& path, const std::string& text) {
             header.shape = parse_shape(path, value);
         } else {
             const bool known = key == "descr" || key == "fortran_order" || key == "shape";
-            throw Error(path, "", "malformed header: " +
-                                      std::string(known ? "duplicate" : "unexpected") + " key '" +
-                                      key + "'");
+            throw Error(path, "",
+                        "malformed header: " + std::string(known ? "duplicate" : "unexpected") +
+                            " key '" + key + "'");
         }
     }
     const char* names[3] = {"descr", "fortran_order", "shape"};
@@ -245,9 +247,9 @@ NpyHeader parse_header(const std::string& path, const std::string& text) {
 
 // A numeric element type as stored in the file.
 struct ElementType {
-    char kind;          // 'f', 'i', 'u' or 'b' as in NumPy's dtype.kind
-    size_t size;        // bytes per element
-    const char* name;   // NumPy's name, for notes and errors
+    char kind;         // 'f', 'i', 'u' or 'b' as in NumPy's dtype.kind
+    size_t size;       // bytes per element
+    const char* name;  // NumPy's name, for notes and errors
 };
 
 constexpr ElementType kElementTypes[] = {
@@ -288,9 +290,9 @@ ElementType parse_descr(const std::string& path, const std::string& descr) {
     for (const ElementType& type : kElementTypes) {
         if (!size_ok || type.kind != code[0] || type.size != std::stoul(digits)) continue;
         if (order == '>' && type.size > 1)
-            throw Error(path, "", "big-endian dtype '" + descr +
-                                      "' is not supported; convert with arr.astype('<" + code +
-                                      "')");
+            throw Error(path, "",
+                        "big-endian dtype '" + descr +
+                            "' is not supported; convert with arr.astype('<" + code + "')");
         return type;
     }
     throw Error(path, "", "unsupported dtype '" + descr + "'");
@@ -329,10 +331,12 @@ std::string convert_floats(const ElementType& type, const unsigned char* data, T
         return "converted float16 to float32";
     }
     int64_t overflowed = 0;
-    for (int64_t i = 0; i < n; ++i) dst[i] = narrow_double(load_element<double>(data, i), &overflowed);
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = narrow_double(load_element<double>(data, i), &overflowed);
     std::string note = "converted float64 to float32";
     if (overflowed > 0)
-        note += " (" + std::to_string(overflowed) + " values beyond float32 range became inf)";
+        note += " (" + std::to_string(overflowed) + (overflowed == 1 ? " value" : " values") +
+                " beyond float32 range became inf)";
     return note;
 }
 
@@ -350,9 +354,9 @@ void widen_integers(const std::string& path, const ElementType& type, const unsi
         else if constexpr (!std::is_signed_v<Stored> && sizeof(Stored) >= 4)
             fits = value <= static_cast<Stored>(std::numeric_limits<int32_t>::max());
         if (!fits)
-            throw Error(path, "", std::string(type.name) + " value " + std::to_string(value) +
-                                      " at index " + std::to_string(i) +
-                                      " does not fit in int32");
+            throw Error(path, "",
+                        std::string(type.name) + " value " + std::to_string(value) + " at index " +
+                            std::to_string(i) + " does not fit in int32");
         dst[i] = static_cast<int32_t>(value);
     }
 }
@@ -371,13 +375,19 @@ std::string convert_integers(const std::string& path, const ElementType& type,
     }
     const bool is_signed = type.kind == 'i';
     switch (type.size) {
-        case 1: is_signed ? widen_integers<int8_t>(path, type, data, out)
-                          : widen_integers<uint8_t>(path, type, data, out); break;
-        case 2: is_signed ? widen_integers<int16_t>(path, type, data, out)
-                          : widen_integers<uint16_t>(path, type, data, out); break;
+        case 1:
+            is_signed ? widen_integers<int8_t>(path, type, data, out)
+                      : widen_integers<uint8_t>(path, type, data, out);
+            break;
+        case 2:
+            is_signed ? widen_integers<int16_t>(path, type, data, out)
+                      : widen_integers<uint16_t>(path, type, data, out);
+            break;
         case 4: widen_integers<uint32_t>(path, type, data, out); break;
-        default: is_signed ? widen_integers<int64_t>(path, type, data, out)
-                           : widen_integers<uint64_t>(path, type, data, out); break;
+        default:
+            is_signed ? widen_integers<int64_t>(path, type, data, out)
+                      : widen_integers<uint64_t>(path, type, data, out);
+            break;
     }
     return std::string("converted ") + type.name + " to int32";
 }
@@ -403,8 +413,9 @@ Preamble parse_preamble(const std::string& path, const std::string& bytes) {
     const auto* raw = reinterpret_cast<const unsigned char*>(bytes.data());
     const int major = raw[6], minor = raw[7];
     if (minor != 0 || major < 1 || major > 3)
-        throw Error(path, "", "unsupported .npy format version " + std::to_string(major) + "." +
-                                  std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
+        throw Error(path, "",
+                    "unsupported .npy format version " + std::to_string(major) + "." +
+                        std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
     // Version 1.0 stores the header length in 2 bytes; 2.0 and 3.0 in 4.
     const int length_bytes = major == 1 ? 2 : 4;
     Preamble pre;
@@ -413,11 +424,17 @@ Preamble parse_preamble(const std::string& path, const std::string& bytes) {
         throw Error(path, "", "truncated header: file ends inside the header length");
     pre.header_bytes = read_le(raw + 8, length_bytes);
     if (pre.header_bytes > bytes.size() - pre.header_begin)
-        throw Error(path, "", "truncated header: header length " +
-                                  std::to_string(pre.header_bytes) +
-                                  " runs past the end of the file (" +
-                                  std::to_string(bytes.size()) + " bytes)");
+        throw Error(path, "",
+                    "truncated header: header length " + std::to_string(pre.header_bytes) +
+                        " runs past the end of the file (" + std::to_string(bytes.size()) +
+                        " bytes)");
     return pre;
+}
+
+// A default-constructed Tensor has shape [] (one element) but no storage;
+// writing it would produce a file that cannot be read back.
+bool holds_its_shape(const Tensor& tensor) {
+    return tensor.numel() == checked_numel(tensor.shape(), dtype_size(tensor.dtype()));
 }
 
 std::string shape_literal(const Shape& shape) {
@@ -431,8 +448,7 @@ std::string shape_literal(const Shape& shape) {
 Tensor read_npy(const std::string& path, std::string* conversion_note) {
     const std::string bytes = read_file_bytes(path);
     const Preamble pre = parse_preamble(path, bytes);
-    const NpyHeader header =
-        parse_header(path, bytes.substr(pre.header_begin, pre.header_bytes));
+    const NpyHeader header = parse_header(path, bytes.substr(pre.header_begin, pre.header_bytes));
     const ElementType type = parse_descr(path, header.descr);
     if (header.fortran_order)
         throw Error(path, "", "Fortran order is not supported; save with np.ascontiguousarray");
@@ -447,12 +463,14 @@ Tensor read_npy(const std::string& path, std::string* conversion_note) {
     }
     const uint64_t found = bytes.size() - pre.header_begin - pre.header_bytes;
     if (found < expected)
-        throw Error(path, "", "truncated: expected " + std::to_string(expected) +
-                                  " bytes of data, found " + std::to_string(found));
+        throw Error(path, "",
+                    "truncated: expected " + std::to_string(expected) + " bytes of data, found " +
+                        std::to_string(found));
     if (found > expected)
-        throw Error(path, "", "trailing data: expected " + std::to_string(expected) +
-                                  " bytes of data, found " + std::to_string(found) + " (" +
-                                  std::to_string(found - expected) + " extra)");
+        throw Error(path, "",
+                    "trailing data: expected " + std::to_string(expected) +
+                        " bytes of data, found " + std::to_string(found) + " (" +
+                        std::to_string(found - expected) + " extra)");
 
     const auto* data =
         reinterpret_cast<const unsigned char*>(bytes.data()) + pre.header_begin + pre.header_bytes;
@@ -464,19 +482,21 @@ Tensor read_npy(const std::string& path, std::string* conversion_note) {
 }
 
 void write_npy(const std::string& path, const Tensor& tensor) {
+    if (!holds_its_shape(tensor))
+        throw Error(path, "", "cannot write a tensor without storage (default-constructed)");
     const char* descr = tensor.dtype() == DType::I32 ? "<i4" : "<f4";
     std::string header = std::string("{'descr': '") + descr +
-                         "', 'fortran_order': False, 'shape': " +
-                         shape_literal(tensor.shape()) + ", }";
+                         "', 'fortran_order': False, 'shape': " + shape_literal(tensor.shape()) +
+                         ", }";
     // Pad with spaces so that magic, version, length, header and '\n' end on a
     // 64-byte boundary, where the data then starts.
     const size_t prefix = kMagicBytes + 2 + 2;
-    header.append((kHeaderAlign - (prefix + header.size() + 1) % kHeaderAlign) % kHeaderAlign,
-                  ' ');
+    header.append((kHeaderAlign - (prefix + header.size() + 1) % kHeaderAlign) % kHeaderAlign, ' ');
     header += '\n';
     if (header.size() > 0xffff)
-        throw Error(path, "", "shape of rank " + std::to_string(tensor.shape().size()) +
-                                  " is too long for a version 1.0 .npy header");
+        throw Error(path, "",
+                    "shape of rank " + std::to_string(tensor.shape().size()) +
+                        " is too long for a version 1.0 .npy header");
 
     std::string out(kMagic, kMagicBytes);
     out += '\x01';

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/error.h"
 #include "engine/io/file_util.h"
@@ -43,8 +42,8 @@ constexpr StoredTypeInfo kStoredTypes[] = {
 // dtypes of the safetensors format that fcnrt does not load; named in errors
 // differently from strings that are no dtype at all.
 constexpr const char* kUnsupportedTypes[] = {
-    "F64", "I8", "U8", "I16", "U16", "U32", "U64", "BOOL", "F8_E4M3", "F8_E5M2",
-    "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
+    "F64",     "I8",      "U8",      "I16", "U16",     "U32",     "U64", "BOOL",
+    "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2", "C64",
 };
 
 // One tensor's header entry, validated against itself (not yet the file).
@@ -112,16 +111,15 @@ json parse_header_json(const std::string& path, const char* begin, const char* e
         throw Error(path, "", "header is not valid JSON: " + without_exception_id(e.what()));
     }
     if (!duplicate.empty())
-        throw Error(path, "", (duplicate_is_top_level ? "duplicate tensor name '"
-                                                      : "duplicate key '") +
-                                  duplicate + "' in header");
+        throw Error(path, "",
+                    (duplicate_is_top_level ? "duplicate tensor name '" : "duplicate key '") +
+                        duplicate + "' in header");
     if (!header.is_object()) throw Error(path, "", "header is not a JSON object");
     return header;
 }
 
 bool is_nonnegative_integer(const json& value) {
-    return value.is_number_unsigned() ||
-           (value.is_number_integer() && value.get<int64_t>() >= 0);
+    return value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
 }
 
 StoredTypeInfo parse_dtype(const std::string& path, const std::string& name, const json& dtype) {
@@ -217,18 +215,21 @@ void check_coverage(const std::string& path, std::vector<const TensorEntry*> ent
     const TensorEntry* previous = nullptr;
     for (const TensorEntry* entry : entries) {
         if (entry->begin < covered)
-            throw Error(path, "", "tensors '" + previous->name + "' and '" + entry->name +
-                                      "' overlap in the data section");
+            throw Error(path, "",
+                        "tensors '" + previous->name + "' and '" + entry->name +
+                            "' overlap in the data section");
         if (entry->begin > covered)
-            throw Error(path, "", "hole in the data section: bytes [" + std::to_string(covered) +
-                                      ", " + std::to_string(entry->begin) +
-                                      ") belong to no tensor (before '" + entry->name + "')");
+            throw Error(path, "",
+                        "hole in the data section: bytes [" + std::to_string(covered) + ", " +
+                            std::to_string(entry->begin) + ") belong to no tensor (before '" +
+                            entry->name + "')");
         covered = entry->end;
         previous = entry;
     }
     if (covered != data_bytes)
-        throw Error(path, "", "data section has " + std::to_string(data_bytes - covered) +
-                                  " trailing bytes that belong to no tensor");
+        throw Error(path, "",
+                    "data section has " + std::to_string(data_bytes - covered) +
+                        " trailing bytes that belong to no tensor");
 }
 
 std::map<std::string, std::string> parse_metadata(const std::string& path, const json& value) {
@@ -250,11 +251,10 @@ Stored load_element(const unsigned char* data, int64_t index) {
 }
 
 // Copies or converts one tensor's bytes (already bounds-checked) into a Tensor.
-Tensor decode_tensor(const std::string& path, const TensorEntry& entry,
-                     const unsigned char* data) {
+Tensor decode_tensor(const std::string& path, const TensorEntry& entry, const unsigned char* data) {
     const StoredType type = entry.type.type;
-    const bool is_float = type == StoredType::F32 || type == StoredType::F16 ||
-                          type == StoredType::BF16;
+    const bool is_float =
+        type == StoredType::F32 || type == StoredType::F16 || type == StoredType::BF16;
     Tensor tensor(is_float ? DType::F32 : DType::I32, entry.shape);
     const int64_t n = tensor.numel();
     switch (type) {
@@ -292,18 +292,20 @@ std::string stored_name(DType dtype) { return dtype == DType::I32 ? "I32" : "F32
 SafetensorsFile read_safetensors(const std::string& path) {
     const std::string bytes = read_file_bytes(path);
     if (bytes.size() < 8)
-        throw Error(path, "", "file is too short (" + std::to_string(bytes.size()) +
-                                  " bytes) to hold the 8-byte safetensors header length");
+        throw Error(path, "",
+                    "file is too short (" + std::to_string(bytes.size()) +
+                        " bytes) to hold the 8-byte safetensors header length");
     const auto* raw = reinterpret_cast<const unsigned char*>(bytes.data());
     const uint64_t header_bytes = read_le_u64(raw);
     if (header_bytes > kMaxHeaderBytes)
-        throw Error(path, "", "header length " + std::to_string(header_bytes) +
-                                  " is absurd (limit " + std::to_string(kMaxHeaderBytes) +
-                                  "); not a safetensors file?");
+        throw Error(path, "",
+                    "header length " + std::to_string(header_bytes) + " is absurd (limit " +
+                        std::to_string(kMaxHeaderBytes) + "); not a safetensors file?");
     if (header_bytes > bytes.size() - 8)
-        throw Error(path, "", "header length " + std::to_string(header_bytes) +
-                                  " runs past the end of the file (" +
-                                  std::to_string(bytes.size()) + " bytes)");
+        throw Error(path, "",
+                    "header length " + std::to_string(header_bytes) +
+                        " runs past the end of the file (" + std::to_string(bytes.size()) +
+                        " bytes)");
 
     const char* header_begin = bytes.data() + 8;
     const json header = parse_header_json(path, header_begin, header_begin + header_bytes);
@@ -339,8 +341,11 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
     }
     uint64_t offset = 0;
     for (const auto& [name, tensor] : tensors) {
-        if (name == kMetadataKey)
-            throw Error(path, "", "a tensor cannot be named __metadata__");
+        if (name == kMetadataKey) throw Error(path, "", "a tensor cannot be named __metadata__");
+        // A default-constructed Tensor has shape [] (one element) but no
+        // storage; writing it would produce a file that cannot be read back.
+        if (tensor.numel() != checked_numel(tensor.shape(), dtype_size(tensor.dtype())))
+            throw Error(path, "", "tensor '" + name + "' has no storage (default-constructed)");
         nlohmann::ordered_json entry = nlohmann::ordered_json::object();
         entry["dtype"] = stored_name(tensor.dtype());
         entry["shape"] = tensor.shape();

@@ -17,7 +17,7 @@ struct AxisOp : OpParams {
 template <auto Fn>
 void run_axis_op(const KernelArgs& a) {
     const int axis = params_as<AxisOp>(*a.params).axis;
-    Fn(a.inputs[0], a.outputs[0], axis < 0 ? axis + 4 : axis);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], axis < 0 ? axis + 4 : axis);
 }
 
 std::shared_ptr<const OpParams> parse_axis(const AttrReader& r) {

@@ -15,19 +15,19 @@ constexpr int64_t kMaxWindow = 1 << 16;
 
 template <auto Fn>
 void run_conv(const KernelArgs& a) {
-    Fn(a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
        params_as<ConvOp>(*a.params).k);
 }
 
 template <auto Fn>
 void run_conv_transpose(const KernelArgs& a) {
-    Fn(a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
        params_as<ConvTransposeOp>(*a.params).k);
 }
 
 template <auto Fn>
 void run_dense(const KernelArgs& a) {
-    Fn(a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
        params_as<DenseOp>(*a.params).act);
 }
 

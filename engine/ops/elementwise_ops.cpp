@@ -11,15 +11,15 @@ namespace {
 
 template <auto Fn>
 void run_activation(const KernelArgs& a) {
-    Fn(a.inputs[0], a.outputs[0], params_as<ActivationOp>(*a.params).act);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<ActivationOp>(*a.params).act);
 }
 template <auto Fn>
 void run_binary(const KernelArgs& a) {
-    Fn(a.inputs[0], a.inputs[1], a.outputs[0], params_as<BinaryOpParams>(*a.params).k);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.inputs[1], a.outputs[0], params_as<BinaryOpParams>(*a.params).k);
 }
 template <auto Fn>
 void run_batch_norm(const KernelArgs& a) {
-    Fn(a.inputs[0], a.weights[0].f32(), a.weights[1].f32(), a.weights[2].f32(),
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[1].f32(), a.weights[2].f32(),
        a.weights[3].f32(), params_as<BatchNormOp>(*a.params).epsilon, a.outputs[0]);
 }
 

@@ -4,10 +4,14 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/error.h"
 #include "engine/op_registry.h"
+
+// CUDA's stream type (cudaStream_t is CUstream_st*), named without the CUDA headers.
+struct CUstream_st;
 
 namespace fcnrt::ops {
 
@@ -71,6 +75,18 @@ inline int64_t numel_known(const Shape& s) {
     int64_t n = 1;
     for (int64_t d : s) n = mul_known(n, d);
     return n;
+}
+
+// Calls a kernel entry point: host kernels take the arguments as they are,
+// CUDA ones take the backend's stream as a last argument.
+template <typename Fn, typename... Args>
+void invoke_kernel(Fn fn, void* stream, const Args&... args) {
+    if constexpr (std::is_invocable_v<Fn, const Args&...>) {
+        (void)stream;
+        fn(args...);
+    } else {
+        fn(args..., static_cast<::CUstream_st*>(stream));
+    }
 }
 
 inline const float* optional_f32(const View& v) { return static_cast<const float*>(v.data); }

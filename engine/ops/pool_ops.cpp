@@ -1,4 +1,6 @@
 // max_pool, avg_pool, global_avg_pool and max_unpool.
+#include "engine/ops/pool_ops.h"
+
 #include "engine/ops/op_helpers.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/op_params.h"
@@ -10,9 +12,6 @@ namespace {
 
 constexpr int64_t kMaxWindow = 1 << 16;
 
-struct PoolOp : OpParams {
-    Pool2dParams k;
-};
 struct UnpoolOp : OpParams {
     bool has_size = false;
     int64_t size[2] = {0, 0};
@@ -23,20 +22,20 @@ template <auto Fn>
 void run_max_pool(const KernelArgs& a) {
     View none;
     none.data = nullptr;
-    Fn(a.inputs[0], a.outputs[0], a.outputs.size() > 1 ? a.outputs[1] : none,
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], a.outputs.size() > 1 ? a.outputs[1] : none,
        params_as<PoolOp>(*a.params).k);
 }
 template <auto Fn>
 void run_avg_pool(const KernelArgs& a) {
-    Fn(a.inputs[0], a.outputs[0], params_as<PoolOp>(*a.params).k);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<PoolOp>(*a.params).k);
 }
 template <auto Fn>
 void run_global_avg_pool(const KernelArgs& a) {
-    Fn(a.inputs[0], a.outputs[0]);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0]);
 }
 template <auto Fn>
 void run_max_unpool(const KernelArgs& a) {
-    Fn(a.inputs[0], a.inputs[1], a.outputs[0]);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.inputs[1], a.outputs[0]);
 }
 
 std::shared_ptr<const OpParams> parse_pool(const AttrReader& r, bool is_avg) {

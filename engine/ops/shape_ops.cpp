@@ -55,7 +55,7 @@ void run_concat(const KernelArgs& a) {
         const char* slice = static_cast<const char*>(y.data) +
                             offset * axis_stride(y, axis) * dtype_size(y.dtype);
         const bool in_place = x.data == slice && x.batch_stride == y.batch_stride && axis == 1;
-        if (!in_place) Copy(x, y, axis, offset);
+        if (!in_place) invoke_kernel(Copy, a.stream, x, y, axis, offset);
         offset += axis_size(x, axis);
     }
 }
@@ -125,7 +125,7 @@ template <auto Fn>
 void run_crop(const KernelArgs& a) {
     int64_t top = 0, left = 0;
     crop_origin(params_as<CropOp>(*a.params), a.inputs[0], a.outputs[0], &top, &left);
-    Fn(a.inputs[0], a.outputs[0], top, left);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], top, left);
 }
 
 // Forms: offset [top, left] with size [H, W] (or with a ref giving the size);
@@ -224,7 +224,7 @@ struct PadOp : OpParams {
 
 template <auto Fn>
 void run_pad(const KernelArgs& a) {
-    Fn(a.inputs[0], a.outputs[0], params_as<PadOp>(*a.params).k);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<PadOp>(*a.params).k);
 }
 
 OpDef pad_def() {
@@ -320,7 +320,7 @@ ResizeParams resize_params(const ResizeOp& p, const View& x, const View& y) {
 
 template <auto Fn>
 void run_resize(const KernelArgs& a) {
-    Fn(a.inputs[0], a.outputs[0],
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0],
        resize_params(params_as<ResizeOp>(*a.params), a.inputs[0], a.outputs[0]));
 }
 

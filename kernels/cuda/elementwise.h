@@ -1,0 +1,29 @@
+// Elementwise ops: activations, add/mul, batch norm, copies.
+// CUDA kernels with the contract of the reference kernels of the same name. Every
+// entry point enqueues its work on `stream` and returns without synchronising;
+// it checks its launches (kernels/cuda/cuda_check.h) and throws on failure.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+#include "kernels/op_params.h"
+#include "kernels/view.h"
+
+namespace fcnrt::cuda {
+
+// y = act(x); x and y may be the same memory.
+void activation(const View& x, const View& y, ActivationParams act, cudaStream_t stream);
+
+// y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
+void binary(const View& a, const View& b, const View& y, const BinaryParams& p, cudaStream_t stream);
+
+// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c]
+void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
+                const float* var, float epsilon, const View& y, cudaStream_t stream);
+
+// y = x elementwise (same dims, either may be strided over the batch). F32 or I32.
+void copy(const View& x, const View& y, cudaStream_t stream);
+
+}  // namespace fcnrt::cuda

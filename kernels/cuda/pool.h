@@ -1,0 +1,31 @@
+// Pooling and unpooling.
+// CUDA kernels with the contract of the reference kernels of the same name. Every
+// entry point enqueues its work on `stream` and returns without synchronising;
+// it checks its launches (kernels/cuda/cuda_check.h) and throws on failure.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+#include "kernels/op_params.h"
+#include "kernels/view.h"
+
+namespace fcnrt::cuda {
+
+// y [N, C, OH, OW]; indices (int32, h * W + w in the input plane, PyTorch's
+// convention) written when indices.data != nullptr. NaN propagates like PyTorch.
+void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dParams& p, cudaStream_t stream);
+
+// Divisor: in-bounds window elements, or with count_include_pad the window
+// clipped to the padded input (PyTorch's avg_pool2d rule).
+void avg_pool2d(const View& x, const View& y, const Pool2dParams& p, cudaStream_t stream);
+
+// y [N, C, 1, 1] = mean over H, W.
+void global_avg_pool(const View& x, const View& y, cudaStream_t stream);
+
+// y [N, C, OH, OW] zero except y.plane[indices[i]] = x[i]. An index outside
+// y's plane is skipped: a kernel never writes outside y.
+void max_unpool2d(const View& x, const View& indices, const View& y, cudaStream_t stream);
+
+}  // namespace fcnrt::cuda
