@@ -12,6 +12,9 @@ namespace fcnrt {
 namespace {
 
 constexpr int64_t kMaxInputDim = int64_t(1) << 30;
+// nlohmann parses any depth, but copying or printing a value recurses once per
+// level: a file nested 100000 deep would overflow the stack. Graphs need few.
+constexpr int kMaxJsonDepth = 128;
 
 const Json& member(const Json& obj, const char* key, const std::string& where) {
     if (!obj.is_object() || !obj.contains(key))
@@ -50,6 +53,15 @@ GraphInput parse_input(const Json& in) {
             throw Error("graph input '" + g.name + "': dims must be positive integers or null, got " +
                         d.dump());
         }
+    }
+    // Each dim is in range, but their product may not be (nor may sizes derived from it).
+    Shape known_dims;
+    for (int64_t d : g.shape)
+        if (d != kUnknownDim) known_dims.push_back(d);
+    try {
+        checked_numel(known_dims);
+    } catch (const Error& e) {
+        throw Error("graph input '" + g.name + "': " + e.reason());
     }
     return g;
 }
@@ -233,7 +245,12 @@ Model load_model(const std::string& json_path, const LoadOptions& options) {
     const std::string text = read_file_bytes(json_path);
     Json doc;
     try {
-        doc = Json::parse(text);
+        doc = Json::parse(text, [&](int depth, Json::parse_event_t, Json&) {
+            if (depth > kMaxJsonDepth)
+                throw Error(json_path, "", "invalid JSON: nested deeper than " +
+                                               std::to_string(kMaxJsonDepth) + " levels");
+            return true;
+        });
     } catch (const Json::parse_error& e) {
         std::string what = e.what();
         const size_t colon = what.find("]: ");  // drop nlohmann's "[json.exception...]" prefix

@@ -58,6 +58,7 @@ struct SpatialMap {
     int stride[2] = {1, 1};  // Window: output step in input pixels; Upsample: factor
     int pad_before[2] = {0, 0};  // Window/Upsample: top, left padding; Shift: rows/cols removed (negative adds)
     double scale[2] = {1.0, 1.0};  // Resize: out/in
+    bool centred = false;  // Shift: a centre crop, whose shift follows from the shapes
 };
 
 struct WeightSlot {

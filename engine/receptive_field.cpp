@@ -51,7 +51,7 @@ std::map<std::string, ReceptiveField> receptive_fields(
                 }
                 case SpatialMap::Kind::Shift: {
                     double shift = m.pad_before[a];
-                    if (shift < -(1 << 29) && in_shape.size() == 4)  // centre crop
+                    if (m.centred && in_shape.size() == 4)
                         shift = double((in_shape[2 + a] - out_shape[2 + a]) / 2);
                     r.start[a] += shift * jump;
                     break;

@@ -16,7 +16,9 @@ namespace {
 // ---- deterministic random numbers -------------------------------------------------
 
 // Uniform in [0, 1) from the top 24 bits: exactly representable, platform-independent.
-float unit(std::mt19937_64& rng) { return static_cast<float>(rng() >> 40) * 0x1p-24f; }
+float unit(std::mt19937_64& rng) {
+    return static_cast<float>(rng() >> 40) * 0x1p-24f;
+}
 
 float draw(std::mt19937_64& rng, Fill fill) {
     switch (fill) {
@@ -49,7 +51,9 @@ std::string act_name(ActivationParams a) {
     return "?";
 }
 
-std::string pair(const int* v) { return std::to_string(v[0]) + "x" + std::to_string(v[1]); }
+std::string pair(const int* v) {
+    return std::to_string(v[0]) + "x" + std::to_string(v[1]);
+}
 
 std::string pads4(const int* v) {
     return std::to_string(v[0]) + "." + std::to_string(v[1]) + "." + std::to_string(v[2]) + "." +
@@ -94,10 +98,10 @@ struct ConvShape {
 
 OpCase conv_case(ConvShape s, Conv2dParams p, bool bias, Fill fill = Fill::Uniform,
                  int64_t in_gap = 0, int64_t out_gap = 0) {
-    const int64_t oh = (s.h + p.pads[0] + p.pads[2] - p.dilation[0] * (s.kh - 1) - 1) /
-                           p.stride[0] + 1;
-    const int64_t ow = (s.w + p.pads[1] + p.pads[3] - p.dilation[1] * (s.kw - 1) - 1) /
-                           p.stride[1] + 1;
+    const int64_t oh =
+        (s.h + p.pads[0] + p.pads[2] - p.dilation[0] * (s.kh - 1) - 1) / p.stride[0] + 1;
+    const int64_t ow =
+        (s.w + p.pads[1] + p.pads[3] - p.dilation[1] * (s.kw - 1) - 1) / p.stride[1] + 1;
     OpCase c;
     c.family = "conv2d";
     c.inputs = {f32(s.n, s.c, s.h, s.w, fill, in_gap), f32(s.k, s.c / p.groups, s.kh, s.kw, fill)};
@@ -115,8 +119,8 @@ OpCase conv_case(ConvShape s, Conv2dParams p, bool bias, Fill fill = Fill::Unifo
     return c;
 }
 
-Conv2dParams conv_params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
-                         int groups, ActivationParams a) {
+Conv2dParams conv_params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups,
+                         ActivationParams a) {
     Conv2dParams p;
     p.stride[0] = sh;
     p.stride[1] = sw;
@@ -137,36 +141,62 @@ std::vector<OpCase> conv2d_cases() {
     const auto tanh_ = act(Activation::Tanh);
     std::vector<OpCase> v;
     // 1x1 stride 1 unpadded: the no-im2col path, and its near misses.
-    v.push_back(conv_case({2, 17, 33, 127, 5, 1, 1}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, relu), true));
-    v.push_back(conv_case({1, 5, 7, 33, 3, 1, 1}, conv_params(2, 2, 0, 0, 0, 0, 1, 1, 1, none), false));
-    v.push_back(conv_case({1, 3, 7, 7, 5, 1, 1}, conv_params(1, 1, 1, 0, 0, 1, 1, 1, 1, none), true));
-    v.push_back(conv_case({2, 6, 33, 7, 4, 1, 1}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 2, leaky), true));
+    v.push_back(
+        conv_case({2, 17, 33, 127, 5, 1, 1}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, relu), true));
+    v.push_back(
+        conv_case({1, 5, 7, 33, 3, 1, 1}, conv_params(2, 2, 0, 0, 0, 0, 1, 1, 1, none), false));
+    v.push_back(
+        conv_case({1, 3, 7, 7, 5, 1, 1}, conv_params(1, 1, 1, 0, 0, 1, 1, 1, 1, none), true));
+    v.push_back(
+        conv_case({2, 6, 33, 7, 4, 1, 1}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 2, leaky), true));
     // 3x3, every activation, strides 1-3, asymmetric pads.
-    v.push_back(conv_case({1, 17, 127, 127, 17, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, none), true));
-    v.push_back(conv_case({2, 5, 33, 7, 3, 3, 3}, conv_params(2, 2, 0, 1, 2, 1, 1, 1, 1, leaky), true));
-    v.push_back(conv_case({1, 3, 127, 33, 5, 3, 3}, conv_params(3, 3, 2, 2, 2, 2, 2, 2, 1, sigm), true));
-    v.push_back(conv_case({1, 5, 33, 127, 5, 3, 3}, conv_params(1, 3, 1, 0, 0, 2, 1, 1, 1, tanh_), false));
-    v.push_back(conv_case({1, 5, 7, 127, 3, 3, 3}, conv_params(3, 1, 2, 1, 0, 1, 1, 1, 1, relu), true));
+    v.push_back(
+        conv_case({1, 17, 127, 127, 17, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, none), true));
+    v.push_back(
+        conv_case({2, 5, 33, 7, 3, 3, 3}, conv_params(2, 2, 0, 1, 2, 1, 1, 1, 1, leaky), true));
+    v.push_back(
+        conv_case({1, 3, 127, 33, 5, 3, 3}, conv_params(3, 3, 2, 2, 2, 2, 2, 2, 1, sigm), true));
+    v.push_back(
+        conv_case({1, 5, 33, 127, 5, 3, 3}, conv_params(1, 3, 1, 0, 0, 2, 1, 1, 1, tanh_), false));
+    v.push_back(
+        conv_case({1, 5, 7, 127, 3, 3, 3}, conv_params(3, 1, 2, 1, 0, 1, 1, 1, 1, relu), true));
     // Large dilations (dense conversion of strided nets).
-    v.push_back(conv_case({1, 3, 33, 33, 5, 3, 3}, conv_params(1, 1, 16, 16, 16, 16, 16, 16, 1, tanh_), true));
-    v.push_back(conv_case({1, 5, 127, 127, 5, 3, 3}, conv_params(1, 1, 16, 4, 16, 4, 16, 4, 1, relu), true));
-    v.push_back(conv_case({1, 5, 33, 33, 3, 2, 2}, conv_params(1, 1, 0, 0, 0, 0, 16, 16, 1, none), true));
-    v.push_back(conv_case({1, 3, 127, 33, 3, 3, 3}, conv_params(2, 1, 0, 0, 0, 0, 8, 1, 1, leaky), true));
+    v.push_back(conv_case({1, 3, 33, 33, 5, 3, 3},
+                          conv_params(1, 1, 16, 16, 16, 16, 16, 16, 1, tanh_), true));
+    v.push_back(conv_case({1, 5, 127, 127, 5, 3, 3},
+                          conv_params(1, 1, 16, 4, 16, 4, 16, 4, 1, relu), true));
+    v.push_back(
+        conv_case({1, 5, 33, 33, 3, 2, 2}, conv_params(1, 1, 0, 0, 0, 0, 16, 16, 1, none), true));
+    v.push_back(
+        conv_case({1, 3, 127, 33, 3, 3, 3}, conv_params(2, 1, 0, 0, 0, 0, 8, 1, 1, leaky), true));
     // Groups, depthwise, channel multiplier.
-    v.push_back(conv_case({2, 10, 33, 7, 15, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 5, relu), true));
-    v.push_back(conv_case({1, 6, 33, 33, 9, 3, 3}, conv_params(2, 2, 1, 0, 1, 2, 2, 2, 3, none), false));
-    v.push_back(conv_case({1, 17, 127, 127, 17, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 17, relu), true));
-    v.push_back(conv_case({2, 5, 33, 7, 5, 3, 3}, conv_params(2, 3, 0, 1, 2, 1, 3, 1, 5, leaky), true));
-    v.push_back(conv_case({1, 3, 33, 33, 3, 3, 3}, conv_params(1, 1, 16, 16, 16, 16, 16, 16, 3, sigm), false));
-    v.push_back(conv_case({1, 5, 7, 33, 10, 3, 3}, conv_params(1, 2, 1, 1, 1, 1, 1, 2, 5, none), true));
-    v.push_back(conv_case({1, 1, 33, 127, 1, 5, 5}, conv_params(1, 1, 2, 2, 2, 2, 1, 1, 1, none), true));
+    v.push_back(
+        conv_case({2, 10, 33, 7, 15, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 5, relu), true));
+    v.push_back(
+        conv_case({1, 6, 33, 33, 9, 3, 3}, conv_params(2, 2, 1, 0, 1, 2, 2, 2, 3, none), false));
+    v.push_back(conv_case({1, 17, 127, 127, 17, 3, 3},
+                          conv_params(1, 1, 1, 1, 1, 1, 1, 1, 17, relu), true));
+    v.push_back(
+        conv_case({2, 5, 33, 7, 5, 3, 3}, conv_params(2, 3, 0, 1, 2, 1, 3, 1, 5, leaky), true));
+    v.push_back(conv_case({1, 3, 33, 33, 3, 3, 3},
+                          conv_params(1, 1, 16, 16, 16, 16, 16, 16, 3, sigm), false));
+    v.push_back(
+        conv_case({1, 5, 7, 33, 10, 3, 3}, conv_params(1, 2, 1, 1, 1, 1, 1, 2, 5, none), true));
+    v.push_back(
+        conv_case({1, 1, 33, 127, 1, 5, 5}, conv_params(1, 1, 2, 2, 2, 2, 1, 1, 1, none), true));
     // Non-square kernels, degenerate images.
-    v.push_back(conv_case({1, 5, 33, 33, 3, 1, 7}, conv_params(1, 1, 0, 3, 0, 3, 1, 1, 1, relu), true));
-    v.push_back(conv_case({1, 5, 33, 33, 3, 7, 1}, conv_params(1, 1, 3, 0, 3, 0, 2, 1, 1, none), true));
-    v.push_back(conv_case({2, 3, 1, 1, 5, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu), true));
-    v.push_back(conv_case({1, 3, 1, 127, 5, 1, 3}, conv_params(1, 2, 0, 1, 0, 1, 1, 1, 1, none), true));
-    v.push_back(conv_case({1, 3, 127, 1, 5, 3, 1}, conv_params(2, 1, 1, 0, 1, 0, 3, 1, 1, none), true));
-    v.push_back(conv_case({1, 3, 7, 7, 5, 7, 7}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, none), true));
+    v.push_back(
+        conv_case({1, 5, 33, 33, 3, 1, 7}, conv_params(1, 1, 0, 3, 0, 3, 1, 1, 1, relu), true));
+    v.push_back(
+        conv_case({1, 5, 33, 33, 3, 7, 1}, conv_params(1, 1, 3, 0, 3, 0, 2, 1, 1, none), true));
+    v.push_back(
+        conv_case({2, 3, 1, 1, 5, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu), true));
+    v.push_back(
+        conv_case({1, 3, 1, 127, 5, 1, 3}, conv_params(1, 2, 0, 1, 0, 1, 1, 1, 1, none), true));
+    v.push_back(
+        conv_case({1, 3, 127, 1, 5, 3, 1}, conv_params(2, 1, 1, 0, 1, 0, 3, 1, 1, none), true));
+    v.push_back(
+        conv_case({1, 3, 7, 7, 5, 7, 7}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, none), true));
     // Strided batch input and output (concat slices), integer-valued (exact).
     v.push_back(conv_case({3, 5, 7, 33, 3, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu),
                           true, Fill::Uniform, 11, 2 * 7 * 33));
@@ -203,8 +233,8 @@ OpCase conv_transpose_case(ConvShape s, ConvTranspose2dParams p, bool bias,
     return c;
 }
 
-ConvTranspose2dParams convt_params(int sh, int sw, int pt, int pl, int pb, int pr, int oph,
-                                   int opw, int dh, int dw, int groups, ActivationParams a) {
+ConvTranspose2dParams convt_params(int sh, int sw, int pt, int pl, int pb, int pr, int oph, int opw,
+                                   int dh, int dw, int groups, ActivationParams a) {
     ConvTranspose2dParams p;
     p.stride[0] = sh;
     p.stride[1] = sw;
@@ -226,24 +256,40 @@ std::vector<OpCase> conv_transpose2d_cases() {
     const auto leaky = act(Activation::LeakyRelu, 0.2f), sigm = act(Activation::Sigmoid);
     const auto tanh_ = act(Activation::Tanh);
     std::vector<OpCase> v;
-    v.push_back(conv_transpose_case({1, 17, 33, 33, 5, 2, 2}, convt_params(2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, none), true));
-    v.push_back(conv_transpose_case({2, 5, 7, 33, 3, 3, 3}, convt_params(2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, relu), true));
-    v.push_back(conv_transpose_case({1, 3, 33, 7, 5, 4, 4}, convt_params(3, 3, 1, 0, 2, 1, 2, 1, 1, 1, 1, leaky), false));
-    v.push_back(conv_transpose_case({1, 5, 7, 7, 3, 3, 3}, convt_params(1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, sigm), true));
-    v.push_back(conv_transpose_case({1, 5, 33, 33, 5, 3, 3}, convt_params(1, 1, 1, 1, 1, 1, 0, 0, 2, 2, 1, tanh_), true));
-    v.push_back(conv_transpose_case({1, 3, 7, 33, 3, 3, 3}, convt_params(2, 3, 2, 0, 1, 3, 1, 0, 3, 2, 1, none), true));
-    v.push_back(conv_transpose_case({1, 3, 7, 7, 5, 3, 3}, convt_params(1, 1, 0, 0, 0, 0, 3, 3, 16, 16, 1, relu), true));
-    v.push_back(conv_transpose_case({2, 6, 7, 33, 10, 3, 3}, convt_params(2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, relu), true));
-    v.push_back(conv_transpose_case({1, 17, 33, 33, 17, 4, 4}, convt_params(2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 17, none), true));
-    v.push_back(conv_transpose_case({1, 5, 33, 7, 10, 3, 3}, convt_params(3, 2, 0, 1, 2, 0, 0, 1, 1, 1, 5, leaky), false));
-    v.push_back(conv_transpose_case({2, 3, 1, 1, 5, 3, 3}, convt_params(2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 1, none), true));
-    v.push_back(conv_transpose_case({1, 3, 1, 127, 3, 1, 3}, convt_params(1, 2, 0, 1, 0, 0, 0, 1, 1, 1, 1, none), true));
-    v.push_back(conv_transpose_case({1, 17, 127, 127, 5, 2, 2}, convt_params(2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, relu), true));
-    v.push_back(conv_transpose_case({1, 17, 127, 33, 17, 3, 3}, convt_params(1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, none), true));
-    v.push_back(conv_transpose_case({3, 5, 7, 33, 3, 3, 3}, convt_params(2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, relu),
-                                    true, Fill::Integer, 7, 4 * 14 * 66));
-    v.push_back(conv_transpose_case({2, 4, 33, 7, 6, 5, 3}, convt_params(3, 1, 2, 1, 0, 1, 2, 0, 2, 3, 2, none),
-                                    true, Fill::Integer, 0, 13));
+    v.push_back(conv_transpose_case({1, 17, 33, 33, 5, 2, 2},
+                                    convt_params(2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, none), true));
+    v.push_back(conv_transpose_case({2, 5, 7, 33, 3, 3, 3},
+                                    convt_params(2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, relu), true));
+    v.push_back(conv_transpose_case({1, 3, 33, 7, 5, 4, 4},
+                                    convt_params(3, 3, 1, 0, 2, 1, 2, 1, 1, 1, 1, leaky), false));
+    v.push_back(conv_transpose_case({1, 5, 7, 7, 3, 3, 3},
+                                    convt_params(1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, sigm), true));
+    v.push_back(conv_transpose_case({1, 5, 33, 33, 5, 3, 3},
+                                    convt_params(1, 1, 1, 1, 1, 1, 0, 0, 2, 2, 1, tanh_), true));
+    v.push_back(conv_transpose_case({1, 3, 7, 33, 3, 3, 3},
+                                    convt_params(2, 3, 2, 0, 1, 3, 1, 0, 3, 2, 1, none), true));
+    v.push_back(conv_transpose_case({1, 3, 7, 7, 5, 3, 3},
+                                    convt_params(1, 1, 0, 0, 0, 0, 3, 3, 16, 16, 1, relu), true));
+    v.push_back(conv_transpose_case({2, 6, 7, 33, 10, 3, 3},
+                                    convt_params(2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, relu), true));
+    v.push_back(conv_transpose_case({1, 17, 33, 33, 17, 4, 4},
+                                    convt_params(2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 17, none), true));
+    v.push_back(conv_transpose_case({1, 5, 33, 7, 10, 3, 3},
+                                    convt_params(3, 2, 0, 1, 2, 0, 0, 1, 1, 1, 5, leaky), false));
+    v.push_back(conv_transpose_case({2, 3, 1, 1, 5, 3, 3},
+                                    convt_params(2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 1, none), true));
+    v.push_back(conv_transpose_case({1, 3, 1, 127, 3, 1, 3},
+                                    convt_params(1, 2, 0, 1, 0, 0, 0, 1, 1, 1, 1, none), true));
+    v.push_back(conv_transpose_case({1, 17, 127, 127, 5, 2, 2},
+                                    convt_params(2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, relu), true));
+    v.push_back(conv_transpose_case({1, 17, 127, 33, 17, 3, 3},
+                                    convt_params(1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, none), true));
+    v.push_back(conv_transpose_case({3, 5, 7, 33, 3, 3, 3},
+                                    convt_params(2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, relu), true,
+                                    Fill::Integer, 7, 4 * 14 * 66));
+    v.push_back(conv_transpose_case({2, 4, 33, 7, 6, 5, 3},
+                                    convt_params(3, 1, 2, 1, 0, 1, 2, 0, 2, 3, 2, none), true,
+                                    Fill::Integer, 0, 13));
     return v;
 }
 
@@ -280,17 +326,17 @@ std::string pool_name(const TensorSpec& x, const Pool2dParams& p) {
 }
 
 OpCase max_pool_case(TensorSpec x, Pool2dParams p, bool indices, int64_t out_gap = 0) {
-    const int64_t oh = pool_out(x.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2],
-                                p.dilation[0], p.ceil_mode);
-    const int64_t ow = pool_out(x.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3],
-                                p.dilation[1], p.ceil_mode);
+    const int64_t oh =
+        pool_out(x.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0], p.ceil_mode);
+    const int64_t ow =
+        pool_out(x.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1], p.ceil_mode);
     OpCase c;
     c.family = "max_pool2d";
     c.inputs = {x};
     c.outputs = {f32(x.n, x.c, oh, ow, Fill::Uniform, out_gap)};
     if (indices) c.outputs.push_back(i32(x.n, x.c, oh, ow, out_gap));
-    c.name = pool_name(x, p) + (indices ? "_indices" : "") +
-             (x.nan_fraction > 0 ? "_nan" : "") + "_out" + dims(c.outputs[0]);
+    c.name = pool_name(x, p) + (indices ? "_indices" : "") + (x.nan_fraction > 0 ? "_nan" : "") +
+             "_out" + dims(c.outputs[0]);
     c.tolerance = 0.0;  // selects an input element: exact
     c.run = [p, indices](const KernelSet& k, const std::vector<View>& in,
                          const std::vector<View>& out) {
@@ -300,10 +346,10 @@ OpCase max_pool_case(TensorSpec x, Pool2dParams p, bool indices, int64_t out_gap
 }
 
 OpCase avg_pool_case(TensorSpec x, Pool2dParams p, int64_t out_gap = 0) {
-    const int64_t oh = pool_out(x.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2],
-                                p.dilation[0], p.ceil_mode);
-    const int64_t ow = pool_out(x.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3],
-                                p.dilation[1], p.ceil_mode);
+    const int64_t oh =
+        pool_out(x.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0], p.ceil_mode);
+    const int64_t ow =
+        pool_out(x.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1], p.ceil_mode);
     OpCase c;
     c.family = "avg_pool2d";
     c.inputs = {x};
@@ -321,16 +367,25 @@ std::vector<OpCase> max_pool2d_cases() {
     TensorSpec nan_x = f32(2, 3, 33, 33);
     nan_x.nan_fraction = 0.05;
     TensorSpec int_x = f32(1, 5, 33, 7, Fill::Integer);  // ties: the first maximum wins
-    v.push_back(max_pool_case(f32(2, 3, 7, 33), pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false), true));
-    v.push_back(max_pool_case(f32(1, 5, 33, 33), pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true), true));
-    v.push_back(max_pool_case(f32(1, 3, 127, 7), pool_params(2, 2, 3, 3, 0, 0, 0, 0, 1, 1, true), true));
-    v.push_back(max_pool_case(f32(1, 3, 33, 127), pool_params(3, 3, 1, 1, 1, 0, 1, 1, 2, 2, false), true));
-    v.push_back(max_pool_case(f32(2, 5, 33, 33), pool_params(3, 2, 2, 1, 1, 1, 0, 0, 1, 3, true), false));
-    v.push_back(max_pool_case(f32(1, 3, 33, 33), pool_params(2, 2, 1, 1, 0, 0, 0, 0, 16, 16, false), true));
-    v.push_back(max_pool_case(f32(1, 17, 127, 127), pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false), true));
-    v.push_back(max_pool_case(f32(2, 3, 1, 1), pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false), true));
+    v.push_back(
+        max_pool_case(f32(2, 3, 7, 33), pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false), true));
+    v.push_back(
+        max_pool_case(f32(1, 5, 33, 33), pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true), true));
+    v.push_back(
+        max_pool_case(f32(1, 3, 127, 7), pool_params(2, 2, 3, 3, 0, 0, 0, 0, 1, 1, true), true));
+    v.push_back(
+        max_pool_case(f32(1, 3, 33, 127), pool_params(3, 3, 1, 1, 1, 0, 1, 1, 2, 2, false), true));
+    v.push_back(
+        max_pool_case(f32(2, 5, 33, 33), pool_params(3, 2, 2, 1, 1, 1, 0, 0, 1, 3, true), false));
+    v.push_back(
+        max_pool_case(f32(1, 3, 33, 33), pool_params(2, 2, 1, 1, 0, 0, 0, 0, 16, 16, false), true));
+    v.push_back(max_pool_case(f32(1, 17, 127, 127),
+                              pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false), true));
+    v.push_back(
+        max_pool_case(f32(2, 3, 1, 1), pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false), true));
     // H = 1 with dilation 2 and pad 1: the windows of row 0 hold no input element.
-    v.push_back(max_pool_case(f32(1, 3, 1, 7), pool_params(2, 2, 1, 1, 1, 1, 1, 1, 2, 2, false), true));
+    v.push_back(
+        max_pool_case(f32(1, 3, 1, 7), pool_params(2, 2, 1, 1, 1, 1, 1, 1, 2, 2, false), true));
     v.push_back(max_pool_case(nan_x, pool_params(3, 3, 1, 2, 1, 1, 1, 1, 1, 1, true), true));
     v.push_back(max_pool_case(int_x, pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false), true));
     v.push_back(max_pool_case(f32(3, 5, 7, 33, Fill::Uniform, 9),
@@ -341,20 +396,31 @@ std::vector<OpCase> max_pool2d_cases() {
 std::vector<OpCase> avg_pool2d_cases() {
     std::vector<OpCase> v;
     for (bool include_pad : {false, true}) {
-        v.push_back(avg_pool_case(f32(2, 3, 7, 33), pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false, include_pad)));
-        v.push_back(avg_pool_case(f32(1, 5, 33, 33), pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, include_pad)));
+        v.push_back(avg_pool_case(f32(2, 3, 7, 33),
+                                  pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 5, 33, 33),
+                                  pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, include_pad)));
         // ceil_mode: the last window hangs past the bottom/right edge.
-        v.push_back(avg_pool_case(f32(1, 3, 7, 7), pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, true, include_pad)));
-        v.push_back(avg_pool_case(f32(1, 3, 127, 33), pool_params(3, 2, 3, 2, 1, 0, 0, 1, 1, 1, true, include_pad)));
-        v.push_back(avg_pool_case(f32(1, 3, 33, 127), pool_params(3, 3, 1, 1, 1, 1, 1, 1, 2, 2, false, include_pad)));
-        v.push_back(avg_pool_case(f32(1, 3, 33, 33), pool_params(3, 3, 2, 2, 1, 1, 1, 1, 3, 2, true, include_pad)));
-        v.push_back(avg_pool_case(f32(1, 17, 127, 127), pool_params(5, 5, 1, 1, 2, 2, 2, 2, 1, 1, false, include_pad)));
-        v.push_back(avg_pool_case(f32(2, 3, 1, 1), pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, include_pad)));
-        v.push_back(avg_pool_case(f32(1, 3, 1, 7), pool_params(2, 2, 1, 1, 1, 1, 1, 1, 2, 2, false, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 3, 7, 7),
+                                  pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, true, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 3, 127, 33),
+                                  pool_params(3, 2, 3, 2, 1, 0, 0, 1, 1, 1, true, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 3, 33, 127),
+                                  pool_params(3, 3, 1, 1, 1, 1, 1, 1, 2, 2, false, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 3, 33, 33),
+                                  pool_params(3, 3, 2, 2, 1, 1, 1, 1, 3, 2, true, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 17, 127, 127),
+                                  pool_params(5, 5, 1, 1, 2, 2, 2, 2, 1, 1, false, include_pad)));
+        v.push_back(avg_pool_case(f32(2, 3, 1, 1),
+                                  pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 3, 1, 7),
+                                  pool_params(2, 2, 1, 1, 1, 1, 1, 1, 2, 2, false, include_pad)));
         // Dilated and ceil_mode: the last windows hang past the edge (divisor k*k).
-        v.push_back(avg_pool_case(f32(1, 3, 7, 33), pool_params(2, 3, 2, 3, 0, 0, 0, 0, 3, 2, true, include_pad)));
+        v.push_back(avg_pool_case(f32(1, 3, 7, 33),
+                                  pool_params(2, 3, 2, 3, 0, 0, 0, 0, 3, 2, true, include_pad)));
         v.push_back(avg_pool_case(f32(3, 5, 7, 33, Fill::Uniform, 9),
-                                  pool_params(2, 3, 2, 3, 1, 0, 0, 1, 1, 1, true, include_pad), 4 * 4 * 12));
+                                  pool_params(2, 3, 2, 3, 1, 0, 0, 1, 1, 1, true, include_pad),
+                                  4 * 4 * 12));
     }
     return v;
 }
@@ -378,7 +444,9 @@ std::vector<OpCase> global_avg_pool_cases() {
 
 std::vector<OpCase> max_unpool2d_cases() {
     std::vector<OpCase> v;
-    struct Shape { int64_t n, c, h, w, oh, ow, gap; };
+    struct Shape {
+        int64_t n, c, h, w, oh, ow, gap;
+    };
     for (Shape s : {Shape{2, 3, 7, 33, 14, 66, 0}, Shape{1, 5, 33, 33, 65, 66, 17},
                     Shape{1, 3, 1, 1, 2, 2, 0}, Shape{2, 17, 33, 7, 33, 7, 0}}) {
         OpCase c;
@@ -400,7 +468,7 @@ std::vector<OpCase> max_unpool2d_cases() {
                         const int64_t j = i + static_cast<int64_t>(rng() % (plane - i));
                         std::swap(pool[i], pool[j]);
                         const uint64_t r = rng() % 16;
-                        dst[i] = r == 0 ? -1 - static_cast<int32_t>(rng() % 3)
+                        dst[i] = r == 0   ? -1 - static_cast<int32_t>(rng() % 3)
                                  : r == 1 ? static_cast<int32_t>(plane + rng() % 3)
                                           : pool[i];
                     }
@@ -424,7 +492,7 @@ std::vector<OpCase> activation_cases() {
             OpCase c;
             c.family = "activation";
             // 0: strided in and out, wide range; 1: in place, large (threaded); 2: NaNs.
-            TensorSpec x = variant == 0 ? f32(3, 5, 33, 7, Fill::Wide, 7)
+            TensorSpec x = variant == 0   ? f32(3, 5, 33, 7, Fill::Wide, 7)
                            : variant == 1 ? f32(1, 17, 127, 127)
                                           : f32(2, 3, 7, 33);
             if (variant == 2) x.nan_fraction = 0.1;
@@ -448,12 +516,14 @@ std::vector<OpCase> binary_cases() {
         for (ActivationParams a : kActs) {
             for (int variant = 0; variant < 3; ++variant) {
                 // 0: same shape, strided; 1: broadcast b, in place (y is a); 2: broadcast, large.
-                TensorSpec x = variant == 0 ? f32(3, 5, 7, 33, Fill::Uniform, 5)
+                TensorSpec x = variant == 0   ? f32(3, 5, 7, 33, Fill::Uniform, 5)
                                : variant == 1 ? f32(2, 17, 33, 7)
                                               : f32(1, 17, 127, 127);
-                TensorSpec b = variant == 0 ? f32(3, 5, 7, 33, Fill::Uniform, 3)
-                                            : f32(x.n, x.c, 1, 1, Fill::Uniform, variant == 1 ? 2 : 0);
-                TensorSpec y = f32(x.n, x.c, x.h, x.w, Fill::Uniform, variant == 0 ? 2 * 7 * 33 : 0);
+                TensorSpec b = variant == 0
+                                   ? f32(3, 5, 7, 33, Fill::Uniform, 3)
+                                   : f32(x.n, x.c, 1, 1, Fill::Uniform, variant == 1 ? 2 : 0);
+                TensorSpec y =
+                    f32(x.n, x.c, x.h, x.w, Fill::Uniform, variant == 0 ? 2 * 7 * 33 : 0);
                 if (variant == 1) y.alias_input = 0;
                 BinaryParams p;
                 p.op = op;
@@ -476,7 +546,11 @@ std::vector<OpCase> binary_cases() {
 
 std::vector<OpCase> batch_norm_cases() {
     std::vector<OpCase> v;
-    struct Variant { TensorSpec x; int64_t out_gap; float eps; };
+    struct Variant {
+        TensorSpec x;
+        int64_t out_gap;
+        float eps;
+    };
     for (Variant s : {Variant{f32(2, 17, 33, 7), 0, 1e-5f},
                       Variant{f32(3, 5, 7, 33, Fill::Uniform, 4), 5 * 7 * 33, 1e-3f},
                       Variant{f32(1, 3, 127, 127), 0, 1e-5f}, Variant{f32(2, 1, 1, 1), 0, 0.1f}}) {
@@ -499,19 +573,22 @@ std::vector<OpCase> batch_norm_cases() {
 
 std::vector<OpCase> copy_cases() {
     std::vector<OpCase> v;
-    struct Variant { TensorSpec x; int64_t out_gap; };
+    struct Variant {
+        TensorSpec x;
+        int64_t out_gap;
+    };
     TensorSpec ix = i32(3, 5, 7, 33, 4);
-    for (Variant s : {Variant{f32(3, 5, 7, 33, Fill::Uniform, 4), 0},
-                      Variant{f32(3, 5, 7, 33), 2 * 7 * 33}, Variant{f32(1, 17, 127, 127), 0},
-                      Variant{ix, 17}, Variant{i32(2, 3, 1, 7), 0}}) {
+    for (Variant s :
+         {Variant{f32(3, 5, 7, 33, Fill::Uniform, 4), 0}, Variant{f32(3, 5, 7, 33), 2 * 7 * 33},
+          Variant{f32(1, 17, 127, 127), 0}, Variant{ix, 17}, Variant{i32(2, 3, 1, 7), 0}}) {
         OpCase c;
         c.family = "copy";
         c.inputs = {s.x};
         TensorSpec y = s.x;
         y.batch_gap = s.out_gap;
         c.outputs = {y};
-        c.name = std::string(s.x.dtype == DType::I32 ? "i32_" : "f32_") + dims(s.x) + "_out" +
-                 dims(y);
+        c.name =
+            std::string(s.x.dtype == DType::I32 ? "i32_" : "f32_") + dims(s.x) + "_out" + dims(y);
         c.tolerance = 0.0;
         c.prepare = [](std::mt19937_64& rng, const std::vector<View>& in) {
             if (in[0].dtype != DType::I32) return;
@@ -536,8 +613,8 @@ std::vector<OpCase> concat_copy_cases() {
     for (int axis = 0; axis < 4; ++axis) {
         for (bool int32 : {false, true}) {
             for (int variant = 0; variant < 2; ++variant) {
-                TensorSpec x = variant == 0 ? f32(2, 5, 7, 33, Fill::Uniform, 3)
-                                            : f32(1, 17, 127, 127);
+                TensorSpec x =
+                    variant == 0 ? f32(2, 5, 7, 33, Fill::Uniform, 3) : f32(1, 17, 127, 127);
                 if (int32) {
                     x.dtype = DType::I32;
                     x.fill = Fill::Index;
@@ -578,7 +655,7 @@ std::vector<OpCase> softmax_cases() {
     for (int axis = 0; axis < 4; ++axis) {
         for (int variant = 0; variant < 3; ++variant) {
             // 0: wide values, strided in and out; 1: large; 2: NaNs poison their lanes.
-            TensorSpec x = variant == 0 ? f32(3, 5, 7, 33, Fill::Wide, 6)
+            TensorSpec x = variant == 0   ? f32(3, 5, 7, 33, Fill::Wide, 6)
                            : variant == 1 ? f32(2, 17, 127, 33)
                                           : f32(2, 5, 33, 7);
             if (variant == 2) x.nan_fraction = 0.01;
@@ -602,7 +679,7 @@ std::vector<OpCase> argmax_cases() {
     for (int axis = 0; axis < 4; ++axis) {
         for (int variant = 0; variant < 3; ++variant) {
             // 0: integer values (ties), strided; 1: large; 2: NaNs (the first NaN wins).
-            TensorSpec x = variant == 0 ? f32(3, 5, 7, 33, Fill::Integer, 6)
+            TensorSpec x = variant == 0   ? f32(3, 5, 7, 33, Fill::Integer, 6)
                            : variant == 1 ? f32(2, 17, 127, 33)
                                           : f32(2, 5, 33, 7);
             if (variant == 2) x.nan_fraction = 0.05;
@@ -615,7 +692,10 @@ std::vector<OpCase> argmax_cases() {
             c.outputs = {y};
             c.tolerance = 0.0;
             c.name = "axis" + std::to_string(axis) + "_" + dims(x) +
-                     (variant == 0 ? "_int" : variant == 2 ? "_nan" : "") + "_out" + dims(y);
+                     (variant == 0   ? "_int"
+                      : variant == 2 ? "_nan"
+                                     : "") +
+                     "_out" + dims(y);
             c.run = [axis](const KernelSet& k, const std::vector<View>& in,
                            const std::vector<View>& out) { k.argmax(in[0], out[0], axis); };
             v.push_back(c);
@@ -633,11 +713,11 @@ std::vector<OpCase> resize_cases() {
         double scale_h, scale_w;  // graph-given scale; 0: size given (coord scale in/out)
     };
     const Sizes sizes[] = {
-        {7, 33, 33, 127, 0, 0}, {33, 127, 7, 33, 0, 0},  {7, 7, 14, 14, 2.0, 2.0},
-        {33, 7, 49, 17, 1.5, 2.5}, {1, 7, 7, 33, 0, 0},  {33, 33, 1, 1, 0, 0},
-        {7, 33, 7, 33, 0, 0},   {127, 33, 63, 16, 0.5, 0.5}, {2, 2, 98, 98, 49, 49},
-        {7, 33, 7, 99, 1.1, 3.0},
-        {7, 7, 14, 14, 2.1, 2.1}};  // out == in, out == 2 * in: ATen ignores the scale
+        {7, 33, 33, 127, 0, 0},    {33, 127, 7, 33, 0, 0},      {7, 7, 14, 14, 2.0, 2.0},
+        {33, 7, 49, 17, 1.5, 2.5}, {1, 7, 7, 33, 0, 0},         {33, 33, 1, 1, 0, 0},
+        {7, 33, 7, 33, 0, 0},      {127, 33, 63, 16, 0.5, 0.5}, {2, 2, 98, 98, 49, 49},
+        {7, 33, 7, 99, 1.1, 3.0},  {7, 7, 14, 14, 2.1, 2.1}};  // out == in, out == 2 * in: ATen
+                                                               // ignores the scale
     for (ResizeMode mode : {ResizeMode::Nearest, ResizeMode::Bilinear}) {
         for (bool align : {false, true}) {
             if (mode == ResizeMode::Nearest && align) continue;
@@ -645,10 +725,12 @@ std::vector<OpCase> resize_cases() {
                 ResizeParams p;
                 p.mode = mode;
                 p.align_corners = align;
-                p.coord_scale[0] = s.scale_h > 0 ? 1.0 / s.scale_h
-                                                 : static_cast<double>(s.h) / static_cast<double>(s.oh);
-                p.coord_scale[1] = s.scale_w > 0 ? 1.0 / s.scale_w
-                                                 : static_cast<double>(s.w) / static_cast<double>(s.ow);
+                p.coord_scale[0] = s.scale_h > 0
+                                       ? 1.0 / s.scale_h
+                                       : static_cast<double>(s.h) / static_cast<double>(s.oh);
+                p.coord_scale[1] = s.scale_w > 0
+                                       ? 1.0 / s.scale_w
+                                       : static_cast<double>(s.w) / static_cast<double>(s.ow);
                 OpCase c;
                 c.family = "resize";
                 c.inputs = {f32(2, 3, s.h, s.w, Fill::Uniform, s.h == 7 ? 5 : 0)};
@@ -671,18 +753,21 @@ std::vector<OpCase> resize_cases() {
 
 std::vector<OpCase> crop_cases() {
     std::vector<OpCase> v;
-    struct Crop { TensorSpec x; int64_t oh, ow, top, left, out_gap; };
-    for (Crop s : {Crop{f32(2, 5, 33, 127), 7, 33, 13, 50, 0},
-                   Crop{f32(3, 3, 33, 33, Fill::Uniform, 5), 33, 1, 0, 32, 4},
-                   Crop{f32(1, 17, 127, 127), 127, 127, 0, 0, 0},
-                   Crop{f32(1, 3, 7, 7), 1, 7, 6, 0, 0}}) {
+    struct Crop {
+        TensorSpec x;
+        int64_t oh, ow, top, left, out_gap;
+    };
+    for (Crop s :
+         {Crop{f32(2, 5, 33, 127), 7, 33, 13, 50, 0},
+          Crop{f32(3, 3, 33, 33, Fill::Uniform, 5), 33, 1, 0, 32, 4},
+          Crop{f32(1, 17, 127, 127), 127, 127, 0, 0, 0}, Crop{f32(1, 3, 7, 7), 1, 7, 6, 0, 0}}) {
         OpCase c;
         c.family = "crop";
         c.inputs = {s.x};
         c.outputs = {f32(s.x.n, s.x.c, s.oh, s.ow, Fill::Uniform, s.out_gap)};
         c.tolerance = 0.0;
-        c.name = dims(s.x) + "_at" + std::to_string(s.top) + "." + std::to_string(s.left) +
-                 "_out" + dims(c.outputs[0]);
+        c.name = dims(s.x) + "_at" + std::to_string(s.top) + "." + std::to_string(s.left) + "_out" +
+                 dims(c.outputs[0]);
         const int64_t top = s.top, left = s.left;
         c.run = [top, left](const KernelSet& k, const std::vector<View>& in,
                             const std::vector<View>& out) { k.crop(in[0], out[0], top, left); };
@@ -693,13 +778,16 @@ std::vector<OpCase> crop_cases() {
 
 std::vector<OpCase> pad_cases() {
     std::vector<OpCase> v;
-    struct Pads { int t, l, b, r; };
-    const Pads pads[] = {{1, 2, 3, 0}, {0, 0, 0, 0}, {6, 1, 0, 6}, {-2, 3, 1, -4}, {-1, -1, -2, -3},
-                         {3, 32, 2, 5}};
+    struct Pads {
+        int t, l, b, r;
+    };
+    const Pads pads[] = {{1, 2, 3, 0},   {0, 0, 0, 0},     {6, 1, 0, 6},
+                         {-2, 3, 1, -4}, {-1, -1, -2, -3}, {3, 32, 2, 5}};
     for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Edge}) {
         for (const Pads& pd : pads) {
             for (int variant = 0; variant < 2; ++variant) {
-                TensorSpec x = variant == 0 ? f32(2, 3, 7, 33, Fill::Uniform, 5) : f32(1, 5, 127, 127);
+                TensorSpec x =
+                    variant == 0 ? f32(2, 3, 7, 33, Fill::Uniform, 5) : f32(1, 5, 127, 127);
                 PadParams p;
                 p.pads[0] = pd.t;
                 p.pads[1] = pd.l;
@@ -713,7 +801,7 @@ std::vector<OpCase> pad_cases() {
                 c.outputs = {f32(x.n, x.c, x.h + pd.t + pd.b, x.w + pd.l + pd.r, Fill::Uniform,
                                  variant == 0 ? 3 : 0)};
                 c.tolerance = 0.0;
-                c.name = std::string(mode == PadMode::Constant ? "constant"
+                c.name = std::string(mode == PadMode::Constant  ? "constant"
                                      : mode == PadMode::Reflect ? "reflect"
                                                                 : "edge") +
                          "_p" + pads4(p.pads) + "_" + dims(x) + "_out" + dims(c.outputs[0]);
@@ -737,8 +825,9 @@ std::vector<OpCase> pad_cases() {
         c.outputs = {f32(2, 3, 4, 6)};
         c.tolerance = 0.0;
         c.name = std::string(mode == PadMode::Reflect ? "reflect" : "edge") + "_1x1";
-        c.run = [p](const KernelSet& k, const std::vector<View>& in,
-                    const std::vector<View>& out) { k.pad(in[0], out[0], p); };
+        c.run = [p](const KernelSet& k, const std::vector<View>& in, const std::vector<View>& out) {
+            k.pad(in[0], out[0], p);
+        };
         v.push_back(c);
     }
     return v;
@@ -746,7 +835,11 @@ std::vector<OpCase> pad_cases() {
 
 std::vector<OpCase> dense_cases() {
     std::vector<OpCase> v;
-    struct Dense { TensorSpec x; int64_t outputs, out_gap; bool bias; };
+    struct Dense {
+        TensorSpec x;
+        int64_t outputs, out_gap;
+        bool bias;
+    };
     const Dense shapes[] = {{f32(3, 5, 7, 7, Fill::Uniform, 9), 17, 3, true},
                             {f32(2, 1000, 1, 1), 5, 0, true},
                             {f32(1, 5, 33, 33), 3, 0, false},
@@ -762,7 +855,8 @@ std::vector<OpCase> dense_cases() {
             c.outputs = {f32(s.x.n, s.outputs, 1, 1, Fill::Uniform, s.out_gap)};
             c.name = dims(s.x) + "_out" + dims(c.outputs[0]) + (s.bias ? "_bias_" : "_nobias_") +
                      act_name(a);
-            if (s.x.fill == Fill::Integer && (a.kind == Activation::None || a.kind == Activation::Relu)) {
+            if (s.x.fill == Fill::Integer &&
+                (a.kind == Activation::None || a.kind == Activation::Relu)) {
                 c.tolerance = 0.0;  // integer products and sums < 2^24: exact
             }
             const bool bias = s.bias;
@@ -810,7 +904,7 @@ std::vector<const OpCase*> op_cases(const std::string& family) {
 }
 
 View HostTensor::view() {
-    View v = make_view(bits.data(), spec.dtype, spec.n, spec.c, spec.h, spec.w);
+    View v = make_view(bits.data() + guard, spec.dtype, spec.n, spec.c, spec.h, spec.w);
     v.batch_stride = spec.batch_stride();
     return v;
 }
@@ -833,7 +927,7 @@ std::vector<HostTensor> make_inputs(const OpCase& c, int64_t guard) {
         t.spec = s;
         t.guard = guard;
         // Gaps and guard hold a recognisable pattern (a signalling-NaN bit pattern).
-        t.bits.assign(static_cast<size_t>(s.span() + guard), 0x7fa5a5a5u);
+        t.bits.assign(static_cast<size_t>(s.span() + 2 * guard), 0x7fa5a5a5u);
         for (int64_t at : view_elements(s)) {
             float v = draw(rng, s.fill);
             if (s.nan_fraction > 0 && unit(rng) < s.nan_fraction) {
@@ -841,9 +935,9 @@ std::vector<HostTensor> make_inputs(const OpCase& c, int64_t guard) {
             }
             if (s.dtype == DType::I32) {
                 const auto iv = static_cast<int32_t>(v);
-                std::memcpy(&t.bits[at], &iv, 4);
+                std::memcpy(&t.bits[guard + at], &iv, 4);
             } else {
-                std::memcpy(&t.bits[at], &v, 4);
+                std::memcpy(&t.bits[guard + at], &v, 4);
             }
         }
         tensors.push_back(std::move(t));

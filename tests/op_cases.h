@@ -67,7 +67,7 @@ enum class Fill : uint8_t {
 struct TensorSpec {
     DType dtype = DType::F32;
     int64_t n = 1, c = 1, h = 1, w = 1;
-    int64_t batch_gap = 0;      // extra elements between batch items (a concat slice)
+    int64_t batch_gap = 0;  // extra elements between batch items (a concat slice)
     Fill fill = Fill::Uniform;
     double nan_fraction = 0.0;  // share of elements replaced by NaN (inputs)
     int alias_input = -1;       // outputs: computed in place in input #alias_input
@@ -97,19 +97,19 @@ const std::vector<OpCase>& all_op_cases();
 // The cases of one family.
 std::vector<const OpCase*> op_cases(const std::string& family);
 
-// Host memory for one tensor: `guard` sentinel elements follow the view's span.
+// Host memory for one tensor: `guard` elements before and after the view's span.
 struct HostTensor {
     TensorSpec spec;
-    std::vector<uint32_t> bits;  // raw 4-byte elements: span() of the view, then the guard
+    std::vector<uint32_t> bits;  // raw 4-byte elements: guard, span() of the view, guard
     int64_t guard = 0;
-    View view();  // over bits.data()
+    View view();  // over bits.data() + guard
 };
 
 // Deterministic filling (mt19937_64 with the case's seed, no implementation-defined
 // distributions), so every backend and platform sees the same inputs.
 std::vector<HostTensor> make_inputs(const OpCase& c, int64_t guard);
 
-// Element index (within bits) of every element of the view, in NCHW order.
+// Element index (from the view's first element) of every element, in NCHW order.
 std::vector<int64_t> view_elements(const TensorSpec& s);
 
 }  // namespace fcnrt::test

@@ -108,8 +108,9 @@ void expect_read_error(const std::string& path, const std::string& fault) {
 // ---- round trips and the written layout ----
 
 TEST_F(NpyTest, RoundTripsEveryRankAndZeroSizeDims) {
-    const std::vector<Shape> shapes = {{}, {7}, {3, 2}, {2, 3, 5}, {2, 3, 4, 5}, {0}, {2, 0, 3},
-                                       {1, 1, 1, 0}, {1, 2, 1, 2, 3}, {1, 1, 1, 1, 1, 1, 2}};
+    const std::vector<Shape> shapes = {
+        {},  {7},       {3, 2},       {2, 3, 5},       {2, 3, 4, 5},
+        {0}, {2, 0, 3}, {1, 1, 1, 0}, {1, 2, 1, 2, 3}, {1, 1, 1, 1, 1, 1, 2}};
     int seed = 0;
     for (const Shape& shape : shapes) {
         for (DType dtype : {DType::F32, DType::I32}) {
@@ -139,7 +140,8 @@ TEST_F(NpyTest, WritesNumpyVersion1Header) {
         {DType::F32, {}, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }"},
         {DType::F32, {5}, "{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }"},
         {DType::I32, {2, 3}, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }"},
-        {DType::F32, {1, 3, 0, 4},
+        {DType::F32,
+         {1, 3, 0, 4},
          "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 0, 4), }"},
     };
     for (const Case& c : cases) {
@@ -149,8 +151,8 @@ TEST_F(NpyTest, WritesNumpyVersion1Header) {
         const std::string bytes = read_bytes(path("h.npy"));
         ASSERT_GE(bytes.size(), 10u);
         EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-        const size_t header_bytes = static_cast<unsigned char>(bytes[8]) |
-                                    static_cast<unsigned char>(bytes[9]) << 8;
+        const size_t header_bytes =
+            static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
         EXPECT_EQ((10 + header_bytes) % 64, 0u);
         const std::string header = bytes.substr(10, header_bytes);
         EXPECT_EQ(header.substr(0, std::strlen(c.dict)), c.dict);
@@ -209,8 +211,13 @@ TEST_F(NpyTest, ReadsVersions2And3) {
 TEST_F(NpyTest, ConvertsFloat64WithNote) {
     // 0x1.ffffffp127 is FLT_MAX plus half an ulp: the tie rounds to even, inf;
     // just below it rounds to FLT_MAX.
-    const std::vector<double> values = {0.1,  -2.5, 1e300, -1e300, 0x1.fffffefffffffp127,
-                                        std::numeric_limits<double>::quiet_NaN(), 1e-320,
+    const std::vector<double> values = {0.1,
+                                        -2.5,
+                                        1e300,
+                                        -1e300,
+                                        0x1.fffffefffffffp127,
+                                        std::numeric_limits<double>::quiet_NaN(),
+                                        1e-320,
                                         0x1.ffffffp127};
     write_bytes(path("d.npy"), npy_bytes(dict_for("<f8", "(8,)"), raw_bytes(values)));
     std::string note;
@@ -226,12 +233,14 @@ TEST_F(NpyTest, ConvertsFloat64WithNote) {
     EXPECT_EQ(t.f32()[7], std::numeric_limits<float>::infinity());
     for (size_t i = 0; i < values.size(); ++i) {
         // (a cast of an out-of-range double is undefined, so only in-range values)
-        if (std::fabs(values[i]) <= std::numeric_limits<float>::max())
+        if (std::fabs(values[i]) <= std::numeric_limits<float>::max()) {
             EXPECT_EQ(float_bits(t.f32()[i]), float_bits(static_cast<float>(values[i]))) << i;
+        }
     }
     EXPECT_EQ(note, "converted float64 to float32 (3 values beyond float32 range became inf)");
 
-    write_bytes(path("d.npy"), npy_bytes(dict_for("<f8", "(1,)"), raw_bytes(std::vector<double>{1})));
+    write_bytes(path("d.npy"),
+                npy_bytes(dict_for("<f8", "(1,)"), raw_bytes(std::vector<double>{1})));
     read_npy(path("d.npy"), &note);
     EXPECT_EQ(note, "converted float64 to float32");
 }
@@ -239,9 +248,14 @@ TEST_F(NpyTest, ConvertsFloat64WithNote) {
 TEST_F(NpyTest, ConvertsFloat16Exactly) {
     const float inf = std::numeric_limits<float>::infinity();
     const std::vector<std::pair<uint16_t, float>> cases = {
-        {0x3c00, 1.0f},   {0xc100, -2.5f},  {0x7bff, 65504.0f},
-        {0x0001, std::ldexp(1.0f, -24)},    {0x03ff, 1023 * std::ldexp(1.0f, -24)},
-        {0x8000, -0.0f},  {0x7c00, inf},    {0xfc00, -inf},
+        {0x3c00, 1.0f},
+        {0xc100, -2.5f},
+        {0x7bff, 65504.0f},
+        {0x0001, std::ldexp(1.0f, -24)},
+        {0x03ff, 1023 * std::ldexp(1.0f, -24)},
+        {0x8000, -0.0f},
+        {0x7c00, inf},
+        {0xfc00, -inf},
     };
     std::vector<uint16_t> bits;
     for (const auto& c : cases) bits.push_back(c.first);
@@ -282,7 +296,8 @@ TEST_F(NpyTest, ConvertsIntegerKindsWithNotes) {
 }
 
 TEST_F(NpyTest, ConvertsBool) {
-    write_bytes(path("b.npy"), npy_bytes(dict_for("|b1", "(2, 2)"), std::string("\x00\x01\x01\x00", 4)));
+    write_bytes(path("b.npy"),
+                npy_bytes(dict_for("|b1", "(2, 2)"), std::string("\x00\x01\x01\x00", 4)));
     std::string note;
     const Tensor t = read_npy(path("b.npy"), &note);
     EXPECT_EQ(note, "converted bool to int32");
@@ -294,11 +309,11 @@ TEST_F(NpyTest, RefusesIntegersThatDoNotFit) {
     write_bytes(path("i8.npy"), npy_bytes(dict_for("<i8", "(2,)"),
                                           raw_bytes(std::vector<int64_t>{0, -2147483649LL})));
     expect_read_error(path("i8.npy"), "int64 value -2147483649 at index 1 does not fit in int32");
-    write_bytes(path("u4.npy"), npy_bytes(dict_for("<u4", "(1,)"),
-                                          raw_bytes(std::vector<uint32_t>{2147483648u})));
+    write_bytes(path("u4.npy"),
+                npy_bytes(dict_for("<u4", "(1,)"), raw_bytes(std::vector<uint32_t>{2147483648u})));
     expect_read_error(path("u4.npy"), "uint32 value 2147483648 at index 0 does not fit in int32");
-    write_bytes(path("u8.npy"), npy_bytes(dict_for("<u8", "(1,)"),
-                                          raw_bytes(std::vector<uint64_t>{UINT64_MAX})));
+    write_bytes(path("u8.npy"),
+                npy_bytes(dict_for("<u8", "(1,)"), raw_bytes(std::vector<uint64_t>{UINT64_MAX})));
     expect_read_error(path("u8.npy"), "uint64 value 18446744073709551615 at index 0");
 }
 
@@ -361,8 +376,9 @@ std::vector<MalformedCase> malformed_cases() {
          "missing key 'fortran_order'"},
         {"extra_key", one("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}"),
          "malformed header: unexpected key 'x'"},
-        {"duplicate_key", one("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
-                              "'shape': (1,)}"),
+        {"duplicate_key",
+         one("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
+             "'shape': (1,)}"),
          "malformed header: duplicate key 'descr'"},
         {"descr_not_string", one("{'descr': 4, 'fortran_order': False, 'shape': (1,)}"),
          "'descr' is not a string"},
@@ -381,18 +397,18 @@ std::vector<MalformedCase> malformed_cases() {
         {"overflowing_shape", one(dict_for("<f4", "(1099511627776, 1099511627776)")),
          "is too large"},
         {"overflowing_shape_f8", one(dict_for("<f8", "(137438953472, 2)")), "is too large"},
-        {"overflowing_converted_shape", one(dict_for("|u1", "(1099511627776,)")),
-         "is too large"},
-        {"nested_too_deep", one("{'descr': " + std::string(40, '(') + "}"),
-         "nested too deeply"},
+        {"overflowing_converted_shape", one(dict_for("|u1", "(1099511627776,)")), "is too large"},
+        {"nested_too_deep", one("{'descr': " + std::string(40, '(') + "}"), "nested too deeply"},
         {"fortran_order",
          npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", f4x6),
          "Fortran order is not supported; save with np.ascontiguousarray"},
         {"big_endian_f4", npy_bytes(dict_for(">f4", "(6,)"), f4x6),
          "big-endian dtype '>f4' is not supported; convert with arr.astype('<f4')"},
         {"big_endian_i8", npy_bytes(dict_for(">i8", "(3,)"), f4x6), "big-endian dtype '>i8'"},
-        {"complex", npy_bytes(dict_for("<c8", "(3,)"), f4x6), "complex dtype '<c8' is not supported"},
-        {"object", one(dict_for("|O", "(1,)")), "object dtype (a pickled array) '|O' is not supported"},
+        {"complex", npy_bytes(dict_for("<c8", "(3,)"), f4x6),
+         "complex dtype '<c8' is not supported"},
+        {"object", one(dict_for("|O", "(1,)")),
+         "object dtype (a pickled array) '|O' is not supported"},
         {"unicode", one(dict_for("<U1", "(1,)")), "string dtype '<U1' is not supported"},
         {"bytes", one(dict_for("|S4", "(1,)")), "string dtype '|S4' is not supported"},
         {"void", one(dict_for("|V4", "(1,)")), "void/structured dtype '|V4'"},
@@ -457,6 +473,16 @@ TEST_F(NpyTest, FailedWriteOverDirectoryKeepsNothingExtra) {
     EXPECT_EQ(entries, 1);
 }
 
+TEST_F(NpyTest, RefusesTensorWithoutStorage) {
+    try {
+        write_npy(path("t.npy"), Tensor());
+        ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("without storage"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(dir_is_empty());
+}
+
 // ---- random corruption never crashes ----
 
 TEST_F(NpyTest, SurvivesRandomCorruption) {
@@ -480,8 +506,10 @@ TEST_F(NpyTest, SurvivesRandomCorruption) {
                 break;
             case 3: {
                 const size_t at = 10 + pick(54);
-                if (rng() % 2) bytes.insert(at, 1, dict_chars[pick(dict_chars.size())]);
-                else bytes.erase(at, 1);
+                if (rng() % 2)
+                    bytes.insert(at, 1, dict_chars[pick(dict_chars.size())]);
+                else
+                    bytes.erase(at, 1);
                 break;
             }
             default: bytes[pick(10)] = static_cast<char>(rng()); break;  // magic, version, length

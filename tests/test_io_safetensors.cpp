@@ -124,8 +124,8 @@ void expect_read_error(const std::string& path, const std::string& fault) {
 
 TEST_F(SafetensorsTest, RoundTripsEveryRankAndZeroSizeDims) {
     std::map<std::string, Tensor> tensors;
-    const std::vector<Shape> shapes = {{}, {5}, {3, 2}, {2, 3, 5}, {2, 3, 4, 5}, {0},
-                                       {2, 0, 3}, {1, 1, 1, 0}, {1, 2, 1, 2, 3}};
+    const std::vector<Shape> shapes = {{},  {5},       {3, 2},       {2, 3, 5},      {2, 3, 4, 5},
+                                       {0}, {2, 0, 3}, {1, 1, 1, 0}, {1, 2, 1, 2, 3}};
     int seed = 1;
     for (const Shape& shape : shapes) {
         tensors.emplace("f" + std::to_string(seed), make_tensor(DType::F32, shape, seed));
@@ -154,9 +154,10 @@ TEST_F(SafetensorsTest, RoundTripsEmptyFile) {
     EXPECT_TRUE(file.metadata.empty());
 }
 
-// The exact bytes the reference implementation writes for the same content:
-// compact JSON, metadata first, header padded with spaces to 8 bytes, data
-// in name order.
+// The exact bytes written: compact JSON as the reference implementation
+// writes it, metadata first, header padded with spaces to 8 bytes, tensors
+// in name order. (The reference orders by dtype size, then name; any order
+// that tiles the data section is valid, and the reference reads ours.)
 TEST_F(SafetensorsTest, WritesReferenceLayout) {
     std::map<std::string, Tensor> tensors;
     tensors.emplace("b", make_tensor(DType::F32, {2}, 1));
@@ -192,28 +193,35 @@ TEST_F(SafetensorsTest, WidensF16Exactly) {
     // (bits, value): normal, negative, largest finite, smallest and largest
     // subnormal, signed zero, infinities.
     const std::vector<std::pair<uint16_t, float>> cases = {
-        {0x3c00, 1.0f},          {0xc100, -2.5f},          {0x7bff, 65504.0f},
-        {0x0001, std::ldexp(1.0f, -24)}, {0x03ff, 1023 * std::ldexp(1.0f, -24)},
-        {0x8001, -std::ldexp(1.0f, -24)}, {0x0400, std::ldexp(1.0f, -14)},
-        {0x3555, 0x1.554p-2f},   {0x0000, 0.0f},           {0x8000, -0.0f},
-        {0x7c00, inf},           {0xfc00, -inf},
+        {0x3c00, 1.0f},
+        {0xc100, -2.5f},
+        {0x7bff, 65504.0f},
+        {0x0001, std::ldexp(1.0f, -24)},
+        {0x03ff, 1023 * std::ldexp(1.0f, -24)},
+        {0x8001, -std::ldexp(1.0f, -24)},
+        {0x0400, std::ldexp(1.0f, -14)},
+        {0x3555, 0x1.554p-2f},
+        {0x0000, 0.0f},
+        {0x8000, -0.0f},
+        {0x7c00, inf},
+        {0xfc00, -inf},
     };
     std::vector<uint16_t> bits;
     for (const auto& c : cases) bits.push_back(c.first);
     bits.push_back(0x7e00);  // quiet NaN
     bits.push_back(0xfd01);  // negative signalling NaN with a payload
     const std::string n = std::to_string(bits.size());
-    write_bytes(path("h.safetensors"),
-                safetensors_bytes("{\"h\":" + entry_json("F16", "[" + n + "]", 0, bits.size() * 2) +
-                                      "}",
-                                  raw_bytes(bits)));
+    write_bytes(
+        path("h.safetensors"),
+        safetensors_bytes("{\"h\":" + entry_json("F16", "[" + n + "]", 0, bits.size() * 2) + "}",
+                          raw_bytes(bits)));
 
     const Tensor t = read_safetensors(path("h.safetensors")).tensors.at("h");
     ASSERT_EQ(t.dtype(), DType::F32);
     ASSERT_EQ(t.shape(), Shape{static_cast<int64_t>(bits.size())});
     for (size_t i = 0; i < cases.size(); ++i)
-        EXPECT_EQ(float_bits(t.f32()[i]), float_bits(cases[i].second)) << "half 0x" << std::hex
-                                                                       << cases[i].first;
+        EXPECT_EQ(float_bits(t.f32()[i]), float_bits(cases[i].second))
+            << "half 0x" << std::hex << cases[i].first;
     EXPECT_TRUE(std::isnan(t.f32()[cases.size()]));
     EXPECT_EQ(float_bits(t.f32()[cases.size()]), 0x7fc00000u);
     EXPECT_EQ(float_bits(t.f32()[cases.size() + 1]), 0xffa02000u);  // sign and payload kept
@@ -225,8 +233,9 @@ TEST_F(SafetensorsTest, WidensEveryF16Exactly) {
     for (uint32_t bits = 0; bits < 0x10000; ++bits) {
         const uint32_t exponent = (bits >> 10) & 0x1f, mantissa = bits & 0x3ff;
         if (exponent == 0x1f) continue;
-        const double magnitude = exponent == 0 ? std::ldexp(double(mantissa), -24)
-                                               : std::ldexp(double(mantissa | 0x400), int(exponent) - 25);
+        const double magnitude = exponent == 0
+                                     ? std::ldexp(double(mantissa), -24)
+                                     : std::ldexp(double(mantissa | 0x400), int(exponent) - 25);
         const double expected = (bits & 0x8000) ? -magnitude : magnitude;
         const float got = half_to_float(static_cast<uint16_t>(bits));
         ASSERT_EQ(double(got), expected) << "half 0x" << std::hex << bits;
@@ -237,18 +246,23 @@ TEST_F(SafetensorsTest, WidensEveryF16Exactly) {
 TEST_F(SafetensorsTest, WidensBF16Exactly) {
     const float inf = std::numeric_limits<float>::infinity();
     const std::vector<std::pair<uint16_t, float>> cases = {
-        {0x3f80, 1.0f},   {0xc020, -2.5f},  {0x477f, 65280.0f},
-        {0x7f7f, 0x1.fep127f},               {0x0001, std::ldexp(1.0f, -133)},
-        {0x8000, -0.0f},  {0x7f80, inf},    {0xff80, -inf},
+        {0x3f80, 1.0f},
+        {0xc020, -2.5f},
+        {0x477f, 65280.0f},
+        {0x7f7f, 0x1.fep127f},
+        {0x0001, std::ldexp(1.0f, -133)},
+        {0x8000, -0.0f},
+        {0x7f80, inf},
+        {0xff80, -inf},
     };
     std::vector<uint16_t> bits;
     for (const auto& c : cases) bits.push_back(c.first);
     bits.push_back(0x7fc1);  // NaN with payload
     const std::string n = std::to_string(bits.size());
-    write_bytes(path("b.safetensors"),
-                safetensors_bytes("{\"b\":" + entry_json("BF16", "[1," + n + "]", 0, bits.size() * 2) +
-                                      "}",
-                                  raw_bytes(bits)));
+    write_bytes(
+        path("b.safetensors"),
+        safetensors_bytes("{\"b\":" + entry_json("BF16", "[1," + n + "]", 0, bits.size() * 2) + "}",
+                          raw_bytes(bits)));
     const Tensor t = read_safetensors(path("b.safetensors")).tensors.at("b");
     ASSERT_EQ(t.dtype(), DType::F32);
     ASSERT_EQ(t.shape(), (Shape{1, static_cast<int64_t>(bits.size())}));
@@ -259,9 +273,9 @@ TEST_F(SafetensorsTest, WidensBF16Exactly) {
 
 TEST_F(SafetensorsTest, NarrowsI64InRange) {
     const std::vector<int64_t> values = {0, -1, 7, INT32_MAX, INT32_MIN};
-    write_bytes(path("i.safetensors"),
-                safetensors_bytes("{\"i\":" + entry_json("I64", "[5]", 0, 40) + "}",
-                                  raw_bytes(values)));
+    write_bytes(
+        path("i.safetensors"),
+        safetensors_bytes("{\"i\":" + entry_json("I64", "[5]", 0, 40) + "}", raw_bytes(values)));
     const Tensor t = read_safetensors(path("i.safetensors")).tensors.at("i");
     ASSERT_EQ(t.dtype(), DType::I32);
     for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(t.i32()[i], values[i]);
@@ -269,10 +283,11 @@ TEST_F(SafetensorsTest, NarrowsI64InRange) {
 
 TEST_F(SafetensorsTest, RefusesI64OutOfRange) {
     const std::vector<int64_t> values = {1, int64_t(INT32_MAX) + 1};
-    write_bytes(path("i.safetensors"),
-                safetensors_bytes("{\"big\":" + entry_json("I64", "[2]", 0, 16) + "}",
-                                  raw_bytes(values)));
-    expect_read_error(path("i.safetensors"), "tensor 'big': I64 value 2147483648 at index 1 does not fit in int32");
+    write_bytes(
+        path("i.safetensors"),
+        safetensors_bytes("{\"big\":" + entry_json("I64", "[2]", 0, 16) + "}", raw_bytes(values)));
+    expect_read_error(path("i.safetensors"),
+                      "tensor 'big': I64 value 2147483648 at index 1 does not fit in int32");
 }
 
 TEST_F(SafetensorsTest, AcceptsZeroSizeTensorsAtTheBoundary) {
@@ -289,9 +304,11 @@ TEST_F(SafetensorsTest, AcceptsZeroSizeTensorsAtTheBoundary) {
 }
 
 TEST_F(SafetensorsTest, AcceptsHeaderWhitespaceAndExtraEntryKeys) {
-    const std::string header = "  { \"a\" : {\"data_offsets\":[0,4], \"shape\":[1], "
-                               "\"dtype\":\"F32\", \"extra\": null} }   ";
-    write_bytes(path("ws.safetensors"), safetensors_bytes(header, raw_bytes(std::vector<float>{1})));
+    const std::string header =
+        "  { \"a\" : {\"data_offsets\":[0,4], \"shape\":[1], "
+        "\"dtype\":\"F32\", \"extra\": null} }   ";
+    write_bytes(path("ws.safetensors"),
+                safetensors_bytes(header, raw_bytes(std::vector<float>{1})));
     EXPECT_EQ(read_safetensors(path("ws.safetensors")).tensors.at("a").f32()[0], 1.0f);
 }
 
@@ -321,9 +338,9 @@ std::vector<MalformedCase> malformed_cases() {
         {"nul_in_header", safetensors_bytes(std::string("{}\0", 3)), "header is not valid JSON"},
         {"array_header", safetensors_bytes("[1,2]"), "header is not a JSON object"},
         {"string_header", safetensors_bytes("\"x\""), "header is not a JSON object"},
-        {"entry_not_object", safetensors_bytes("{\"t\":5}"), "tensor 't': entry is not a JSON object"},
-        {"missing_dtype",
-         safetensors_bytes(one("{\"shape\":[2],\"data_offsets\":[0,8]}"), f32x2),
+        {"entry_not_object", safetensors_bytes("{\"t\":5}"),
+         "tensor 't': entry is not a JSON object"},
+        {"missing_dtype", safetensors_bytes(one("{\"shape\":[2],\"data_offsets\":[0,8]}"), f32x2),
          "tensor 't': missing \"dtype\""},
         {"missing_shape",
          safetensors_bytes(one("{\"dtype\":\"F32\",\"data_offsets\":[0,8]}"), f32x2),
@@ -353,7 +370,8 @@ std::vector<MalformedCase> malformed_cases() {
          "shape has a non-integer dimension null"},
         {"negative_dim", safetensors_bytes(one(entry_json("F32", "[-2]", 0, 8)), f32x2),
          "shape has a negative dimension -2"},
-        {"huge_dim", safetensors_bytes(one(entry_json("F32", "[18446744073709551615]", 0, 8)), f32x2),
+        {"huge_dim",
+         safetensors_bytes(one(entry_json("F32", "[18446744073709551615]", 0, 8)), f32x2),
          "absurd dimension"},
         {"overflowing_shape",
          safetensors_bytes(one(entry_json("F32", "[1099511627776,1099511627776]", 0, 8)), f32x2),
@@ -372,8 +390,7 @@ std::vector<MalformedCase> malformed_cases() {
                            f32x2),
          "\"data_offsets\" must be [begin, end]"},
         {"offsets_negative",
-         safetensors_bytes(one("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}"),
-                           f32x2),
+         safetensors_bytes(one("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}"), f32x2),
          "\"data_offsets\" must be [begin, end]"},
         {"offsets_float",
          safetensors_bytes(one("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.0]}"),
@@ -486,6 +503,10 @@ TEST_F(SafetensorsTest, RefusedWriteKeepsOldFile) {
     bad_name.emplace("\xff\xfe", make_tensor(DType::F32, {1}, 1));
     EXPECT_THROW(write_safetensors(path("keep.safetensors"), bad_name), Error);
 
+    std::map<std::string, Tensor> no_storage;
+    no_storage.emplace("empty", Tensor());
+    EXPECT_THROW(write_safetensors(path("keep.safetensors"), no_storage), Error);
+
     EXPECT_EQ(read_bytes(path("keep.safetensors")), "precious");
     EXPECT_EQ(listing(), std::vector<std::string>{"keep.safetensors"});
 }
@@ -536,8 +557,8 @@ TEST_F(SafetensorsTest, SurvivesRandomCorruption) {
     tensors.emplace("labels", make_tensor(DType::I32, {3}, 3));
     write_safetensors(path("valid.safetensors"), tensors, {{"k", "v"}});
     const std::string valid = read_bytes(path("valid.safetensors"));
-    const size_t header_end = 8 + (static_cast<unsigned char>(valid[0]) |
-                                   static_cast<unsigned char>(valid[1]) << 8);
+    const size_t header_end =
+        8 + (static_cast<unsigned char>(valid[0]) | static_cast<unsigned char>(valid[1]) << 8);
     const std::string json_chars = "{}[]\":,-0123456789eE.FIBU \\";
 
     std::mt19937 rng(20240611);
@@ -555,8 +576,10 @@ TEST_F(SafetensorsTest, SurvivesRandomCorruption) {
                 bytes[8 + pick(header_end - 8)] = json_chars[pick(json_chars.size())];
         } else if (mutation == 3) {  // insert or delete inside the header
             const size_t at = 8 + pick(header_end - 8);
-            if (rng() % 2) bytes.insert(at, 1, json_chars[pick(json_chars.size())]);
-            else bytes.erase(at, 1);
+            if (rng() % 2)
+                bytes.insert(at, 1, json_chars[pick(json_chars.size())]);
+            else
+                bytes.erase(at, 1);
         } else {  // corrupt the length prefix
             bytes[pick(8)] = static_cast<char>(rng());
         }

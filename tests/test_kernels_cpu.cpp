@@ -4,7 +4,7 @@
 // For each case both backends get identical inputs (same seed). Every output
 // element is poisoned with NaN before the run, and the elements a view does not
 // cover (the gaps between batch items of strided views and a guard region after
-// the buffer) hold a sentinel that must survive: a kernel that writes outside
+// and before the buffer) hold a sentinel that must survive: a kernel that writes outside
 // its output fails even when its values are right. Inputs must come back
 // unchanged (except those an in-place case computes into). Float32 outputs must
 // agree within the case's relative max-norm tolerance, int32 outputs exactly.
@@ -40,32 +40,32 @@
 namespace fcnrt::test {
 namespace {
 
-constexpr int64_t kGuard = 67;             // sentinel elements after every buffer
+constexpr int64_t kGuard = 67;               // sentinel elements before and after every buffer
 constexpr uint32_t kSentinel = 0x7f8c0de5u;  // a signalling-NaN pattern no kernel computes
 constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossible index)
 
-#define FCNRT_KERNEL_SET(ns)                                                       \
-    [] {                                                                           \
-        KernelSet k;                                                               \
-        k.name = #ns;                                                              \
-        k.conv2d = ns::conv2d;                                                     \
-        k.conv_transpose2d = ns::conv_transpose2d;                                 \
-        k.max_pool2d = ns::max_pool2d;                                             \
-        k.avg_pool2d = ns::avg_pool2d;                                             \
-        k.global_avg_pool = ns::global_avg_pool;                                   \
-        k.max_unpool2d = ns::max_unpool2d;                                         \
-        k.activation = ns::activation;                                             \
-        k.binary = ns::binary;                                                     \
-        k.batch_norm = ns::batch_norm;                                             \
-        k.copy = ns::copy;                                                         \
-        k.concat_copy = ns::concat_copy;                                           \
-        k.softmax = ns::softmax;                                                   \
-        k.argmax = ns::argmax;                                                     \
-        k.resize = ns::resize;                                                     \
-        k.crop = ns::crop;                                                         \
-        k.pad = ns::pad;                                                           \
-        k.dense = ns::dense;                                                       \
-        return k;                                                                  \
+#define FCNRT_KERNEL_SET(ns)                       \
+    [] {                                           \
+        KernelSet k;                               \
+        k.name = #ns;                              \
+        k.conv2d = ns::conv2d;                     \
+        k.conv_transpose2d = ns::conv_transpose2d; \
+        k.max_pool2d = ns::max_pool2d;             \
+        k.avg_pool2d = ns::avg_pool2d;             \
+        k.global_avg_pool = ns::global_avg_pool;   \
+        k.max_unpool2d = ns::max_unpool2d;         \
+        k.activation = ns::activation;             \
+        k.binary = ns::binary;                     \
+        k.batch_norm = ns::batch_norm;             \
+        k.copy = ns::copy;                         \
+        k.concat_copy = ns::concat_copy;           \
+        k.softmax = ns::softmax;                   \
+        k.argmax = ns::argmax;                     \
+        k.resize = ns::resize;                     \
+        k.crop = ns::crop;                         \
+        k.pad = ns::pad;                           \
+        k.dense = ns::dense;                       \
+        return k;                                  \
     }()
 
 const KernelSet& reference_kernels() {
@@ -95,8 +95,8 @@ CaseRun run_case(const OpCase& c, const KernelSet& kernels) {
         t.spec = s;
         t.guard = kGuard;
         if (s.alias_input < 0) {
-            t.bits.assign(static_cast<size_t>(s.span() + kGuard), kSentinel);
-            for (int64_t at : view_elements(s)) t.bits[at] = kPoison;
+            t.bits.assign(static_cast<size_t>(s.span() + 2 * kGuard), kSentinel);
+            for (int64_t at : view_elements(s)) t.bits[kGuard + at] = kPoison;
         }
         r.outputs.push_back(std::move(t));
     }
@@ -110,12 +110,13 @@ CaseRun run_case(const OpCase& c, const KernelSet& kernels) {
     auto check_untouched = [&](const std::vector<uint32_t>& bits, const TensorSpec& s,
                                const char* what, size_t index) {
         std::vector<char> covered(bits.size(), 0);
-        for (int64_t at : view_elements(s)) covered[at] = 1;
+        for (int64_t at : view_elements(s)) covered[kGuard + at] = 1;
         for (size_t at = 0; at < bits.size(); ++at) {
             if (!covered[at] && bits[at] != kSentinel && bits[at] != 0x7fa5a5a5u) {
                 ADD_FAILURE() << kernels.name << " wrote outside " << what << " " << index
-                              << " at element " << at << " (view span " << s.span()
-                              << ", batch stride " << s.batch_stride() << ")";
+                              << " at element " << static_cast<int64_t>(at) - kGuard
+                              << " of the view (span " << s.span() << ", batch stride "
+                              << s.batch_stride() << ")";
                 return;
             }
         }
@@ -143,7 +144,7 @@ std::vector<uint32_t> output_bits(const CaseRun& r, const OpCase& c, size_t i) {
     const int alias = s.alias_input;
     const std::vector<uint32_t>& bits = alias >= 0 ? r.inputs[alias].bits : r.outputs[i].bits;
     std::vector<uint32_t> out;
-    for (int64_t at : view_elements(s)) out.push_back(bits[at]);
+    for (int64_t at : view_elements(s)) out.push_back(bits[kGuard + at]);
     return out;
 }
 
@@ -184,8 +185,8 @@ void expect_close(const std::vector<uint32_t>& fast, const std::vector<uint32_t>
         }
     }
     EXPECT_EQ(special_bad, 0u) << "output " << output << ": " << special_bad
-                               << " NaN/inf mismatches, first at element " << first_special
-                               << ": " << as_float(fast[first_special]) << " vs reference "
+                               << " NaN/inf mismatches, first at element " << first_special << ": "
+                               << as_float(fast[first_special]) << " vs reference "
                                << as_float(ref[first_special]);
     const double rel = max_diff / std::max(max_ref, 1e-30);
     EXPECT_LE(rel, tolerance) << "output " << output << ": relative max-norm error " << rel
@@ -210,30 +211,75 @@ void check_family(const std::string& family) {
     }
 }
 
-const char* const kFamilies[] = {"conv2d",          "conv_transpose2d", "max_pool2d",
-                                 "avg_pool2d",      "global_avg_pool",  "max_unpool2d",
-                                 "activation",      "binary",           "batch_norm",
-                                 "copy",            "concat_copy",      "softmax",
-                                 "argmax",          "resize",           "crop",
-                                 "pad",             "dense"};
+const char* const kFamilies[] = {"conv2d",
+                                 "conv_transpose2d",
+                                 "max_pool2d",
+                                 "avg_pool2d",
+                                 "global_avg_pool",
+                                 "max_unpool2d",
+                                 "activation",
+                                 "binary",
+                                 "batch_norm",
+                                 "copy",
+                                 "concat_copy",
+                                 "softmax",
+                                 "argmax",
+                                 "resize",
+                                 "crop",
+                                 "pad",
+                                 "dense"};
 
-TEST(CpuKernels, Conv2d) { check_family("conv2d"); }
-TEST(CpuKernels, ConvTranspose2d) { check_family("conv_transpose2d"); }
-TEST(CpuKernels, MaxPool2d) { check_family("max_pool2d"); }
-TEST(CpuKernels, AvgPool2d) { check_family("avg_pool2d"); }
-TEST(CpuKernels, GlobalAvgPool) { check_family("global_avg_pool"); }
-TEST(CpuKernels, MaxUnpool2d) { check_family("max_unpool2d"); }
-TEST(CpuKernels, Activation) { check_family("activation"); }
-TEST(CpuKernels, Binary) { check_family("binary"); }
-TEST(CpuKernels, BatchNorm) { check_family("batch_norm"); }
-TEST(CpuKernels, Copy) { check_family("copy"); }
-TEST(CpuKernels, ConcatCopy) { check_family("concat_copy"); }
-TEST(CpuKernels, Softmax) { check_family("softmax"); }
-TEST(CpuKernels, Argmax) { check_family("argmax"); }
-TEST(CpuKernels, Resize) { check_family("resize"); }
-TEST(CpuKernels, Crop) { check_family("crop"); }
-TEST(CpuKernels, Pad) { check_family("pad"); }
-TEST(CpuKernels, Dense) { check_family("dense"); }
+TEST(CpuKernels, Conv2d) {
+    check_family("conv2d");
+}
+TEST(CpuKernels, ConvTranspose2d) {
+    check_family("conv_transpose2d");
+}
+TEST(CpuKernels, MaxPool2d) {
+    check_family("max_pool2d");
+}
+TEST(CpuKernels, AvgPool2d) {
+    check_family("avg_pool2d");
+}
+TEST(CpuKernels, GlobalAvgPool) {
+    check_family("global_avg_pool");
+}
+TEST(CpuKernels, MaxUnpool2d) {
+    check_family("max_unpool2d");
+}
+TEST(CpuKernels, Activation) {
+    check_family("activation");
+}
+TEST(CpuKernels, Binary) {
+    check_family("binary");
+}
+TEST(CpuKernels, BatchNorm) {
+    check_family("batch_norm");
+}
+TEST(CpuKernels, Copy) {
+    check_family("copy");
+}
+TEST(CpuKernels, ConcatCopy) {
+    check_family("concat_copy");
+}
+TEST(CpuKernels, Softmax) {
+    check_family("softmax");
+}
+TEST(CpuKernels, Argmax) {
+    check_family("argmax");
+}
+TEST(CpuKernels, Resize) {
+    check_family("resize");
+}
+TEST(CpuKernels, Crop) {
+    check_family("crop");
+}
+TEST(CpuKernels, Pad) {
+    check_family("pad");
+}
+TEST(CpuKernels, Dense) {
+    check_family("dense");
+}
 
 // Every family in the catalogue has a test above, and case names are unique.
 TEST(CpuKernels, CatalogueIsCovered) {

@@ -14,7 +14,8 @@ namespace fcnrt {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string base_name(const std::string& path) {
@@ -92,8 +93,9 @@ void write_model(const Model& model, const std::string& json_path) {
         }
     const std::string weights_path = weights_path_for(json_path);
     if (base_name(json_path).empty() || ends_with(json_path, ".safetensors"))
-        throw Error(json_path, "", "the graph file needs a name that is not its weights "
-                                   "file's (use NAME.json)");
+        throw Error(json_path, "",
+                    "the graph file needs a name that is not its weights "
+                    "file's (use NAME.json)");
 
     std::string text;
     try {

@@ -85,7 +85,10 @@ json parse_header_json(const std::string& path, const char* begin, const char* e
     std::vector<std::set<std::string>> open_objects;
     std::string duplicate;
     bool duplicate_is_top_level = false;
-    auto on_event = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    auto on_event = [&](int depth, json::parse_event_t event, json& parsed) {
+        // Copying or printing a value recurses per level; a deep header must not
+        // overflow the stack. A valid header is three levels deep.
+        if (depth > 64) throw Error(path, "", "header is not valid JSON: nested too deeply");
         if (event == json::parse_event_t::object_start) {
             open_objects.emplace_back();
         } else if (event == json::parse_event_t::object_end) {
@@ -285,7 +288,9 @@ Tensor decode_tensor(const std::string& path, const TensorEntry& entry, const un
     return tensor;
 }
 
-std::string stored_name(DType dtype) { return dtype == DType::I32 ? "I32" : "F32"; }
+std::string stored_name(DType dtype) {
+    return dtype == DType::I32 ? "I32" : "F32";
+}
 
 }  // namespace
 

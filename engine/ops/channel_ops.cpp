@@ -3,6 +3,9 @@
 #include "engine/ops/shape_ops.h"
 #include "kernels/cpu/softmax.h"
 #include "kernels/reference/softmax.h"
+#ifdef FCNRT_WITH_CUDA
+#include "kernels/cuda/softmax.h"
+#endif
 
 namespace fcnrt {
 namespace ops {
@@ -50,6 +53,9 @@ OpDef softmax_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_axis_op<reference::softmax>;
     d.kernels[int(BackendKind::Cpu)] = run_axis_op<cpu::softmax>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_axis_op<cuda::softmax>;
+#endif
     return d;
 }
 
@@ -67,6 +73,9 @@ OpDef argmax_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_axis_op<reference::argmax>;
     d.kernels[int(BackendKind::Cpu)] = run_axis_op<cpu::argmax>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_axis_op<cuda::argmax>;
+#endif
     return d;
 }
 

@@ -6,6 +6,10 @@
 #include "kernels/cpu/dense.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/dense.h"
+#ifdef FCNRT_WITH_CUDA
+#include "kernels/cuda/conv.h"
+#include "kernels/cuda/dense.h"
+#endif
 
 namespace fcnrt {
 namespace ops {
@@ -31,11 +35,21 @@ void run_dense(const KernelArgs& a) {
        params_as<DenseOp>(*a.params).act);
 }
 
+// The kernels read the weight as float32; an int32 tensor must not reach them.
+void weight_f32(const InferContext& c) {
+    const Tensor* w = c.weights.at(0);
+    if (w->dtype() != DType::F32)
+        throw Error(std::string("weight 'weight' must be float32, got ") + dtype_name(w->dtype()));
+}
+
 // Kernel height and width of a weight [.., .., kh, kw], checked to be rank 4.
 void weight_rank4(const InferContext& c) {
+    weight_f32(c);
     const Tensor* w = c.weights.at(0);
     if (w->shape().size() != 4)
         throw Error("weight 'weight' must have rank 4, got shape " + shape_to_string(w->shape()));
+    for (int64_t d : w->shape())
+        if (d < 1) throw Error("weight 'weight' has an empty dim: shape " + shape_to_string(w->shape()));
 }
 
 OpDef conv_def() {
@@ -89,6 +103,9 @@ OpDef conv_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_conv<reference::conv2d>;
     d.kernels[int(BackendKind::Cpu)] = run_conv<cpu::conv2d>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_conv<cuda::conv2d>;
+#endif
     return d;
 }
 
@@ -154,6 +171,9 @@ OpDef conv_transpose_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_conv_transpose<reference::conv_transpose2d>;
     d.kernels[int(BackendKind::Cpu)] = run_conv_transpose<cpu::conv_transpose2d>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_conv_transpose<cuda::conv_transpose2d>;
+#endif
     return d;
 }
 
@@ -171,6 +191,7 @@ OpDef dense_def() {
         require_f32(c, 0);
         if (x.size() != 2 && x.size() != 4)
             throw Error("input must be [N, F] or [N, C, H, W], got shape " + shape_to_string(x));
+        weight_f32(c);
         const Tensor* w = c.weights.at(0);
         if (w->shape().size() != 2)
             throw Error("weight 'weight' must be [out, F], got shape " + shape_to_string(w->shape()));
@@ -192,6 +213,9 @@ OpDef dense_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_dense<reference::dense>;
     d.kernels[int(BackendKind::Cpu)] = run_dense<cpu::dense>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_dense<cuda::dense>;
+#endif
     return d;
 }
 

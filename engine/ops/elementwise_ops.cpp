@@ -4,6 +4,9 @@
 #include "engine/ops/op_helpers.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/reference/elementwise.h"
+#ifdef FCNRT_WITH_CUDA
+#include "kernels/cuda/elementwise.h"
+#endif
 
 namespace fcnrt {
 namespace ops {
@@ -46,6 +49,9 @@ OpDef activation_def(const std::string& name, Activation kind) {
     };
     d.kernels[int(BackendKind::Reference)] = run_activation<reference::activation>;
     d.kernels[int(BackendKind::Cpu)] = run_activation<cpu::activation>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_activation<cuda::activation>;
+#endif
     return d;
 }
 
@@ -81,6 +87,9 @@ OpDef binary_def(const std::string& name, BinaryOp op) {
     };
     d.kernels[int(BackendKind::Reference)] = run_binary<reference::binary>;
     d.kernels[int(BackendKind::Cpu)] = run_binary<cpu::binary>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_binary<cuda::binary>;
+#endif
     return d;
 }
 
@@ -109,6 +118,9 @@ OpDef batch_norm_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_batch_norm<reference::batch_norm>;
     d.kernels[int(BackendKind::Cpu)] = run_batch_norm<cpu::batch_norm>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_batch_norm<cuda::batch_norm>;
+#endif
     return d;
 }
 

@@ -5,6 +5,9 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/op_params.h"
 #include "kernels/reference/pool.h"
+#ifdef FCNRT_WITH_CUDA
+#include "kernels/cuda/pool.h"
+#endif
 
 namespace fcnrt {
 namespace ops {
@@ -52,7 +55,7 @@ std::shared_ptr<const OpParams> parse_pool(const AttrReader& r, bool is_avg) {
     // we take ONNX's bound, since the spec's asymmetric pads go beyond PyTorch.
     // A window wholly in the padding gives -inf (max) or 0 (average), as ATen.
     for (int i = 0; i < 4; ++i) {
-        const int extent = p->k.dilation[i % 2] * (p->k.kernel[i % 2] - 1) + 1;
+        const int64_t extent = int64_t(p->k.dilation[i % 2]) * (p->k.kernel[i % 2] - 1) + 1;
         if (p->k.pads[i] >= extent)
             throw Error("pads " + std::to_string(p->k.pads[i]) +
                         " must be smaller than the window extent " + std::to_string(extent));
@@ -103,6 +106,9 @@ OpDef max_pool_def() {
     d.spatial = pool_spatial;
     d.kernels[int(BackendKind::Reference)] = run_max_pool<reference::max_pool2d>;
     d.kernels[int(BackendKind::Cpu)] = run_max_pool<cpu::max_pool2d>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_max_pool<cuda::max_pool2d>;
+#endif
     return d;
 }
 
@@ -115,6 +121,9 @@ OpDef avg_pool_def() {
     d.spatial = pool_spatial;
     d.kernels[int(BackendKind::Reference)] = run_avg_pool<reference::avg_pool2d>;
     d.kernels[int(BackendKind::Cpu)] = run_avg_pool<cpu::avg_pool2d>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_avg_pool<cuda::avg_pool2d>;
+#endif
     return d;
 }
 
@@ -137,6 +146,9 @@ OpDef global_avg_pool_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_global_avg_pool<reference::global_avg_pool>;
     d.kernels[int(BackendKind::Cpu)] = run_global_avg_pool<cpu::global_avg_pool>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_global_avg_pool<cuda::global_avg_pool>;
+#endif
     return d;
 }
 
@@ -201,6 +213,9 @@ OpDef max_unpool_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_max_unpool<reference::max_unpool2d>;
     d.kernels[int(BackendKind::Cpu)] = run_max_unpool<cpu::max_unpool2d>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_max_unpool<cuda::max_unpool2d>;
+#endif
     return d;
 }
 

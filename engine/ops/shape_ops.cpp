@@ -11,6 +11,11 @@
 #include "kernels/reference/concat.h"
 #include "kernels/reference/layout.h"
 #include "kernels/reference/resize.h"
+#ifdef FCNRT_WITH_CUDA
+#include "kernels/cuda/concat.h"
+#include "kernels/cuda/layout.h"
+#include "kernels/cuda/resize.h"
+#endif
 
 namespace fcnrt {
 namespace ops {
@@ -97,6 +102,9 @@ OpDef concat_def() {
     d.flops = [](const InferContext&, const std::vector<TensorInfo>&) { return 0.0; };
     d.kernels[int(BackendKind::Reference)] = run_concat<reference::concat_copy>;
     d.kernels[int(BackendKind::Cpu)] = run_concat<cpu::concat_copy>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_concat<cuda::concat_copy>;
+#endif
     return d;
 }
 
@@ -207,12 +215,14 @@ OpDef crop_def() {
         m.kind = SpatialMap::Kind::Shift;
         for (int a = 0; a < 2; ++a)
             m.pad_before[a] = int(p.form == CropOp::Form::Margins ? p.margins[a] : p.offset[a]);
-        // A centre crop's shift depends on the sizes; the analysis computes it.
-        if (p.form == CropOp::Form::CentreToRef) m.pad_before[0] = m.pad_before[1] = -1 << 30;
+        m.centred = p.form == CropOp::Form::CentreToRef;
         return m;
     };
     d.kernels[int(BackendKind::Reference)] = run_crop<reference::crop>;
     d.kernels[int(BackendKind::Cpu)] = run_crop<cpu::crop>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_crop<cuda::crop>;
+#endif
     return d;
 }
 
@@ -267,6 +277,9 @@ OpDef pad_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_pad<reference::pad>;
     d.kernels[int(BackendKind::Cpu)] = run_pad<cpu::pad>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_pad<cuda::pad>;
+#endif
     return d;
 }
 
@@ -382,6 +395,9 @@ OpDef resize_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_resize<reference::resize>;
     d.kernels[int(BackendKind::Cpu)] = run_resize<cpu::resize>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_resize<cuda::resize>;
+#endif
     return d;
 }
 

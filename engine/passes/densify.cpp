@@ -42,12 +42,12 @@ namespace {
 
 // Where a patch-model tensor lives in the dense model (see the file comment).
 struct Placement {
-    int rank = 4;                // of the patch-model tensor
-    int64_t channels = 0;        // C of the map (F for a rank-2 vector)
-    int64_t size[2] = {1, 1};    // patch-space height and width
-    int64_t step[2] = {1, 1};    // accumulated stride d; 1 on an axis of size 1
-    int64_t spare[2] = {0, 0};   // trailing dense rows / columns no patch position reads
-    bool flattened = false;      // rank 2 holding a flattened map of more than one pixel
+    int rank = 4;               // of the patch-model tensor
+    int64_t channels = 0;       // C of the map (F for a rank-2 vector)
+    int64_t size[2] = {1, 1};   // patch-space height and width
+    int64_t step[2] = {1, 1};   // accumulated stride d; 1 on an axis of size 1
+    int64_t spare[2] = {0, 0};  // trailing dense rows / columns no patch position reads
+    bool flattened = false;     // rank 2 holding a flattened map of more than one pixel
 };
 
 std::string pair_text(const int64_t v[2]) {
@@ -277,16 +277,19 @@ void Densifier::convert_pool(const Node& n) {
                           ": its windows at the patch border would cover image pixels in the "
                           "dense model; only VALID (unpadded) pools convert exactly");
     if (p.ceil_mode)
-        refuse(n, "ceil_mode: a partial window at the patch border has no dense equivalent "
-                  "(its input rows are image pixels there); use ceil_mode false");
+        refuse(n,
+               "ceil_mode: a partial window at the patch border has no dense equivalent "
+               "(its input rows are image pixels there); use ceil_mode false");
     Json j = n.json;
     if (n.outputs.size() > 1) {
-        // Indices are positions in the patch's own plane; unread, they are simply dropped.
+        // Indices are positions in the patch's own plane; unread, they are simply
+        // dropped. A max_unpool reading them is refused at its own node.
         const std::string& indices = n.outputs[1];
         bool read =
             std::count(patch_.graph.outputs.begin(), patch_.graph.outputs.end(), indices) > 0;
         for (const Node& other : patch_.graph.nodes)
-            read |= std::count(other.inputs.begin(), other.inputs.end(), indices) > 0;
+            read |= other.op->name != "max_unpool" &&
+                    std::count(other.inputs.begin(), other.inputs.end(), indices) > 0;
         if (read)
             refuse(n, "its indices output '" + indices +
                           "' is read; indices are positions within the patch, which the dense "
@@ -341,10 +344,8 @@ void Densifier::convert_flatten(const Node& n) {
         p.flattened = p.size[0] * p.size[1] > 1;
     }
     placement_[n.outputs[0]] = p;
-    nodes_.push_back({{"op", "identity"},
-                      {"name", n.name},
-                      {"inputs", n.inputs},
-                      {"outputs", n.outputs}});
+    nodes_.push_back(
+        {{"op", "identity"}, {"name", n.name}, {"inputs", n.inputs}, {"outputs", n.outputs}});
 }
 
 // Activations, dropout and identity act on each value alone.
@@ -356,9 +357,10 @@ void Densifier::convert_pointwise(const Node& n) {
 void Densifier::convert_batch_norm(const Node& n) {
     const Placement& in = placement_.at(n.inputs[0]);
     if (in.flattened)
-        refuse(n, "batch_norm over flattened features normalises each (channel, row, column) "
-                  "of the map on its own; the dense model holds one value per channel at each "
-                  "position (apply batch_norm before flatten)");
+        refuse(n,
+               "batch_norm over flattened features normalises each (channel, row, column) "
+               "of the map on its own; the dense model holds one value per channel at each "
+               "position (apply batch_norm before flatten)");
     placement_[n.outputs[0]] = in;
     nodes_.push_back(n.json);
 }
@@ -374,7 +376,8 @@ void Densifier::convert_channel_reduction(const Node& n) {
                                  : " runs across positions of the patch") +
                       "; only the channel axis 1 converts exactly");
     if (in.flattened)
-        refuse(n, n.op->name + " over flattened features mixes positions of the map; the "
+        refuse(n, n.op->name +
+                      " over flattened features mixes positions of the map; the "
                       "dense model can only reduce over the channels at each position");
     Placement out = in;
     if (n.op->name == "argmax") out.channels = 1;
@@ -386,18 +389,18 @@ void Densifier::convert_binary(const Node& n) {
     const Placement& a = placement_.at(n.inputs[0]);
     const Placement& b = placement_.at(n.inputs[1]);
     if (a.size[0] * a.size[1] > 1 && b.size[0] == 1 && b.size[1] == 1)
-        refuse(n, "input b broadcasts one value per channel over the whole " +
-                      pair_text(a.size) +
+        refuse(n, "input b broadcasts one value per channel over the whole " + pair_text(a.size) +
                       " map; in the dense model b varies with the position, so the broadcast "
                       "has no dense equivalent");
     // Flattened maps add feature by feature, i.e. position by position only
     // when both maps have the same channels and size.
     if (a.flattened != b.flattened ||
-        (a.flattened && (a.channels != b.channels || a.size[0] != b.size[0] ||
-                         a.size[1] != b.size[1])))
-        refuse(n, "its inputs are flattened maps of different geometry (or one is flattened "
-                  "and the other not); their features do not line up position by position in "
-                  "the dense model");
+        (a.flattened &&
+         (a.channels != b.channels || a.size[0] != b.size[0] || a.size[1] != b.size[1])))
+        refuse(n,
+               "its inputs are flattened maps of different geometry (or one is flattened "
+               "and the other not); their features do not line up position by position in "
+               "the dense model");
     int64_t spare[2];
     std::vector<std::string> inputs = align_inputs(n, spare);
     Placement out = a;
@@ -410,8 +413,8 @@ void Densifier::convert_binary(const Node& n) {
 
 void Densifier::convert_concat(const Node& n) {
     const Placement& first = placement_.at(n.inputs[0]);
-    const int axis = ops::normalize_axis(params_as<ops::ConcatOp>(*n.params).axis,
-                                         size_t(first.rank));
+    const int axis =
+        ops::normalize_axis(params_as<ops::ConcatOp>(*n.params).axis, size_t(first.rank));
     if (axis != 1)
         refuse(n, "concat along axis " + std::to_string(axis) +
                       "; only concat of channels (axis 1) keeps positions in place");
@@ -452,8 +455,8 @@ std::vector<std::string> Densifier::align_inputs(const Node& n, int64_t min_spar
     std::vector<std::string> out;
     for (const std::string& t : n.inputs) {
         const Placement& p = placement_.at(t);
-        out.push_back(crop_bottom_right(t, p.spare[0] - min_spare[0], p.spare[1] - min_spare[1],
-                                        n.name));
+        out.push_back(
+            crop_bottom_right(t, p.spare[0] - min_spare[0], p.spare[1] - min_spare[1], n.name));
     }
     return out;
 }
@@ -489,8 +492,9 @@ void Densifier::crop_outputs() {
     for (const std::string& t : patch_.graph.outputs) {
         if (!done.insert(t).second) continue;
         if (t == input_)
-            throw Error(patch_.path, "", "cannot densify: graph output '" + t +
-                                             "' is the input patch itself, not a score");
+            throw Error(
+                patch_.path, "",
+                "cannot densify: graph output '" + t + "' is the input patch itself, not a score");
         const Placement& p = placement_.at(t);
         if (p.size[0] != 1 || p.size[1] != 1 || p.flattened) {
             std::string producer;
@@ -520,13 +524,12 @@ void Densifier::add_halo() {
     const std::string padded = fresh(tensor_names_, input_ + "/halo");
     rename_tensor_in_nodes(input_, padded, nodes_.size());
     const bool reflect = options_.halo == DensifyOptions::Halo::Reflect;
-    nodes_.insert(nodes_.begin(),
-                  Json{{"op", "pad"},
-                       {"name", fresh(node_names_, "halo")},
-                       {"inputs", {input_}},
-                       {"outputs", {padded}},
-                       {"pads", {ph / 2, pw / 2, ph - 1 - ph / 2, pw - 1 - pw / 2}},
-                       {"mode", reflect ? "reflect" : "constant"}});
+    nodes_.insert(nodes_.begin(), Json{{"op", "pad"},
+                                       {"name", fresh(node_names_, "halo")},
+                                       {"inputs", {input_}},
+                                       {"outputs", {padded}},
+                                       {"pads", {ph / 2, pw / 2, ph - 1 - ph / 2, pw - 1 - pw / 2}},
+                                       {"mode", reflect ? "reflect" : "constant"}});
 }
 
 Model Densifier::assemble() {
@@ -558,15 +561,16 @@ Model Densifier::assemble() {
     try {
         sort_topologically(g);
         infer_shapes(dense, declared_input_shapes(g));
-        const auto at_patch = infer_shapes(
-            dense, {{input_, {1, channels_, patch_size_[0], patch_size_[1]}}});
+        const auto at_patch =
+            infer_shapes(dense, {{input_, {1, channels_, patch_size_[0], patch_size_[1]}}});
         for (const std::string& t : g.outputs) {
             const Shape& s = at_patch.at(t).shape;
             const int64_t want_h = options_.same_size ? patch_size_[0] : 1;
             const int64_t want_w = options_.same_size ? patch_size_[1] : 1;
             if (s.size() != 4 || s[2] != want_h || s[3] != want_w)
-                throw Error("", "", "output '" + t + "' has shape " + shape_to_string(s) +
-                                        " at the patch size");
+                throw Error(
+                    "", "",
+                    "output '" + t + "' has shape " + shape_to_string(s) + " at the patch size");
         }
     } catch (const Error& e) {
         throw Error(patch_.path, e.node(), "internal error in densify: " + e.reason());

@@ -1,7 +1,7 @@
 // Fast CPU fully connected layer: one SGEMM x [N, F] x weight^T [F, out] -> y
-// [N, out] (OpenBLAS threads; row strides are the views' batch strides, so
-// strided inputs and outputs need no copy), then the bias + activation epilogue
-// over rows (OpenMP over rows of large outputs).
+// [N, out] (split into one panel per OpenMP thread by gemm.cpp; row strides are
+// the views' batch strides, so strided inputs and outputs need no copy), then the
+// bias + activation epilogue over rows (OpenMP over rows of large outputs).
 #include "kernels/cpu/dense.h"
 
 #include "kernels/cpu/gemm.h"

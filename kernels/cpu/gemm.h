@@ -3,9 +3,13 @@
 // bias + activation epilogue that the GEMM-based kernels (conv, dense) and the
 // activation op share.
 //
-// Threading: OpenBLAS parallelises each call with its own thread pool. Call
-// sgemm from serial code (not from inside an OpenMP parallel region) so the
-// two pools never run at the same time on the same cores.
+// Threading: all CPU kernels share one pool, OpenMP's. OpenBLAS is switched to a
+// single thread on the first call (process-wide: an OpenBLAS pool would fight the
+// OpenMP pool for the same cores, and a pthreads OpenBLAS serialises calls made
+// from several OpenMP threads at once). Called outside a parallel region, sgemm
+// splits a large product into one column (or row) panel per OpenMP thread; called
+// inside one, it runs on the calling thread, so kernels can give each thread its
+// own block of work (im2col + GEMM + epilogue) with a single fork/join.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +22,8 @@ namespace fcnrt::cpu {
 // C [m, n]; lda, ldb, ldc are row strides in elements of the stored matrices
 // (A is stored [k, m] when trans_a). Sizes must fit in a 32-bit int (OpenBLAS's
 // blasint); larger ones throw std::length_error.
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc);
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // y[i] = act(y[i] + bias) for i < n, one contiguous run (serial: callers thread
 // over runs). The switch sits outside the loops so the common cases vectorise.

@@ -42,8 +42,8 @@ void crop(const View& x, const View& y, int64_t top, int64_t left) {
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
             for (int64_t oy = 0; oy < y.h; ++oy) {
-                std::memcpy(y.f32() + y.offset(n, c, oy, 0), x.f32() + x.offset(n, c, top + oy, left),
-                            sizeof(float) * y.w);
+                std::memcpy(y.f32() + y.offset(n, c, oy, 0),
+                            x.f32() + x.offset(n, c, top + oy, left), sizeof(float) * y.w);
             }
         }
     }
@@ -72,7 +72,8 @@ void pad(const View& x, const View& y, const PadParams& p) {
                     std::memcpy(out + mid_lo, row + (mid_lo - p.pads[1]),
                                 sizeof(float) * (mid_hi - mid_lo));
                 }
-                for (int64_t ox = mid_hi; ox < y.w; ++ox) out[ox] = sx[ox] < 0 ? value : row[sx[ox]];
+                for (int64_t ox = mid_hi; ox < y.w; ++ox)
+                    out[ox] = sx[ox] < 0 ? value : row[sx[ox]];
             }
         }
     }

@@ -1,9 +1,11 @@
 // Fast CPU pooling and unpooling.
 //
 // Threading: every kernel works on whole (n, c) planes, distributed over OpenMP
-// threads (collapse over n and c). Pool windows: the in-bounds tap ranges of each
-// output row and column are computed once per call (tables of first tap and tap
-// count), so the inner loops carry no bounds checks. Max pooling keeps PyTorch's
+// threads (collapse over n and c). Pool windows: the in-bounds taps of each output
+// row, and the range of output columns each window column reaches, are computed
+// once per call, so the inner loops carry no bounds checks. Pools run tap by tap
+// over a whole output row (vectorised across outputs, branch-free selects), each
+// output still seeing its taps in window order. Max pooling keeps PyTorch's
 // update rule `v > best || isnan(v)` (NaN is the maximum; among NaNs the last one
 // wins, among equal values the first) and its starting index, the first in-bounds
 // tap past the leading padding. Averages accumulate in float32 over the (small)
@@ -29,8 +31,8 @@ struct AxisTaps {
     std::vector<int64_t> first, count, padded;
 };
 
-AxisTaps axis_taps(int64_t in, int64_t out, int kernel, int stride, int pad_before,
-                   int pad_after, int dilation) {
+AxisTaps axis_taps(int64_t in, int64_t out, int kernel, int stride, int pad_before, int pad_after,
+                   int dilation) {
     AxisTaps t;
     t.first.resize(out);
     t.count.resize(out);
@@ -52,39 +54,67 @@ AxisTaps axis_taps(int64_t in, int64_t out, int kernel, int stride, int pad_befo
     return t;
 }
 
+// Output columns [lo[k], hi[k]) whose tap k (input column o*stride - pad + k*dilation)
+// lies inside [0, in).
+void tap_ranges(int64_t in, int64_t out, int kernel, int stride, int pad, int dilation,
+                std::vector<int64_t>* lo, std::vector<int64_t>* hi) {
+    lo->assign(kernel, 0);
+    hi->assign(kernel, 0);
+    for (int64_t k = 0; k < kernel; ++k) {
+        const int64_t off = k * dilation - pad;  // input column of output 0's tap k
+        int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        int64_t h = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+        l = std::min(l, out);
+        (*lo)[k] = l;
+        (*hi)[k] = std::max(l, std::min(h, out));
+    }
+}
+
 }  // namespace
 
 void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dParams& p) {
-    const AxisTaps ty = axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2],
-                                  p.dilation[0]);
-    const AxisTaps tx = axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3],
-                                  p.dilation[1]);
-    const int64_t dh = p.dilation[0], dw = p.dilation[1];
+    const AxisTaps ty =
+        axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0]);
+    const AxisTaps tx =
+        axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1]);
+    std::vector<int64_t> lo, hi;
+    tap_ranges(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.dilation[1], &lo, &hi);
+    const int64_t dh = p.dilation[0], dw = p.dilation[1], sw = p.stride[1], pl = p.pads[1];
+    const int64_t ow = y.w, in_w = x.w;
     const bool want_indices = indices.data != nullptr;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < y.n; ++n) {
-        for (int64_t c = 0; c < y.c; ++c) {
-            const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
-            float* out = y.f32() + y.offset(n, c, 0, 0);            // (OH, OW)
-            int32_t* idx = want_indices ? indices.i32() + indices.offset(n, c, 0, 0) : nullptr;
-            for (int64_t oy = 0; oy < y.h; ++oy) {
-                for (int64_t ox = 0; ox < y.w; ++ox) {
-                    float best = -std::numeric_limits<float>::infinity();
-                    int64_t best_i = ty.first[oy] * x.w + tx.first[ox];
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+#pragma omp parallel
+    {
+        std::vector<int32_t> scratch_idx(want_indices ? 0 : ow);
+#pragma omp for collapse(2) schedule(static)
+        for (int64_t n = 0; n < y.n; ++n) {
+            for (int64_t c = 0; c < y.c; ++c) {
+                const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
+                for (int64_t oy = 0; oy < y.h; ++oy) {
+                    float* best = y.f32() + y.offset(n, c, oy, 0);  // (OW)
+                    int32_t* idx = want_indices ? indices.i32() + indices.offset(n, c, oy, 0)
+                                                : scratch_idx.data();  // (OW)
+                    for (int64_t ox = 0; ox < ow; ++ox) {
+                        best[ox] = neg_inf;
+                        idx[ox] = static_cast<int32_t>(ty.first[oy] * in_w + tx.first[ox]);
+                    }
+                    // Taps in the reference's order (row-major over the window), each
+                    // applied to all outputs of the row that it reaches.
                     for (int64_t a = 0; a < ty.count[oy]; ++a) {
                         const int64_t iy = ty.first[oy] + a * dh;
-                        const float* row = plane + iy * x.w;
-                        for (int64_t b = 0; b < tx.count[ox]; ++b) {
-                            const int64_t ix = tx.first[ox] + b * dw;
-                            const float v = row[ix];
-                            if (v > best || std::isnan(v)) {
-                                best = v;
-                                best_i = iy * x.w + ix;
+                        const float* row = plane + iy * in_w;
+                        for (int64_t kx = 0; kx < p.kernel[1]; ++kx) {
+                            const int64_t off = kx * dw - pl;
+                            const int32_t base = static_cast<int32_t>(iy * in_w + off);
+#pragma omp simd
+                            for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) {
+                                const float v = row[ox * sw + off];
+                                const bool take = v > best[ox] || v != v;  // NaN wins
+                                best[ox] = take ? v : best[ox];
+                                idx[ox] = take ? base + static_cast<int32_t>(ox * sw) : idx[ox];
                             }
                         }
                     }
-                    out[oy * y.w + ox] = best;
-                    if (idx) idx[oy * y.w + ox] = static_cast<int32_t>(best_i);
                 }
             }
         }
@@ -92,11 +122,14 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
 }
 
 void avg_pool2d(const View& x, const View& y, const Pool2dParams& p) {
-    const AxisTaps ty = axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2],
-                                  p.dilation[0]);
-    const AxisTaps tx = axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3],
-                                  p.dilation[1]);
-    const int64_t dh = p.dilation[0], dw = p.dilation[1];
+    const AxisTaps ty =
+        axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0]);
+    const AxisTaps tx =
+        axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1]);
+    std::vector<int64_t> lo, hi;
+    tap_ranges(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.dilation[1], &lo, &hi);
+    const int64_t dh = p.dilation[0], dw = p.dilation[1], sw = p.stride[1], pl = p.pads[1];
+    const int64_t ow = y.w, in_w = x.w;
     // count_include_pad: the window clipped to the padded input (ATen's pool_size);
     // dilated windows, which PyTorch lacks, divide by all kh*kw taps (the spec).
     const bool dilated = dh != 1 || dw != 1;
@@ -105,21 +138,25 @@ void avg_pool2d(const View& x, const View& y, const Pool2dParams& p) {
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
             const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
-            float* out = y.f32() + y.offset(n, c, 0, 0);            // (OH, OW)
             for (int64_t oy = 0; oy < y.h; ++oy) {
-                for (int64_t ox = 0; ox < y.w; ++ox) {
-                    float sum = 0.0f;
-                    for (int64_t a = 0; a < ty.count[oy]; ++a) {
-                        const float* row = plane + (ty.first[oy] + a * dh) * x.w + tx.first[ox];
-                        for (int64_t b = 0; b < tx.count[ox]; ++b) sum += row[b * dw];
+                float* sum = y.f32() + y.offset(n, c, oy, 0);  // (OW)
+                std::fill(sum, sum + ow, 0.0f);
+                for (int64_t a = 0; a < ty.count[oy]; ++a) {
+                    const float* row = plane + (ty.first[oy] + a * dh) * in_w;
+                    for (int64_t kx = 0; kx < p.kernel[1]; ++kx) {
+                        const int64_t off = kx * dw - pl;
+#pragma omp simd
+                        for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) sum[ox] += row[ox * sw + off];
                     }
+                }
+                for (int64_t ox = 0; ox < ow; ++ox) {
                     const int64_t in_bounds = ty.count[oy] * tx.count[ox];
                     int64_t divisor = in_bounds;
                     if (p.count_include_pad) {
                         divisor = dilated ? kernel_taps : ty.padded[oy] * tx.padded[ox];
                     }
                     // An empty window gives 0, as ATen writes 0 rather than 0 / 0.
-                    out[oy * y.w + ox] = in_bounds == 0 ? 0.0f : sum / static_cast<float>(divisor);
+                    sum[ox] = in_bounds == 0 ? 0.0f : sum[ox] / static_cast<float>(divisor);
                 }
             }
         }
@@ -148,7 +185,7 @@ void max_unpool2d(const View& x, const View& indices, const View& y) {
         for (int64_t c = 0; c < y.c; ++c) {
             float* out = y.f32() + y.offset(n, c, 0, 0);  // (OH, OW)
             std::memset(out, 0, sizeof(float) * plane_size);
-            const float* in = x.f32() + x.offset(n, c, 0, 0);                // (H, W)
+            const float* in = x.f32() + x.offset(n, c, 0, 0);                 // (H, W)
             const int32_t* idx = indices.i32() + indices.offset(n, c, 0, 0);  // (H, W)
             for (int64_t i = 0; i < x.hw(); ++i) {
                 const int64_t j = idx[i];

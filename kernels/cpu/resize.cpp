@@ -1,8 +1,8 @@
 // Fast CPU resize (PyTorch's interpolate, nearest and bilinear).
 //
 // Source coordinates depend only on the output row or column, so they are
-// computed once per call (bilinear in float64 as op_params.h states, nearest as
-// ATen's float32 nearest_idx), into tables
+// computed once per call (bilinear in float64 as op_params.h states, copying an
+// axis whose size is unchanged as ATen does; nearest in float32 as ATen), into tables
 // (source index, neighbour index, weight). OpenMP threads then take (n, c, row)
 // triples; each output row is a table-driven gather from at most two input rows.
 #include "kernels/cpu/resize.h"
@@ -28,6 +28,13 @@ LinearTaps linear_taps(int64_t in, int64_t out, bool align_corners, double coord
     t.src1.resize(out);
     t.lambda.resize(out);
     for (int64_t d = 0; d < out; ++d) {
+        if (out == in) {
+            // ATen's compute_source_index_and_lambda copies an axis whose size is
+            // unchanged, even when a graph-given scale says otherwise.
+            t.src0[d] = t.src1[d] = d;
+            t.lambda[d] = 0.0f;
+            continue;
+        }
         double src;
         if (align_corners) {
             src = out > 1 ? static_cast<double>(d) * static_cast<double>(in - 1) /
@@ -44,21 +51,16 @@ LinearTaps linear_taps(int64_t in, int64_t out, bool align_corners, double coord
     return t;
 }
 
-// ATen's nearest_idx: a discrete choice, so computed exactly as PyTorch does, in
-// float32 and with its shortcuts for out == in and out == 2 * in (which ignore a
-// graph-given scale).
+// src = min(floor(dst * coord_scale), in - 1), computed as ATen's NCHW kernel does:
+// in float32 (a discrete choice, so "more exact" float64 would differ from PyTorch,
+// e.g. 2 -> 98 at dst 49), and without nearest_idx's out == in / out == 2 * in
+// shortcuts, which ATen takes only for one channel or channels_last.
 std::vector<int64_t> nearest_taps(int64_t in, int64_t out, double coord_scale) {
     std::vector<int64_t> src(out);
     const float scale = static_cast<float>(coord_scale);
     for (int64_t d = 0; d < out; ++d) {
-        if (out == in) {
-            src[d] = d;
-        } else if (out == 2 * in) {
-            src[d] = d >> 1;
-        } else {
-            const float s = std::floor(static_cast<float>(d) * scale);
-            src[d] = std::min(static_cast<int64_t>(s), in - 1);
-        }
+        const float s = std::floor(static_cast<float>(d) * scale);
+        src[d] = std::min(static_cast<int64_t>(s), in - 1);
     }
     return src;
 }

@@ -70,8 +70,9 @@ void softmax(const View& x, const View& y, int axis) {
     for (int64_t job = 0; job < wx.outer * chunks; ++job) {
         const int64_t o = job / chunks, i0 = (job % chunks) * kChunk;
         const int64_t lanes = std::min(kChunk, wx.inner - i0);
-        const float* in = x.f32() + slice_offset(x, axis, o) + i0;  // (len, lanes), stride wx.stride
-        float* out = y.f32() + slice_offset(y, axis, o) + i0;       // (len, lanes), stride wy.stride
+        const float* in =
+            x.f32() + slice_offset(x, axis, o) + i0;           // (len, lanes), stride wx.stride
+        float* out = y.f32() + slice_offset(y, axis, o) + i0;  // (len, lanes), stride wy.stride
         float mx[kChunk], sum[kChunk];
         std::copy(in, in + lanes, mx);
         for (int64_t a = 1; a < len; ++a) {

@@ -1,6 +1,8 @@
 // `fcnrt run MODEL.json --input NAME=IN.npy ... --output NAME=OUT.npy ...`
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 
@@ -107,8 +109,11 @@ int run_command(const std::vector<std::string>& argv) {
     }
     for (size_t i = 0; i < writes.size(); ++i)
         if (std::rename(temps[i].c_str(), writes[i].second.c_str()) != 0) {
+            const std::string why = std::strerror(errno);
+            // Nothing, then: take back the outputs already renamed into place too.
+            for (size_t j = 0; j < i; ++j) std::remove(writes[j].second.c_str());
             for (size_t j = i; j < temps.size(); ++j) std::remove(temps[j].c_str());
-            throw Error(writes[i].second, "", "cannot write the output file");
+            throw Error(writes[i].second, "", "cannot write the output file: " + why);
         }
     return 0;
 }

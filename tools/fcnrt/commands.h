@@ -9,8 +9,10 @@ namespace fcnrt::cli {
 
 int run_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
+int densify_command(const std::vector<std::string>& args);
 
 extern const char* const kRunHelp;
 extern const char* const kInfoHelp;
+extern const char* const kDensifyHelp;
 
 }  // namespace fcnrt::cli

@@ -22,6 +22,7 @@ const char* const kHelp =
     "commands:\n"
     "  run     run a model on .npy tensors\n"
     "  info    layers, parameters, FLOPs, receptive field and memory plan of a model\n"
+    "  densify convert a patchwise classifier into an equivalent dense network\n"
     "\n"
     "fcnrt COMMAND --help describes a command. fcnrt --version prints the version.\n";
 
@@ -34,6 +35,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", fcnrt::cli::run_command, fcnrt::cli::kRunHelp},
     {"info", fcnrt::cli::info_command, fcnrt::cli::kInfoHelp},
+    {"densify", fcnrt::cli::densify_command, fcnrt::cli::kDensifyHelp},
 };
 
 int fail(const std::string& message, int code) {

@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# End-to-end checks of the fcnrt command line against the contract in
+# shared/spec/model-format.md ("Command line"): help and usage, `run` on a
+# golden model (well-formed, deterministic .npy outputs), device selection,
+# `info`, and the error cases: each must exit non-zero with exactly one
+# `fcnrt: error:` line on stderr naming the file or option at fault, never
+# crash, and leave no output file (partial or whole) behind.
+#
+# Usage: FCNRT=/path/to/fcnrt bash tests/cli_test.sh
+# Needs bash and coreutils only (no Python): the .npy inputs it needs are
+# copied from tests/golden/ or written with printf.
+
+set -u
+
+if [[ -z "${FCNRT:-}" || ! -x "$FCNRT" ]]; then
+    echo "cli: set FCNRT to the fcnrt executable (got '${FCNRT:-}')" >&2
+    exit 2
+fi
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+golden="$here/golden/graph_unet_valid"  # x [1, 1, null, null] -> scores (float32), labels (int32)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fcnrt_cli.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+pass() { echo "ok   $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+# Runs fcnrt with the given arguments: stdout in $tmp/stdout, stderr in
+# $tmp/stderr, the exit status in $rc. A hang counts as a failure (status 124).
+rc=0
+fcnrt() {
+    timeout 120 "$FCNRT" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+    rc=$?
+}
+
+# What went wrong with the last command, for a FAIL line.
+last_output() {
+    printf 'exit %s; stderr: %s' "$rc" "$(head -c 600 "$tmp/stderr" | tr '\n' '|')"
+}
+
+# Leftovers of an interrupted or refused write anywhere under $tmp.
+partial_files() {
+    find "$tmp" \( -name '*.fcnrt-partial' -o -name '*.fcnrt-partial.*' -o -name '.*.tmp-*' \) -print
+}
+
+# check_ok NAME: the last command exited 0.
+check_ok() {
+    if [[ $rc -eq 0 ]]; then pass "$1"; else fail "$1" "$(last_output)"; fi
+}
+
+# check_error NAME TEXT [PATH...]: the last command failed cleanly: a non-zero
+# status that is no signal, exactly one stderr line beginning `fcnrt: error:`
+# and containing TEXT, every other stderr line a `fcnrt:` note (no crash
+# report, no stray output), none of the PATHs existing and no partial file.
+check_error() {
+    local name=$1 text=$2
+    shift 2
+    local errors
+    errors=$(grep -c '^fcnrt: error:' "$tmp/stderr")
+    if [[ $rc -eq 0 ]]; then
+        fail "$name" "exited 0; $(last_output)"
+    elif [[ $rc -ge 124 ]]; then
+        fail "$name" "crashed, hung or was killed; $(last_output)"
+    elif [[ $errors -ne 1 ]]; then
+        fail "$name" "expected one 'fcnrt: error:' line, got $errors; $(last_output)"
+    elif grep -v '^fcnrt: ' "$tmp/stderr" | grep -q .; then
+        fail "$name" "stderr has lines besides fcnrt's own; $(last_output)"
+    elif ! grep '^fcnrt: error:' "$tmp/stderr" | grep -qF -- "$text"; then
+        fail "$name" "the error line does not name '$text'; $(last_output)"
+    else
+        local p left=""
+        for p in "$@"; do
+            [[ -e "$p" ]] && left+=" $p"
+        done
+        left+=$(partial_files | tr '\n' ' ')
+        if [[ -n "${left// /}" ]]; then
+            fail "$name" "left files behind:$left"
+        else
+            pass "$name"
+        fi
+    fi
+    rm -f "$@"
+    partial_files | xargs -r rm -f
+}
+
+# write_npy PATH DESCR SHAPE: a version 1.0 .npy of zeros, e.g.
+# write_npy a.npy '<f4' '1, 2, 3' (the element count is taken from SHAPE).
+write_npy() {
+    local path=$1 descr=$2 shape=$3
+    local dict="{'descr': '$descr', 'fortran_order': False, 'shape': ($shape), }"
+    local count=1 d
+    for d in ${shape//,/ }; do count=$((count * d)); done
+    # Pad with spaces so that magic (6) + version (2) + length (2) + header ends at a
+    # multiple of 64, the header ending in a newline, as NumPy writes it.
+    local len=$(( ${#dict} + 1 ))
+    local total=$(( (10 + len + 63) / 64 * 64 ))
+    local pad=$(( total - 10 - len ))
+    local hlen=$(( total - 10 ))
+    {
+        printf '\x93NUMPY\x01\x00'
+        printf "\\x$(printf %02x $((hlen & 255)))\\x$(printf %02x $((hlen >> 8)))"
+        printf '%s%*s\n' "$dict" "$pad" ''
+        head -c $((count * 4)) /dev/zero
+    } >"$path"
+}
+
+# npy_header PATH: the magic, version, length and header dict of a version 1.0 file.
+npy_header() {
+    local hlen
+    hlen=$(od -An -tu2 --endian=little -j8 -N2 "$1" | tr -d ' ')
+    head -c $((10 + hlen)) "$1"
+}
+
+model="$golden/model.json"
+input="$golden/input_x.npy"
+
+# ---- help and usage ----
+
+fcnrt --help
+if [[ $rc -eq 0 ]] && grep -q 'usage:' "$tmp/stdout"; then pass "fcnrt --help"
+else fail "fcnrt --help" "$(last_output)"; fi
+for cmd in run info; do
+    fcnrt "$cmd" --help
+    if [[ $rc -eq 0 ]] && grep -q "usage: fcnrt $cmd" "$tmp/stdout"; then pass "fcnrt $cmd --help"
+    else fail "fcnrt $cmd --help" "$(last_output)"; fi
+done
+
+fcnrt
+if [[ $rc -ne 0 && $rc -lt 124 ]] && grep -qE '^(fcnrt: error:|usage:)' "$tmp/stderr"; then
+    pass "fcnrt alone: usage and non-zero exit"
+else
+    fail "fcnrt alone: usage and non-zero exit" "$(last_output)"
+fi
+
+fcnrt frobnicate
+check_error "unknown command" "frobnicate"
+
+fcnrt run
+check_error "run without a model" "run"
+
+# ---- run on a golden model ----
+
+out1="$tmp/run1"
+out2="$tmp/run2"
+mkdir -p "$out1" "$out2"
+fcnrt run "$model" --input "x=$input" --output "scores=$out1/scores.npy" \
+    --output "labels=$out1/labels.npy" --device cpu
+check_ok "run golden graph_unet_valid on cpu"
+for name in scores labels; do
+    got="$out1/$name.npy"
+    want="$golden/output_$name.npy"
+    if [[ ! -f "$got" ]]; then
+        fail "$name.npy written" "no file $got"
+        continue
+    fi
+    if [[ "$(head -c 6 "$got" | od -An -tx1 | tr -d ' \n')" == "934e554d5059" ]]; then
+        pass "$name.npy starts with \\x93NUMPY"
+    else
+        fail "$name.npy starts with \\x93NUMPY" "got $(head -c 6 "$got" | od -An -c)"
+    fi
+    # Same dtype and shape as the golden file, written with NumPy's header layout.
+    if cmp -s <(npy_header "$got") <(npy_header "$want"); then
+        pass "$name.npy header equals NumPy's"
+    else
+        fail "$name.npy header equals NumPy's" \
+            "got '$(npy_header "$got" | tail -c +11 | tr -s ' ')', want '$(npy_header "$want" | tail -c +11 | tr -s ' ')'"
+    fi
+    if [[ $(wc -c <"$got") -eq $(wc -c <"$want") ]]; then pass "$name.npy size equals golden"
+    else fail "$name.npy size equals golden" "$(wc -c <"$got") vs $(wc -c <"$want") bytes"; fi
+done
+if [[ -z "$(partial_files)" ]]; then pass "run leaves no partial files"
+else fail "run leaves no partial files" "$(partial_files | tr '\n' ' ')"; fi
+
+fcnrt run "$model" --input "x=$input" --output "scores=$out2/scores.npy" \
+    --output "labels=$out2/labels.npy" --device cpu
+check_ok "run golden graph_unet_valid again"
+if cmp -s "$out1/scores.npy" "$out2/scores.npy" && cmp -s "$out1/labels.npy" "$out2/labels.npy"; then
+    pass "two runs give identical outputs"
+else
+    fail "two runs give identical outputs" "the output files differ"
+fi
+
+# The single output of a single-output model may be written without NAME=.
+single="$here/golden/conv_basic"
+fcnrt run "$single/model.json" --input "$single/input_x.npy" --output "$tmp/conv.npy" --device cpu
+if [[ $rc -eq 0 && -f "$tmp/conv.npy" ]]; then pass "run with unnamed --input and --output"
+else fail "run with unnamed --input and --output" "$(last_output)"; fi
+rm -f "$tmp/conv.npy"
+
+# Without --output: a summary line per output on stdout.
+fcnrt run "$model" --input "x=$input" --device cpu
+if [[ $rc -eq 0 ]] && grep -q '^scores:' "$tmp/stdout" && grep -q '^labels:' "$tmp/stdout"; then
+    pass "run without --output prints a summary"
+else
+    fail "run without --output prints a summary" "$(last_output)"
+fi
+
+# ---- devices ----
+
+fcnrt run "$model" --input "x=$input" --device cpu
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: cpu' "$tmp/stderr"; then pass "--device cpu"
+else fail "--device cpu" "$(last_output)"; fi
+
+fcnrt run "$model" --input "x=$input" --device auto
+auto_stderr=$(cat "$tmp/stderr")
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: ' "$tmp/stderr"; then pass "--device auto says which device"
+else fail "--device auto says which device" "$(last_output)"; fi
+
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/cuda_scores.npy" --device cuda
+if grep -q 'device: cuda' <<<"$auto_stderr"; then
+    # auto chose the GPU, so cuda must work.
+    check_ok "--device cuda with a usable GPU"
+    rm -f "$tmp/cuda_scores.npy"
+else
+    check_error "--device cuda without a usable GPU" "cuda" "$tmp/cuda_scores.npy"
+fi
+
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/bogus.npy" --device bogus
+check_error "--device bogus" "bogus" "$tmp/bogus.npy"
+
+# ---- errors of `run` ----
+
+fcnrt run "$tmp/absent.json" --input "x=$input" --output "scores=$tmp/s.npy"
+check_error "missing model file" "$tmp/absent.json" "$tmp/s.npy"
+
+mkdir -p "$tmp/malformed"
+cp "$golden/model.safetensors" "$tmp/malformed/"
+head -c 300 "$model" >"$tmp/malformed/model.json"
+fcnrt run "$tmp/malformed/model.json" --input "x=$input" --output "scores=$tmp/s.npy"
+check_error "malformed (truncated) JSON" "$tmp/malformed/model.json" "$tmp/s.npy"
+
+mkdir -p "$tmp/deep"
+{
+    printf '{"format": "fcnrt-graph", "version": 1, "inputs": [{"name": "x", "shape": '
+    printf '%.0s[' {1..100000}
+    printf '%.0s]' {1..100000}
+    printf '}], "outputs": ["x"], "nodes": []}\n'
+} >"$tmp/deep/model.json"
+fcnrt run "$tmp/deep/model.json" --input "x=$input" --output "x=$tmp/s.npy"
+check_error "deeply nested JSON" "$tmp/deep/model.json" "$tmp/s.npy"
+
+mkdir -p "$tmp/noweights"
+cp "$model" "$tmp/noweights/"
+fcnrt run "$tmp/noweights/model.json" --input "x=$input" --output "scores=$tmp/s.npy"
+check_error "missing weights file" "model.safetensors" "$tmp/s.npy"
+
+head -c 200 "$input" >"$tmp/truncated.npy"
+fcnrt run "$model" --input "x=$tmp/truncated.npy" --output "scores=$tmp/s.npy"
+check_error "truncated .npy input" "$tmp/truncated.npy" "$tmp/s.npy"
+
+printf 'not a numpy file\n' >"$tmp/text.npy"
+fcnrt run "$model" --input "x=$tmp/text.npy" --output "scores=$tmp/s.npy"
+check_error ".npy input that is no .npy" "$tmp/text.npy" "$tmp/s.npy"
+
+fcnrt run "$model" --input "x=$tmp/absent.npy" --output "scores=$tmp/s.npy"
+check_error "missing .npy input" "$tmp/absent.npy" "$tmp/s.npy"
+
+write_npy "$tmp/zeros.npy" '<f4' '1, 1, 20, 18'
+fcnrt run "$model" --input "x=$tmp/zeros.npy" --output "scores=$tmp/s.npy" --device cpu
+if [[ $rc -eq 0 && -f "$tmp/s.npy" ]]; then pass "a .npy written by this script is accepted"
+else fail "a .npy written by this script is accepted" "$(last_output)"; fi
+rm -f "$tmp/s.npy"
+
+write_npy "$tmp/channels2.npy" '<f4' '1, 2, 20, 18'
+fcnrt run "$model" --input "x=$tmp/channels2.npy" --output "scores=$tmp/s.npy"
+check_error "wrong input shape (channels)" "[1, 2, 20, 18]" "$tmp/s.npy"
+
+write_npy "$tmp/rank3.npy" '<f4' '1, 20, 18'
+fcnrt run "$model" --input "x=$tmp/rank3.npy" --output "scores=$tmp/s.npy"
+check_error "wrong input rank" "[1, 20, 18]" "$tmp/s.npy"
+
+write_npy "$tmp/tiny.npy" '<f4' '1, 1, 4, 4'
+fcnrt run "$model" --input "x=$tmp/tiny.npy" --output "scores=$tmp/s.npy"
+check_error "input too small for the net names a node" "node " "$tmp/s.npy"
+
+write_npy "$tmp/int.npy" '<i4' '1, 1, 20, 18'
+fcnrt run "$model" --input "x=$tmp/int.npy" --output "scores=$tmp/s.npy"
+check_error "int32 input" "$tmp/int.npy" "$tmp/s.npy"
+
+fcnrt run "$model" --input "image=$input" --output "scores=$tmp/s.npy"
+check_error "wrong input name" "image" "$tmp/s.npy"
+
+fcnrt run "$model" --output "scores=$tmp/s.npy"
+check_error "missing input" "'x'" "$tmp/s.npy"
+
+fcnrt run "$model" --input "x=$input" --output "logits=$tmp/s.npy"
+check_error "wrong output name" "logits" "$tmp/s.npy"
+
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/s.npy" --frobnicate 3
+check_error "unknown option" "--frobnicate" "$tmp/s.npy"
+
+fcnrt run "$model" --input
+check_error "option without its value" "--input"
+
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/nodir/s.npy"
+check_error "--output in a nonexistent directory" "$tmp/nodir/s.npy" "$tmp/nodir/s.npy"
+
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/good.npy" \
+    --output "labels=$tmp/nodir/labels.npy"
+check_error "one good and one bad --output (missing directory)" "$tmp/nodir/labels.npy" \
+    "$tmp/good.npy" "$tmp/nodir/labels.npy"
+
+mkdir -p "$tmp/adir"
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/good.npy" --output "labels=$tmp/adir"
+check_error "one good and one bad --output (a directory)" "$tmp/adir" "$tmp/good.npy"
+if [[ -d "$tmp/adir" && -z "$(ls -A "$tmp/adir")" ]]; then pass "the directory named as --output is untouched"
+else fail "the directory named as --output is untouched" "$(ls -la "$tmp/adir" 2>&1 | tr '\n' '|')"; fi
+
+fcnrt run "$model" --input "x=$input" --output "labels=$tmp/adir" --output "scores=$tmp/good.npy"
+check_error "one bad and one good --output (a directory)" "$tmp/adir" "$tmp/good.npy"
+
+# ---- info ----
+
+fcnrt info "$model" --size 64x64
+info_ok=1
+for want in 'FLOPs' 'e1a' 'conv' 'receptive field' 'planned peak'; do
+    grep -qF -- "$want" "$tmp/stdout" || info_ok=0
+done
+if [[ $rc -eq 0 && $info_ok -eq 1 ]]; then pass "info --size 64x64: layer table, receptive field, planned peak"
+else fail "info --size 64x64: layer table, receptive field, planned peak" "$(last_output); stdout: $(head -c 400 "$tmp/stdout" | tr '\n' '|')"; fi
+
+fcnrt info "$model" --size 64xQ
+check_error "info with a bad --size" "--size"
+
+fcnrt info "$tmp/absent.json"
+check_error "info on a missing model" "$tmp/absent.json"
+
+fcnrt info "$model" --size 2x2
+check_error "info at a size too small for the net" "node "
+
+echo "cli: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,59 @@
+// The generic driver of the op case catalogue (tests/op_cases.h): runs a case on a
+// backend's KernelSet with poisoned outputs and sentinel guards, and compares two
+// backends' outputs. Shared by the kernel tests of every backend.
+//
+// A backend whose kernels cannot touch host memory (CUDA) passes a CaseMemory: the
+// driver then hands the kernels views of backend copies of each host buffer (the
+// whole buffer, guards included) and copies every buffer back after the run, so
+// the poison, guard and input checks below see exactly what the kernels wrote.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tests/op_cases.h"
+
+namespace fcnrt::test {
+
+constexpr int64_t kGuard = 67;               // sentinel elements before and after every buffer
+constexpr uint32_t kSentinel = 0x7f8c0de5u;  // a signalling-NaN pattern no kernel computes
+constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossible index)
+
+// Backend memory for one case run.
+class CaseMemory {
+public:
+    virtual ~CaseMemory() = default;
+    // A backend copy of `bits` (copied now); `bits` must stay alive until finish().
+    virtual void* mirror(std::vector<uint32_t>& bits) = 0;
+    // Waits for the kernels, then copies every mirrored buffer back into its vector.
+    virtual void finish() = 0;
+    // Drops every mirrored buffer without copying back (the run threw).
+    virtual void discard() = 0;
+};
+
+struct CaseRun {
+    std::vector<HostTensor> inputs, outputs;
+    std::vector<View> output_views;
+};
+
+// Runs one case, checking guards, gaps and inputs afterwards (ADD_FAILURE on a
+// violation). `memory` is nullptr for kernels that run on host memory.
+CaseRun run_case(const OpCase& c, const KernelSet& kernels, CaseMemory* memory = nullptr);
+
+// The bits of output i's view elements, in NCHW order.
+std::vector<uint32_t> output_bits(const CaseRun& r, const OpCase& c, size_t i);
+
+// NaN must meet NaN, infinities must match exactly, and the finite values must
+// satisfy max|a - b| / max(max|b|, tiny) <= tolerance; int32 compares exactly.
+void expect_close(const std::vector<uint32_t>& fast, const std::vector<uint32_t>& ref,
+                  const TensorSpec& s, double tolerance, size_t output);
+
+// Every case of `family` on `fast` against `reference`, output by output.
+void check_family(const std::string& family, const KernelSet& reference, const KernelSet& fast,
+                  CaseMemory* fast_memory = nullptr);
+
+// The families of the catalogue, each of which must have a TEST in every driver.
+const std::vector<std::string>& op_case_families();
+
+}  // namespace fcnrt::test

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# gpu-check.sh: build here, check on a lent GPU machine (H100/H200, sm_90).
+#
+# The GPU machine gets a copy of the repository (tracked and untracked-not-ignored
+# files, plus the ignored paths the call carries), has no network and no -dev
+# packages, runs commands as root, and returns only what is written under $OUT (at
+# most 8 files, 2 folders deep). So everything is built here and carried in .device/
+# (git-ignored), and the run writes just summary.md, logs.tar.gz and one JSON file
+# per kernel benchmark under $OUT.
+#
+# Usage
+#   1. Here (no GPU needed):
+#        tools/gpu-check.sh pack
+#      configures and builds build-sm90 (-DFCNRT_WITH_CUDA=ON
+#      -DCMAKE_CUDA_ARCHITECTURES=90 -DFCNRT_BUILD_BENCH=ON; JOBS=N for -jN,
+#      default 2; FCNRT_BUILD_DIR=DIR to build elsewhere), then fills .device/ with the test binaries, fcnrt, the benchmark
+#      binaries and the shared libraries they need that the GPU machine may lack.
+#      It prints the size of .device/ (the carried tree must stay under 64 MiB).
+#   2. On the GPU machine, through the device tool's run, carrying .device:
+#        run(command="tools/gpu-check.sh run", carry=[".device"])
+#      or one step per call when the 10-minute limit is tight:
+#        tools/gpu-check.sh run tests | sanitize | bench | all   (default all)
+#      It runs nvidia-smi, every test binary (gtest XML), compute-sanitizer
+#      memcheck/racecheck/initcheck/synccheck over test_kernels_cuda (each with
+#      --error-exitcode), the CLI end-to-end script, and the Google Benchmark
+#      kernel benchmarks (--benchmark_format=json), all within BUDGET seconds
+#      (default 540; a step that no longer fits is recorded as skipped), and
+#      writes $OUT/summary.md. The exit status is 0 only if every step that ran
+#      passed.
+#
+# The tests find tests/golden through the source path compiled into them
+# (FCNRT_SOURCE_DIR, this checkout's path here); when that path does not exist on
+# the GPU machine, `run` links it to the repository copy it runs in.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here" || exit 1
+
+build_dir=${FCNRT_BUILD_DIR:-build-sm90}
+pack_dir=.device
+
+die() {
+    echo "gpu-check: error: $*" >&2
+    exit 1
+}
+
+# Libraries the GPU machine has (the C library family and the NVIDIA driver) or
+# must come from its own driver; everything else that ldd resolves is carried.
+system_lib() {
+    case "$(basename "$1")" in
+        libc.so* | libm.so* | libmvec.so* | libpthread.so* | libdl.so* | librt.so* | \
+            ld-linux*.so* | libresolv.so* | libcuda.so* | libnvidia-*.so*) return 0 ;;
+    esac
+    return 1
+}
+
+pack() {
+    command -v cmake >/dev/null || die "cmake not found"
+    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DFCNRT_WITH_CUDA=ON \
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DFCNRT_BUILD_BENCH=ON -DFCNRT_BUILD_TESTS=ON ||
+        die "configure failed"
+    cmake --build "$build_dir" -j"${JOBS:-2}" || die "build failed"
+
+    rm -rf "$pack_dir"
+    mkdir -p "$pack_dir/bin" "$pack_dir/lib" || die "cannot create $pack_dir"
+    local bins=()
+    [ -x "$build_dir/fcnrt" ] && bins+=("$build_dir/fcnrt")
+    local f
+    for f in "$build_dir"/tests/test_* "$build_dir"/bench/bench_*; do
+        [ -f "$f" ] && [ -x "$f" ] && bins+=("$f")
+    done
+    [ ${#bins[@]} -gt 0 ] || die "no binaries found in $build_dir"
+    for f in "${bins[@]}"; do
+        cp "$f" "$pack_dir/bin/" || die "cannot copy $f"
+        strip --strip-debug "$pack_dir/bin/$(basename "$f")" 2>/dev/null || true
+    done
+
+    # Shared libraries: every one ldd resolves, except the system's own. Libraries
+    # over 16 MiB (cuBLAS, if anything still links it) are left to the GPU machine's
+    # CUDA toolkit and listed in expected-libs.txt.
+    : >"$pack_dir/expected-libs.txt"
+    local lib
+    for f in "$pack_dir"/bin/*; do
+        ldd "$f" | awk '/=> \// { print $3 }'
+    done | sort -u | while read -r lib; do
+        system_lib "$lib" && continue
+        if [ "$(stat -L -c %s "$lib")" -gt $((16 * 1024 * 1024)) ]; then
+            basename "$lib" >>"$pack_dir/expected-libs.txt"
+            continue
+        fi
+        cp -L "$lib" "$pack_dir/lib/" || die "cannot copy $lib"
+    done
+
+    # Where the binaries look for tests/golden (FCNRT_SOURCE_DIR at build time).
+    grep -m1 '^CMAKE_HOME_DIRECTORY:' "$build_dir/CMakeCache.txt" | cut -d= -f2- \
+        >"$pack_dir/source-dir.txt"
+    git rev-parse HEAD >"$pack_dir/commit.txt" 2>/dev/null || true
+    git status --short >"$pack_dir/worktree-status.txt" 2>/dev/null || true
+
+    echo "gpu-check: packed $(find "$pack_dir/bin" -type f | wc -l) binaries and" \
+        "$(find "$pack_dir/lib" -type f | wc -l) libraries into $pack_dir ($(du -sh "$pack_dir" | cut -f1))"
+    [ -s "$pack_dir/expected-libs.txt" ] &&
+        echo "gpu-check: left to the GPU machine: $(tr '\n' ' ' <"$pack_dir/expected-libs.txt")"
+    local kib
+    kib=$(du -sk "$pack_dir" | cut -f1)
+    [ "$kib" -gt $((56 * 1024)) ] &&
+        echo "gpu-check: warning: $pack_dir is over 56 MiB; the carried tree must stay under 64 MiB" >&2
+    echo "gpu-check: next, on the GPU machine: tools/gpu-check.sh run   (carry .device)"
+}
+
+# ---- run (on the GPU machine) ----
+
+summary=""
+failures=0
+deadline=0
+
+note() { summary+="$*"$'\n'; }
+
+# Seconds left before the budget runs out.
+left() { echo $((deadline - SECONDS)); }
+
+# gtest's counts from a log: "passed/failed/skipped".
+gtest_counts() {
+    local log=$1 passed failed skipped
+    passed=$(grep -m1 -oP '\[  PASSED  \] \K[0-9]+' "$log" || echo 0)
+    failed=$(grep -m1 -oP '\[  FAILED  \] \K[0-9]+(?= tests?, listed)' "$log" || echo 0)
+    skipped=$(grep -m1 -oP '\[  SKIPPED \] \K[0-9]+(?= tests?, listed)' "$log" || echo 0)
+    echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+}
+
+# run_step NAME LIMIT LOG CMD...: runs CMD under min(LIMIT, time left), records a row.
+run_step() {
+    local name=$1 limit=$2 log=$3
+    shift 3
+    local remaining
+    remaining=$(left)
+    if [ "$remaining" -lt 20 ]; then
+        note "| $name | skipped (out of time) | | |"
+        return 0
+    fi
+    [ "$limit" -gt "$remaining" ] && limit=$remaining
+    local start=$SECONDS rc
+    timeout -k 10 "$limit" "$@" >"$log" 2>&1
+    rc=$?
+    local took=$((SECONDS - start)) status=ok detail=""
+    [ $rc -ne 0 ] && status="FAILED (exit $rc)" && failures=$((failures + 1))
+    [ $rc -eq 124 ] && status="FAILED (timed out after ${limit}s)"
+    grep -q '\[==========\]' "$log" && detail=$(gtest_counts "$log")
+    grep -q 'ERROR SUMMARY' "$log" && detail="$detail $(grep -m1 'ERROR SUMMARY' "$log" | sed 's/^=* *//')"
+    note "| $name | $status | ${took}s | $detail |"
+    if [ $rc -ne 0 ]; then
+        failed_logs+=("$log")
+    fi
+    return 0
+}
+
+run() {
+    local steps=${1:-all}
+    case "$steps" in tests | sanitize | bench | all) ;; *) die "unknown step '$steps' (tests, sanitize, bench or all)" ;; esac
+    [ -d "$pack_dir/bin" ] || die "$pack_dir/bin is missing: run 'tools/gpu-check.sh pack' here first and carry .device"
+    local out=${OUT:-$here/gpu-check-out}
+    mkdir -p "$out" || die "cannot create $out"
+    local work
+    work=$(mktemp -d) || die "mktemp failed"
+    deadline=$((SECONDS + ${BUDGET:-540}))
+    failed_logs=()
+
+    export LD_LIBRARY_PATH="$here/$pack_dir/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export PATH="$PATH:/usr/local/cuda/bin"
+
+    # The compiled-in source path must lead to this copy's tests/golden.
+    local src
+    src=$(cat "$pack_dir/source-dir.txt" 2>/dev/null)
+    if [ -n "$src" ] && [ "$src" != "$here" ] && [ ! -e "$src" ]; then
+        mkdir -p "$(dirname "$src")" && ln -s "$here" "$src" ||
+            echo "gpu-check: warning: cannot link $src to $here; golden tests will fail" >&2
+    fi
+
+    note "# gpu-check $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    note ""
+    note "Commit $(cat "$pack_dir/commit.txt" 2>/dev/null || echo unknown), steps: $steps, budget ${BUDGET:-540}s."
+    note ""
+    note '```'
+    note "$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 | head -5)"
+    note '```'
+    nvidia-smi >"$work/nvidia-smi.txt" 2>&1
+    local missing
+    missing=$(for f in "$pack_dir"/bin/*; do ldd "$f" | grep 'not found'; done | sort -u)
+    if [ -n "$missing" ]; then
+        note "Unresolved libraries: $(echo "$missing" | tr '\n' ' ')"
+        failures=$((failures + 1))
+    fi
+    note ""
+    note "| step | status | time | detail |"
+    note "| --- | --- | --- | --- |"
+
+    local bin name
+    if [ "$steps" = tests ] || [ "$steps" = all ]; then
+        # The CUDA tests first: they are why a GPU was lent.
+        for bin in "$pack_dir"/bin/test_*cuda* "$pack_dir"/bin/test_*; do
+            [ -x "$bin" ] || continue
+            name=$(basename "$bin")
+            [ -e "$work/$name.log" ] && continue
+            run_step "$name" 240 "$work/$name.log" "$bin" --gtest_output="xml:$work/$name.xml"
+        done
+        if [ -x "$pack_dir/bin/fcnrt" ] && [ -f tests/cli_test.sh ]; then
+            run_step cli_end_to_end 120 "$work/cli_end_to_end.log" \
+                env FCNRT="$here/$pack_dir/bin/fcnrt" bash tests/cli_test.sh
+        fi
+    fi
+
+    if [ "$steps" = sanitize ] || [ "$steps" = all ]; then
+        local sanitizer tool
+        sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+        if [ ! -x "$sanitizer" ] || [ ! -x "$pack_dir/bin/test_kernels_cuda" ]; then
+            note "| compute-sanitizer | FAILED (no compute-sanitizer or test_kernels_cuda) | | |"
+            failures=$((failures + 1))
+        else
+            # Deterministic repeats every case: left out, it doubles the time for nothing.
+            for tool in memcheck racecheck initcheck synccheck; do
+                run_step "sanitizer $tool" 180 "$work/sanitizer-$tool.log" \
+                    "$sanitizer" --tool "$tool" --error-exitcode 99 \
+                    "$pack_dir/bin/test_kernels_cuda" --gtest_filter='-*Deterministic*'
+            done
+        fi
+    fi
+
+    if [ "$steps" = bench ] || [ "$steps" = all ]; then
+        for bin in "$pack_dir"/bin/bench_*cuda* "$pack_dir"/bin/bench_*kernels*; do
+            [ -x "$bin" ] || continue
+            name=$(basename "$bin")
+            [ -e "$work/$name.log" ] && continue
+            "$bin" --benchmark_list_tests >/dev/null 2>&1 || continue  # not a Google Benchmark binary
+            run_step "$name" 240 "$work/$name.log" "$bin" --benchmark_format=json \
+                --benchmark_out="$out/$name.json" --benchmark_out_format=json
+        done
+    fi
+
+    note ""
+    note "Failures: $failures."
+    local log
+    for log in "${failed_logs[@]}"; do
+        note ""
+        note "## $(basename "$log") (last 40 lines)"
+        note '```'
+        note "$(tail -n 40 "$log")"
+        note '```'
+    done
+    printf '%s' "$summary" >"$out/summary.md"
+    tar -czf "$out/logs.tar.gz" -C "$work" . 2>/dev/null
+    rm -rf "$work"
+    cat "$out/summary.md"
+    [ "$failures" -eq 0 ]
+}
+
+case "${1:-}" in
+    pack) pack ;;
+    run) shift && run "$@" ;;
+    *)
+        echo "usage: tools/gpu-check.sh pack            (here: build build-sm90, fill .device/)" >&2
+        echo "       tools/gpu-check.sh run [STEP]      (GPU machine: STEP = tests|sanitize|bench|all)" >&2
+        exit 2
+        ;;
+esac
