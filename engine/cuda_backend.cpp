@@ -137,10 +137,5 @@ bool cuda_device_usable(std::string* why_not) {
 
 std::shared_ptr<Backend> make_cuda_backend() { return std::make_shared<CudaBackend>(); }
 
-// The CUDA kernels are registered in engine/ops/*_ops.cpp, each beside its op's
-// CPU kernel (inside #ifdef FCNRT_WITH_CUDA), so that an op stays defined in one
-// place; this hook, which engine/op_registry.cpp calls after those, has nothing
-// left to add.
-void register_cuda_kernels(std::map<std::string, OpDef>& ops) { (void)ops; }
 
 }  // namespace fcnrt

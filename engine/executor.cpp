@@ -101,7 +101,11 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
     const auto& nodes = model_.graph.nodes;
     for (size_t i = 0; i < nodes.size(); ++i) {
         if (nodes[i].op->output_aliases_input) continue;
-        backend_->kernel(*nodes[i].op)(node_args_[i]);
+        try {
+            backend_->kernel(*nodes[i].op)(node_args_[i]);
+        } catch (const std::runtime_error& e) {  // a kernel launch failed: name the node
+            throw Error(model_.path, nodes[i].name, e.what());
+        }
     }
     backend_->synchronize();
 

@@ -5,6 +5,9 @@
 #include "engine/error.h"
 #include "engine/io/file_util.h"
 #include "engine/io/safetensors.h"
+#ifdef FCNRT_WITH_ONNX
+#include "engine/onnx/onnx_loader.h"
+#endif
 #include "engine/passes/passes.h"
 
 namespace fcnrt {
@@ -201,8 +204,13 @@ Graph parse_graph(const Json& doc) {
 
 }  // namespace
 
-Model load_model_from_json(const Json& doc, const std::string& json_path,
-                           const LoadOptions& options) {
+namespace {
+
+// Validates the graph against `weights` (already read), infers shapes and runs
+// the load-time passes: the part of loading shared by every source of a model.
+Model finish_load(const Json& doc, const std::string& json_path,
+                  std::map<std::string, Tensor> weights, bool weights_given,
+                  const LoadOptions& options) {
     Model model;
     model.path = json_path;
     try {
@@ -214,7 +222,9 @@ Model load_model_from_json(const Json& doc, const std::string& json_path,
     bool needs_weights = false;
     for (const Node& n : model.graph.nodes)
         for (const std::string& w : n.weights) needs_weights |= !w.empty();
-    if (doc.contains("weights")) {
+    if (weights_given) {
+        model.weights = std::move(weights);
+    } else if (doc.contains("weights")) {
         const Json& w = doc.at("weights");
         if (!w.is_string() || w.get<std::string>().empty())
             throw Error(json_path, "", "\"weights\" must be a file name");
@@ -241,7 +251,22 @@ Model load_model_from_json(const Json& doc, const std::string& json_path,
     return model;
 }
 
+}  // namespace
+
+Model load_model_from_json(const Json& doc, const std::string& json_path,
+                           const LoadOptions& options) {
+    return finish_load(doc, json_path, {}, false, options);
+}
+
+Model load_model_from_json(const Json& doc, const std::string& path,
+                           std::map<std::string, Tensor> weights, const LoadOptions& options) {
+    return finish_load(doc, path, std::move(weights), true, options);
+}
+
 Model load_model(const std::string& json_path, const LoadOptions& options) {
+#ifdef FCNRT_WITH_ONNX
+    if (has_onnx_extension(json_path)) return load_onnx_model(json_path, options);
+#endif
     const std::string text = read_file_bytes(json_path);
     Json doc;
     try {

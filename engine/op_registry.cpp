@@ -13,9 +13,6 @@ const std::map<std::string, OpDef>& registry() {
         register_elementwise_ops(m);
         register_shape_ops(m);
         register_channel_ops(m);
-#ifdef FCNRT_WITH_CUDA
-        register_cuda_kernels(m);
-#endif
         return m;
     }();
     return ops;

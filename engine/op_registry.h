@@ -104,9 +104,5 @@ void register_pool_ops(std::map<std::string, OpDef>& ops);
 void register_elementwise_ops(std::map<std::string, OpDef>& ops);
 void register_shape_ops(std::map<std::string, OpDef>& ops);
 void register_channel_ops(std::map<std::string, OpDef>& ops);
-#ifdef FCNRT_WITH_CUDA
-// Fills OpDef::kernels[Cuda] from kernels/cuda/.
-void register_cuda_kernels(std::map<std::string, OpDef>& ops);
-#endif
 
 }  // namespace fcnrt

@@ -89,11 +89,56 @@ enum class ResizeMode : uint8_t { Nearest, Bilinear };
 // nearest: src = min(floor(dst * coord_scale), in - 1)
 // bilinear, align_corners false: src = max((dst + 0.5) * coord_scale - 0.5, 0)
 // bilinear, align_corners true: src = dst * (in - 1) / (out - 1)  (0 when out == 1)
+//
+// `coord_mode` other than Pytorch selects ONNX Resize's coordinate_transformation_mode
+// instead (an fcnrt extension for imported ONNX graphs), with `nearest` as its
+// nearest_mode: see onnx_resize_source. Pytorch, the default, is exactly the above.
+enum class ResizeCoordMode : uint8_t { Pytorch, HalfPixel, PytorchHalfPixel, Asymmetric, AlignCorners };
+enum class NearestRounding : uint8_t { Floor, RoundPreferFloor, RoundPreferCeil, Ceil };
+
 struct ResizeParams {
     ResizeMode mode = ResizeMode::Nearest;
     bool align_corners = false;
     double coord_scale[2] = {1.0, 1.0};
+    ResizeCoordMode coord_mode = ResizeCoordMode::Pytorch;
+    NearestRounding nearest = NearestRounding::Floor;
 };
+
+// ONNX Resize's source coordinate of output index `dst` (coord_scale = 1 / scale, or
+// in / out when sizes were given), before rounding (nearest) or clamping (linear):
+// half_pixel (dst + 0.5) * cs - 0.5; pytorch_half_pixel the same but 0 when out == 1;
+// asymmetric dst * cs; align_corners dst * (in - 1) / (in / cs - 1), 0 when out == 1.
+inline double onnx_resize_source(int64_t dst, int64_t in, int64_t out, double coord_scale,
+                                 ResizeCoordMode mode) {
+    const double d = static_cast<double>(dst);
+    switch (mode) {
+        case ResizeCoordMode::PytorchHalfPixel:
+            return out > 1 ? (d + 0.5) * coord_scale - 0.5 : 0.0;
+        case ResizeCoordMode::Asymmetric: return d * coord_scale;
+        case ResizeCoordMode::AlignCorners: {
+            // ONNX's length_resized is in * scale before flooring (= out when sizes were given).
+            const double resized = static_cast<double>(in) / coord_scale;
+            return out > 1 && resized > 1.0 ? d * static_cast<double>(in - 1) / (resized - 1.0) : 0.0;
+        }
+        case ResizeCoordMode::HalfPixel:
+        case ResizeCoordMode::Pytorch: break;
+    }
+    return (d + 0.5) * coord_scale - 0.5;
+}
+
+// ONNX nearest_mode rounding of a source coordinate, clamped into [0, in - 1].
+inline int64_t onnx_nearest_index(double src, int64_t in, NearestRounding r) {
+    double i;
+    switch (r) {
+        case NearestRounding::RoundPreferFloor: i = std::ceil(src - 0.5); break;
+        case NearestRounding::RoundPreferCeil: i = std::floor(src + 0.5); break;
+        case NearestRounding::Ceil: i = std::ceil(src); break;
+        case NearestRounding::Floor:
+        default: i = std::floor(src); break;
+    }
+    if (i < 0.0) return 0;
+    return i > static_cast<double>(in - 1) ? in - 1 : static_cast<int64_t>(i);
+}
 
 enum class PadMode : uint8_t { Constant, Reflect, Edge };
 

@@ -1,14 +1,27 @@
 #include "tests/golden_cases.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <map>
 
 #include "engine/attributes.h"
+#include "engine/device.h"
+#include "engine/executor.h"
 #include "engine/io/file_util.h"
+#include "engine/io/npy.h"
+#include "engine/model_loader.h"
 
 namespace fcnrt::test {
 
-std::string golden_dir() { return std::string(FCNRT_SOURCE_DIR) + "/tests/golden"; }
+// FCNRT_SOURCE_DIR in the environment overrides the compiled-in checkout, so
+// binaries built here can run from a copy of the repository elsewhere (the GPU machine).
+std::string golden_dir() {
+    const char* env = std::getenv("FCNRT_SOURCE_DIR");
+    return std::string(env && *env ? env : FCNRT_SOURCE_DIR) + "/tests/golden";
+}
 
 std::vector<GoldenCase> golden_cases() {
     const Json manifest = Json::parse(read_file_bytes(golden_dir() + "/MANIFEST.json"));
@@ -24,6 +37,31 @@ std::vector<GoldenCase> golden_cases() {
         cases.push_back(g);
     }
     return cases;
+}
+
+void run_golden_case(const GoldenCase& c, const std::string& device, bool optimize) {
+    SCOPED_TRACE(c.name + " (" + c.description + ") on " + device +
+                 (optimize ? "" : " without load-time passes"));
+    LoadOptions options;
+    options.optimize = optimize;
+    const Model model = load_model(c.dir + "/model.json", options);
+    std::map<std::string, Tensor> inputs;
+    for (const std::string& in : c.inputs) inputs[in] = read_npy(c.dir + "/input_" + in + ".npy");
+    std::string chosen;
+    Executor executor(model, select_backend(device, &chosen));
+    const std::vector<Tensor> outputs = executor.run(inputs);
+    ASSERT_EQ(outputs.size(), c.outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        ASSERT_EQ(model.graph.outputs[i], c.outputs[i]);
+        const Tensor expected = read_npy(c.dir + "/output_" + c.outputs[i] + ".npy");
+        const double err = relative_max_error(outputs[i], expected);
+        EXPECT_LE(err, c.tolerance)
+            << "output " << c.outputs[i] << " " << shape_to_string(outputs[i].shape())
+            << " vs expected " << shape_to_string(expected.shape()) << " (" << chosen << ")";
+    }
+    const std::vector<Tensor> again = executor.run(inputs);
+    for (size_t i = 0; i < outputs.size(); ++i)
+        EXPECT_EQ(relative_max_error(again[i], outputs[i]), 0.0) << "rerun differs";
 }
 
 double relative_max_error(const Tensor& actual, const Tensor& expected) {

@@ -19,6 +19,12 @@ struct GoldenCase {
 std::string golden_dir();
 std::vector<GoldenCase> golden_cases();
 
+// Runs one case on `device` (a select_backend name) through loader, passes (unless
+// !optimize), planner and executor, and checks every output against PyTorch's within
+// the case's tolerance, then runs it again on the same plan, which must repeat the
+// first run bit for bit (no stale state). Reports with gtest assertions.
+void run_golden_case(const GoldenCase& c, const std::string& device, bool optimize);
+
 // max |a - b| / max(max |b|, 1e-30) over all elements; int32 compares exactly
 // (any difference gives infinity). Shape or dtype mismatch gives infinity too.
 double relative_max_error(const Tensor& actual, const Tensor& expected);

@@ -6,9 +6,37 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <sstream>
 
+#include "kernels/reference/concat.h"
+#include "kernels/reference/conv.h"
+#include "kernels/reference/dense.h"
+#include "kernels/reference/elementwise.h"
+#include "kernels/reference/layout.h"
+#include "kernels/reference/pool.h"
+#include "kernels/reference/resize.h"
+#include "kernels/reference/softmax.h"
+
 namespace fcnrt::test {
+
+namespace {
+
+// What make_inputs fills input guards and gaps with (tests/op_cases.cpp).
+constexpr uint32_t kInputGuardFill = 0x7fa5a5a5u;
+
+float as_float(uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+}
+
+}  // namespace
+
+const KernelSet& reference_kernels() {
+    static const KernelSet k = FCNRT_KERNEL_SET(fcnrt::reference);
+    return k;
+}
 
 CaseRun run_case(const OpCase& c, const KernelSet& kernels, CaseMemory* memory) {
     CaseRun r;
@@ -58,7 +86,7 @@ CaseRun run_case(const OpCase& c, const KernelSet& kernels, CaseMemory* memory) 
         std::vector<char> covered(bits.size(), 0);
         for (int64_t at : view_elements(s)) covered[kGuard + at] = 1;
         for (size_t at = 0; at < bits.size(); ++at) {
-            if (!covered[at] && bits[at] != kSentinel && bits[at] != 0x7fa5a5a5u) {
+            if (!covered[at] && bits[at] != kSentinel && bits[at] != kInputGuardFill) {
                 ADD_FAILURE() << kernels.name << " wrote outside " << what << " " << index
                               << " at element " << static_cast<int64_t>(at) - kGuard
                               << " of the view (span " << s.span() << ", batch stride "
@@ -92,16 +120,6 @@ std::vector<uint32_t> output_bits(const CaseRun& r, const OpCase& c, size_t i) {
     for (int64_t at : view_elements(s)) out.push_back(bits[kGuard + at]);
     return out;
 }
-
-namespace {
-
-float as_float(uint32_t b) {
-    float f;
-    std::memcpy(&f, &b, 4);
-    return f;
-}
-
-}  // namespace
 
 void expect_close(const std::vector<uint32_t>& fast, const std::vector<uint32_t>& ref,
                   const TensorSpec& s, double tolerance, size_t output) {
@@ -166,6 +184,31 @@ const std::vector<std::string>& op_case_families() {
         "concat_copy", "softmax",         "argmax",      "resize",     "crop",
         "pad",        "dense"};
     return families;
+}
+
+std::string family_test_name(const ::testing::TestParamInfo<std::string>& info) {
+    return info.param;
+}
+
+void expect_catalogue_covered() {
+    const std::set<std::string> tested(op_case_families().begin(), op_case_families().end());
+    std::set<std::string> names;
+    for (const OpCase& c : all_op_cases()) {
+        EXPECT_TRUE(tested.count(c.family)) << "family " << c.family << " has no TEST";
+        EXPECT_TRUE(names.insert(c.family + "/" + c.name).second)
+            << "duplicate " << c.family << "/" << c.name;
+    }
+}
+
+void expect_deterministic(const KernelSet& kernels, CaseMemory* memory) {
+    for (const OpCase& c : all_op_cases()) {
+        SCOPED_TRACE(c.family + "/" + c.name);
+        const CaseRun a = run_case(c, kernels, memory);
+        const CaseRun b = run_case(c, kernels, memory);
+        for (size_t i = 0; i < c.outputs.size(); ++i)
+            EXPECT_TRUE(output_bits(a, c, i) == output_bits(b, c, i))
+                << kernels.name << " output " << i << " differs between two runs";
+    }
 }
 
 }  // namespace fcnrt::test

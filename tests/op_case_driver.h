@@ -8,6 +8,8 @@
 // the poison, guard and input checks below see exactly what the kernels wrote.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,6 +21,36 @@ namespace fcnrt::test {
 constexpr int64_t kGuard = 67;               // sentinel elements before and after every buffer
 constexpr uint32_t kSentinel = 0x7f8c0de5u;  // a signalling-NaN pattern no kernel computes
 constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossible index)
+
+// The KernelSet of a namespace whose entry points have the signatures of
+// kernels/cpu/*.h (fcnrt::reference, fcnrt::cpu). A macro because a namespace
+// cannot be a template argument.
+#define FCNRT_KERNEL_SET(ns)                       \
+    [] {                                           \
+        ::fcnrt::test::KernelSet k;                \
+        k.name = #ns;                              \
+        k.conv2d = ns::conv2d;                     \
+        k.conv_transpose2d = ns::conv_transpose2d; \
+        k.max_pool2d = ns::max_pool2d;             \
+        k.avg_pool2d = ns::avg_pool2d;             \
+        k.global_avg_pool = ns::global_avg_pool;   \
+        k.max_unpool2d = ns::max_unpool2d;         \
+        k.activation = ns::activation;             \
+        k.binary = ns::binary;                     \
+        k.batch_norm = ns::batch_norm;             \
+        k.copy = ns::copy;                         \
+        k.concat_copy = ns::concat_copy;           \
+        k.softmax = ns::softmax;                   \
+        k.argmax = ns::argmax;                     \
+        k.resize = ns::resize;                     \
+        k.crop = ns::crop;                         \
+        k.pad = ns::pad;                           \
+        k.dense = ns::dense;                       \
+        return k;                                  \
+    }()
+
+// The float64 reference kernels (kernels/reference), which every backend is held to.
+const KernelSet& reference_kernels();
 
 // Backend memory for one case run.
 class CaseMemory {
@@ -53,7 +85,21 @@ void expect_close(const std::vector<uint32_t>& fast, const std::vector<uint32_t>
 void check_family(const std::string& family, const KernelSet& reference, const KernelSet& fast,
                   CaseMemory* fast_memory = nullptr);
 
-// The families of the catalogue, each of which must have a TEST in every driver.
+// The families of the catalogue. Every backend's kernel test instantiates one
+// test per family from this list:
+//   INSTANTIATE_TEST_SUITE_P(Catalogue, Suite, ::testing::ValuesIn(op_case_families()),
+//                            family_test_name);
 const std::vector<std::string>& op_case_families();
+
+// The gtest name of a family test: the family itself (e.g. ".../conv2d").
+std::string family_test_name(const ::testing::TestParamInfo<std::string>& info);
+
+// Every family of the catalogue is in op_case_families() (so it has a test), and
+// every family/name pair is unique.
+void expect_catalogue_covered();
+
+// Every case of the catalogue, run twice on `kernels`, gives the same bits in
+// every output (no float atomics, no schedule-dependent summation order).
+void expect_deterministic(const KernelSet& kernels, CaseMemory* memory = nullptr);
 
 }  // namespace fcnrt::test

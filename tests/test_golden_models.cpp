@@ -3,39 +3,12 @@
 // each CPU backend, against PyTorch's outputs.
 #include <gtest/gtest.h>
 
-#include "engine/device.h"
-#include "engine/executor.h"
-#include "engine/io/npy.h"
-#include "engine/model_loader.h"
+#include <string>
+
 #include "tests/golden_cases.h"
 
 namespace fcnrt {
 namespace {
-
-void run_case(const test::GoldenCase& c, const std::string& device, bool optimize) {
-    SCOPED_TRACE(c.name + " (" + c.description + ") on " + device +
-                 (optimize ? "" : " without load-time passes"));
-    LoadOptions options;
-    options.optimize = optimize;
-    const Model model = load_model(c.dir + "/model.json", options);
-    std::map<std::string, Tensor> inputs;
-    for (const std::string& in : c.inputs) inputs[in] = read_npy(c.dir + "/input_" + in + ".npy");
-    Executor executor(model, select_backend(device, nullptr));
-    const std::vector<Tensor> outputs = executor.run(inputs);
-    ASSERT_EQ(outputs.size(), c.outputs.size());
-    for (size_t i = 0; i < outputs.size(); ++i) {
-        ASSERT_EQ(model.graph.outputs[i], c.outputs[i]);
-        const Tensor expected = read_npy(c.dir + "/output_" + c.outputs[i] + ".npy");
-        const double err = test::relative_max_error(outputs[i], expected);
-        EXPECT_LE(err, c.tolerance) << "output " << c.outputs[i] << " "
-                                    << shape_to_string(outputs[i].shape()) << " vs expected "
-                                    << shape_to_string(expected.shape());
-    }
-    // A second run on the same plan must give the same result (no stale state).
-    const std::vector<Tensor> again = executor.run(inputs);
-    for (size_t i = 0; i < outputs.size(); ++i)
-        EXPECT_EQ(test::relative_max_error(again[i], outputs[i]), 0.0) << "rerun differs";
-}
 
 class GoldenModels : public ::testing::TestWithParam<std::string> {};
 
@@ -43,8 +16,8 @@ TEST_P(GoldenModels, MatchPyTorch) {
     const auto cases = test::golden_cases();
     ASSERT_GE(cases.size(), 100u);
     for (const auto& c : cases) {
-        run_case(c, GetParam(), true);
-        run_case(c, GetParam(), false);
+        test::run_golden_case(c, GetParam(), true);
+        test::run_golden_case(c, GetParam(), false);
     }
 }
 

@@ -4,39 +4,13 @@
 // Without a usable CUDA device the test is SKIPPED, saying why.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "engine/device.h"
-#include "engine/executor.h"
-#include "engine/io/npy.h"
-#include "engine/model_loader.h"
 #include "tests/golden_cases.h"
 
 namespace fcnrt {
 namespace {
-
-void run_case(const test::GoldenCase& c, bool optimize) {
-    SCOPED_TRACE(c.name + " (" + c.description + ") on cuda" +
-                 (optimize ? "" : " without load-time passes"));
-    LoadOptions options;
-    options.optimize = optimize;
-    const Model model = load_model(c.dir + "/model.json", options);
-    std::map<std::string, Tensor> inputs;
-    for (const std::string& in : c.inputs) inputs[in] = read_npy(c.dir + "/input_" + in + ".npy");
-    std::string chosen;
-    Executor executor(model, select_backend("cuda", &chosen));
-    const std::vector<Tensor> outputs = executor.run(inputs);
-    ASSERT_EQ(outputs.size(), c.outputs.size());
-    for (size_t i = 0; i < outputs.size(); ++i) {
-        ASSERT_EQ(model.graph.outputs[i], c.outputs[i]);
-        const Tensor expected = read_npy(c.dir + "/output_" + c.outputs[i] + ".npy");
-        const double err = test::relative_max_error(outputs[i], expected);
-        EXPECT_LE(err, c.tolerance) << "output " << c.outputs[i] << " "
-                                    << shape_to_string(outputs[i].shape()) << " vs expected "
-                                    << shape_to_string(expected.shape()) << " (" << chosen << ")";
-    }
-    const std::vector<Tensor> again = executor.run(inputs);
-    for (size_t i = 0; i < outputs.size(); ++i)
-        EXPECT_EQ(test::relative_max_error(again[i], outputs[i]), 0.0) << "rerun differs";
-}
 
 TEST(GoldenModelsCuda, MatchPyTorch) {
     std::string why;
@@ -44,8 +18,8 @@ TEST(GoldenModelsCuda, MatchPyTorch) {
     const auto cases = test::golden_cases();
     ASSERT_GE(cases.size(), 100u);
     for (const auto& c : cases) {
-        run_case(c, true);
-        run_case(c, false);
+        test::run_golden_case(c, "cuda", true);
+        test::run_golden_case(c, "cuda", false);
     }
 }
 

@@ -735,7 +735,9 @@ TEST_F(GraphLoaderTest, ShuffledNodesAreSorted) {
         Model m;
         ASSERT_NO_THROW(m = load_model(write_graph(g), options));
         expect_topological(m);
-        if (!optimize) EXPECT_EQ(m.graph.nodes.size(), 9u);
+        if (!optimize) {
+            EXPECT_EQ(m.graph.nodes.size(), 9u);
+        }
         std::map<std::string, Shape> shapes = {{"x", {1, 3, 8, 8}}};
         EXPECT_EQ(infer_shapes(m, shapes).at("y").shape, (Shape{1, 4, 6, 6}));
     }
@@ -827,7 +829,9 @@ protected:
             const std::string what = e.what();
             EXPECT_NE(what.find(phrase), std::string::npos) << "lacks \"" << phrase << "\": " << what;
             EXPECT_NE(what.find(m.path), std::string::npos) << "lacks the model path: " << what;
-            if (!node.empty()) EXPECT_EQ(e.node(), node) << what;
+            if (!node.empty()) {
+                EXPECT_EQ(e.node(), node) << what;
+            }
             return;
         } catch (const std::exception& e) {
             ADD_FAILURE() << "expected fcnrt::Error, got: " << e.what();

@@ -6,10 +6,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <random>
 #include <string>
@@ -17,42 +15,15 @@
 
 #include "engine/error.h"
 #include "engine/io/npy.h"
+#include "tests/test_util.h"
 
 namespace fcnrt {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace fcnrt::test;
 
-class NpyTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        std::string pattern = ::testing::TempDir() + "fcnrt_npy_XXXXXX";
-        ASSERT_NE(mkdtemp(&pattern[0]), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
-    bool dir_is_empty() const { return fs::is_empty(dir_); }
-
-    std::string dir_;
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    ASSERT_TRUE(out.good()) << path;
-}
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-template <typename T>
-std::string raw_bytes(const std::vector<T>& values) {
-    return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-}
+using NpyTest = TempDirTest;
 
 // A .npy file as NumPy lays it out: magic, version, little-endian header
 // length (2 bytes for 1.0, 4 for 2.0 and 3.0), the dict padded with spaces
@@ -75,12 +46,6 @@ std::string dict_for(const std::string& descr, const std::string& shape) {
     return "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
 }
 
-uint32_t float_bits(float value) {
-    uint32_t bits;
-    std::memcpy(&bits, &value, sizeof bits);
-    return bits;
-}
-
 Tensor make_tensor(DType dtype, Shape shape, int seed) {
     Tensor t(dtype, std::move(shape));
     for (int64_t i = 0; i < t.numel(); ++i) {
@@ -92,17 +57,13 @@ Tensor make_tensor(DType dtype, Shape shape, int seed) {
     return t;
 }
 
+void read_npy_file(const std::string& path) {
+    read_npy(path);
+}
+
+// Reading must throw fcnrt::Error whose message names the file and contains `fault`.
 void expect_read_error(const std::string& path, const std::string& fault) {
-    try {
-        read_npy(path);
-        ADD_FAILURE() << "expected an error containing '" << fault << "' for " << path;
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        EXPECT_EQ(e.file(), path);
-        EXPECT_NE(message.find(path), std::string::npos) << message;
-        EXPECT_NE(message.find(fault), std::string::npos)
-            << "message: " << message << "\nexpected to contain: " << fault;
-    }
+    expect_error_naming_file([&] { read_npy_file(path); }, path, fault);
 }
 
 // ---- round trips and the written layout ----
@@ -246,27 +207,20 @@ TEST_F(NpyTest, ConvertsFloat64WithNote) {
 }
 
 TEST_F(NpyTest, ConvertsFloat16Exactly) {
-    const float inf = std::numeric_limits<float>::infinity();
-    const std::vector<std::pair<uint16_t, float>> cases = {
-        {0x3c00, 1.0f},
-        {0xc100, -2.5f},
-        {0x7bff, 65504.0f},
-        {0x0001, std::ldexp(1.0f, -24)},
-        {0x03ff, 1023 * std::ldexp(1.0f, -24)},
-        {0x8000, -0.0f},
-        {0x7c00, inf},
-        {0xfc00, -inf},
-    };
+    const auto& cases = half_widening_cases();
     std::vector<uint16_t> bits;
     for (const auto& c : cases) bits.push_back(c.first);
-    bits.push_back(0x7e00);
-    write_bytes(path("h.npy"), npy_bytes(dict_for("<f2", "(3, 3)"), raw_bytes(bits)));
+    bits.push_back(0x7e00);  // quiet NaN
+    const std::string shape = "(" + std::to_string(bits.size()) + ",)";
+    write_bytes(path("h.npy"), npy_bytes(dict_for("<f2", shape), raw_bytes(bits)));
     std::string note;
     const Tensor t = read_npy(path("h.npy"), &note);
     EXPECT_EQ(note, "converted float16 to float32");
+    ASSERT_EQ(t.shape(), Shape{static_cast<int64_t>(bits.size())});
     for (size_t i = 0; i < cases.size(); ++i)
-        EXPECT_EQ(float_bits(t.f32()[i]), float_bits(cases[i].second)) << i;
-    EXPECT_TRUE(std::isnan(t.f32()[8]));
+        EXPECT_EQ(float_bits(t.f32()[i]), float_bits(cases[i].second))
+            << "half 0x" << std::hex << cases[i].first;
+    EXPECT_TRUE(std::isnan(t.f32()[cases.size()]));
 }
 
 template <typename T>
@@ -319,12 +273,6 @@ TEST_F(NpyTest, RefusesIntegersThatDoNotFit) {
 
 // ---- malformed files ----
 
-struct MalformedCase {
-    const char* name;
-    std::string bytes;
-    const char* fault;
-};
-
 std::string with_version(int major, int minor) {
     std::string bytes = npy_bytes(dict_for("<f4", "(1,)"), std::string(4, '\0'));
     bytes[6] = static_cast<char>(major);
@@ -332,7 +280,7 @@ std::string with_version(int major, int minor) {
     return bytes;
 }
 
-std::vector<MalformedCase> malformed_cases() {
+std::vector<MalformedFile> malformed_files() {
     const std::string f4x6(24, '\0');
     const std::string f4x1(4, '\0');
     auto one = [&](const std::string& dict) { return npy_bytes(dict, f4x1); };
@@ -433,44 +381,26 @@ std::vector<MalformedCase> malformed_cases() {
 }
 
 TEST_F(NpyTest, RejectsEachMalformedFileWithItsFault) {
-    for (const MalformedCase& c : malformed_cases()) {
-        SCOPED_TRACE(c.name);
-        const std::string file = path(std::string(c.name) + ".npy");
-        write_bytes(file, c.bytes);
-        expect_read_error(file, c.fault);
-    }
+    expect_malformed_files_refused(malformed_files(), ".npy", read_npy_file);
 }
 
 TEST_F(NpyTest, RejectsMissingFileAndDirectory) {
-    expect_read_error(path("absent.npy"), "No such file or directory");
-    fs::create_directory(path("dir.npy"));
-    expect_read_error(path("dir.npy"), "is a directory");
+    expect_missing_file_and_directory_refused(".npy", read_npy_file);
 }
 
 // ---- failed writes leave nothing behind ----
 
 TEST_F(NpyTest, FailedWriteIntoMissingDirectoryCreatesNothing) {
     const std::string target = path("missing/out.npy");
-    try {
-        write_npy(target, make_tensor(DType::F32, {2, 2}, 1));
-        ADD_FAILURE() << "expected an error";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.file(), target);
-        EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos)
-            << e.what();
-    }
-    EXPECT_TRUE(dir_is_empty());
+    const Tensor t = make_tensor(DType::F32, {2, 2}, 1);
+    expect_error_naming_file([&] { write_npy(target, t); }, target, "No such file or directory");
+    EXPECT_TRUE(listing().empty());
 }
 
 TEST_F(NpyTest, FailedWriteOverDirectoryKeepsNothingExtra) {
     fs::create_directory(path("taken.npy"));
     EXPECT_THROW(write_npy(path("taken.npy"), make_tensor(DType::I32, {3}, 1)), Error);
-    int entries = 0;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-        EXPECT_EQ(entry.path().filename(), "taken.npy");
-        ++entries;
-    }
-    EXPECT_EQ(entries, 1);
+    EXPECT_EQ(listing(), std::vector<std::string>{"taken.npy"});
 }
 
 TEST_F(NpyTest, RefusesTensorWithoutStorage) {
@@ -480,7 +410,7 @@ TEST_F(NpyTest, RefusesTensorWithoutStorage) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("without storage"), std::string::npos) << e.what();
     }
-    EXPECT_TRUE(dir_is_empty());
+    EXPECT_TRUE(listing().empty());
 }
 
 // ---- random corruption never crashes ----
@@ -490,44 +420,36 @@ TEST_F(NpyTest, SurvivesRandomCorruption) {
     const std::string valid = read_bytes(path("valid.npy"));
     const std::string dict_chars = "{}()[]'\":, -0123456789<>|=fiubcOUSV.TrueFalsLe\n";
 
-    std::mt19937 rng(987654321);
-    int loaded = 0, refused = 0;
-    for (int iteration = 0; iteration < 600; ++iteration) {
-        std::string bytes = valid;
-        auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
-        switch (iteration % 5) {
-            case 0: bytes.resize(pick(bytes.size())); break;
-            case 1:
-                for (int k = 0; k < 3; ++k) bytes[pick(bytes.size())] = static_cast<char>(rng());
-                break;
-            case 2:  // header bytes become dict punctuation, digits and dtype letters
-                for (size_t k = 0, n = 1 + pick(4); k < n; ++k)
-                    bytes[10 + pick(54)] = dict_chars[pick(dict_chars.size())];
-                break;
-            case 3: {
-                const size_t at = 10 + pick(54);
-                if (rng() % 2)
-                    bytes.insert(at, 1, dict_chars[pick(dict_chars.size())]);
-                else
-                    bytes.erase(at, 1);
-                break;
+    expect_survives_corruption(
+        valid, 987654321, ".npy",
+        [&](std::string& bytes, std::mt19937& rng, int iteration) {
+            switch (iteration % 5) {
+                case 0: bytes.resize(pick(rng, bytes.size())); break;
+                case 1:
+                    for (int k = 0; k < 3; ++k)
+                        bytes[pick(rng, bytes.size())] = static_cast<char>(rng());
+                    break;
+                case 2:  // header bytes become dict punctuation, digits and dtype letters
+                    for (size_t k = 0, n = 1 + pick(rng, 4); k < n; ++k)
+                        bytes[10 + pick(rng, 54)] = dict_chars[pick(rng, dict_chars.size())];
+                    break;
+                case 3: {
+                    const size_t at = 10 + pick(rng, 54);
+                    if (rng() % 2)
+                        bytes.insert(at, 1, dict_chars[pick(rng, dict_chars.size())]);
+                    else
+                        bytes.erase(at, 1);
+                    break;
+                }
+                default:  // magic, version, length
+                    bytes[pick(rng, 10)] = static_cast<char>(rng());
+                    break;
             }
-            default: bytes[pick(10)] = static_cast<char>(rng()); break;  // magic, version, length
-        }
-        write_bytes(path("fuzz.npy"), bytes);
-        try {
+        },
+        [](const std::string& file) {
             std::string note;
-            read_npy(path("fuzz.npy"), &note);
-            ++loaded;
-        } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find("fuzz.npy"), std::string::npos);
-            ++refused;
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << "iteration " << iteration << ": non-fcnrt exception: " << e.what();
-        }
-    }
-    EXPECT_GT(refused, 300);
-    EXPECT_GT(loaded, 0);
+            read_npy(file, &note);
+        });
 }
 
 }  // namespace

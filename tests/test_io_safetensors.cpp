@@ -7,10 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <random>
 #include <string>
@@ -19,43 +17,15 @@
 #include "engine/error.h"
 #include "engine/io/file_util.h"
 #include "engine/io/safetensors.h"
+#include "tests/test_util.h"
 
 namespace fcnrt {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace fcnrt::test;
 
-// A fresh directory per test, removed afterwards.
-class SafetensorsTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        std::string pattern = ::testing::TempDir() + "fcnrt_safetensors_XXXXXX";
-        ASSERT_NE(mkdtemp(&pattern[0]), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
-    std::vector<std::string> listing() const {
-        std::vector<std::string> names;
-        for (const auto& entry : fs::directory_iterator(dir_))
-            names.push_back(entry.path().filename().string());
-        return names;
-    }
-
-    std::string dir_;
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    ASSERT_TRUE(out.good()) << path;
-}
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using SafetensorsTest = TempDirTest;
 
 std::string le_u64(uint64_t value) {
     std::string out;
@@ -66,11 +36,6 @@ std::string le_u64(uint64_t value) {
 // A safetensors file from a header text (used as is, unpadded) and data.
 std::string safetensors_bytes(const std::string& header, const std::string& data = "") {
     return le_u64(header.size()) + header + data;
-}
-
-template <typename T>
-std::string raw_bytes(const std::vector<T>& values) {
-    return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
 }
 
 std::string entry_json(const std::string& dtype, const std::string& shape, uint64_t begin,
@@ -99,25 +64,14 @@ void expect_same_tensor(const Tensor& a, const Tensor& b) {
     }
 }
 
-uint32_t float_bits(float value) {
-    uint32_t bits;
-    std::memcpy(&bits, &value, sizeof bits);
-    return bits;
-}
-
 // Reading must throw fcnrt::Error whose message names the file and contains
 // `fault`.
+void read_safetensors_file(const std::string& path) {
+    read_safetensors(path);
+}
+
 void expect_read_error(const std::string& path, const std::string& fault) {
-    try {
-        read_safetensors(path);
-        ADD_FAILURE() << "expected an error containing '" << fault << "' for " << path;
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        EXPECT_EQ(e.file(), path);
-        EXPECT_NE(message.find(path), std::string::npos) << message;
-        EXPECT_NE(message.find(fault), std::string::npos)
-            << "message: " << message << "\nexpected to contain: " << fault;
-    }
+    expect_error_naming_file([&] { read_safetensors_file(path); }, path, fault);
 }
 
 // ---- round trips ----
@@ -189,23 +143,7 @@ TEST_F(SafetensorsTest, OverwritesExistingFile) {
 // ---- conversions at load ----
 
 TEST_F(SafetensorsTest, WidensF16Exactly) {
-    const float inf = std::numeric_limits<float>::infinity();
-    // (bits, value): normal, negative, largest finite, smallest and largest
-    // subnormal, signed zero, infinities.
-    const std::vector<std::pair<uint16_t, float>> cases = {
-        {0x3c00, 1.0f},
-        {0xc100, -2.5f},
-        {0x7bff, 65504.0f},
-        {0x0001, std::ldexp(1.0f, -24)},
-        {0x03ff, 1023 * std::ldexp(1.0f, -24)},
-        {0x8001, -std::ldexp(1.0f, -24)},
-        {0x0400, std::ldexp(1.0f, -14)},
-        {0x3555, 0x1.554p-2f},
-        {0x0000, 0.0f},
-        {0x8000, -0.0f},
-        {0x7c00, inf},
-        {0xfc00, -inf},
-    };
+    const auto& cases = half_widening_cases();
     std::vector<uint16_t> bits;
     for (const auto& c : cases) bits.push_back(c.first);
     bits.push_back(0x7e00);  // quiet NaN
@@ -314,13 +252,7 @@ TEST_F(SafetensorsTest, AcceptsHeaderWhitespaceAndExtraEntryKeys) {
 
 // ---- malformed files ----
 
-struct MalformedCase {
-    const char* name;
-    std::string bytes;
-    const char* fault;
-};
-
-std::vector<MalformedCase> malformed_cases() {
+std::vector<MalformedFile> malformed_files() {
     const std::string f32x2 = raw_bytes(std::vector<float>{1, 2});
     const std::string f32x3 = raw_bytes(std::vector<float>{1, 2, 3});
     auto one = [](const std::string& entry) { return "{\"t\":" + entry + "}"; };
@@ -455,18 +387,11 @@ std::vector<MalformedCase> malformed_cases() {
 }
 
 TEST_F(SafetensorsTest, RejectsEachMalformedFileWithItsFault) {
-    for (const MalformedCase& c : malformed_cases()) {
-        SCOPED_TRACE(c.name);
-        const std::string file = path(std::string(c.name) + ".safetensors");
-        write_bytes(file, c.bytes);
-        expect_read_error(file, c.fault);
-    }
+    expect_malformed_files_refused(malformed_files(), ".safetensors", read_safetensors_file);
 }
 
 TEST_F(SafetensorsTest, RejectsMissingFileAndDirectory) {
-    expect_read_error(path("absent.safetensors"), "No such file or directory");
-    fs::create_directory(path("dir.safetensors"));
-    expect_read_error(path("dir.safetensors"), "is a directory");
+    expect_missing_file_and_directory_refused(".safetensors", read_safetensors_file);
 }
 
 // ---- failed writes leave nothing behind ----
@@ -475,12 +400,8 @@ TEST_F(SafetensorsTest, FailedWriteIntoMissingDirectoryCreatesNothing) {
     std::map<std::string, Tensor> tensors;
     tensors.emplace("w", make_tensor(DType::F32, {4}, 1));
     const std::string target = path("no/such/dir/w.safetensors");
-    try {
-        write_safetensors(target, tensors);
-        ADD_FAILURE() << "expected an error";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
-    }
+    expect_error_naming_file([&] { write_safetensors(target, tensors); }, target,
+                             "No such file or directory");
     EXPECT_TRUE(listing().empty());
 }
 
@@ -523,15 +444,8 @@ TEST_F(SafetensorsTest, ReadFileBytesReturnsExactContents) {
 }
 
 TEST_F(SafetensorsTest, ReadFileBytesNamesThePath) {
-    for (const std::string& p : {path("absent"), path("")}) {
-        try {
-            read_file_bytes(p);
-            ADD_FAILURE() << "expected an error for " << p;
-        } catch (const Error& e) {
-            EXPECT_EQ(e.file(), p);
-            EXPECT_NE(std::string(e.what()).find(p), std::string::npos);
-        }
-    }
+    for (const std::string& p : {path("absent"), path("")})
+        expect_error_naming_file([&] { read_file_bytes(p); }, p, "");
 }
 
 TEST_F(SafetensorsTest, WriteFileAtomicallyWritesExactlyAndLeavesNoTemporary) {
@@ -561,41 +475,29 @@ TEST_F(SafetensorsTest, SurvivesRandomCorruption) {
         8 + (static_cast<unsigned char>(valid[0]) | static_cast<unsigned char>(valid[1]) << 8);
     const std::string json_chars = "{}[]\":,-0123456789eE.FIBU \\";
 
-    std::mt19937 rng(20240611);
-    int loaded = 0, refused = 0;
-    for (int iteration = 0; iteration < 600; ++iteration) {
-        std::string bytes = valid;
-        const int mutation = iteration % 5;
-        auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
-        if (mutation == 0) {
-            bytes.resize(pick(bytes.size()));  // truncate
-        } else if (mutation == 1) {
-            for (int k = 0; k < 3; ++k) bytes[pick(bytes.size())] = static_cast<char>(rng());
-        } else if (mutation == 2) {  // flip header bytes to JSON punctuation and digits
-            for (size_t k = 0, n = 1 + pick(4); k < n; ++k)
-                bytes[8 + pick(header_end - 8)] = json_chars[pick(json_chars.size())];
-        } else if (mutation == 3) {  // insert or delete inside the header
-            const size_t at = 8 + pick(header_end - 8);
-            if (rng() % 2)
-                bytes.insert(at, 1, json_chars[pick(json_chars.size())]);
-            else
-                bytes.erase(at, 1);
-        } else {  // corrupt the length prefix
-            bytes[pick(8)] = static_cast<char>(rng());
-        }
-        write_bytes(path("fuzz.safetensors"), bytes);
-        try {
-            read_safetensors(path("fuzz.safetensors"));
-            ++loaded;
-        } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find("fuzz.safetensors"), std::string::npos);
-            ++refused;
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << "iteration " << iteration << ": non-fcnrt exception: " << e.what();
-        }
-    }
-    EXPECT_GT(refused, 300);
-    EXPECT_GT(loaded, 0);
+    expect_survives_corruption(
+        valid, 20240611, ".safetensors",
+        [&](std::string& bytes, std::mt19937& rng, int iteration) {
+            const int mutation = iteration % 5;
+            if (mutation == 0) {
+                bytes.resize(pick(rng, bytes.size()));  // truncate
+            } else if (mutation == 1) {
+                for (int k = 0; k < 3; ++k)
+                    bytes[pick(rng, bytes.size())] = static_cast<char>(rng());
+            } else if (mutation == 2) {  // flip header bytes to JSON punctuation and digits
+                for (size_t k = 0, n = 1 + pick(rng, 4); k < n; ++k)
+                    bytes[8 + pick(rng, header_end - 8)] = json_chars[pick(rng, json_chars.size())];
+            } else if (mutation == 3) {  // insert or delete inside the header
+                const size_t at = 8 + pick(rng, header_end - 8);
+                if (rng() % 2)
+                    bytes.insert(at, 1, json_chars[pick(rng, json_chars.size())]);
+                else
+                    bytes.erase(at, 1);
+            } else {  // corrupt the length prefix
+                bytes[pick(rng, 8)] = static_cast<char>(rng());
+            }
+        },
+        read_safetensors_file);
 }
 
 }  // namespace

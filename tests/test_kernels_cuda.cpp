@@ -12,7 +12,6 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -26,14 +25,6 @@
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/resize.h"
 #include "kernels/cuda/softmax.h"
-#include "kernels/reference/concat.h"
-#include "kernels/reference/conv.h"
-#include "kernels/reference/dense.h"
-#include "kernels/reference/elementwise.h"
-#include "kernels/reference/layout.h"
-#include "kernels/reference/pool.h"
-#include "kernels/reference/resize.h"
-#include "kernels/reference/softmax.h"
 #include "tests/op_case_driver.h"
 
 namespace fcnrt::test {
@@ -101,35 +92,6 @@ private:
     std::vector<Buffer> buffers_;
 };
 
-#define FCNRT_KERNEL_SET(ns)                              \
-    [] {                                                  \
-        KernelSet k;                                      \
-        k.name = #ns;                                     \
-        k.conv2d = ns::conv2d;                            \
-        k.conv_transpose2d = ns::conv_transpose2d;        \
-        k.max_pool2d = ns::max_pool2d;                    \
-        k.avg_pool2d = ns::avg_pool2d;                    \
-        k.global_avg_pool = ns::global_avg_pool;          \
-        k.max_unpool2d = ns::max_unpool2d;                \
-        k.activation = ns::activation;                    \
-        k.binary = ns::binary;                            \
-        k.batch_norm = ns::batch_norm;                    \
-        k.copy = ns::copy;                                \
-        k.concat_copy = ns::concat_copy;                  \
-        k.softmax = ns::softmax;                          \
-        k.argmax = ns::argmax;                            \
-        k.resize = ns::resize;                            \
-        k.crop = ns::crop;                                \
-        k.pad = ns::pad;                                  \
-        k.dense = ns::dense;                              \
-        return k;                                         \
-    }()
-
-const KernelSet& reference_kernels() {
-    static const KernelSet k = FCNRT_KERNEL_SET(fcnrt::reference);
-    return k;
-}
-
 // The CUDA entry points, each given `stream` as its last argument. The views they
 // receive already point at device memory (CudaCaseMemory).
 KernelSet cuda_kernels(cudaStream_t s) {
@@ -180,42 +142,29 @@ KernelSet cuda_kernels(cudaStream_t s) {
     return k;
 }
 
+// Skips every test without a usable CUDA device, saying why.
 class CudaKernels : public ::testing::Test {
 protected:
     void SetUp() override {
         std::string why;
         if (!cuda_available(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
     }
-
-    void check(const std::string& family) {
-        CudaCaseMemory memory;
-        check_family(family, reference_kernels(), cuda_kernels(memory.stream()), &memory);
-    }
 };
 
-TEST_F(CudaKernels, Conv2d) { check("conv2d"); }
-TEST_F(CudaKernels, ConvTranspose2d) { check("conv_transpose2d"); }
-TEST_F(CudaKernels, MaxPool2d) { check("max_pool2d"); }
-TEST_F(CudaKernels, AvgPool2d) { check("avg_pool2d"); }
-TEST_F(CudaKernels, GlobalAvgPool) { check("global_avg_pool"); }
-TEST_F(CudaKernels, MaxUnpool2d) { check("max_unpool2d"); }
-TEST_F(CudaKernels, Activation) { check("activation"); }
-TEST_F(CudaKernels, Binary) { check("binary"); }
-TEST_F(CudaKernels, BatchNorm) { check("batch_norm"); }
-TEST_F(CudaKernels, Copy) { check("copy"); }
-TEST_F(CudaKernels, ConcatCopy) { check("concat_copy"); }
-TEST_F(CudaKernels, Softmax) { check("softmax"); }
-TEST_F(CudaKernels, Argmax) { check("argmax"); }
-TEST_F(CudaKernels, Resize) { check("resize"); }
-TEST_F(CudaKernels, Crop) { check("crop"); }
-TEST_F(CudaKernels, Pad) { check("pad"); }
-TEST_F(CudaKernels, Dense) { check("dense"); }
+// One test per family of the catalogue (op_case_families()).
+class CudaKernelFamilies : public CudaKernels, public ::testing::WithParamInterface<std::string> {};
 
-// Every family of the catalogue has a TEST above.
+TEST_P(CudaKernelFamilies, MatchReference) {
+    CudaCaseMemory memory;
+    check_family(GetParam(), reference_kernels(), cuda_kernels(memory.stream()), &memory);
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, CudaKernelFamilies, ::testing::ValuesIn(op_case_families()),
+                         family_test_name);
+
+// Every family of the catalogue has a test above, and case names are unique.
 TEST_F(CudaKernels, CatalogueIsCovered) {
-    const std::set<std::string> tested(op_case_families().begin(), op_case_families().end());
-    for (const OpCase& c : all_op_cases())
-        EXPECT_TRUE(tested.count(c.family)) << "family " << c.family << " has no TEST";
+    expect_catalogue_covered();
 }
 
 // Every CUDA kernel is deterministic: the same case twice gives the same bits
@@ -223,14 +172,7 @@ TEST_F(CudaKernels, CatalogueIsCovered) {
 // winner whatever the schedule).
 TEST_F(CudaKernels, Deterministic) {
     CudaCaseMemory memory;
-    const KernelSet kernels = cuda_kernels(memory.stream());
-    for (const OpCase& c : all_op_cases()) {
-        SCOPED_TRACE(c.family + "/" + c.name);
-        const CaseRun a = run_case(c, kernels, &memory);
-        const CaseRun b = run_case(c, kernels, &memory);
-        for (size_t i = 0; i < c.outputs.size(); ++i)
-            EXPECT_TRUE(output_bits(a, c, i) == output_bits(b, c, i)) << "output " << i;
-    }
+    expect_deterministic(cuda_kernels(memory.stream()), &memory);
 }
 
 // A device that is present but cannot run this build must be reported, not used.

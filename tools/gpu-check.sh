@@ -5,7 +5,7 @@
 # files, plus the ignored paths the call carries), has no network and no -dev
 # packages, runs commands as root, and returns only what is written under $OUT (at
 # most 8 files, 2 folders deep). So everything is built here and carried in .device/
-# (git-ignored), and the run writes just summary.md, logs.tar.gz and one JSON file
+# (git-ignored) as one compressed bundle, and the run writes just summary.md, logs.tar.gz and one JSON file
 # per kernel benchmark under $OUT.
 #
 # Usage
@@ -14,7 +14,8 @@
 #      configures and builds build-sm90 (-DFCNRT_WITH_CUDA=ON
 #      -DCMAKE_CUDA_ARCHITECTURES=90 -DFCNRT_BUILD_BENCH=ON; JOBS=N for -jN,
 #      default 2; FCNRT_BUILD_DIR=DIR to build elsewhere), then fills .device/ with the test binaries, fcnrt, the benchmark
-#      binaries and the shared libraries they need that the GPU machine may lack.
+#      binaries and the shared libraries they need that the GPU machine may lack
+#      (OpenBLAS, gfortran, gomp, libstdc++, cudart...), as .device/bundle.tar.gz.
 #      It prints the size of .device/ (the carried tree must stay under 64 MiB).
 #   2. On the GPU machine, through the device tool's run, carrying .device:
 #        run(command="tools/gpu-check.sh run", carry=[".device"])
@@ -28,9 +29,8 @@
 #      writes $OUT/summary.md. The exit status is 0 only if every step that ran
 #      passed.
 #
-# The tests find tests/golden through the source path compiled into them
-# (FCNRT_SOURCE_DIR, this checkout's path here); when that path does not exist on
-# the GPU machine, `run` links it to the repository copy it runs in.
+# The tests find tests/golden through $FCNRT_SOURCE_DIR, which `run` sets to the
+# repository copy it runs in; the path compiled into them is linked there too.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,8 +61,11 @@ pack() {
         die "configure failed"
     cmake --build "$build_dir" -j"${JOBS:-2}" || die "build failed"
 
+    # Everything goes into one compressed bundle: OpenBLAS alone is 36 MB
+    # uncompressed, and the carried tree must stay under 64 MiB.
     rm -rf "$pack_dir"
-    mkdir -p "$pack_dir/bin" "$pack_dir/lib" || die "cannot create $pack_dir"
+    local stage="$pack_dir/stage"
+    mkdir -p "$stage/bin" "$stage/lib" || die "cannot create $pack_dir"
     local bins=()
     [ -x "$build_dir/fcnrt" ] && bins+=("$build_dir/fcnrt")
     local f
@@ -71,40 +74,50 @@ pack() {
     done
     [ ${#bins[@]} -gt 0 ] || die "no binaries found in $build_dir"
     for f in "${bins[@]}"; do
-        cp "$f" "$pack_dir/bin/" || die "cannot copy $f"
-        strip --strip-debug "$pack_dir/bin/$(basename "$f")" 2>/dev/null || true
+        cp "$f" "$stage/bin/" || die "cannot copy $f"
+        strip --strip-debug "$stage/bin/$(basename "$f")" 2>/dev/null || true
     done
 
-    # Shared libraries: every one ldd resolves, except the system's own. Libraries
-    # over 16 MiB (cuBLAS, if anything still links it) are left to the GPU machine's
-    # CUDA toolkit and listed in expected-libs.txt.
-    : >"$pack_dir/expected-libs.txt"
+    # Shared libraries: every one ldd resolves, except the system's own. CUDA
+    # toolkit libraries over 16 MiB (cuBLAS, should anything link it) are left to
+    # the GPU machine's toolkit and listed in expected-libs.txt.
+    : >"$stage/expected-libs.txt"
     local lib
-    for f in "$pack_dir"/bin/*; do
+    for f in "$stage"/bin/*; do
         ldd "$f" | awk '/=> \// { print $3 }'
     done | sort -u | while read -r lib; do
         system_lib "$lib" && continue
-        if [ "$(stat -L -c %s "$lib")" -gt $((16 * 1024 * 1024)) ]; then
-            basename "$lib" >>"$pack_dir/expected-libs.txt"
-            continue
-        fi
-        cp -L "$lib" "$pack_dir/lib/" || die "cannot copy $lib"
+        case "$lib" in
+            /usr/local/cuda*)
+                if [ "$(stat -L -c %s "$lib")" -gt $((16 * 1024 * 1024)) ]; then
+                    basename "$lib" >>"$stage/expected-libs.txt"
+                    continue
+                fi
+                ;;
+        esac
+        cp -L "$lib" "$stage/lib/" || die "cannot copy $lib"
     done
 
     # Where the binaries look for tests/golden (FCNRT_SOURCE_DIR at build time).
     grep -m1 '^CMAKE_HOME_DIRECTORY:' "$build_dir/CMakeCache.txt" | cut -d= -f2- \
-        >"$pack_dir/source-dir.txt"
-    git rev-parse HEAD >"$pack_dir/commit.txt" 2>/dev/null || true
-    git status --short >"$pack_dir/worktree-status.txt" 2>/dev/null || true
+        >"$stage/source-dir.txt"
+    git rev-parse HEAD >"$stage/commit.txt" 2>/dev/null || true
+    git status --short >"$stage/worktree-status.txt" 2>/dev/null || true
 
-    echo "gpu-check: packed $(find "$pack_dir/bin" -type f | wc -l) binaries and" \
-        "$(find "$pack_dir/lib" -type f | wc -l) libraries into $pack_dir ($(du -sh "$pack_dir" | cut -f1))"
-    [ -s "$pack_dir/expected-libs.txt" ] &&
-        echo "gpu-check: left to the GPU machine: $(tr '\n' ' ' <"$pack_dir/expected-libs.txt")"
+    local nbin nlib
+    nbin=$(find "$stage/bin" -type f | wc -l)
+    nlib=$(find "$stage/lib" -type f | wc -l)
+    tar -czf "$pack_dir/bundle.tar.gz" -C "$stage" . || die "cannot write the bundle"
+    rm -rf "$stage"
+    echo "gpu-check: packed $nbin binaries and $nlib libraries into $pack_dir/bundle.tar.gz" \
+        "($(du -sh "$pack_dir" | cut -f1))"
+    local expected
+    expected=$(tar -xzOf "$pack_dir/bundle.tar.gz" ./expected-libs.txt | tr '\n' ' ')
+    [ -n "${expected// /}" ] && echo "gpu-check: left to the GPU machine's CUDA toolkit: $expected"
     local kib
     kib=$(du -sk "$pack_dir" | cut -f1)
-    [ "$kib" -gt $((56 * 1024)) ] &&
-        echo "gpu-check: warning: $pack_dir is over 56 MiB; the carried tree must stay under 64 MiB" >&2
+    [ "$kib" -gt $((48 * 1024)) ] &&
+        echo "gpu-check: warning: $pack_dir is over 48 MiB; the carried tree must stay under 64 MiB" >&2
     echo "gpu-check: next, on the GPU machine: tools/gpu-check.sh run   (carry .device)"
 }
 
@@ -157,20 +170,25 @@ run_step() {
 run() {
     local steps=${1:-all}
     case "$steps" in tests | sanitize | bench | all) ;; *) die "unknown step '$steps' (tests, sanitize, bench or all)" ;; esac
-    [ -d "$pack_dir/bin" ] || die "$pack_dir/bin is missing: run 'tools/gpu-check.sh pack' here first and carry .device"
+    [ -f "$pack_dir/bundle.tar.gz" ] ||
+        die "$pack_dir/bundle.tar.gz is missing: run 'tools/gpu-check.sh pack' here first and carry .device"
     local out=${OUT:-$here/gpu-check-out}
     mkdir -p "$out" || die "cannot create $out"
-    local work
+    local work dev
     work=$(mktemp -d) || die "mktemp failed"
+    dev=$(mktemp -d) || die "mktemp failed"
+    tar -xzf "$pack_dir/bundle.tar.gz" -C "$dev" || die "cannot unpack the bundle"
     deadline=$((SECONDS + ${BUDGET:-540}))
     failed_logs=()
 
-    export LD_LIBRARY_PATH="$here/$pack_dir/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export LD_LIBRARY_PATH="$dev/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export PATH="$PATH:/usr/local/cuda/bin"
 
-    # The compiled-in source path must lead to this copy's tests/golden.
+    # Tests read tests/golden through FCNRT_SOURCE_DIR; tests that use only the
+    # compiled-in path get a link from that path to this copy.
+    export FCNRT_SOURCE_DIR="$here"
     local src
-    src=$(cat "$pack_dir/source-dir.txt" 2>/dev/null)
+    src=$(cat "$dev/source-dir.txt" 2>/dev/null)
     if [ -n "$src" ] && [ "$src" != "$here" ] && [ ! -e "$src" ]; then
         mkdir -p "$(dirname "$src")" && ln -s "$here" "$src" ||
             echo "gpu-check: warning: cannot link $src to $here; golden tests will fail" >&2
@@ -178,14 +196,14 @@ run() {
 
     note "# gpu-check $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     note ""
-    note "Commit $(cat "$pack_dir/commit.txt" 2>/dev/null || echo unknown), steps: $steps, budget ${BUDGET:-540}s."
+    note "Commit $(cat "$dev/commit.txt" 2>/dev/null || echo unknown), steps: $steps, budget ${BUDGET:-540}s."
     note ""
     note '```'
     note "$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 | head -5)"
     note '```'
     nvidia-smi >"$work/nvidia-smi.txt" 2>&1
     local missing
-    missing=$(for f in "$pack_dir"/bin/*; do ldd "$f" | grep 'not found'; done | sort -u)
+    missing=$(for f in "$dev"/bin/*; do ldd "$f" | grep 'not found'; done | sort -u)
     if [ -n "$missing" ]; then
         note "Unresolved libraries: $(echo "$missing" | tr '\n' ' ')"
         failures=$((failures + 1))
@@ -197,22 +215,28 @@ run() {
     local bin name
     if [ "$steps" = tests ] || [ "$steps" = all ]; then
         # The CUDA tests first: they are why a GPU was lent.
-        for bin in "$pack_dir"/bin/test_*cuda* "$pack_dir"/bin/test_*; do
+        for bin in "$dev"/bin/test_*cuda* "$dev"/bin/test_*; do
             [ -x "$bin" ] || continue
             name=$(basename "$bin")
             [ -e "$work/$name.log" ] && continue
             run_step "$name" 240 "$work/$name.log" "$bin" --gtest_output="xml:$work/$name.xml"
+            # On the GPU machine a skipped CUDA test means the GPU was not usable.
+            if [[ "$name" == *cuda* ]] && grep -q '^\[  SKIPPED \]' "$work/$name.log"; then
+                note "| $name | FAILED (CUDA tests skipped on the GPU machine: $(grep -m1 -o 'no usable CUDA device.*' "$work/$name.log")) | | |"
+                failures=$((failures + 1))
+                failed_logs+=("$work/$name.log")
+            fi
         done
-        if [ -x "$pack_dir/bin/fcnrt" ] && [ -f tests/cli_test.sh ]; then
+        if [ -x "$dev/bin/fcnrt" ] && [ -f tests/cli_test.sh ]; then
             run_step cli_end_to_end 120 "$work/cli_end_to_end.log" \
-                env FCNRT="$here/$pack_dir/bin/fcnrt" bash tests/cli_test.sh
+                env FCNRT="$dev/bin/fcnrt" bash tests/cli_test.sh
         fi
     fi
 
     if [ "$steps" = sanitize ] || [ "$steps" = all ]; then
         local sanitizer tool
         sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-        if [ ! -x "$sanitizer" ] || [ ! -x "$pack_dir/bin/test_kernels_cuda" ]; then
+        if [ ! -x "$sanitizer" ] || [ ! -x "$dev/bin/test_kernels_cuda" ]; then
             note "| compute-sanitizer | FAILED (no compute-sanitizer or test_kernels_cuda) | | |"
             failures=$((failures + 1))
         else
@@ -220,13 +244,13 @@ run() {
             for tool in memcheck racecheck initcheck synccheck; do
                 run_step "sanitizer $tool" 180 "$work/sanitizer-$tool.log" \
                     "$sanitizer" --tool "$tool" --error-exitcode 99 \
-                    "$pack_dir/bin/test_kernels_cuda" --gtest_filter='-*Deterministic*'
+                    "$dev/bin/test_kernels_cuda" --gtest_filter='-*Deterministic*'
             done
         fi
     fi
 
     if [ "$steps" = bench ] || [ "$steps" = all ]; then
-        for bin in "$pack_dir"/bin/bench_*cuda* "$pack_dir"/bin/bench_*kernels*; do
+        for bin in "$dev"/bin/bench_*cuda* "$dev"/bin/bench_*kernels*; do
             [ -x "$bin" ] || continue
             name=$(basename "$bin")
             [ -e "$work/$name.log" ] && continue
@@ -248,7 +272,7 @@ run() {
     done
     printf '%s' "$summary" >"$out/summary.md"
     tar -czf "$out/logs.tar.gz" -C "$work" . 2>/dev/null
-    rm -rf "$work"
+    rm -rf "$work" "$dev"
     cat "$out/summary.md"
     [ "$failures" -eq 0 ]
 }

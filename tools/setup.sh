@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake nlohmann-json3-dev libstb-dev libopenblas-dev libgtest-dev
-          libbenchmark-dev)
+          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

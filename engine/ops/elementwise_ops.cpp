@@ -16,9 +16,20 @@ template <auto Fn>
 void run_activation(const KernelArgs& a) {
     invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<ActivationOp>(*a.params).act);
 }
+// b is the second input, or (the constant form) the weight `b`.
 template <auto Fn>
 void run_binary(const KernelArgs& a) {
-    invoke_kernel(Fn, a.stream, a.inputs[0], a.inputs[1], a.outputs[0], params_as<BinaryOpParams>(*a.params).k);
+    const View& b = a.inputs.size() > 1 ? a.inputs[1] : a.weights[0];
+    invoke_kernel(Fn, a.stream, a.inputs[0], b, a.outputs[0], params_as<BinaryOpParams>(*a.params).k);
+}
+template <auto Fn>
+void run_hard_sigmoid(const KernelArgs& a) {
+    const auto& p = params_as<HardSigmoidOp>(*a.params);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], p.alpha, p.beta);
+}
+template <auto Fn>
+void run_hard_swish(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0]);
 }
 template <auto Fn>
 void run_batch_norm(const KernelArgs& a) {
@@ -55,21 +66,64 @@ OpDef activation_def(const std::string& name, Activation kind) {
     return d;
 }
 
+// hard_sigmoid (alpha 0.2, beta 0.5) and hard_swish, as ONNX HardSigmoid and
+// HardSwish; no CUDA kernel yet.
+OpDef hard_sigmoid_def() {
+    OpDef d;
+    d.name = "hard_sigmoid";
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<HardSigmoidOp>();
+        p->alpha = float(r.number("alpha", 0.2));
+        p->beta = float(r.number("beta", 0.5));
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 2.0 * count(c.inputs[0].shape);
+    };
+    d.kernels[int(BackendKind::Reference)] = run_hard_sigmoid<reference::hard_sigmoid>;
+    d.kernels[int(BackendKind::Cpu)] = run_hard_sigmoid<cpu::hard_sigmoid>;
+    return d;
+}
+
+OpDef hard_swish_def() {
+    OpDef d;
+    d.name = "hard_swish";
+    d.parse = [](const AttrReader&) { return std::make_shared<const OpParams>(); };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 3.0 * count(c.inputs[0].shape);
+    };
+    d.kernels[int(BackendKind::Reference)] = run_hard_swish<reference::hard_swish>;
+    d.kernels[int(BackendKind::Cpu)] = run_hard_swish<cpu::hard_swish>;
+    return d;
+}
+
+// add/mul take b as a second input or, an fcnrt extension for constants (ONNX
+// initializers), as the weight named by attribute "b": exactly one of the two.
 OpDef binary_def(const std::string& name, BinaryOp op) {
     OpDef d;
     d.name = name;
-    d.min_inputs = d.max_inputs = 2;
+    d.min_inputs = 1;
+    d.max_inputs = 2;
+    d.weights = {{"b", true}};
     d.parse = [op](const AttrReader& r) {
         auto p = std::make_shared<BinaryOpParams>();
         p->k.op = op;
         p->k.act = r.activation();
         return std::shared_ptr<const OpParams>(p);
     };
-    d.infer = [](const InferContext& c) {
+    d.infer = [name](const InferContext& c) {
         require_f32(c, 0);
-        require_f32(c, 1);
+        const bool b_is_weight = c.inputs.size() == 1;
+        if (b_is_weight != (c.weights[0] != nullptr))
+            throw Error(c.weights[0] ? "give b as an input or as weight 'b', not both"
+                                     : name + " takes 2 inputs, got 1 (or 1 input and weight 'b')");
+        if (!b_is_weight) require_f32(c, 1);
+        if (b_is_weight && c.weights[0]->dtype() != DType::F32)
+            throw Error("weight 'b' must be float32");
         const Shape& a = c.inputs[0].shape;
-        const Shape& b = c.inputs[1].shape;
+        const Shape& b = b_is_weight ? c.weights[0]->shape() : c.inputs[1].shape;
         if (a.size() != 2 && a.size() != 4)
             throw Error("input a must have rank 2 or 4, got shape " + shape_to_string(a));
         bool same = a.size() == b.size();
@@ -147,6 +201,7 @@ void register_elementwise_ops(std::map<std::string, OpDef>& ops) {
                     activation_def("sigmoid", Activation::Sigmoid),
                     activation_def("tanh", Activation::Tanh),
                     activation_def("leaky_relu", Activation::LeakyRelu),
+                    ops::hard_sigmoid_def(), ops::hard_swish_def(),
                     ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
                     ops::batch_norm_def(), ops::pass_through_def("dropout"),
                     ops::pass_through_def("identity")})

@@ -12,6 +12,9 @@ struct ActivationOp : OpParams {
 struct BinaryOpParams : OpParams {
     BinaryParams k;
 };
+struct HardSigmoidOp : OpParams {
+    float alpha = 0.2f, beta = 0.5f;
+};
 struct BatchNormOp : OpParams {
     float epsilon = 1e-5f;
 };

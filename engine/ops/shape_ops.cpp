@@ -312,6 +312,8 @@ OpDef flatten_def() {
 struct ResizeOp : OpParams {
     ResizeMode mode = ResizeMode::Nearest;
     bool align_corners = false;
+    ResizeCoordMode coord_mode = ResizeCoordMode::Pytorch;
+    NearestRounding nearest = NearestRounding::Floor;
     bool has_scale = false;
     double scale[2] = {1.0, 1.0};
     int64_t size[2] = {0, 0};
@@ -324,6 +326,8 @@ ResizeParams resize_params(const ResizeOp& p, const View& x, const View& y) {
     ResizeParams k;
     k.mode = p.mode;
     k.align_corners = p.align_corners;
+    k.coord_mode = p.coord_mode;
+    k.nearest = p.nearest;
     const int64_t in[2] = {x.h, x.w}, out[2] = {y.h, y.w};
     for (int a = 0; a < 2; ++a)
         k.coord_scale[a] = p.has_scale ? double(float(1.0 / p.scale[a]))
@@ -348,6 +352,28 @@ OpDef resize_def() {
         p->align_corners = r.boolean("align_corners", false);
         if (p->align_corners && p->mode == ResizeMode::Nearest)
             throw Error("align_corners applies to bilinear only (as in PyTorch)");
+        // ONNX Resize's coordinate_transformation_mode and nearest_mode (an fcnrt
+        // extension for imported graphs); absent, resize is PyTorch's interpolate.
+        if (r.has("coordinate_mode")) {
+            const std::string m = r.choice(
+                "coordinate_mode",
+                {"half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners"}, "");
+            if (p->align_corners) throw Error("give 'align_corners' or 'coordinate_mode', not both");
+            p->coord_mode = m == "half_pixel"           ? ResizeCoordMode::HalfPixel
+                            : m == "pytorch_half_pixel" ? ResizeCoordMode::PytorchHalfPixel
+                            : m == "asymmetric"         ? ResizeCoordMode::Asymmetric
+                                                        : ResizeCoordMode::AlignCorners;
+        }
+        if (r.has("nearest_mode")) {
+            if (p->coord_mode == ResizeCoordMode::Pytorch || p->mode != ResizeMode::Nearest)
+                throw Error("'nearest_mode' needs mode nearest and a 'coordinate_mode'");
+            const std::string m = r.choice(
+                "nearest_mode", {"floor", "round_prefer_floor", "round_prefer_ceil", "ceil"}, "");
+            p->nearest = m == "round_prefer_floor"  ? NearestRounding::RoundPreferFloor
+                         : m == "round_prefer_ceil" ? NearestRounding::RoundPreferCeil
+                         : m == "ceil"              ? NearestRounding::Ceil
+                                                    : NearestRounding::Floor;
+        }
         const bool has_scale = r.has("scale"), has_size = r.has("size");
         if (has_scale == has_size) throw Error("give exactly one of 'scale' and 'size'");
         if (has_scale) {

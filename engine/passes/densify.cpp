@@ -386,6 +386,9 @@ void Densifier::convert_channel_reduction(const Node& n) {
 }
 
 void Densifier::convert_binary(const Node& n) {
+    if (n.inputs.size() < 2)
+        refuse(n, "its operand b is a constant weight, fixed in size; in the dense model b "
+                  "would have to vary with the output size");
     const Placement& a = placement_.at(n.inputs[0]);
     const Placement& b = placement_.at(n.inputs[1]);
     if (a.size[0] * a.size[1] > 1 && b.size[0] == 1 && b.size[1] == 1)

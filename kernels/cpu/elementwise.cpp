@@ -84,6 +84,34 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
     }
 }
 
+void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
+    const int64_t hw = x.hw();
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+#pragma omp simd
+            for (int64_t i = 0; i < hw; ++i) out[i] = std::fmin(std::fmax(alpha * in[i] + beta, 0.0f), 1.0f);
+        }
+    }
+}
+
+void hard_swish(const View& x, const View& y) {
+    const int64_t hw = x.hw();
+    const float sixth = 1.0f / 6.0f;
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+#pragma omp simd
+            for (int64_t i = 0; i < hw; ++i)
+                out[i] = in[i] * std::fmin(std::fmax(in[i] * sixth + 0.5f, 0.0f), 1.0f);
+        }
+    }
+}
+
 void copy(const View& x, const View& y) {
     // F32 and I32 are both 4 bytes: copy bytes.
     const int64_t chw = x.chw();

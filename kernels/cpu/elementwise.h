@@ -20,6 +20,12 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p);
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
                 const float* var, float epsilon, const View& y);
 
+// y = max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid); x and y may be the same memory.
+void hard_sigmoid(const View& x, const View& y, float alpha, float beta);
+
+// y = x * max(0, min(1, x / 6 + 1 / 2)) (ONNX HardSwish, PyTorch hardswish); y may alias x.
+void hard_swish(const View& x, const View& y);
+
 // y = x elementwise (same dims, either may be strided over the batch). F32 or I32.
 void copy(const View& x, const View& y);
 

@@ -22,12 +22,23 @@ struct LinearTaps {
     std::vector<float> lambda;
 };
 
-LinearTaps linear_taps(int64_t in, int64_t out, bool align_corners, double coord_scale) {
+LinearTaps linear_taps(int64_t in, int64_t out, bool align_corners, double coord_scale,
+                       ResizeCoordMode coord_mode) {
     LinearTaps t;
     t.src0.resize(out);
     t.src1.resize(out);
     t.lambda.resize(out);
     for (int64_t d = 0; d < out; ++d) {
+        if (coord_mode != ResizeCoordMode::Pytorch) {
+            // ONNX modes: the coordinate clamped into [0, in - 1], no unchanged-axis copy.
+            const double src = std::clamp(onnx_resize_source(d, in, out, coord_scale, coord_mode),
+                                          0.0, static_cast<double>(in - 1));
+            const int64_t i0 = static_cast<int64_t>(std::floor(src));
+            t.src0[d] = i0;
+            t.src1[d] = std::min(i0 + 1, in - 1);
+            t.lambda[d] = static_cast<float>(src - static_cast<double>(i0));
+            continue;
+        }
         if (out == in) {
             // ATen's compute_source_index_and_lambda copies an axis whose size is
             // unchanged, even when a graph-given scale says otherwise.
@@ -55,8 +66,15 @@ LinearTaps linear_taps(int64_t in, int64_t out, bool align_corners, double coord
 // in float32 (a discrete choice, so "more exact" float64 would differ from PyTorch,
 // e.g. 2 -> 98 at dst 49), and without nearest_idx's out == in / out == 2 * in
 // shortcuts, which ATen takes only for one channel or channels_last.
-std::vector<int64_t> nearest_taps(int64_t in, int64_t out, double coord_scale) {
+std::vector<int64_t> nearest_taps(int64_t in, int64_t out, double coord_scale,
+                                  ResizeCoordMode coord_mode, NearestRounding rounding) {
     std::vector<int64_t> src(out);
+    if (coord_mode != ResizeCoordMode::Pytorch) {
+        for (int64_t d = 0; d < out; ++d)
+            src[d] = onnx_nearest_index(onnx_resize_source(d, in, out, coord_scale, coord_mode),
+                                        in, rounding);
+        return src;
+    }
     const float scale = static_cast<float>(coord_scale);
     for (int64_t d = 0; d < out; ++d) {
         const float s = std::floor(static_cast<float>(d) * scale);
@@ -71,8 +89,8 @@ void resize(const View& x, const View& y, const ResizeParams& p) {
     const int64_t ow = y.w;
     if (y.numel() == 0) return;
     if (p.mode == ResizeMode::Nearest) {
-        const std::vector<int64_t> sy = nearest_taps(x.h, y.h, p.coord_scale[0]);
-        const std::vector<int64_t> sx = nearest_taps(x.w, y.w, p.coord_scale[1]);
+        const std::vector<int64_t> sy = nearest_taps(x.h, y.h, p.coord_scale[0], p.coord_mode, p.nearest);
+        const std::vector<int64_t> sx = nearest_taps(x.w, y.w, p.coord_scale[1], p.coord_mode, p.nearest);
 #pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t c = 0; c < y.c; ++c) {
@@ -85,8 +103,8 @@ void resize(const View& x, const View& y, const ResizeParams& p) {
         }
         return;
     }
-    const LinearTaps ty = linear_taps(x.h, y.h, p.align_corners, p.coord_scale[0]);
-    const LinearTaps tx = linear_taps(x.w, y.w, p.align_corners, p.coord_scale[1]);
+    const LinearTaps ty = linear_taps(x.h, y.h, p.align_corners, p.coord_scale[0], p.coord_mode);
+    const LinearTaps tx = linear_taps(x.w, y.w, p.align_corners, p.coord_scale[1], p.coord_mode);
 #pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {

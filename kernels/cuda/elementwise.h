@@ -23,6 +23,11 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p, 
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
                 const float* var, float epsilon, const View& y, cudaStream_t stream);
 
+// Declared for the op registry's sake; no CUDA kernel yet (the executor reports
+// "no kernel on cuda" for hard_sigmoid and hard_swish).
+void hard_sigmoid(const View& x, const View& y, float alpha, float beta, cudaStream_t stream);
+void hard_swish(const View& x, const View& y, cudaStream_t stream);
+
 // y = x elementwise (same dims, either may be strided over the batch). F32 or I32.
 void copy(const View& x, const View& y, cudaStream_t stream);
 

@@ -86,6 +86,12 @@ __global__ void resize_kernel(View x, View y, ResizeParams p, int64_t total) {
 }  // namespace
 
 void resize(const View& x, const View& y, const ResizeParams& p, cudaStream_t stream) {
+    // Only PyTorch's rules have a CUDA kernel; an imported ONNX graph's coordinate
+    // modes must fail loudly rather than resample differently.
+    if (p.coord_mode != ResizeCoordMode::Pytorch) {
+        throw std::runtime_error(
+            "resize: ONNX coordinate_transformation_mode has no CUDA kernel yet (use --device cpu)");
+    }
     const int64_t total = y.numel();
     if (total == 0) return;
     resize_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, p, total);

@@ -3,6 +3,7 @@
 // float64 from its float32 inputs and rounded once when stored.
 #include "kernels/reference/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fcnrt::reference {
@@ -61,6 +62,30 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
             }
         }
     }
+}
+
+void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
+    // x (N, C, H, W); y (N, C, H, W)
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    const double h = static_cast<double>(alpha) * v + static_cast<double>(beta);
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(std::clamp(h, 0.0, 1.0));
+                }
+}
+
+void hard_swish(const View& x, const View& y) {
+    // x (N, C, H, W); y (N, C, H, W)
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] =
+                        static_cast<float>(v * std::clamp(v / 6.0 + 0.5, 0.0, 1.0));
+                }
 }
 
 void copy(const View& x, const View& y) {

@@ -51,6 +51,18 @@ LinearTap linear_source(int64_t dst, int64_t in, int64_t out, double coord_scale
     return {i0, i1, lambda};
 }
 
+// ONNX coordinate modes (coord_mode != Pytorch): the source coordinate clamped into
+// [0, in - 1], as onnxruntime and the ONNX reference (edge padding) both do.
+LinearTap onnx_linear_source(int64_t dst, int64_t in, int64_t out, const ResizeParams& p,
+                             int axis) {
+    const double src = std::clamp(
+        onnx_resize_source(dst, in, out, p.coord_scale[axis], p.coord_mode), 0.0,
+        static_cast<double>(in - 1));
+    const int64_t i0 = static_cast<int64_t>(std::floor(src));
+    const int64_t i1 = i0 < in - 1 ? i0 + 1 : i0;
+    return {i0, i1, src - static_cast<double>(i0)};
+}
+
 }  // namespace
 
 void resize(const View& x, const View& y, const ResizeParams& p) {
@@ -60,15 +72,26 @@ void resize(const View& x, const View& y, const ResizeParams& p) {
             for (int64_t oy = 0; oy < y.h; ++oy) {
                 for (int64_t ox = 0; ox < y.w; ++ox) {
                     float v;
-                    if (p.mode == ResizeMode::Nearest) {
+                    if (p.coord_mode != ResizeCoordMode::Pytorch && p.mode == ResizeMode::Nearest) {
+                        const int64_t iy = onnx_nearest_index(
+                            onnx_resize_source(oy, x.h, y.h, p.coord_scale[0], p.coord_mode), x.h,
+                            p.nearest);
+                        const int64_t ix = onnx_nearest_index(
+                            onnx_resize_source(ox, x.w, y.w, p.coord_scale[1], p.coord_mode), x.w,
+                            p.nearest);
+                        v = x.f32()[x.offset(n, c, iy, ix)];
+                    } else if (p.mode == ResizeMode::Nearest) {
                         const int64_t iy = nearest_source(oy, x.h, p.coord_scale[0]);
                         const int64_t ix = nearest_source(ox, x.w, p.coord_scale[1]);
                         v = x.f32()[x.offset(n, c, iy, ix)];
                     } else {
+                        const bool onnx = p.coord_mode != ResizeCoordMode::Pytorch;
                         const LinearTap ty =
-                            linear_source(oy, x.h, y.h, p.coord_scale[0], p.align_corners);
+                            onnx ? onnx_linear_source(oy, x.h, y.h, p, 0)
+                                 : linear_source(oy, x.h, y.h, p.coord_scale[0], p.align_corners);
                         const LinearTap tx =
-                            linear_source(ox, x.w, y.w, p.coord_scale[1], p.align_corners);
+                            onnx ? onnx_linear_source(ox, x.w, y.w, p, 1)
+                                 : linear_source(ox, x.w, y.w, p.coord_scale[1], p.align_corners);
                         auto at = [&](int64_t iy, int64_t ix) {
                             return static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
                         };

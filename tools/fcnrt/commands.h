@@ -10,9 +10,17 @@ namespace fcnrt::cli {
 int run_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int densify_command(const std::vector<std::string>& args);
+int segment_command(const std::vector<std::string>& args);
+#ifdef FCNRT_WITH_ONNX
+int import_command(const std::vector<std::string>& args);
+#endif
 
 extern const char* const kRunHelp;
 extern const char* const kInfoHelp;
 extern const char* const kDensifyHelp;
+extern const char* const kSegmentHelp;
+#ifdef FCNRT_WITH_ONNX
+extern const char* const kImportHelp;
+#endif
 
 }  // namespace fcnrt::cli

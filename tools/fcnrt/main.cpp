@@ -23,6 +23,11 @@ const char* const kHelp =
     "  run     run a model on .npy tensors\n"
     "  info    layers, parameters, FLOPs, receptive field and memory plan of a model\n"
     "  densify convert a patchwise classifier into an equivalent dense network\n"
+    "  segment segment image files into class masks (tiled when large)\n"
+#ifdef FCNRT_WITH_ONNX
+    "  import  convert an ONNX model to fcnrt JSON + safetensors (run/info/segment\n"
+    "          also read MODEL.onnx directly)\n"
+#endif
     "\n"
     "fcnrt COMMAND --help describes a command. fcnrt --version prints the version.\n";
 
@@ -36,6 +41,10 @@ const Command kCommands[] = {
     {"run", fcnrt::cli::run_command, fcnrt::cli::kRunHelp},
     {"info", fcnrt::cli::info_command, fcnrt::cli::kInfoHelp},
     {"densify", fcnrt::cli::densify_command, fcnrt::cli::kDensifyHelp},
+    {"segment", fcnrt::cli::segment_command, fcnrt::cli::kSegmentHelp},
+#ifdef FCNRT_WITH_ONNX
+    {"import", fcnrt::cli::import_command, fcnrt::cli::kImportHelp},
+#endif
 };
 
 int fail(const std::string& message, int code) {

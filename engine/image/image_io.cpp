@@ -1,0 +1,209 @@
+#include "engine/image/image_io.h"
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/io/file_util.h"
+
+// Declarations only; the implementation is compiled in stb_impl.cpp with the
+// same configuration.
+#define STBI_NO_STDIO
+#define STBI_NO_HDR
+#define STBI_NO_LINEAR
+#include <stb/stb_image.h>
+#define STBI_WRITE_NO_STDIO
+#include <stb/stb_image_write.h>
+
+// stb_image_write's deflate, exported by its implementation but not declared
+// in its header; used for the 16-bit PNGs that stbi_write_png cannot write.
+extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len,
+                                             int quality);
+
+namespace fcnrt {
+
+namespace {
+
+const stbi_uc* as_stbi(const std::string& bytes) {
+    return reinterpret_cast<const stbi_uc*>(bytes.data());
+}
+
+void check_size(int64_t w, int64_t h, const std::string& name) {
+    if (w <= 0 || h <= 0)
+        throw Error(name, "", "the image has no pixels (" + std::to_string(w) + "x" +
+                                  std::to_string(h) + ")");
+    if (w > kMaxImageSide || h > kMaxImageSide || w * h > kMaxImagePixels)
+        throw Error(name, "",
+                    "the header says " + std::to_string(w) + "x" + std::to_string(h) +
+                        " pixels, beyond the limit of " + std::to_string(kMaxImageSide) +
+                        " per side and 2^30 in all (a corrupt header?)");
+}
+
+// stb_image refuses some PNG headers itself (more than 2^30 bytes decoded)
+// and then reports only "unknown image type"; read such a header's size here
+// so that the message says what is wrong.
+void check_png_header_size(const std::string& bytes, const std::string& name) {
+    static const char kSignature[] = "\x89PNG\r\n\x1a\n";
+    if (bytes.size() < 24 || bytes.compare(0, 8, kSignature, 8) != 0 ||
+        bytes.compare(12, 4, "IHDR") != 0)
+        return;
+    auto be32 = [&](size_t at) {
+        uint32_t v = 0;
+        for (size_t i = 0; i < 4; ++i) v = (v << 8) | uint8_t(bytes[at + i]);
+        return int64_t(v);
+    };
+    check_size(be32(16), be32(20), name);
+}
+
+ImageInfo info_from_bytes(const std::string& bytes, const std::string& name) {
+    if (bytes.empty()) throw Error(name, "", "the file is empty");
+    if (bytes.size() > size_t(INT_MAX))
+        throw Error(name, "", "the file is larger than 2 GiB, more than the image reader takes");
+    int w = 0, h = 0, c = 0;
+    if (!stbi_info_from_memory(as_stbi(bytes), int(bytes.size()), &w, &h, &c)) {
+        check_png_header_size(bytes, name);
+        const char* why = stbi_failure_reason();
+        throw Error(name, "",
+                    std::string("not a readable image (PNG, JPEG, BMP, TGA or PNM)") +
+                        (why ? std::string(": ") + why : std::string()));
+    }
+    ImageInfo info;
+    info.width = w;
+    info.height = h;
+    info.channels = c;
+    info.bit_depth = stbi_is_16_bit_from_memory(as_stbi(bytes), int(bytes.size())) ? 16 : 8;
+    check_size(info.width, info.height, name);
+    if (c < 1 || c > 4)
+        throw Error(name, "", "unsupported channel count " + std::to_string(c));
+    return info;
+}
+
+// PNG chunk CRC (ISO 3309 / ITU-T V.42 polynomial), as the PNG spec defines it.
+uint32_t png_crc(const unsigned char* data, size_t n, uint32_t crc = 0xffffffffu) {
+    static const auto table = [] {
+        std::vector<uint32_t> t(256);
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+void put_be32(std::string& out, uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(char((v >> s) & 0xff));
+}
+
+void put_chunk(std::string& out, const char type[4], const std::string& payload) {
+    put_be32(out, uint32_t(payload.size()));
+    const size_t start = out.size();
+    out.append(type, 4);
+    out += payload;
+    const uint32_t crc =
+        png_crc(reinterpret_cast<const unsigned char*>(out.data() + start), out.size() - start) ^
+        0xffffffffu;
+    put_be32(out, crc);
+}
+
+void check_encodable(int64_t width, int64_t height, int channels, int bytes_per_sample) {
+    if (width < 1 || height < 1 || channels < 1 || channels > 4)
+        throw Error("cannot encode a PNG of " + std::to_string(width) + "x" +
+                    std::to_string(height) + "x" + std::to_string(channels));
+    // stb_image_write indexes with int: the filtered rows must fit.
+    if ((width * channels * bytes_per_sample + 1) * height > int64_t(INT_MAX))
+        throw Error("cannot encode a PNG of " + std::to_string(width) + "x" +
+                    std::to_string(height) + ": more than 2 GiB of pixel data");
+}
+
+}  // namespace
+
+Image::Image(ImageInfo info, std::shared_ptr<const void> samples)
+    : info_(info), samples_(std::move(samples)) {}
+
+Image Image::blank(ImageInfo info) {
+    const size_t bytes =
+        size_t(info.width) * size_t(info.height) * size_t(info.channels) * (info.bit_depth == 16 ? 2 : 1);
+    void* p = std::calloc(std::max<size_t>(bytes, 1), 1);
+    if (!p) throw Error("out of memory for a " + std::to_string(info.width) + "x" +
+                        std::to_string(info.height) + " image");
+    return Image(info, std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); }));
+}
+
+ImageInfo read_image_info(const std::string& path) {
+    return info_from_bytes(read_file_bytes(path), path);
+}
+
+Image read_image(const std::string& path) { return decode_image(read_file_bytes(path), path); }
+
+Image decode_image(const std::string& bytes, const std::string& name) {
+    const ImageInfo info = info_from_bytes(bytes, name);
+    int w = 0, h = 0, c = 0;
+    void* data = info.bit_depth == 16
+                     ? static_cast<void*>(stbi_load_16_from_memory(as_stbi(bytes), int(bytes.size()),
+                                                                   &w, &h, &c, 0))
+                     : static_cast<void*>(
+                           stbi_load_from_memory(as_stbi(bytes), int(bytes.size()), &w, &h, &c, 0));
+    if (!data) {
+        const char* why = stbi_failure_reason();
+        throw Error(name, "", std::string("cannot decode the image (truncated or corrupt?): ") +
+                                  (why ? why : "unknown reason"));
+    }
+    std::shared_ptr<const void> samples(data, [](const void* p) { stbi_image_free(const_cast<void*>(p)); });
+    if (w != info.width || h != info.height || c != info.channels)
+        throw Error(name, "", "the decoded image does not match its header");
+    return Image(info, std::move(samples));
+}
+
+std::string encode_png(const uint8_t* pixels, int64_t width, int64_t height, int channels) {
+    check_encodable(width, height, channels, 1);
+    std::string out;
+    auto append = [](void* context, void* data, int size) {
+        static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
+    };
+    if (!stbi_write_png_to_func(append, &out, int(width), int(height), channels, pixels,
+                                int(width * channels)))
+        throw Error("stb_image_write could not encode a " + std::to_string(width) + "x" +
+                    std::to_string(height) + " PNG (out of memory?)");
+    return out;
+}
+
+std::string encode_png16(const uint16_t* pixels, int64_t width, int64_t height, int channels) {
+    check_encodable(width, height, channels, 2);
+    // Filter type 0 (none) per row, samples big-endian as PNG stores them.
+    const size_t row = size_t(width) * size_t(channels) * 2 + 1;
+    std::vector<unsigned char> raw(row * size_t(height));
+    for (int64_t y = 0; y < height; ++y) {
+        unsigned char* r = raw.data() + size_t(y) * row;
+        r[0] = 0;
+        for (int64_t i = 0; i < width * channels; ++i) {
+            const uint16_t v = pixels[size_t(y) * size_t(width * channels) + size_t(i)];
+            r[1 + 2 * i] = uint8_t(v >> 8);
+            r[2 + 2 * i] = uint8_t(v & 0xff);
+        }
+    }
+    int zlen = 0;
+    unsigned char* z = stbi_zlib_compress(raw.data(), int(raw.size()), &zlen, 8);
+    if (!z) throw Error("stb_image_write could not compress a 16-bit PNG");
+    const std::string idat(reinterpret_cast<const char*>(z), size_t(zlen));
+    std::free(z);
+
+    static const char kColourType[5] = {0, 0, 4, 2, 6};  // gray, gray+alpha, RGB, RGBA
+    std::string ihdr;
+    put_be32(ihdr, uint32_t(width));
+    put_be32(ihdr, uint32_t(height));
+    ihdr += char(16);                   // bit depth
+    ihdr += kColourType[channels];
+    ihdr += std::string(3, '\0');       // compression, filter, interlace
+    std::string out("\x89PNG\r\n\x1a\n", 8);
+    put_chunk(out, "IHDR", ihdr);
+    put_chunk(out, "IDAT", idat);
+    put_chunk(out, "IEND", "");
+    return out;
+}
+
+}  // namespace fcnrt

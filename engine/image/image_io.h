@@ -1,0 +1,82 @@
+// Reading images (PNG 8/16-bit, JPEG, BMP, TGA, PNM through stb_image) and
+// encoding PNGs in memory (stb_image_write), for `fcnrt segment`.
+//
+// An image is kept as the file decoded it: interleaved 8- or 16-bit samples
+// with 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels. It is not
+// widened to float planes up front: a 20000 x 20000 gray image is 400 MB as
+// bytes but 1.6 GB as floats, and tiled inference only ever needs one tile's
+// region as floats (engine/segment/preprocess.h fills those).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace fcnrt {
+
+// Refused up front, from the header alone, before any pixel is decoded. The
+// pixel limit is 2^30 (a gigapixel, e.g. 32768 x 32768) rather than 2^28 so
+// that 20000 x 20000 scans, which tiling is for, are accepted; stb_image adds
+// its own limit of 2^30 decoded bytes for PNG.
+constexpr int64_t kMaxImageSide = int64_t(1) << 20;
+constexpr int64_t kMaxImagePixels = int64_t(1) << 30;
+
+struct ImageInfo {
+    int64_t width = 0, height = 0;
+    int channels = 0;   // as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+    int bit_depth = 8;  // 8 or 16
+};
+
+class Image {
+public:
+    Image() = default;
+    // Takes `samples`: height * width * channels interleaved values, uint8_t
+    // for bit depth 8 and uint16_t for 16.
+    Image(ImageInfo info, std::shared_ptr<const void> samples);
+    // Zero-filled, for building images in code (tests, synthetic inputs).
+    static Image blank(ImageInfo info);
+
+    const ImageInfo& info() const { return info_; }
+    int64_t width() const { return info_.width; }
+    int64_t height() const { return info_.height; }
+    int channels() const { return info_.channels; }
+    int bit_depth() const { return info_.bit_depth; }
+    bool has_alpha() const { return info_.channels == 2 || info_.channels == 4; }
+    int colour_channels() const { return info_.channels <= 2 ? 1 : 3; }  // alpha dropped
+
+    // Raw sample value (0..255 or 0..65535) at row y, column x, channel c.
+    uint32_t at(int64_t y, int64_t x, int c) const {
+        const size_t i = (size_t(y) * size_t(info_.width) + size_t(x)) * size_t(info_.channels) + c;
+        return info_.bit_depth == 16 ? static_cast<const uint16_t*>(samples_.get())[i]
+                                     : static_cast<const uint8_t*>(samples_.get())[i];
+    }
+    // Writable samples; only for images made by blank().
+    void* mutable_samples() { return const_cast<void*>(samples_.get()); }
+    const void* samples() const { return samples_.get(); }
+
+private:
+    ImageInfo info_;
+    std::shared_ptr<const void> samples_;
+};
+
+// Size, channels and bit depth from the header, checked against
+// kMaxImageSide / kMaxImagePixels. Throws fcnrt::Error(path, "", reason) for a
+// missing file, an unknown format, a 0-pixel or an absurdly large image.
+ImageInfo read_image_info(const std::string& path);
+
+// Decodes the whole image, keeping 16-bit samples 16-bit. The same checks as
+// read_image_info first; a truncated or corrupt file throws with stb_image's
+// reason.
+Image read_image(const std::string& path);
+
+// The same from bytes already in memory; `name` is the file named in errors.
+Image decode_image(const std::string& bytes, const std::string& name);
+
+// 8-bit PNG files in memory: `pixels` holds height rows of width * channels
+// bytes (channels 1 = gray, 3 = RGB; 2 and 4 add alpha). 16-bit PNGs
+// (`encode_png16`, samples as host uint16_t) are for tests and tools that
+// make inputs. Throws fcnrt::Error when stb_image_write fails.
+std::string encode_png(const uint8_t* pixels, int64_t width, int64_t height, int channels);
+std::string encode_png16(const uint16_t* pixels, int64_t width, int64_t height, int channels);
+
+}  // namespace fcnrt

@@ -1,0 +1,292 @@
+// ONNX Concat, Softmax, ArgMax, Resize/Upsample, Pad, Slice, Flatten and
+// Reshape onto fcnrt's concat, softmax, argmax, resize, pad, crop, flatten and
+// identity. Sizes, scales, pads and slice bounds must be known at import.
+//
+// Resize: PyTorch's export (nearest: asymmetric + floor; linear:
+// pytorch_half_pixel or align_corners) maps onto fcnrt's default resize, which
+// also has a CUDA kernel; the other ONNX modes use resize's `coordinate_mode`
+// and `nearest_mode` attributes (CPU only). cubic, tf_crop_and_resize,
+// antialias and keep_aspect_ratio_policy other than stretch are refused.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/onnx/onnx_importer.h"
+
+namespace fcnrt::onnx_import {
+
+namespace {
+
+void map_concat(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    std::vector<std::string> ins;
+    for (int k = 0; k < n.input_size(); ++k) {
+        value_input(im, n, k);
+        ins.push_back(n.input(k));
+    }
+    Json j = make_node("concat", im.node_name(n), ins, {n.output(0)});
+    j["axis"] = a.integer("axis", 1);
+    im.emit(std::move(j));
+}
+
+void map_softmax(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    const int64_t r = int64_t(x.shape.size());
+    int64_t axis = a.integer("axis", im.opset() < 13 ? 1 : -1);
+    if (axis < 0) axis += r;
+    if (im.opset() < 13) {
+        // Before opset 13 Softmax normalises over all dims from `axis` on (as a 2-D
+        // matrix): the same as per-axis only when the later dims are 1.
+        for (int64_t k = axis + 1; k < r; ++k)
+            if (x.shape[k] != 1)
+                throw Error("Softmax (opset " + std::to_string(im.opset()) + ") over the flattened dims " +
+                            std::to_string(axis) + ".. of " + shape_to_string(x.shape) +
+                            " is not fcnrt's per-axis softmax");
+    }
+    Json j = make_node("softmax", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["axis"] = axis;
+    im.emit(std::move(j));
+}
+
+void map_argmax(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    if (a.integer("keepdims", 1) != 1) throw Error("ArgMax with keepdims=0 is not supported");
+    if (a.integer("select_last_index", 0) != 0)
+        throw Error("ArgMax with select_last_index=1 is not supported");
+    int64_t axis = a.integer("axis", 0);
+    if (axis < 0) axis += int64_t(x.shape.size());
+    Json j = make_node("argmax", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["axis"] = axis;  // fcnrt's indices are int32 (ONNX: int64)
+    im.emit(std::move(j));
+}
+
+// Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) and Upsample (opset
+// 7: scales attribute; 9: scales input).
+void map_resize(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    if (x.shape.size() != 4) throw Error("only NCHW (rank-4) resizing is supported");
+    const bool upsample = n.op_type() == "Upsample";
+    const bool legacy = upsample || im.opset() < 11;  // asymmetric, floor (Resize-10 / Upsample)
+    std::string mode = a.text("mode", "nearest");
+    if (mode == "bilinear") mode = "linear";  // Upsample-7's spelling
+    if (mode != "nearest" && mode != "linear")
+        throw Error("mode '" + mode + "' is not supported (nearest and linear only)");
+    std::string coord = legacy ? "asymmetric" : a.text("coordinate_transformation_mode", "half_pixel");
+    std::string nearest = legacy ? "floor" : a.text("nearest_mode", "round_prefer_floor");
+    if (coord == "tf_crop_and_resize" || coord == "tf_half_pixel_for_nn")
+        throw Error("coordinate_transformation_mode '" + coord + "' is not supported");
+    if (a.integer("antialias", 0) != 0) throw Error("antialias is not supported");
+    if (a.text("keep_aspect_ratio_policy", "stretch") != "stretch")
+        throw Error("keep_aspect_ratio_policy other than stretch is not supported");
+    if (a.has("axes")) {
+        const auto axes = a.ints("axes", {});
+        if (!(axes == std::vector<int64_t>{2, 3} || axes == std::vector<int64_t>{-2, -1}))
+            throw Error("Resize axes other than [2, 3] are not supported");
+    }
+
+    std::vector<double> scales;
+    std::vector<int64_t> sizes;
+    if (upsample && im.opset() < 9) {
+        scales = a.numbers("scales");
+    } else if (upsample || im.opset() < 11) {
+        scales = const_input(im, n, 1, "scales").doubles();
+    } else {
+        const std::string s = input_or_empty(n, 2), z = input_or_empty(n, 3);
+        if (!s.empty() && !const_input(im, n, 2, "scales").dims.empty() &&
+            const_input(im, n, 2, "scales").numel() > 0)
+            scales = const_input(im, n, 2, "scales").doubles();
+        if (!z.empty()) sizes = const_input(im, n, 3, "sizes").ints();
+    }
+    if (scales.empty() == sizes.empty()) throw Error("needs exactly one of scales and sizes");
+    if (!scales.empty()) {
+        if (scales.size() == 2 && a.has("axes")) scales.insert(scales.begin(), {1.0, 1.0});
+        if (scales.size() != 4 || scales[0] != 1.0 || scales[1] != 1.0)
+            throw Error("scales must be [1, 1, sh, sw]: fcnrt resizes H and W only");
+    } else {
+        if (sizes.size() == 2 && a.has("axes")) sizes.insert(sizes.begin(), {x.shape[0], x.shape[1]});
+        if (sizes.size() != 4 || (x.shape[0] != kUnknownDim && sizes[0] != x.shape[0]) ||
+            (x.shape[1] != kUnknownDim && sizes[1] != x.shape[1]))
+            throw Error("sizes must keep N and C: fcnrt resizes H and W only");
+    }
+    if (legacy && mode == "nearest" && !scales.empty() && (scales[2] < 1.0 || scales[3] < 1.0))
+        nearest = "ceil";  // onnxruntime's Resize-10 / Upsample rounding when shrinking
+
+    // Output and input sizes per axis, where static, decide whether PyTorch's
+    // coordinates (fcnrt's default resize) are exactly ONNX's.
+    int64_t out[2], in[2] = {x.shape[2], x.shape[3]};
+    for (int ax = 0; ax < 2; ++ax)
+        out[ax] = !sizes.empty() ? sizes[2 + ax]
+                  : in[ax] == kUnknownDim ? kUnknownDim
+                                          : int64_t(std::floor(double(in[ax]) * scales[2 + ax]));
+    bool pytorch_default = false;
+    bool align = false;
+    if (mode == "nearest") {
+        pytorch_default = coord == "asymmetric" && nearest == "floor";
+    } else if (coord == "align_corners") {
+        // ONNX divides by in * scale - 1 before flooring; PyTorch by out - 1.
+        pytorch_default = align = true;
+        for (int ax = 0; ax < 2 && !scales.empty(); ++ax)
+            if (in[ax] == kUnknownDim || double(in[ax]) * scales[2 + ax] != double(out[ax]))
+                pytorch_default = align = false;
+    } else if (coord == "pytorch_half_pixel" || coord == "half_pixel") {
+        // Equal (the source clamped at 0) when every output axis is longer than 1 and no
+        // axis keeps its size under a scale other than 1 (PyTorch copies such an axis).
+        pytorch_default = true;
+        for (int ax = 0; ax < 2; ++ax) {
+            if (out[ax] == kUnknownDim || out[ax] <= 1) pytorch_default = false;
+            if (!scales.empty() && out[ax] == in[ax] && scales[2 + ax] != 1.0) pytorch_default = false;
+        }
+    }
+    Json j = make_node("resize", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["mode"] = mode == "linear" ? "bilinear" : "nearest";
+    if (!scales.empty()) j["scale"] = {scales[2], scales[3]};
+    else j["size"] = {sizes[2], sizes[3]};
+    if (align) j["align_corners"] = true;
+    if (!pytorch_default) {
+        j["coordinate_mode"] = coord;
+        if (mode == "nearest") j["nearest_mode"] = nearest;
+    }
+    im.emit(std::move(j));
+}
+
+void map_pad(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    const int64_t r = int64_t(x.shape.size());
+    if (r != 4) throw Error("only NCHW (rank-4) padding is supported");
+    std::vector<int64_t> pads;
+    double value = 0.0;
+    if (im.opset() < 11) {
+        pads = a.ints("pads", {});
+        value = a.number("value", 0.0);
+    } else {
+        pads = const_input(im, n, 1, "pads").ints();
+        if (!input_or_empty(n, 2).empty()) {
+            const ConstValue& v = const_input(im, n, 2, "constant_value");
+            if (v.numel() > 0) value = v.as_double(0);
+        }
+    }
+    std::vector<int64_t> axes;
+    if (!input_or_empty(n, 3).empty()) axes = const_input(im, n, 3, "axes").ints();
+    if (axes.empty())
+        for (int64_t k = 0; k < r; ++k) axes.push_back(k);
+    if (pads.size() != 2 * axes.size()) throw Error("pads must have 2 * (number of axes) elements");
+    std::vector<int64_t> full(2 * r, 0);
+    for (size_t k = 0; k < axes.size(); ++k) {
+        const int64_t ax = axes[k] < 0 ? axes[k] + r : axes[k];
+        if (ax < 0 || ax >= r) throw Error("pad axis out of range");
+        full[ax] = pads[k];
+        full[ax + r] = pads[k + axes.size()];
+    }
+    if (full[0] || full[1] || full[4] || full[5]) throw Error("padding N or C is not supported");
+    const std::string mode = a.text("mode", "constant");
+    if (mode != "constant" && mode != "reflect" && mode != "edge")
+        throw Error("Pad mode '" + mode + "' is not supported (constant, reflect, edge)");
+    Json j = make_node("pad", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["pads"] = {full[2], full[3], full[6], full[7]};
+    j["mode"] = mode;
+    j["value"] = value;
+    im.emit(std::move(j));
+}
+
+// Slice of a run-time tensor: a crop on H and W (step 1; N and C untouched).
+void map_slice(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    const int64_t r = int64_t(x.shape.size());
+    if (r != 4) throw Error("Slice of a run-time tensor is supported on NCHW tensors only (as a crop)");
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (im.opset() < 10) {
+        starts = a.ints("starts", {});
+        ends = a.ints("ends", {});
+        axes = a.ints("axes", {});
+    } else {
+        starts = const_input(im, n, 1, "starts").ints();
+        ends = const_input(im, n, 2, "ends").ints();
+        if (!input_or_empty(n, 3).empty()) axes = const_input(im, n, 3, "axes").ints();
+        if (!input_or_empty(n, 4).empty()) steps = const_input(im, n, 4, "steps").ints();
+    }
+    if (axes.empty())
+        for (size_t k = 0; k < starts.size(); ++k) axes.push_back(int64_t(k));
+    int64_t begin[4] = {0, 0, 0, 0}, end[4];
+    for (int k = 0; k < 4; ++k) end[k] = x.shape[k];
+    for (size_t k = 0; k < starts.size(); ++k) {
+        const int64_t ax = axes.at(k) < 0 ? axes[k] + r : axes.at(k);
+        if (ax < 0 || ax >= r) throw Error("Slice axis out of range");
+        if (!steps.empty() && steps.at(k) != 1) throw Error("Slice with a step other than 1 is not supported");
+        const int64_t dim = x.shape[ax];
+        if (dim == kUnknownDim) throw Error("Slice needs the static size of axis " + std::to_string(ax));
+        int64_t b = starts[k] < 0 ? starts[k] + dim : starts[k];
+        int64_t e = ends.at(k) < 0 ? ends[k] + dim : ends[k];
+        b = std::clamp<int64_t>(b, 0, dim);
+        e = std::clamp<int64_t>(e, 0, dim);
+        begin[ax] = b;
+        end[ax] = e;
+    }
+    for (int ax = 0; ax < 2; ++ax)
+        if (begin[ax] != 0 || (x.shape[ax] != kUnknownDim && end[ax] != x.shape[ax]))
+            throw Error("Slice along N or C is not supported (fcnrt crops H and W)");
+    Json j = make_node("crop", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["offset"] = {begin[2], begin[3]};
+    j["size"] = {end[2] - begin[2], end[3] - begin[3]};
+    im.emit(std::move(j));
+}
+
+void map_flatten(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    int64_t axis = a.integer("axis", 1);
+    if (axis < 0) axis += int64_t(x.shape.size());
+    if (axis != 1) throw Error("Flatten with axis " + std::to_string(axis) + " is not supported (axis 1 only)");
+    im.emit(make_node("flatten", im.node_name(n), {n.input(0)}, {n.output(0)}));
+}
+
+// Reshape of a run-time tensor: [N, C, H, W] -> [N, C*H*W] is fcnrt's flatten; a
+// reshape to the same shape is an identity. Anything else is refused.
+void map_reshape(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    const std::vector<int64_t> spec = im.opset() < 5 ? a.ints("shape", {}) : const_input(im, n, 1, "shape").ints();
+    const Shape& s = x.shape;
+    int64_t rest = 1;
+    bool rest_known = true;
+    for (size_t k = 1; k < s.size(); ++k) {
+        if (s[k] == kUnknownDim) rest_known = false;
+        else rest *= s[k];
+    }
+    const bool keeps_batch = !spec.empty() && (spec[0] == 0 || spec[0] == s[0] || (spec[0] == -1 && s.size() >= 2 && rest_known && spec.size() == 2 && spec[1] == rest));
+    if (spec.size() == 2 && keeps_batch && s.size() >= 2 &&
+        (spec[1] == -1 || (rest_known && spec[1] == rest))) {
+        im.emit(make_node("flatten", im.node_name(n), {n.input(0)}, {n.output(0)}));
+        return;
+    }
+    bool same = spec.size() == s.size();
+    for (size_t k = 0; same && k < s.size(); ++k)
+        same = spec[k] == s[k] || (spec[k] == 0 && !a.integer("allowzero", 0));
+    if (same) {
+        im.emit(make_node("identity", im.node_name(n), {n.input(0)}, {n.output(0)}));
+        return;
+    }
+    std::string want = "[";
+    for (size_t k = 0; k < spec.size(); ++k) want += (k ? ", " : "") + std::to_string(spec[k]);
+    throw Error("Reshape of " + shape_to_string(s) + " to " + want +
+                "] is not supported (only a flatten to [N, C*H*W] or a no-op)");
+}
+
+}  // namespace
+
+void register_shape_mappers(std::map<std::string, OpMapper>& m) {
+    m["Concat"] = map_concat;
+    m["Softmax"] = map_softmax;
+    m["ArgMax"] = map_argmax;
+    m["Resize"] = map_resize;
+    m["Upsample"] = map_resize;
+    m["Pad"] = map_pad;
+    m["Slice"] = map_slice;
+    m["Flatten"] = map_flatten;
+    m["Reshape"] = map_reshape;
+}
+
+}  // namespace fcnrt::onnx_import

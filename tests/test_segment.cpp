@@ -1,0 +1,445 @@
+// `fcnrt segment`'s engine parts: image IO (round trips of 8/16-bit gray,
+// gray+alpha, RGB, RGBA PNGs; refusal of missing, truncated, corrupt, 0-pixel
+// and absurdly large images), preprocessing, the palette, the halo, and exact
+// tiling: the stitched tiles are bitwise the untiled run on the CPU, for a
+// VALID U-Net, a densified patch classifier and a padded U-Net with pooling,
+// at odd image sizes; a global-pool net refuses to be tiled.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "engine/executor.h"
+#include "engine/image/image_io.h"
+#include "engine/io/file_util.h"
+#include "engine/io/safetensors.h"
+#include "engine/model_loader.h"
+#include "engine/passes/densify.h"
+#include "engine/segment/palette.h"
+#include "engine/segment/preprocess.h"
+#include "engine/segment/tiling.h"
+
+namespace fcnrt {
+namespace {
+
+const std::string kGolden = std::string(FCNRT_SOURCE_DIR) + "/tests/golden/";
+
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = ::testing::TempDir() + "fcnrt_segment_XXXXXX";
+        if (!mkdtemp(&pattern[0])) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern + "/";
+    }
+    ~TempDir() {
+        const std::string cmd = "rm -rf '" + path_ + "'";
+        if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "could not remove " << path_;
+    }
+    std::string file(const std::string& name) const { return path_ + name; }
+
+private:
+    std::string path_;
+};
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// Expects read_image(path) to throw an Error naming `path` whose text contains `what`.
+void expect_refused(const std::string& path, const std::string& what) {
+    try {
+        read_image(path);
+        ADD_FAILURE() << path << " was read";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.file(), path);
+        EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+}
+
+// ---- image IO ----
+
+TEST(ImageIo, RoundTrips8BitPngs) {
+    TempDir dir;
+    std::mt19937 rng(1);
+    for (int channels = 1; channels <= 4; ++channels) {
+        const int64_t w = 37, h = 23;
+        std::vector<uint8_t> px(size_t(w * h * channels));
+        for (uint8_t& v : px) v = uint8_t(rng());
+        const std::string path = dir.file("c" + std::to_string(channels) + ".png");
+        const std::string png = encode_png(px.data(), w, h, channels);
+        write_bytes(path, png);
+        const Image im = read_image(path);
+        EXPECT_EQ(im.width(), w);
+        EXPECT_EQ(im.height(), h);
+        EXPECT_EQ(im.channels(), channels);
+        EXPECT_EQ(im.bit_depth(), 8);
+        EXPECT_EQ(std::memcmp(im.samples(), px.data(), px.size()), 0) << channels << " channels";
+        const ImageInfo info = read_image_info(path);
+        EXPECT_EQ(info.channels, channels);
+        EXPECT_EQ(info.bit_depth, 8);
+    }
+}
+
+TEST(ImageIo, RoundTrips16BitPngs) {
+    TempDir dir;
+    std::mt19937 rng(2);
+    for (int channels = 1; channels <= 4; ++channels) {
+        const int64_t w = 19, h = 31;
+        std::vector<uint16_t> px(size_t(w * h * channels));
+        for (uint16_t& v : px) v = uint16_t(rng());
+        px[0] = 65535;  // the extremes survive
+        px[1] = 0;
+        const std::string path = dir.file("c" + std::to_string(channels) + ".png");
+        write_bytes(path, encode_png16(px.data(), w, h, channels));
+        const Image im = read_image(path);
+        EXPECT_EQ(im.bit_depth(), 16);
+        EXPECT_EQ(im.channels(), channels);
+        ASSERT_EQ(im.width(), w);
+        ASSERT_EQ(im.height(), h);
+        for (int64_t y = 0; y < h; ++y)
+            for (int64_t x = 0; x < w; ++x)
+                for (int c = 0; c < channels; ++c)
+                    ASSERT_EQ(im.at(y, x, c), px[size_t((y * w + x) * channels + c)]);
+    }
+}
+
+TEST(ImageIo, RefusesBadFiles) {
+    TempDir dir;
+    std::vector<uint8_t> px(64 * 48 * 3);
+    std::mt19937 rng(3);
+    for (uint8_t& v : px) v = uint8_t(rng());  // noise: compresses badly, so truncation bites
+    const std::string png = encode_png(px.data(), 64, 48, 3);
+
+    expect_refused(dir.file("missing.png"), "");
+
+    write_bytes(dir.file("empty.png"), "");
+    expect_refused(dir.file("empty.png"), "empty");
+
+    write_bytes(dir.file("truncated.png"), png.substr(0, png.size() / 2));
+    expect_refused(dir.file("truncated.png"), "");
+
+    write_bytes(dir.file("text.png"), "this is not an image at all, just some text\n");
+    expect_refused(dir.file("text.png"), "not a readable image");
+
+    std::string corrupt = png;  // a broken zlib header in the first IDAT chunk
+    const size_t idat = corrupt.find("IDAT");
+    ASSERT_NE(idat, std::string::npos);
+    corrupt[idat + 4] = corrupt[idat + 5] = char(0xff);
+    write_bytes(dir.file("corrupt.png"), corrupt);
+    expect_refused(dir.file("corrupt.png"), "");
+
+    // IHDR width and height are bytes 16..23, big-endian; stb does not check the CRC.
+    auto with_size = [&](uint32_t w, uint32_t h) {
+        std::string s = png;
+        for (int i = 0; i < 4; ++i) {
+            s[16 + i] = char((w >> (24 - 8 * i)) & 0xff);
+            s[20 + i] = char((h >> (24 - 8 * i)) & 0xff);
+        }
+        return s;
+    };
+    write_bytes(dir.file("zero.png"), with_size(0, 0));
+    expect_refused(dir.file("zero.png"), "");
+    write_bytes(dir.file("wide.png"), with_size(3000000, 1));
+    expect_refused(dir.file("wide.png"), "limit");
+    write_bytes(dir.file("huge.png"), with_size(40000, 30000));
+    expect_refused(dir.file("huge.png"), "limit");
+    EXPECT_THROW(read_image_info(dir.file("huge.png")), Error);
+}
+
+// ---- preprocess and palette ----
+
+Model model_with_preprocess(const Json& preprocess, int64_t channels) {
+    Model m;
+    m.path = "m.json";
+    m.graph.metadata = Json{{"preprocess", preprocess}};
+    (void)channels;
+    return m;
+}
+
+TEST(Preprocess, EightBitScaleMeanStd) {
+    const Preprocess p = parse_preprocess(
+        model_with_preprocess({{"scale", 1.0 / 255}, {"mean", {0.5}}, {"std", {0.25}}, {"channels", "gray"}}, 1), 1);
+    Image im = Image::blank({3, 2, 1, 8});
+    auto* s = static_cast<uint8_t*>(im.mutable_samples());
+    for (int i = 0; i < 6; ++i) s[i] = uint8_t(i * 51);
+    const InputTransform t(p, im.info(), "im.png");
+    std::vector<float> out(6);
+    t.fill(im, 0, 0, 2, 3, HaloMode::Reflect, out.data());
+    for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(out[i], float((i * 51 / 255.0 - 0.5) / 0.25));
+}
+
+TEST(Preprocess, SixteenBitDefaultScaleAndGivenScale) {
+    Image im = Image::blank({1, 1, 1, 16});
+    static_cast<uint16_t*>(im.mutable_samples())[0] = 65535;
+    float v = 0;
+    InputTransform(parse_preprocess(model_with_preprocess(Json::object(), 1), 1), im.info(), "x")
+        .fill(im, 0, 0, 1, 1, HaloMode::Reflect, &v);
+    EXPECT_FLOAT_EQ(v, 1.0f);  // no "scale": 1/65535 for 16-bit
+    InputTransform(parse_preprocess(model_with_preprocess({{"scale", 0.5}}, 1), 1), im.info(), "x")
+        .fill(im, 0, 0, 1, 1, HaloMode::Reflect, &v);
+    EXPECT_FLOAT_EQ(v, 32767.5f);  // a given scale is used as is
+}
+
+TEST(Preprocess, ColourConversions) {
+    Image rgb = Image::blank({1, 1, 4, 8});  // RGBA: alpha dropped
+    auto* s = static_cast<uint8_t*>(rgb.mutable_samples());
+    s[0] = 200, s[1] = 100, s[2] = 50, s[3] = 7;
+    const Preprocess gray = parse_preprocess(model_with_preprocess({{"scale", 1.0}}, 1), 1);
+    float v = 0;
+    InputTransform(gray, rgb.info(), "x").fill(rgb, 0, 0, 1, 1, HaloMode::Reflect, &v);
+    EXPECT_FLOAT_EQ(v, float(0.299 * 200 + 0.587 * 100 + 0.114 * 50));
+
+    Image g = Image::blank({1, 1, 2, 8});  // gray + alpha
+    static_cast<uint8_t*>(g.mutable_samples())[0] = 9;
+    const Preprocess three = parse_preprocess(
+        model_with_preprocess({{"scale", 1.0}, {"mean", {1, 2, 3}}, {"channels", "rgb"}}, 3), 3);
+    float out[3];
+    InputTransform(three, g.info(), "x").fill(g, 0, 0, 1, 1, HaloMode::Reflect, out);
+    EXPECT_FLOAT_EQ(out[0], 8.0f);
+    EXPECT_FLOAT_EQ(out[1], 7.0f);
+    EXPECT_FLOAT_EQ(out[2], 6.0f);
+
+    EXPECT_THROW(parse_preprocess(model_with_preprocess({{"channels", "rgb"}}, 1), 1), Error);
+    EXPECT_THROW(parse_preprocess(model_with_preprocess({{"mean", {1, 2}}}, 3), 3), Error);
+    EXPECT_THROW(parse_preprocess(model_with_preprocess(Json::object(), 4), 4), Error);
+}
+
+TEST(Preprocess, HaloReflectAndZero) {
+    EXPECT_EQ(reflect_index(-1, 5), 1);
+    EXPECT_EQ(reflect_index(5, 5), 3);
+    EXPECT_EQ(reflect_index(-9, 5), 1);  // wider than the image: the mirror repeats
+    EXPECT_EQ(reflect_index(12, 5), 4);
+    EXPECT_EQ(reflect_index(-3, 1), 0);
+    Image im = Image::blank({3, 1, 1, 8});
+    auto* s = static_cast<uint8_t*>(im.mutable_samples());
+    s[0] = 10, s[1] = 20, s[2] = 30;
+    const InputTransform t(parse_preprocess(model_with_preprocess({{"scale", 1.0}}, 1), 1), im.info(), "x");
+    std::vector<float> out(9);
+    t.fill(im, -2, -3, 1, 9, HaloMode::Reflect, out.data());  // the row is the halo too
+    EXPECT_EQ(out, (std::vector<float>{20, 30, 20, 10, 20, 30, 20, 10, 20}));
+    t.fill(im, 0, -3, 1, 9, HaloMode::Zero, out.data());
+    EXPECT_EQ(out, (std::vector<float>{0, 0, 0, 10, 20, 30, 0, 0, 0}));
+}
+
+TEST(Palette, ModelColoursThenVoc) {
+    EXPECT_EQ(voc_colour(0), (Rgb{0, 0, 0}));
+    EXPECT_EQ(voc_colour(1), (Rgb{128, 0, 0}));
+    EXPECT_EQ(voc_colour(2), (Rgb{0, 128, 0}));
+    EXPECT_EQ(voc_colour(15), (Rgb{192, 128, 128}));
+    const Json meta = {{"classes", {{{"name", "a"}, {"color", {1, 2, 3}}}}}};
+    const auto p = class_palette(meta, 3, "m.json");
+    EXPECT_EQ(p[0], (Rgb{1, 2, 3}));
+    EXPECT_EQ(p[2], voc_colour(2));
+    EXPECT_THROW(class_palette({{"classes", {{{"color", {1, 2}}}}}}, 2, "m.json"), Error);
+}
+
+// ---- halo and tiling ----
+
+Image random_image(int64_t h, int64_t w, int channels, uint32_t seed) {
+    Image im = Image::blank({w, h, channels, 8});
+    auto* s = static_cast<uint8_t*>(im.mutable_samples());
+    std::mt19937 rng(seed);
+    for (int64_t i = 0; i < w * h * channels; ++i) s[i] = uint8_t(rng());
+    return im;
+}
+
+struct Segmented {
+    HaloPlan halo;
+    TilePlan plan;
+    SegmentResult result;
+};
+
+Segmented segment(const Model& model, const Image& im, size_t budget, HaloMode mode = HaloMode::Reflect,
+                  BackendKind kind = BackendKind::Cpu) {
+    const SegmentModel sm = analyse_segment_model(model);
+    const InputTransform t(parse_preprocess(model, sm.channels), im.info(), "im.png");
+    Segmented s;
+    s.halo = plan_halo(model, sm, im.height(), im.width());
+    s.plan = plan_tiles(model, sm, s.halo, budget);
+    Executor ex(model, make_cpu_backend(kind));
+    s.result = segment_image(ex, sm, s.halo, s.plan, im, t, mode, true);
+    return s;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.bytes()) == 0;
+}
+
+// Tiles forced by a budget that fits about a `side` x `side` input region.
+// On the reference backend (float64 kernels whose arithmetic per pixel does
+// not depend on the tensor's size) the stitched labels and scores must be the
+// untiled ones bit for bit: that checks the tiling geometry (halo, alignment,
+// region lengths) exactly. The fast CPU backend calls OpenBLAS SGEMM, whose
+// summation order depends on the matrix width (0.3.21 SkylakeX: K >= ~100
+// gives different last bits at different N), and a tile's width is not the
+// image's: there, scores agree to float32 rounding (max-norm 1e-5 on
+// probabilities in 0..1) and labels may differ only at near-ties.
+void expect_tiling_exact(const Model& model, int64_t h, int64_t w, int64_t side, HaloMode mode) {
+    for (BackendKind kind : {BackendKind::Reference, BackendKind::Cpu}) {
+        const bool exact = kind == BackendKind::Reference;
+        SCOPED_TRACE(exact ? "reference" : "cpu");
+        const SegmentModel sm = analyse_segment_model(model);
+        const Image im = random_image(h, w, int(sm.channels), uint32_t(h * 1000 + w));
+        const Segmented whole = segment(model, im, SIZE_MAX, mode, kind);
+        ASSERT_FALSE(whole.plan.tiled());
+        EXPECT_EQ(whole.result.height, h);  // the mask has the image's size
+        EXPECT_EQ(whole.result.width, w);
+        const Segmented tiled = segment(model, im, run_bytes(model, sm, side, side), mode, kind);
+        ASSERT_GE(tiled.plan.tiles.size(), 2u);
+        EXPECT_LE(tiled.plan.peak_bytes, run_bytes(model, sm, side, side));
+        const std::string what = model.path + " at " + std::to_string(h) + "x" + std::to_string(w) +
+                                 ": " + std::to_string(tiled.plan.tiles.size()) + " tiles of " +
+                                 std::to_string(tiled.plan.tile[0]) + "x" +
+                                 std::to_string(tiled.plan.tile[1]);
+        // Every pixel delivered exactly once.
+        std::vector<int> hits(size_t(h * w), 0);
+        for (const Tile& t : tiled.plan.tiles)
+            for (int64_t y = t.out_y; y < t.out_y + t.out_h; ++y)
+                for (int64_t x = t.out_x; x < t.out_x + t.out_w; ++x) ++hits[size_t(y * w + x)];
+        EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), h * w) << what;
+        if (exact) {
+            EXPECT_EQ(tiled.result.labels, whole.result.labels) << what;
+            EXPECT_TRUE(same_bits(tiled.result.probs, whole.result.probs)) << what;
+            continue;
+        }
+        const float* a = whole.result.probs.f32();
+        const float* b = tiled.result.probs.f32();
+        float worst = 0;
+        for (int64_t i = 0; i < whole.result.probs.numel(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+        EXPECT_LE(worst, 1e-5f) << what;
+        const size_t plane = size_t(h * w);
+        for (size_t i = 0; i < plane; ++i) {
+            const int la = whole.result.labels[i], lb = tiled.result.labels[i];
+            if (la != lb) {
+                EXPECT_LE(std::fabs(a[la * plane + i] - a[lb * plane + i]), 2e-5f) << what << " pixel " << i;
+            }
+        }
+    }
+}
+
+TEST(Tiling, ValidUnetIsExact) {
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    expect_tiling_exact(m, 97, 61, 40, HaloMode::Reflect);
+    expect_tiling_exact(m, 61, 97, 36, HaloMode::Zero);
+    expect_tiling_exact(m, 50, 203, 44, HaloMode::Reflect);
+}
+
+TEST(Tiling, DensifiedPatchClassifierIsExact) {
+    const Model patch = load_model(kGolden + "graph_patch_classifier/model.json");
+    const Model dense = densify(patch);
+    const HaloPlan hp = plan_halo(dense, analyse_segment_model(dense), 97, 61);
+    EXPECT_EQ(hp.pad[0], 7);  // 14 // 2 on top, 14 - 1 - 7 below
+    EXPECT_EQ(hp.pad[2], 6);
+    EXPECT_EQ(hp.output[0], 97);
+    EXPECT_EQ(hp.output[1], 61);
+    expect_tiling_exact(dense, 97, 61, 40, HaloMode::Reflect);
+    expect_tiling_exact(dense, 61, 97, 30, HaloMode::Zero);
+}
+
+TEST(Tiling, PaddedUnetWithPoolingIsExact) {
+    const Model m = load_model(kGolden + "graph_unet_padded/model.json");
+    const HaloPlan hp = plan_halo(m, analyse_segment_model(m), 97, 61);
+    // A same-size net: no halo before the image; after it, what makes the
+    // size a multiple of 4 (two 2x2 pools, then upsampling and concats).
+    EXPECT_EQ(hp.pad[0], 0);
+    EXPECT_EQ(hp.pad[1], 0);
+    EXPECT_EQ(hp.input[0], 100);
+    EXPECT_EQ(hp.input[1], 64);
+    expect_tiling_exact(m, 97, 61, 72, HaloMode::Reflect);
+    expect_tiling_exact(m, 61, 97, 64, HaloMode::Reflect);
+    expect_tiling_exact(m, 103, 75, 80, HaloMode::Reflect);
+}
+
+TEST(Tiling, ImageSmallerThanTheHalo) {
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 2}, {1, 1}, {1, 17}}) {
+        const Segmented s = segment(m, random_image(h, w, 1, 5), SIZE_MAX);
+        EXPECT_EQ(s.result.height, h);
+        EXPECT_EQ(s.result.width, w);
+        EXPECT_EQ(s.result.labels.size(), size_t(h * w));
+    }
+}
+
+TEST(Tiling, BudgetTooSmallIsRefused) {
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    const SegmentModel sm = analyse_segment_model(m);
+    const HaloPlan hp = plan_halo(m, sm, 97, 61);
+    EXPECT_THROW(plan_tiles(m, sm, hp, 1000), Error);
+}
+
+// conv 3x3 (pads 1) -> x * global_avg_pool(x): every output pixel sees the whole image.
+Model global_pool_model(const TempDir& dir) {
+    std::map<std::string, Tensor> w;
+    w["c.weight"] = Tensor(DType::F32, {2, 1, 3, 3});
+    w["c.bias"] = Tensor(DType::F32, {2});
+    for (int i = 0; i < 18; ++i) w["c.weight"].f32()[i] = float(i % 5) * 0.1f - 0.2f;
+    write_safetensors(dir.file("g.safetensors"), w);
+    const Json doc = {
+        {"format", "fcnrt-graph"},
+        {"version", 1},
+        {"weights", "g.safetensors"},
+        {"inputs", {{{"name", "x"}, {"shape", {1, 1, nullptr, nullptr}}}}},
+        {"outputs", {"y"}},
+        {"nodes",
+         {{{"op", "conv"}, {"name", "c"}, {"inputs", {"x"}}, {"outputs", {"c"}}, {"pads", {1, 1, 1, 1}},
+           {"weight", "c.weight"}, {"bias", "c.bias"}},
+          {{"op", "global_avg_pool"}, {"name", "g"}, {"inputs", {"c"}}, {"outputs", {"g"}}},
+          {{"op", "mul"}, {"name", "y"}, {"inputs", {"c", "g"}}, {"outputs", {"y"}}}}}};
+    const std::string path = dir.file("g.json");
+    std::ofstream(path) << doc.dump();
+    return load_model(path);
+}
+
+TEST(Tiling, GlobalPoolNetRefusesTiling) {
+    TempDir dir;
+    const Model m = global_pool_model(dir);
+    const SegmentModel sm = analyse_segment_model(m);
+    const HaloPlan hp = plan_halo(m, sm, 97, 61);
+    EXPECT_EQ(plan_tiles(m, sm, hp, SIZE_MAX).tiles.size(), 1u);  // untiled is fine
+    try {
+        plan_tiles(m, sm, hp, run_bytes(m, sm, 20, 20));
+        ADD_FAILURE() << "a global-pool net was tiled";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("receptive field is the whole image; it cannot be tiled: "
+                                             "raise --max-memory"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(SegmentModel, PatchClassifierNeedsDensify) {
+    const Model patch = load_model(kGolden + "graph_patch_classifier/model.json");
+    try {
+        analyse_segment_model(patch);
+        ADD_FAILURE();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("densify"), std::string::npos);
+    }
+}
+
+TEST(SegmentModel, SoftmaxOutputIsTakenAsProbabilities) {
+    const Model padded = load_model(kGolden + "graph_unet_padded/model.json");
+    EXPECT_TRUE(analyse_segment_model(padded).output_is_probs);
+    const Model valid = load_model(kGolden + "graph_unet_valid/model.json");
+    const SegmentModel sm = analyse_segment_model(valid);
+    EXPECT_FALSE(sm.output_is_probs);
+    EXPECT_EQ(sm.output, "scores");
+    EXPECT_EQ(sm.classes, 3);
+    // Softmax scores sum to 1 per pixel.
+    const Segmented s = segment(valid, random_image(20, 30, 1, 9), SIZE_MAX);
+    for (int64_t i = 0; i < 20 * 30; i += 37) {
+        float sum = 0;
+        for (int k = 0; k < 3; ++k) sum += s.result.probs.f32()[k * 600 + i];
+        EXPECT_NEAR(sum, 1.0f, 1e-6);
+    }
+}
+
+}  // namespace
+}  // namespace fcnrt

@@ -1,0 +1,343 @@
+// `fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [...]`: whole-image
+// segmentation from image files to mask PNGs, tiled when the image does not
+// fit the memory budget (engine/segment/tiling.h).
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include "engine/device.h"
+#include "engine/error.h"
+#include "engine/executor.h"
+#include "engine/image/image_io.h"
+#include "engine/io/file_util.h"
+#include "engine/io/npy.h"
+#include "engine/model_loader.h"
+#include "engine/segment/palette.h"
+#include "engine/segment/preprocess.h"
+#include "engine/segment/tiling.h"
+#include "tools/fcnrt/cli_args.h"
+#include "tools/fcnrt/commands.h"
+
+namespace fcnrt::cli {
+
+const char* const kSegmentHelp =
+    "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
+    "                     [--probs] [--device auto|cpu|cuda] [--max-memory BYTES]\n"
+    "                     [--halo reflect|zero] [--quiet]\n"
+    "\n"
+    "Segments whole images (PNG 8/16-bit, JPEG, BMP, TGA, PNM; a DIR means every image\n"
+    "file in it, sorted) with a dense model, writing for each image STEM:\n"
+    "  OUTDIR/STEM_mask.png     class colours (the model's \"classes\", else the Pascal\n"
+    "                           VOC palette), 8-bit RGB\n"
+    "  OUTDIR/STEM_labels.png   class indices, 8-bit gray\n"
+    "  OUTDIR/STEM_overlay.png  with --overlay: the image blended with the mask\n"
+    "  OUTDIR/STEM_probs.npy    with --probs: float32 [classes, H, W] softmax scores\n"
+    "The model's metadata \"preprocess\" normalises the pixels. Models whose output is\n"
+    "smaller than the input (VALID convolutions, densified patch nets) get a halo around\n"
+    "the image so that the mask has the image's size. An image whose run needs more\n"
+    "than --max-memory is cut into tiles that give exactly the untiled result. A bad\n"
+    "image is reported and skipped (nothing is written for it); the exit code is then 1.\n"
+    "\n"
+    "  -o, --output OUTDIR  where the files go (created if missing)\n"
+    "  --overlay            also write the overlay\n"
+    "  --opacity A          the mask's weight in the overlay, 0..1 (default 0.5)\n"
+    "  --probs              also write the class scores\n"
+    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
+    "  --max-memory BYTES   budget for one run: weights + activations + copies, e.g.\n"
+    "                       512M or 2G (default: min(4 GiB, half the RAM) on the CPU)\n"
+    "  --halo MODE          reflect (default) or zero: what lies outside the image\n"
+    "  --quiet              no progress bar or notes\n";
+
+namespace {
+
+bool is_directory(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool has_image_extension(const std::string& name) {
+    const size_t dot = name.rfind('.');
+    if (dot == std::string::npos) return false;
+    std::string ext = name.substr(dot + 1);
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    static const char* const kExts[] = {"png", "jpg", "jpeg", "bmp", "tga", "pgm", "ppm", "pnm"};
+    return std::any_of(std::begin(kExts), std::end(kExts), [&](const char* e) { return ext == e; });
+}
+
+// Every image file directly in `dir`, sorted by name.
+std::vector<std::string> images_in(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) throw Error(dir, "", std::string("cannot read the directory: ") + std::strerror(errno));
+    std::vector<std::string> names;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.empty() || name[0] == '.' || !has_image_extension(name)) continue;
+        const std::string path = dir + (dir.back() == '/' ? "" : "/") + name;
+        if (!is_directory(path)) names.push_back(path);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    if (names.empty())
+        throw Error(dir, "", "the directory holds no image files (.png .jpg .jpeg .bmp .tga .pgm .ppm .pnm)");
+    return names;
+}
+
+std::string stem_of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    const size_t dot = name.rfind('.');
+    return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
+// "2G", "512M", "1.5GiB", "1000000": bytes (K, M, G, T are powers of 1024).
+size_t parse_bytes(const std::string& text) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    std::string unit = end ? end : "";
+    for (char& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
+    double mult = 0;
+    if (unit.empty() || unit == "B") mult = 1;
+    else if (unit == "K" || unit == "KB" || unit == "KIB") mult = 1024.0;
+    else if (unit == "M" || unit == "MB" || unit == "MIB") mult = 1024.0 * 1024;
+    else if (unit == "G" || unit == "GB" || unit == "GIB") mult = 1024.0 * 1024 * 1024;
+    else if (unit == "T" || unit == "TB" || unit == "TIB") mult = 1024.0 * 1024 * 1024 * 1024;
+    if (text.empty() || end == text.c_str() || mult == 0 || !(v > 0) || v * mult > 1e18)
+        throw UsageError{"--max-memory: expected a size such as 512M or 2G, got '" + text + "'"};
+    return size_t(v * mult);
+}
+
+// The default budget for one run. On the CPU: min(4 GiB, half the physical
+// RAM). The CUDA backend does not yet report its free memory (it would be 80%
+// of cudaMemGetInfo's free bytes); until it does, other backends get the CPU
+// default too, which a GPU with less free memory than that may not honour.
+size_t default_budget() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    const size_t four_gib = size_t(4) << 30;
+    if (pages <= 0 || page <= 0) return four_gib;
+    return std::min(four_gib, size_t(pages) * size_t(page) / 2);
+}
+
+std::string bytes_text(size_t b) {
+    char buf[64];
+    if (b >= (size_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(1 << 30));
+    else std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(1 << 20));
+    return buf;
+}
+
+// One line on a terminal's stderr, redrawn in place.
+class ProgressBar {
+public:
+    explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+    ~ProgressBar() { finish(); }
+    void show(size_t image, size_t images, size_t tile, size_t tiles) {
+        if (!enabled_) return;
+        const double done = (double(image) + double(tile) / double(std::max<size_t>(tiles, 1))) /
+                            double(std::max<size_t>(images, 1));
+        const int width = 30, filled = int(std::lround(done * width));
+        std::fprintf(stderr, "\r[%s%s] image %zu/%zu  tile %zu/%zu ", std::string(filled, '#').c_str(),
+                     std::string(width - filled, '.').c_str(), image + (image < images), images,
+                     tile, tiles);
+        std::fflush(stderr);
+        drawn_ = true;
+    }
+    // Clears the line so that messages start on a clean one.
+    void finish() {
+        if (!drawn_) return;
+        std::fprintf(stderr, "\r%*s\r", 70, "");
+        std::fflush(stderr);
+        drawn_ = false;
+    }
+
+private:
+    bool enabled_;
+    bool drawn_ = false;
+};
+
+// The image as 8-bit RGB for display: 8-bit samples as they are, 16-bit ones
+// stretched from the image's own min..max to 0..255; gray replicated, alpha dropped.
+std::vector<uint8_t> display_rgb(const Image& image) {
+    const int64_t n = image.width() * image.height();
+    const int cc = image.colour_channels();
+    double lo = 0, scale = 1;
+    if (image.bit_depth() == 16) {
+        uint32_t mn = 65535, mx = 0;
+        for (int64_t y = 0; y < image.height(); ++y)
+            for (int64_t x = 0; x < image.width(); ++x)
+                for (int c = 0; c < cc; ++c) {
+                    const uint32_t v = image.at(y, x, c);
+                    mn = std::min(mn, v);
+                    mx = std::max(mx, v);
+                }
+        lo = mn;
+        scale = mx > mn ? 255.0 / double(mx - mn) : 0.0;
+    }
+    std::vector<uint8_t> rgb(size_t(n) * 3);
+    for (int64_t y = 0; y < image.height(); ++y)
+        for (int64_t x = 0; x < image.width(); ++x)
+            for (int c = 0; c < 3; ++c) {
+                const uint32_t v = image.at(y, x, cc == 1 ? 0 : c);
+                rgb[(size_t(y) * size_t(image.width()) + size_t(x)) * 3 + c] =
+                    uint8_t(std::lround(std::clamp((double(v) - lo) * scale, 0.0, 255.0)));
+            }
+    return rgb;
+}
+
+struct Options {
+    std::string outdir;
+    bool overlay = false, probs = false, quiet = false;
+    double opacity = 0.5;
+    HaloMode halo = HaloMode::Reflect;
+    size_t budget = 0;
+};
+
+// Writes every file for one image, or none: a file that fails takes back the
+// ones written before it.
+void write_outputs(const std::string& image_path, const Image& image, const SegmentResult& r,
+                   const std::vector<Rgb>& palette, const Options& opt) {
+    const std::string base = opt.outdir + "/" + stem_of(image_path);
+    const size_t n = r.labels.size();
+    std::vector<std::pair<std::string, std::string>> pngs;  // (path, bytes)
+    {
+        std::vector<uint8_t> mask(n * 3);
+        for (size_t i = 0; i < n; ++i)
+            for (int c = 0; c < 3; ++c) mask[i * 3 + c] = palette[r.labels[i]][c];
+        pngs.push_back({base + "_mask.png", encode_png(mask.data(), r.width, r.height, 3)});
+        if (opt.overlay) {
+            std::vector<uint8_t> over = display_rgb(image);
+            for (size_t i = 0; i < n * 3; ++i)
+                over[i] = uint8_t(std::lround((1.0 - opt.opacity) * over[i] + opt.opacity * mask[i]));
+            pngs.push_back({base + "_overlay.png", encode_png(over.data(), r.width, r.height, 3)});
+        }
+    }
+    pngs.insert(pngs.begin() + 1, {base + "_labels.png", encode_png(r.labels.data(), r.width, r.height, 1)});
+
+    std::vector<std::string> written;
+    try {
+        for (const auto& [path, bytes] : pngs) {
+            write_file_atomically(path, bytes.data(), bytes.size());
+            written.push_back(path);
+        }
+        if (opt.probs) {
+            const std::string path = base + "_probs.npy";
+            write_npy(path, r.probs);
+            written.push_back(path);
+        }
+    } catch (...) {
+        for (const std::string& p : written) std::remove(p.c_str());
+        throw;
+    }
+}
+
+}  // namespace
+
+int segment_command(const std::vector<std::string>& argv_in) {
+    // -o is this command's short form of --output.
+    std::vector<std::string> argv = argv_in;
+    for (std::string& a : argv)
+        if (a == "-o") a = "--output";
+    Args args("segment", argv, {"--output", "--opacity", "--device", "--max-memory", "--halo"},
+              {"--overlay", "--probs", "--quiet"});
+    if (args.positional().size() < 2)
+        throw UsageError{"segment takes MODEL.json and at least one IMAGE or DIR (see fcnrt segment --help)"};
+    Options opt;
+    opt.outdir = args.value("--output");
+    if (opt.outdir.empty()) throw UsageError{"segment needs -o OUTDIR"};
+    opt.overlay = args.flag("--overlay");
+    opt.probs = args.flag("--probs");
+    opt.quiet = args.flag("--quiet");
+    if (!args.value("--opacity").empty()) {
+        const std::string t = args.value("--opacity");
+        char* end = nullptr;
+        opt.opacity = std::strtod(t.c_str(), &end);
+        if (t.empty() || *end != '\0' || !(opt.opacity >= 0.0 && opt.opacity <= 1.0))
+            throw UsageError{"--opacity: expected a number in 0..1, got '" + t + "'"};
+    }
+    const std::string halo = args.value("--halo", "reflect");
+    if (halo != "reflect" && halo != "zero")
+        throw UsageError{"--halo: expected reflect or zero, got '" + halo + "'"};
+    opt.halo = halo == "zero" ? HaloMode::Zero : HaloMode::Reflect;
+    opt.budget = args.value("--max-memory").empty() ? default_budget()
+                                                    : parse_bytes(args.value("--max-memory"));
+
+    const Model model = load_model(args.positional()[0]);
+    const SegmentModel sm = analyse_segment_model(model);
+    const Preprocess pre = parse_preprocess(model, sm.channels);
+    const std::vector<Rgb> palette = class_palette(model.graph.metadata, int(sm.classes), model.path);
+    if (opt.probs && sm.output_is_labels)
+        throw Error(model.path, "", "--probs needs scores, but output '" + sm.output +
+                                        "' holds class indices");
+
+    // The images, checked for stems that would overwrite each other's outputs.
+    std::vector<std::string> images;
+    for (size_t i = 1; i < args.positional().size(); ++i) {
+        const std::string& p = args.positional()[i];
+        if (is_directory(p)) {
+            for (std::string& f : images_in(p)) images.push_back(std::move(f));
+        } else {
+            images.push_back(p);
+        }
+    }
+    std::map<std::string, std::string> by_stem;
+    for (const std::string& p : images) {
+        auto [it, fresh] = by_stem.insert({stem_of(p), p});
+        if (!fresh)
+            throw Error(p, "", "its outputs would overwrite those of " + it->second +
+                                   " (same name stem '" + it->first + "')");
+    }
+
+    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0 && !is_directory(opt.outdir))
+        throw Error(opt.outdir, "", std::string("cannot create the output directory: ") + std::strerror(errno));
+
+    std::string chosen;
+    auto backend = select_backend(args.value("--device", "auto"), &chosen);
+    std::cerr << "fcnrt: " << chosen << "\n";
+    Executor executor(model, backend);
+
+    ProgressBar bar(!opt.quiet && ::isatty(2));
+    int failures = 0;
+    for (size_t i = 0; i < images.size(); ++i) {
+        const std::string& path = images[i];
+        try {
+            const Image image = read_image(path);
+            const InputTransform transform(pre, image.info(), path);
+            const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
+            const TilePlan plan = plan_tiles(model, sm, halo, opt.budget);
+            if (plan.tiled() && !opt.quiet) {
+                bar.finish();
+                std::cerr << "fcnrt: note: " << path << ": " << plan.tiles.size() << " tiles of up to "
+                          << plan.tile[0] << "x" << plan.tile[1] << " pixels (each run needs at most "
+                          << bytes_text(plan.peak_bytes) << " of the " << bytes_text(opt.budget)
+                          << " budget)\n";
+            }
+            const bool show = images.size() > 1 || plan.tiled();
+            if (show) bar.show(i, images.size(), 0, plan.tiles.size());
+            const SegmentResult r = segment_image(
+                executor, sm, halo, plan, image, transform, opt.halo, opt.probs,
+                [&](size_t done, size_t all) {
+                    if (show) bar.show(i, images.size(), done, all);
+                });
+            write_outputs(path, image, r, palette, opt);
+        } catch (const Error& e) {
+            bar.finish();
+            // An error not already naming a file belongs to this image.
+            std::cerr << "fcnrt: error: " << (e.file().empty() ? e.with_file(path) : e).what() << "\n";
+            ++failures;
+        } catch (const std::bad_alloc&) {
+            bar.finish();
+            std::cerr << "fcnrt: error: " << path << ": out of memory\n";
+            ++failures;
+        }
+    }
+    bar.finish();
+    return failures ? 1 : 0;
+}
+
+}  // namespace fcnrt::cli
