@@ -246,6 +246,12 @@ Model finish_load(const Json& doc, const std::string& json_path,
         remove_dead_nodes(model);
         fold_batch_norm(model);
         fuse_activation(model);
+        // Weights no node names any more (replaced by folded copies) would only
+        // take device memory.
+        std::set<std::string> named;
+        for (const Node& n : model.graph.nodes) named.insert(n.weights.begin(), n.weights.end());
+        for (auto it = model.weights.begin(); it != model.weights.end();)
+            it = named.count(it->first) ? std::next(it) : model.weights.erase(it);
         infer_shapes(model, declared_input_shapes(model.graph));
     }
     return model;

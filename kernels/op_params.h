@@ -71,6 +71,10 @@ struct Pool2dParams {
     int dilation[2] = {1, 1};
     bool ceil_mode = false;
     bool count_include_pad = false;  // avg_pool only
+    // max_pool only: indices h * W + w within each (n, c) plane (false, PyTorch's
+    // convention, what max_unpool reads) or flattened over the input,
+    // ((n * C + c) * H + h) * W + w (true, ONNX MaxPool's with storage_order 0).
+    bool flat_indices = false;
 };
 
 enum class BinaryOp : uint8_t { Add, Mul };

@@ -335,8 +335,8 @@ OpCase max_pool_case(TensorSpec x, Pool2dParams p, bool indices, int64_t out_gap
     c.inputs = {x};
     c.outputs = {f32(x.n, x.c, oh, ow, Fill::Uniform, out_gap)};
     if (indices) c.outputs.push_back(i32(x.n, x.c, oh, ow, out_gap));
-    c.name = pool_name(x, p) + (indices ? "_indices" : "") + (x.nan_fraction > 0 ? "_nan" : "") +
-             "_out" + dims(c.outputs[0]);
+    c.name = pool_name(x, p) + (indices ? (p.flat_indices ? "_flatindices" : "_indices") : "") +
+             (x.nan_fraction > 0 ? "_nan" : "") + "_out" + dims(c.outputs[0]);
     c.tolerance = 0.0;  // selects an input element: exact
     c.run = [p, indices](const KernelSet& k, const std::vector<View>& in,
                          const std::vector<View>& out) {
@@ -390,6 +390,23 @@ std::vector<OpCase> max_pool2d_cases() {
     v.push_back(max_pool_case(int_x, pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false), true));
     v.push_back(max_pool_case(f32(3, 5, 7, 33, Fill::Uniform, 9),
                               pool_params(2, 3, 2, 3, 1, 0, 0, 1, 1, 1, true), true, 4 * 4 * 12));
+    // Flat indices (ONNX's, ((n*C + c)*H + h)*W + w): batch and channels > 1, batch gaps in
+    // x and the outputs (the offset is over the logical N*C*H*W, not the strides), padding,
+    // dilation, ties, NaN and a window wholly in the padding.
+    auto flat = [](Pool2dParams p) {
+        p.flat_indices = true;
+        return p;
+    };
+    v.push_back(max_pool_case(f32(3, 5, 7, 33, Fill::Uniform, 9),
+                              flat(pool_params(2, 3, 2, 3, 1, 0, 0, 1, 1, 1, true)), true,
+                              4 * 4 * 12));
+    v.push_back(max_pool_case(f32(2, 3, 33, 33),
+                              flat(pool_params(3, 3, 2, 2, 1, 1, 1, 1, 2, 2, false)), true));
+    v.push_back(max_pool_case(f32(2, 5, 33, 7, Fill::Integer),
+                              flat(pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false)), true));
+    v.push_back(max_pool_case(nan_x, flat(pool_params(3, 3, 1, 2, 1, 1, 1, 1, 1, 1, true)), true));
+    v.push_back(max_pool_case(f32(2, 3, 1, 7),
+                              flat(pool_params(2, 2, 1, 1, 1, 1, 1, 1, 2, 2, false)), true));
     return v;
 }
 

@@ -441,6 +441,31 @@ TEST(ReferenceMaxPool2d, WithoutIndicesAndStridedBatch) {
     EXPECT_TRUE(y.gaps_untouched());
 }
 
+TEST(ReferenceMaxPool2d, FlatIndicesOverBatchAndChannels) {
+    // N = 2, C = 2, 2x3 planes (H*W = 6), kernel 2x2, stride 1: windows on columns {0, 1}
+    // and {1, 2}. Flat (ONNX) indices add (n*C + c) * 6 to the per-plane h*W + w; the
+    // batch strides of x, y and indices (gaps) must not enter them.
+    F32 x(2, 2, 2, 3,
+          {1, 5, 2, 3, 0, 6,   // (0,0): 5 at 1; 6 at 5            -> 0 + {1, 5}
+           7, 0, 0, 0, 0, 8,   // (0,1): 7 at 0; 8 at 5            -> 6 + {0, 5}
+           0, 0, 0, 9, 0, 0,   // (1,0): 9 at 3; all 0: first, 1   -> 12 + {3, 1}
+           2, 3, 4, 1, 1, 1},  // (1,1): 3 at 1; 4 at 2            -> 18 + {1, 2}
+          /*stride=*/14);
+    F32 y(2, 2, 1, 2, {}, /*stride=*/5);
+    I32 idx(2, 2, 1, 2, {}, /*stride=*/6, /*poison=*/-7);
+    Pool2dParams p = pool(2, 2, 1, 1);
+    p.flat_indices = true;
+    max_pool2d(x.view(), y.view(), idx.view(), p);
+    expect_values(y, {5, 6, 7, 8, 9, 0, 3, 4});
+    expect_values(idx, {1, 5, 6, 11, 15, 13, 19, 20});
+    EXPECT_TRUE(y.gaps_untouched());
+    EXPECT_TRUE(idx.gaps_untouched(-7));
+    // The default (per plane, PyTorch's) on the same input.
+    p.flat_indices = false;
+    max_pool2d(x.view(), y.view(), idx.view(), p);
+    expect_values(idx, {1, 5, 0, 5, 3, 1, 1, 2});
+}
+
 TEST(ReferenceAvgPool2d, PlainTwoByTwo) {
     F32 x(1, 1, 2, 4, {1, 2, 3, 4, 5, 6, 7, 9});
     F32 y(1, 1, 1, 2);

@@ -1,9 +1,10 @@
 // The ONNX backend node test cases (collected by tests/onnx/setup_onnx_cases.sh
 // into FCNRT_ONNX_CASES_DIR) through the importer and both CPU backends,
 // compared as ONNX's own runner does: |got - want| <= atol + rtol * |want| with
-// rtol 1e-3, atol 1e-5 (ArgMax indices exactly). A case the importer refuses is
-// skipped with its reason; a case that imports must run and match. The summary
-// lists which cases ran and which were skipped, and why.
+// rtol 1e-3, atol 1e-5; integer outputs (ArgMax and MaxPool indices) exactly, by
+// value: fcnrt presents them as int32, ONNX's expected outputs are int64. A case the
+// importer refuses is skipped with its reason; a case that imports must run and
+// match. The summary lists which cases ran and which were skipped, and why.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -37,7 +38,9 @@ std::vector<Tensor> read_pb_set(const fs::path& dir, const char* kind, std::vect
     return out;
 }
 
-// "" when they match, else what differs.
+// "" when they match, else what differs. Integers compare exactly, by value: fcnrt's
+// are int32, and read_onnx_tensor_file gives ONNX's int64 expected values as int32
+// (refusing, so skipping the case, where one lies outside int32).
 std::string compare(const Tensor& got, const Tensor& want) {
     if (got.numel() != want.numel())
         return "shape " + shape_to_string(got.shape()) + " vs expected " + shape_to_string(want.shape());

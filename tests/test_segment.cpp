@@ -17,10 +17,13 @@
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/image/image_io.h"
+#include "engine/image/png_stream.h"
 #include "engine/io/file_util.h"
+#include "engine/io/npy.h"
 #include "engine/io/safetensors.h"
 #include "engine/model_loader.h"
 #include "engine/passes/densify.h"
+#include "engine/segment/outputs.h"
 #include "engine/segment/palette.h"
 #include "engine/segment/preprocess.h"
 #include "engine/segment/tiling.h"
@@ -439,6 +442,144 @@ TEST(SegmentModel, SoftmaxOutputIsTakenAsProbabilities) {
         for (int k = 0; k < 3; ++k) sum += s.result.probs.f32()[k * 600 + i];
         EXPECT_NEAR(sum, 1.0f, 1e-6);
     }
+}
+
+// ---- streaming outputs and the memory budget ----
+
+// encode_png_rows, decoded by stb_image (decode_image reads bytes in memory):
+// every pixel back, for gray and RGB at odd sizes (one row, one column, and
+// sizes that are no multiple of anything), with content that makes the
+// filter heuristic pick every filter type, and at zlib levels 0 and 9.
+TEST(PngStream, EncoderRoundTripsThroughStbImage) {
+    std::mt19937 rng(11);
+    for (int channels : {1, 3}) {
+        for (auto [w, h] : {std::pair<int64_t, int64_t>{1, 1}, {1, 37}, {53, 1}, {97, 61}, {257, 13}}) {
+            for (int level : {0, 6, 9}) {
+                SCOPED_TRACE(std::to_string(channels) + " channels, " + std::to_string(w) + "x" +
+                             std::to_string(h) + ", level " + std::to_string(level));
+                // Smooth gradients (sub / up / average / Paeth win), flat runs and noise.
+                std::vector<uint8_t> px(size_t(w * h * channels));
+                for (int64_t y = 0; y < h; ++y)
+                    for (int64_t x = 0; x < w; ++x)
+                        for (int c = 0; c < channels; ++c) {
+                            const size_t i = size_t((y * w + x) * channels + c);
+                            px[i] = y % 7 == 3 ? uint8_t(rng())
+                                    : x < w / 3 ? uint8_t(40 * c)
+                                                : uint8_t(x * 3 + y * 5 + c * 17);
+                        }
+                int64_t next = 0;
+                const std::string png = encode_png_rows(
+                    w, h, channels,
+                    [&](int64_t y, uint8_t* row) {
+                        EXPECT_EQ(y, next++);  // rows in order, once each
+                        std::memcpy(row, px.data() + size_t(y * w * channels), size_t(w * channels));
+                    },
+                    level);
+                EXPECT_EQ(next, h);
+                const Image im = decode_image(png, "stream.png");
+                ASSERT_EQ(im.width(), w);
+                ASSERT_EQ(im.height(), h);
+                ASSERT_EQ(im.channels(), channels);
+                ASSERT_EQ(im.bit_depth(), 8);
+                EXPECT_EQ(std::memcmp(im.samples(), px.data(), px.size()), 0);
+            }
+        }
+    }
+}
+
+// read_image inflates PNGs row by row (png_stream): stb-written 8-bit and
+// our 16-bit files read back exactly; a truncated one is refused.
+TEST(PngStream, DecoderReadsWhatStbAndWeWrite) {
+    TempDir dir;
+    std::mt19937 rng(12);
+    const int64_t w = 45, h = 29;
+    for (int channels = 1; channels <= 4; ++channels) {
+        ImageInfo info;
+        std::vector<uint8_t> px8(size_t(w * h * channels));
+        std::vector<uint16_t> px16(px8.size());
+        for (size_t i = 0; i < px8.size(); ++i) {
+            px8[i] = uint8_t(i % 11 == 0 ? rng() : i / 3);
+            px16[i] = uint16_t(i % 13 == 0 ? rng() : i * 97);
+        }
+        write_bytes(dir.file("a.png"), encode_png(px8.data(), w, h, channels));
+        ASSERT_TRUE(png_stream_header(dir.file("a.png"), &info));
+        const Image a = read_image(dir.file("a.png"));
+        ASSERT_EQ(a.channels(), channels);
+        EXPECT_EQ(std::memcmp(a.samples(), px8.data(), px8.size()), 0);
+        const std::string png16 = encode_png16(px16.data(), w, h, channels);
+        write_bytes(dir.file("b.png"), png16);
+        const Image b = read_image(dir.file("b.png"));
+        ASSERT_EQ(b.bit_depth(), 16);
+        EXPECT_EQ(std::memcmp(b.samples(), px16.data(), px16.size() * 2), 0);
+        write_bytes(dir.file("c.png"), png16.substr(0, png16.size() - 40));
+        expect_refused(dir.file("c.png"), "truncated or corrupt");
+    }
+}
+
+// The budget counts the image's samples and labels before the tiles get the rest.
+TEST(Budget, WholeImageBuffersAreCountedFirst) {
+    ImageInfo gray8{20000, 20000, 1, 8};
+    EXPECT_EQ(image_buffer_bytes(gray8), size_t(20000) * 20000 * 2);  // samples + uint8 labels
+    ImageInfo rgb16{301, 7, 3, 16};
+    EXPECT_EQ(image_buffer_bytes(rgb16), size_t(301) * 7 * (3 * 2 + 1));
+    const size_t gib = size_t(1) << 30;
+    EXPECT_EQ(tile_budget(gib, gray8, "big.png"), gib - size_t(800000000));
+    try {
+        tile_budget(size_t(700) << 20, gray8, "big.png");
+        ADD_FAILURE() << "a budget below the image's own buffers was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.file(), "big.png");
+        EXPECT_NE(std::string(e.what()).find("raise --max-memory"), std::string::npos) << e.what();
+    }
+    // The tiles then plan within what is left: the plan's peak plus the image's
+    // buffers stays within the whole budget.
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    const SegmentModel sm = analyse_segment_model(m);
+    const ImageInfo info{203, 157, 1, 8};
+    const HaloPlan hp = plan_halo(m, sm, info.height, info.width);
+    const size_t budget = image_buffer_bytes(info) + run_bytes(m, sm, 60, 60);
+    const TilePlan plan = plan_tiles(m, sm, hp, tile_budget(budget, info, "x.png"));
+    EXPECT_TRUE(plan.tiled());
+    EXPECT_LE(plan.peak_bytes + image_buffer_bytes(info), budget);
+}
+
+// Streamed scores (tile by tile into the .npy) equal the whole tensor, and the
+// streamed outputs are the images the in-memory encoder would make.
+TEST(SegmentOutputs, StreamedProbsAndPngsMatchTheWholeImagePath) {
+    TempDir dir;
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    const SegmentModel sm = analyse_segment_model(m);
+    const int64_t h = 53, w = 71;
+    const Image im = random_image(h, w, 1, 21);
+    const HaloPlan hp = plan_halo(m, sm, h, w);
+    const TilePlan plan = plan_tiles(m, sm, hp, run_bytes(m, sm, 40, 40));
+    ASSERT_TRUE(plan.tiled());
+    const Preprocess pre = parse_preprocess(m, sm.channels);
+    const InputTransform t(pre, im.info(), "im");
+    Executor ex(m, make_cpu_backend(BackendKind::Reference));
+    const SegmentResult whole = segment_image(ex, sm, hp, plan, im, t, HaloMode::Reflect, true);
+    NpyPlanesFile probs(dir.file("s_probs.npy"), sm.classes, h, w);
+    const SegmentResult streamed =
+        segment_image(ex, sm, hp, plan, im, t, HaloMode::Reflect, true, {},
+                      [&](const Tile& tile, const float* p) { probs.write_tile(tile, p); });
+    EXPECT_EQ(streamed.probs.numel(), 0);
+    EXPECT_EQ(streamed.labels, whole.labels);
+    const std::vector<Rgb> palette = class_palette(m.graph.metadata, int(sm.classes), m.path);
+    OutputOptions opt;
+    opt.overlay = true;
+    write_segment_outputs(dir.file("s"), im, streamed, palette, opt, &probs);
+    const Tensor back = read_npy(dir.file("s_probs.npy"));
+    EXPECT_TRUE(same_bits(back, whole.probs));
+    const Image mask = read_image(dir.file("s_mask.png"));
+    const Image labels = read_image(dir.file("s_labels.png"));
+    ASSERT_EQ(mask.channels(), 3);
+    for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) {
+            const uint8_t l = whole.labels[size_t(y * w + x)];
+            ASSERT_EQ(labels.at(y, x, 0), l);
+            for (int c = 0; c < 3; ++c) ASSERT_EQ(mask.at(y, x, c), palette[l][c]);
+        }
+    EXPECT_EQ(read_image(dir.file("s_overlay.png")).width(), w);
 }
 
 }  // namespace

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The README's main command: set up and build, then run a sample model that the
-# repository ships (a small U-Net with PyTorch-made reference outputs), showing
-# its layer table and checking its output.
+# The README's main command: installs what is missing, builds, then segments the
+# sample micrograph that the repository ships (models/bsubtilis-patch31/sample_cells.png,
+# rendered by tools/render_sample_cells.py) with the dense B. subtilis cell model,
+# writing the colour mask, the label map and an overlay.
+#
+# usage: tools/demo.sh [OUTDIR]   (default ./demo-output; FCNRT_BUILD_DIR picks the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 build=${FCNRT_BUILD_DIR:-build}
-sample=tests/golden/graph_unet_valid
-out=$(mktemp -d)
-"$build/fcnrt" info "$sample/model.json" --size 64x64
-"$build/fcnrt" run "$sample/model.json" --input "x=$sample/input_x.npy" \
-    --output "scores=$out/scores.npy" --output "labels=$out/labels.npy"
-"$build/fcnrt" run "$sample/model.json" --input "x=$sample/input_x.npy"
-echo "fcnrt demo: wrote $out/scores.npy and $out/labels.npy"
+model=models/bsubtilis-patch31/dense.json
+sample=models/bsubtilis-patch31/sample_cells.png
+out=${1:-demo-output}
+"$build/fcnrt" segment "$model" "$sample" -o "$out" --overlay
+echo "fcnrt demo: segmented $sample (cells green, their edges red, background black):"
+echo "  mask:    $out/sample_cells_mask.png"
+echo "  overlay: $out/sample_cells_overlay.png"
+echo "  labels:  $out/sample_cells_labels.png (class indices 0 other, 1 cell, 2 edge)"

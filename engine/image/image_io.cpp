@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/image/png_stream.h"
 #include "engine/io/file_util.h"
 
 // Declarations only; the implementation is compiled in stb_impl.cpp with the
@@ -134,11 +135,26 @@ Image Image::blank(ImageInfo info) {
     return Image(info, std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); }));
 }
 
+// PNGs that png_stream decodes are read from their header and inflated row
+// by row: a whole-file copy and stb_image's whole inflated stream would double
+// or triple the memory of a huge image's samples.
 ImageInfo read_image_info(const std::string& path) {
+    ImageInfo info;
+    if (png_stream_header(path, &info)) {
+        check_size(info.width, info.height, path);
+        return info;
+    }
     return info_from_bytes(read_file_bytes(path), path);
 }
 
-Image read_image(const std::string& path) { return decode_image(read_file_bytes(path), path); }
+Image read_image(const std::string& path) {
+    ImageInfo info;
+    if (png_stream_header(path, &info)) {
+        check_size(info.width, info.height, path);
+        return read_png_stream(path, info);
+    }
+    return decode_image(read_file_bytes(path), path);
+}
 
 Image decode_image(const std::string& bytes, const std::string& name) {
     const ImageInfo info = info_from_bytes(bytes, name);

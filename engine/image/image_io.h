@@ -65,8 +65,10 @@ private:
 ImageInfo read_image_info(const std::string& path);
 
 // Decodes the whole image, keeping 16-bit samples 16-bit. The same checks as
-// read_image_info first; a truncated or corrupt file throws with stb_image's
-// reason.
+// read_image_info first; a truncated or corrupt file throws with the
+// decoder's reason. 8/16-bit non-interlaced gray/RGB(A) PNGs are inflated row
+// by row (engine/image/png_stream.h), so they cost their samples and little
+// more; other files are read whole and decoded by stb_image.
 Image read_image(const std::string& path);
 
 // The same from bytes already in memory; `name` is the file named in errors.

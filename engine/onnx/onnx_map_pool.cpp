@@ -1,12 +1,14 @@
 // ONNX MaxPool, AveragePool, GlobalAveragePool and MaxUnpool onto fcnrt's pools.
 //
 // Indices: ONNX's MaxPool Indices are int64 offsets flattened over the whole
-// N*C*H*W input (storage_order 0); fcnrt's max_pool indices are int32 offsets
-// h * W + w within each (n, c) plane, which its max_unpool reads. The two agree
-// on which element each index picks, so an Indices output is imported only when
-// every reader is a MaxUnpool in the same graph (which then sees fcnrt's
-// convention end to end); as a graph output, or feeding any other op, it is
-// refused, as is a MaxUnpool whose indices come from outside the graph.
+// N*C*H*W input (storage_order 0); fcnrt's max_pool indices are int32, by default
+// (`indices` "plane") offsets h * W + w within each (n, c) plane, the only form its
+// max_unpool reads, or with `indices` "flat" ONNX's flattened offsets. Indices read
+// only by MaxUnpools in the same graph use "plane" (fcnrt's convention end to end);
+// as a graph output, or feeding any other op, "flat" (ONNX's values, as int32;
+// max_pool refuses an input over 2^31 - 1 elements). Refused: Indices that feed a
+// MaxUnpool and are also a graph output or feed another op, storage_order 1, and a
+// MaxUnpool whose indices come from outside the graph.
 #include "engine/onnx/onnx_importer.h"
 
 namespace fcnrt::onnx_import {
@@ -26,24 +28,31 @@ void map_pool(Importer& im, const onnx::NodeProto& n, bool is_max) {
     apply_auto_pad(a.text("auto_pad", "NOTSET"), x.shape, k, s, d, pads);
     const bool ceil_mode = a.integer("ceil_mode", 0) != 0;
     std::vector<std::string> outputs = {n.output(0)};
+    bool flat_indices = false;
     if (is_max) {
         require_outputs_at_most(n, 2);
         const std::string idx = output_or_empty(n, 1);
         if (!idx.empty()) {
             if (a.integer("storage_order", 0) != 0)
                 throw Error("Indices with storage_order 1 (column-major) are not supported");
-            if (im.graph_outputs.count(idx))
-                throw Error("Indices output '" + idx +
-                            "' is a graph output: fcnrt's indices are per (n, c) plane (h * W + w), "
-                            "not ONNX's offsets flattened over N*C*H*W");
+            // "flat" for a graph output or any reader but MaxUnpool, "plane" for MaxUnpool.
+            bool unpooled = false;
+            std::string other = im.graph_outputs.count(idx) ? "is a graph output" : "";
             auto it = im.consumers.find(idx);
             if (it != im.consumers.end())
-                for (const std::string& reader : it->second)
-                    if (reader != "MaxUnpool")
-                        throw Error("Indices output '" + idx + "' feeds " + reader +
-                                    "; fcnrt's indices are per (n, c) plane, so only MaxUnpool may read them");
+                for (const std::string& reader : it->second) {
+                    if (reader == "MaxUnpool")
+                        unpooled = true;
+                    else if (other.empty())
+                        other = "feeds " + reader;
+                }
+            if (unpooled && !other.empty())
+                throw Error("Indices output '" + idx + "' feeds MaxUnpool and " + other +
+                            ": fcnrt's max_unpool reads only per (n, c) plane indices (h * W + w), "
+                            "which differ from ONNX's offsets flattened over N*C*H*W");
+            flat_indices = !other.empty();
             outputs.push_back(idx);
-            im.plane_indices.insert(idx);
+            if (!flat_indices) im.plane_indices.insert(idx);
         }
     } else {
         require_outputs_at_most(n, 1);
@@ -54,6 +63,7 @@ void map_pool(Importer& im, const onnx::NodeProto& n, bool is_max) {
     j["pads"] = pads;
     j["dilation"] = dilation;
     j["ceil_mode"] = ceil_mode;
+    if (flat_indices) j["indices"] = "flat";
     if (!is_max) j["count_include_pad"] = a.integer("count_include_pad", 0) != 0;
     im.emit(std::move(j));
 }

@@ -51,6 +51,9 @@ std::shared_ptr<const OpParams> parse_pool(const AttrReader& r, bool is_avg) {
     copy_ints(r.ints("dilation", 2, {1, 1}, 1, kMaxWindow), p->k.dilation);
     p->k.ceil_mode = r.boolean("ceil_mode", false);
     if (is_avg) p->k.count_include_pad = r.boolean("count_include_pad", false);
+    // max_pool's `indices`: "plane" (h * W + w per (n, c) plane, PyTorch's, what
+    // max_unpool reads) or "flat" (((n * C + c) * H + h) * W + w, ONNX MaxPool's).
+    if (!is_avg) p->k.flat_indices = r.choice("indices", {"plane", "flat"}, "plane") == "flat";
     // PyTorch allows pads up to half the kernel, ONNX any pad below the kernel;
     // we take ONNX's bound, since the spec's asymmetric pads go beyond PyTorch.
     // A window wholly in the padding gives -inf (max) or 0 (average), as ATen.
@@ -76,6 +79,11 @@ std::vector<TensorInfo> infer_pool(const InferContext& c, bool with_indices) {
     }
     std::vector<TensorInfo> out = {{DType::F32, y}};
     if (with_indices) out.push_back({DType::I32, y});
+    // Flat indices reach N*C*H*W - 1 and are int32 (checked again at run time,
+    // when every dim is known).
+    if (with_indices && p.flat_indices && numel_known(x) > int64_t(INT32_MAX))
+        throw Error("indices \"flat\" need N*C*H*W <= 2^31 - 1 (int32 indices); input is " +
+                    shape_to_string(x));
     return out;
 }
 

@@ -367,23 +367,40 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
     return plan;
 }
 
+size_t image_buffer_bytes(const ImageInfo& image) {
+    const size_t pixels = size_t(image.width) * size_t(image.height);
+    const size_t samples = pixels * size_t(image.channels) * (image.bit_depth == 16 ? 2 : 1);
+    return samples + pixels;  // + uint8 labels
+}
+
+size_t tile_budget(size_t budget_bytes, const ImageInfo& image, const std::string& image_name) {
+    const size_t held = image_buffer_bytes(image);
+    if (held >= budget_bytes)
+        throw Error(image_name, "",
+                    "the " + size_text(image.height, image.width) + " image's own buffers (" +
+                        std::to_string(image.bit_depth) + "-bit samples and labels) need " +
+                        bytes_text(held) + ", leaving nothing of the " + bytes_text(budget_bytes) +
+                        " budget for inference: raise --max-memory");
+    return budget_bytes - held;
+}
+
 SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
                             const TilePlan& plan, const Image& image,
                             const InputTransform& transform, HaloMode halo_mode, bool want_probs,
-                            const TileProgress& progress) {
+                            const TileProgress& progress, const TileScoresSink& scores_sink) {
     SegmentResult r;
     r.height = halo.image[0];
     r.width = halo.image[1];
     r.classes = sm.classes;
-    const size_t plane = size_t(r.height) * size_t(r.width);
-    r.labels.assign(plane, 0);
+    const size_t whole_plane = size_t(r.height) * size_t(r.width);
+    r.labels.assign(whole_plane, 0);
     if (want_probs) {
         if (sm.output_is_labels)
             throw Error("--probs needs a model that outputs scores; output '" + sm.output +
                         "' holds class indices");
-        r.probs = Tensor(DType::F32, {sm.classes, r.height, r.width});
+        if (!scores_sink) r.probs = Tensor(DType::F32, {sm.classes, r.height, r.width});
     }
-    float* probs = want_probs ? r.probs.f32() : nullptr;
+    std::vector<float> tile_probs;  // (classes, out_h, out_w) for scores_sink
     const int64_t K = sm.output_channels;
     std::vector<float> e(size_t(std::max<int64_t>(K, 1)));
 
@@ -400,10 +417,22 @@ SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const Ha
             throw Error("internal error: tile output " + shape_to_string(o.shape()) +
                         " does not cover the pixels it should deliver");
         const size_t tplane = size_t(oh) * size_t(ow);
+        // Scores go to the whole-image tensor, or to this tile's buffer for the sink.
+        float* probs = nullptr;
+        size_t plane = 0;
+        if (want_probs && scores_sink) {
+            plane = size_t(t.out_h) * size_t(t.out_w);
+            tile_probs.resize(size_t(sm.classes) * plane);
+            probs = tile_probs.data();
+        } else if (want_probs) {
+            plane = whole_plane;
+            probs = r.probs.f32();
+        }
         for (int64_t y = 0; y < t.out_h; ++y)
             for (int64_t x = 0; x < t.out_w; ++x) {
                 const size_t src = size_t(dy + y) * size_t(ow) + size_t(dx + x);
                 const size_t dst = size_t(t.out_y + y) * size_t(r.width) + size_t(t.out_x + x);
+                const size_t pdst = scores_sink ? size_t(y) * size_t(t.out_w) + size_t(x) : dst;
                 if (sm.output_is_labels) {
                     const int32_t v = o.i32()[src];
                     if (v < 0 || v >= sm.classes)
@@ -419,8 +448,8 @@ SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const Ha
                     const float p = sm.output_is_probs ? v : 1.0f / (1.0f + std::exp(-v));
                     r.labels[dst] = sm.output_is_probs ? v > 0.5f : v > 0.0f;
                     if (probs) {
-                        probs[dst] = 1.0f - p;
-                        probs[plane + dst] = p;
+                        probs[pdst] = 1.0f - p;
+                        probs[plane + pdst] = p;
                     }
                     continue;
                 }
@@ -434,13 +463,14 @@ SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const Ha
                 r.labels[dst] = uint8_t(best);
                 if (!probs) continue;
                 if (sm.output_is_probs) {
-                    for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + dst] = s[k * tplane];
+                    for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + pdst] = s[k * tplane];
                     continue;
                 }
                 float sum = 0.0f;
                 for (int64_t k = 0; k < K; ++k) sum += e[k] = std::exp(s[k * tplane] - m);
-                for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + dst] = e[k] / sum;
+                for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + pdst] = e[k] / sum;
             }
+        if (probs && scores_sink) scores_sink(t, probs);
         if (progress) progress(i + 1, plan.tiles.size());
     }
     return r;

@@ -114,15 +114,35 @@ struct SegmentResult {
     Tensor probs;                 // [classes, height, width] float32, when asked for
 };
 
+// Bytes that exist for the whole image while its tiles run, outside any
+// tile's run: the decoded samples (Image, as stored: 1 or 2 bytes per sample)
+// and the labels (SegmentResult::labels, one byte per pixel: segment refuses
+// models with more than 256 classes, so no wider labels are ever needed).
+// Outputs are written row by row and scores tile by tile, so they add nothing
+// that grows with the image.
+size_t image_buffer_bytes(const ImageInfo& image);
+
+// What `budget_bytes` leaves for the tiles' runs once `image`'s whole-image
+// buffers are counted. Throws fcnrt::Error(image_name) when nothing is left
+// ("the image's own buffers need X of the Y budget: raise --max-memory").
+size_t tile_budget(size_t budget_bytes, const ImageInfo& image, const std::string& image_name);
+
 // Called after each tile with (tiles done, tiles in all).
 using TileProgress = std::function<void(size_t, size_t)>;
 
+// Receives one tile's probabilities, [classes, t.out_h, t.out_w] float32
+// (C-order), for the image pixels t.out_y.., t.out_x.. .
+using TileScoresSink = std::function<void(const Tile& t, const float* probs)>;
+
 // Runs every tile of `plan` and stitches labels (argmax over channels, the
 // first of equal maxima) and, with `want_probs`, softmax scores (the model's
-// own where its output is a softmax). Throws fcnrt::Error.
+// own where its output is a softmax): into SegmentResult::probs, or, when
+// `scores_sink` is given, to it tile by tile (probs then stays empty, and
+// memory stays one tile's). Throws fcnrt::Error.
 SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
                             const TilePlan& plan, const Image& image,
                             const InputTransform& transform, HaloMode halo_mode, bool want_probs,
-                            const TileProgress& progress = {});
+                            const TileProgress& progress = {},
+                            const TileScoresSink& scores_sink = {});
 
 }  // namespace fcnrt

@@ -90,13 +90,16 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t c = 0; c < y.c; ++c) {
                 const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
+                // Flat indices (ONNX's) count from the start of x's (n, c) plane in N*C*H*W.
+                const int64_t plane_base = p.flat_indices ? (n * x.c + c) * x.hw() : 0;
                 for (int64_t oy = 0; oy < y.h; ++oy) {
                     float* best = y.f32() + y.offset(n, c, oy, 0);  // (OW)
                     int32_t* idx = want_indices ? indices.i32() + indices.offset(n, c, oy, 0)
                                                 : scratch_idx.data();  // (OW)
                     for (int64_t ox = 0; ox < ow; ++ox) {
                         best[ox] = neg_inf;
-                        idx[ox] = static_cast<int32_t>(ty.first[oy] * in_w + tx.first[ox]);
+                        idx[ox] =
+                            static_cast<int32_t>(plane_base + ty.first[oy] * in_w + tx.first[ox]);
                     }
                     // Taps in the reference's order (row-major over the window), each
                     // applied to all outputs of the row that it reaches.
@@ -105,7 +108,7 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
                         const float* row = plane + iy * in_w;
                         for (int64_t kx = 0; kx < p.kernel[1]; ++kx) {
                             const int64_t off = kx * dw - pl;
-                            const int32_t base = static_cast<int32_t>(iy * in_w + off);
+                            const int32_t base = static_cast<int32_t>(plane_base + iy * in_w + off);
 #pragma omp simd
                             for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) {
                                 const float v = row[ox * sw + off];

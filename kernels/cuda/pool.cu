@@ -1,6 +1,6 @@
-// CUDA pooling: max_pool2d (with PyTorch's indices), avg_pool2d (PyTorch's divisor
-// rule), global_avg_pool and max_unpool2d, with the semantics of
-// kernels/reference/pool.cpp tap for tap.
+// CUDA pooling: max_pool2d (with PyTorch's per-plane indices, or ONNX's flat ones),
+// avg_pool2d (PyTorch's divisor rule), global_avg_pool and max_unpool2d, with the
+// semantics of kernels/reference/pool.cpp tap for tap.
 //
 // Thread mapping:
 // - max_pool2d, avg_pool2d: one thread per output element, a 1-D grid-stride loop
@@ -62,6 +62,8 @@ __global__ void max_pool2d_kernel(View x, View y, View indices, Pool2dParams p, 
         float best = -INFINITY;
         int64_t best_index = y0 * x.w + x0;
         const float* plane = x.f32() + x.offset(n, c, 0, 0);
+        // Flat indices (ONNX's) count from the start of x's (n, c) plane in N*C*H*W.
+        const int64_t plane_base = p.flat_indices ? (n * x.c + c) * x.hw() : 0;
         for (int64_t ky = 0; ky < kh; ++ky) {
             const int64_t iy = hstart + ky * dh;
             if (iy < 0 || iy >= x.h) continue;
@@ -78,7 +80,8 @@ __global__ void max_pool2d_kernel(View x, View y, View indices, Pool2dParams p, 
         }
         y.f32()[y.offset(n, c, oy, ox)] = best;
         if (indices.data != nullptr) {
-            indices.i32()[indices.offset(n, c, oy, ox)] = static_cast<int32_t>(best_index);
+            indices.i32()[indices.offset(n, c, oy, ox)] =
+                static_cast<int32_t>(plane_base + best_index);
         }
     }
 }

@@ -14,7 +14,9 @@
 namespace fcnrt::cuda {
 
 // y [N, C, OH, OW]; indices (int32, h * W + w in the input plane, PyTorch's
-// convention) written when indices.data != nullptr. NaN propagates like PyTorch.
+// convention, or with p.flat_indices ((n * C + c) * H + h) * W + w over the whole
+// input, ONNX's; the caller keeps N*C*H*W within int32) written when
+// indices.data != nullptr. NaN propagates like PyTorch.
 void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dParams& p, cudaStream_t stream);
 
 // Divisor: in-bounds window elements, or with count_include_pad the window

@@ -1,6 +1,7 @@
-// Reference pooling: max_pool2d (with PyTorch's indices), avg_pool2d (with PyTorch's
-// divisor rule), global_avg_pool and max_unpool2d. Windows are enumerated tap by tap
-// (start + j * dilation), skipping taps outside the input; sums are float64.
+// Reference pooling: max_pool2d (with PyTorch's per-plane indices, or ONNX's flat
+// ones), avg_pool2d (with PyTorch's divisor rule), global_avg_pool and max_unpool2d.
+// Windows are enumerated tap by tap (start + j * dilation), skipping taps outside
+// the input; sums are float64.
 #include "kernels/reference/pool.h"
 
 #include <algorithm>
@@ -17,6 +18,8 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
     const int64_t pt = p.pads[0], pl = p.pads[1];
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
+            // Flat indices (ONNX's) count from the start of x's (n, c) plane in N*C*H*W.
+            const int64_t plane_base = p.flat_indices ? (n * x.c + c) * x.hw() : 0;
             for (int64_t oy = 0; oy < y.h; ++oy) {
                 for (int64_t ox = 0; ox < y.w; ++ox) {
                     const int64_t hstart = oy * sh - pt;
@@ -48,7 +51,7 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
                     y.f32()[y.offset(n, c, oy, ox)] = best;
                     if (indices.data != nullptr) {
                         indices.i32()[indices.offset(n, c, oy, ox)] =
-                            static_cast<int32_t>(best_index);
+                            static_cast<int32_t>(plane_base + best_index);
                     }
                 }
             }

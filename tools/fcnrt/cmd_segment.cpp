@@ -2,6 +2,7 @@
 // segmentation from image files to mask PNGs, tiled when the image does not
 // fit the memory budget (engine/segment/tiling.h).
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 
 #include "engine/device.h"
 #include "engine/error.h"
@@ -20,7 +22,9 @@
 #include "engine/io/file_util.h"
 #include "engine/io/npy.h"
 #include "engine/model_loader.h"
+#include "engine/segment/outputs.h"
 #include "engine/segment/palette.h"
+#include "engine/segment/patchwise.h"
 #include "engine/segment/preprocess.h"
 #include "engine/segment/tiling.h"
 #include "tools/fcnrt/cli_args.h"
@@ -31,7 +35,7 @@ namespace fcnrt::cli {
 const char* const kSegmentHelp =
     "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
     "                     [--probs] [--device auto|cpu|cuda] [--max-memory BYTES]\n"
-    "                     [--halo reflect|zero] [--quiet]\n"
+    "                     [--halo reflect|zero] [--patchwise] [--quiet]\n"
     "\n"
     "Segments whole images (PNG 8/16-bit, JPEG, BMP, TGA, PNM; a DIR means every image\n"
     "file in it, sorted) with a dense model, writing for each image STEM:\n"
@@ -51,10 +55,17 @@ const char* const kSegmentHelp =
     "  --opacity A          the mask's weight in the overlay, 0..1 (default 0.5)\n"
     "  --probs              also write the class scores\n"
     "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
-    "  --max-memory BYTES   budget for one run: weights + activations + copies, e.g.\n"
-    "                       512M or 2G (default: min(4 GiB, half the RAM) on the CPU)\n"
+    "  --max-memory BYTES   budget for one image: its decoded samples and labels, then\n"
+    "                       for each run weights + activations + copies, e.g. 512M or\n"
+    "                       2G (default: min(4 GiB, half the RAM) on the CPU); outputs\n"
+    "                       are written row by row and scores tile by tile\n"
     "  --halo MODE          reflect (default) or zero: what lies outside the image\n"
-    "  --quiet              no progress bar or notes\n";
+    "  --patchwise          MODEL.json is a patch classifier (metadata \"patch\"): run it\n"
+    "                       on the patch centred on every pixel, a batch of patches per\n"
+    "                       run (the baseline the densified model is judged against;\n"
+    "                       same halo, same scores, far slower)\n"
+    "  --quiet              no progress bar or notes (otherwise one note per image:\n"
+    "                       runs or tiles and the planned peak memory)\n";
 
 namespace {
 
@@ -161,35 +172,6 @@ private:
     bool drawn_ = false;
 };
 
-// The image as 8-bit RGB for display: 8-bit samples as they are, 16-bit ones
-// stretched from the image's own min..max to 0..255; gray replicated, alpha dropped.
-std::vector<uint8_t> display_rgb(const Image& image) {
-    const int64_t n = image.width() * image.height();
-    const int cc = image.colour_channels();
-    double lo = 0, scale = 1;
-    if (image.bit_depth() == 16) {
-        uint32_t mn = 65535, mx = 0;
-        for (int64_t y = 0; y < image.height(); ++y)
-            for (int64_t x = 0; x < image.width(); ++x)
-                for (int c = 0; c < cc; ++c) {
-                    const uint32_t v = image.at(y, x, c);
-                    mn = std::min(mn, v);
-                    mx = std::max(mx, v);
-                }
-        lo = mn;
-        scale = mx > mn ? 255.0 / double(mx - mn) : 0.0;
-    }
-    std::vector<uint8_t> rgb(size_t(n) * 3);
-    for (int64_t y = 0; y < image.height(); ++y)
-        for (int64_t x = 0; x < image.width(); ++x)
-            for (int c = 0; c < 3; ++c) {
-                const uint32_t v = image.at(y, x, cc == 1 ? 0 : c);
-                rgb[(size_t(y) * size_t(image.width()) + size_t(x)) * 3 + c] =
-                    uint8_t(std::lround(std::clamp((double(v) - lo) * scale, 0.0, 255.0)));
-            }
-    return rgb;
-}
-
 struct Options {
     std::string outdir;
     bool overlay = false, probs = false, quiet = false;
@@ -198,53 +180,31 @@ struct Options {
     size_t budget = 0;
 };
 
-// Writes every file for one image, or none: a file that fails takes back the
-// ones written before it.
+// Writes every file for one image, or none (engine/segment/outputs.h): the
+// PNGs row by row, the scores from `probs_file` when they were streamed there.
 void write_outputs(const std::string& image_path, const Image& image, const SegmentResult& r,
-                   const std::vector<Rgb>& palette, const Options& opt) {
-    const std::string base = opt.outdir + "/" + stem_of(image_path);
-    const size_t n = r.labels.size();
-    std::vector<std::pair<std::string, std::string>> pngs;  // (path, bytes)
-    {
-        std::vector<uint8_t> mask(n * 3);
-        for (size_t i = 0; i < n; ++i)
-            for (int c = 0; c < 3; ++c) mask[i * 3 + c] = palette[r.labels[i]][c];
-        pngs.push_back({base + "_mask.png", encode_png(mask.data(), r.width, r.height, 3)});
-        if (opt.overlay) {
-            std::vector<uint8_t> over = display_rgb(image);
-            for (size_t i = 0; i < n * 3; ++i)
-                over[i] = uint8_t(std::lround((1.0 - opt.opacity) * over[i] + opt.opacity * mask[i]));
-            pngs.push_back({base + "_overlay.png", encode_png(over.data(), r.width, r.height, 3)});
-        }
-    }
-    pngs.insert(pngs.begin() + 1, {base + "_labels.png", encode_png(r.labels.data(), r.width, r.height, 1)});
-
-    std::vector<std::string> written;
-    try {
-        for (const auto& [path, bytes] : pngs) {
-            write_file_atomically(path, bytes.data(), bytes.size());
-            written.push_back(path);
-        }
-        if (opt.probs) {
-            const std::string path = base + "_probs.npy";
-            write_npy(path, r.probs);
-            written.push_back(path);
-        }
-    } catch (...) {
-        for (const std::string& p : written) std::remove(p.c_str());
-        throw;
-    }
+                   const std::vector<Rgb>& palette, const Options& opt,
+                   NpyPlanesFile* probs_file = nullptr) {
+    OutputOptions out;
+    out.overlay = opt.overlay;
+    out.opacity = opt.opacity;
+    write_segment_outputs(opt.outdir + "/" + stem_of(image_path), image, r, palette, out, probs_file);
 }
 
 }  // namespace
 
 int segment_command(const std::vector<std::string>& argv_in) {
+    // Buffers of 1 MiB and more straight from mmap, and back to the system when
+    // freed. glibc otherwise raises this threshold after each large free (up to
+    // 32 MiB), after which tile-sized tensors come from the heap and freed ones
+    // stay resident: measured 20-30% above the planned budget on huge images.
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     // -o is this command's short form of --output.
     std::vector<std::string> argv = argv_in;
     for (std::string& a : argv)
         if (a == "-o") a = "--output";
     Args args("segment", argv, {"--output", "--opacity", "--device", "--max-memory", "--halo"},
-              {"--overlay", "--probs", "--quiet"});
+              {"--overlay", "--probs", "--quiet", "--patchwise"});
     if (args.positional().size() < 2)
         throw UsageError{"segment takes MODEL.json and at least one IMAGE or DIR (see fcnrt segment --help)"};
     Options opt;
@@ -267,8 +227,18 @@ int segment_command(const std::vector<std::string>& argv_in) {
     opt.budget = args.value("--max-memory").empty() ? default_budget()
                                                     : parse_bytes(args.value("--max-memory"));
 
-    const Model model = load_model(args.positional()[0]);
-    const SegmentModel sm = analyse_segment_model(model);
+    const bool patchwise = args.flag("--patchwise");
+    Model model = load_model(args.positional()[0]);
+    SegmentModel sm;     // the dense path's view of the model
+    PatchwiseModel pm;  // with --patchwise
+    if (patchwise) {
+        pm = analyse_patchwise_model(model);
+        open_batch_dimension(model, pm);
+        sm.channels = pm.channels;
+        sm.classes = pm.classes;
+    } else {
+        sm = analyse_segment_model(model);
+    }
     const Preprocess pre = parse_preprocess(model, sm.channels);
     const std::vector<Rgb> palette = class_palette(model.graph.metadata, int(sm.classes), model.path);
     if (opt.probs && sm.output_is_labels)
@@ -306,25 +276,58 @@ int segment_command(const std::vector<std::string>& argv_in) {
     for (size_t i = 0; i < images.size(); ++i) {
         const std::string& path = images[i];
         try {
+            // The decoded samples and the labels exist for the whole image: counted
+            // against the budget (from the header, before decoding), the rest is the tiles'.
+            const size_t run_budget = tile_budget(opt.budget, read_image_info(path), path);
             const Image image = read_image(path);
             const InputTransform transform(pre, image.info(), path);
+            if (patchwise) {
+                const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
+                const PatchwisePlan plan = plan_patchwise(model, pm, halo, run_budget);
+                if (!opt.quiet) {
+                    bar.finish();
+                    std::cerr << "fcnrt: note: " << path << ": patchwise, " << plan.runs
+                              << " runs of up to " << plan.batch << " patches (planned peak "
+                              << bytes_text(plan.peak_bytes) << ": " << bytes_text(plan.run_bytes)
+                              << " per run + " << bytes_text(plan.image_bytes)
+                              << " of padded input and scores, of the " << bytes_text(run_budget)
+                              << " the image's buffers leave of the " << bytes_text(opt.budget)
+                              << " budget)\n";
+                }
+                bar.show(i, images.size(), 0, size_t(plan.runs));
+                const SegmentResult r = segment_image_patchwise(
+                    executor, pm, halo, plan, image, transform, opt.halo, opt.probs,
+                    [&](size_t done, size_t all) { bar.show(i, images.size(), done, all); });
+                write_outputs(path, image, r, palette, opt);
+                continue;
+            }
             const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
-            const TilePlan plan = plan_tiles(model, sm, halo, opt.budget);
-            if (plan.tiled() && !opt.quiet) {
+            const TilePlan plan = plan_tiles(model, sm, halo, run_budget);
+            if (!opt.quiet) {
                 bar.finish();
-                std::cerr << "fcnrt: note: " << path << ": " << plan.tiles.size() << " tiles of up to "
-                          << plan.tile[0] << "x" << plan.tile[1] << " pixels (each run needs at most "
-                          << bytes_text(plan.peak_bytes) << " of the " << bytes_text(opt.budget)
-                          << " budget)\n";
+                std::cerr << "fcnrt: note: " << path << ": " << plan.tiles.size()
+                          << (plan.tiled() ? " tiles" : " tile") << " of up to " << plan.tile[0]
+                          << "x" << plan.tile[1] << " pixels (planned peak "
+                          << bytes_text(plan.peak_bytes) << " per run, of the "
+                          << bytes_text(run_budget) << " the image's buffers leave of the "
+                          << bytes_text(opt.budget) << " budget)\n";
             }
             const bool show = images.size() > 1 || plan.tiled();
             if (show) bar.show(i, images.size(), 0, plan.tiles.size());
+            // Scores stream into the .npy tile by tile: [classes, H, W] float32 may be
+            // far larger than the budget (20000 x 20000 x 3 classes: 4.5 GiB).
+            std::unique_ptr<NpyPlanesFile> probs;
+            if (opt.probs)
+                probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + stem_of(path) + "_probs.npy",
+                                                        sm.classes, image.height(), image.width());
             const SegmentResult r = segment_image(
                 executor, sm, halo, plan, image, transform, opt.halo, opt.probs,
                 [&](size_t done, size_t all) {
                     if (show) bar.show(i, images.size(), done, all);
-                });
-            write_outputs(path, image, r, palette, opt);
+                },
+                probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
+                      : TileScoresSink());
+            write_outputs(path, image, r, palette, opt, probs.get());
         } catch (const Error& e) {
             bar.finish();
             // An error not already naming a file belongs to this image.

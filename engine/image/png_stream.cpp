@@ -1,0 +1,290 @@
+#include "engine/image/png_stream.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "engine/error.h"
+
+namespace fcnrt {
+
+namespace {
+
+const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+// IDAT chunks of this many compressed bytes: large enough that chunk overhead
+// (12 bytes) is nothing, small enough to be the encoder's only output buffer.
+constexpr size_t kIdatBytes = size_t(1) << 18;
+
+void put_be32(unsigned char* p, uint32_t v) {
+    p[0] = uint8_t(v >> 24);
+    p[1] = uint8_t(v >> 16);
+    p[2] = uint8_t(v >> 8);
+    p[3] = uint8_t(v);
+}
+
+uint32_t get_be32(const unsigned char* p) {
+    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+
+void put_chunk(const ByteSink& sink, const char type[4], const unsigned char* data, size_t size) {
+    unsigned char head[8];
+    put_be32(head, uint32_t(size));
+    std::memcpy(head + 4, type, 4);
+    uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(type), 4);
+    if (size > 0) crc = crc32(crc, data, uInt(size));
+    unsigned char tail[4];
+    put_be32(tail, uint32_t(crc));
+    sink(head, 8);
+    if (size > 0) sink(data, size);
+    sink(tail, 4);
+}
+
+int paeth(int a, int b, int c) {
+    const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+// Writes the five filtered forms of `cur` (previous row `prev`, `bpp` bytes
+// per pixel) into `cand` [5][1 + n] and returns the index of the one with the
+// smallest sum of absolute (signed) byte values.
+int choose_filter(const uint8_t* cur, const uint8_t* prev, size_t n, size_t bpp, uint8_t* cand) {
+    uint64_t best_sum = UINT64_MAX;
+    int best = 0;
+    for (int f = 0; f < 5; ++f) {
+        uint8_t* out = cand + size_t(f) * (n + 1);
+        out[0] = uint8_t(f);
+        uint8_t* d = out + 1;
+        switch (f) {
+        case 0: std::memcpy(d, cur, n); break;
+        case 1:
+            for (size_t i = 0; i < n; ++i) d[i] = uint8_t(cur[i] - (i >= bpp ? cur[i - bpp] : 0));
+            break;
+        case 2:
+            for (size_t i = 0; i < n; ++i) d[i] = uint8_t(cur[i] - prev[i]);
+            break;
+        case 3:
+            for (size_t i = 0; i < n; ++i)
+                d[i] = uint8_t(cur[i] - ((int(i >= bpp ? cur[i - bpp] : 0) + int(prev[i])) >> 1));
+            break;
+        default:
+            for (size_t i = 0; i < n; ++i)
+                d[i] = uint8_t(cur[i] - paeth(i >= bpp ? cur[i - bpp] : 0, prev[i],
+                                              i >= bpp ? prev[i - bpp] : 0));
+        }
+        uint64_t sum = 0;
+        for (size_t i = 0; i < n; ++i) sum += uint64_t(std::abs(int(int8_t(d[i]))));
+        if (sum < best_sum) {
+            best_sum = sum;
+            best = f;
+        }
+    }
+    return best;
+}
+
+struct DeflateStream {
+    z_stream z{};
+    explicit DeflateStream(int level) {
+        if (deflateInit(&z, level) != Z_OK) throw Error("zlib: cannot start a deflate stream");
+    }
+    ~DeflateStream() { deflateEnd(&z); }
+};
+
+struct InflateStream {
+    z_stream z{};
+    InflateStream() {
+        if (inflateInit(&z) != Z_OK) throw Error("zlib: cannot start an inflate stream");
+    }
+    ~InflateStream() { inflateEnd(&z); }
+};
+
+struct FileCloser {
+    void operator()(FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+
+File open_for_reading(const std::string& path) {
+    File f(std::fopen(path.c_str(), "rb"));
+    if (!f) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
+    return f;
+}
+
+}  // namespace
+
+void encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSource& rows,
+                     const ByteSink& sink, int level) {
+    if (width < 1 || height < 1 || channels < 1 || channels > 4 || width > INT32_MAX ||
+        height > INT32_MAX || width * channels > INT32_MAX)
+        throw Error("cannot encode a PNG of " + std::to_string(width) + "x" +
+                    std::to_string(height) + "x" + std::to_string(channels));
+    if (level < 0 || level > 9) throw Error("zlib level " + std::to_string(level) + " is not in 0..9");
+    sink(kSignature, 8);
+    static const unsigned char kColourType[5] = {0, 0, 4, 2, 6};  // gray, gray+alpha, RGB, RGBA
+    unsigned char ihdr[13] = {};
+    put_be32(ihdr, uint32_t(width));
+    put_be32(ihdr + 4, uint32_t(height));
+    ihdr[8] = 8;  // bit depth; compression, filter and interlace stay 0
+    ihdr[9] = kColourType[channels];
+    put_chunk(sink, "IHDR", ihdr, sizeof ihdr);
+
+    const size_t n = size_t(width) * size_t(channels);
+    std::vector<uint8_t> prev(n, 0), cur(n), cand(5 * (n + 1));
+    std::vector<unsigned char> out(kIdatBytes);
+    DeflateStream ds(level);
+    z_stream& z = ds.z;
+    z.next_out = out.data();
+    z.avail_out = uInt(out.size());
+    // Feeds `size` bytes (or finishes the stream), emitting a chunk whenever the buffer is full.
+    auto pump = [&](const uint8_t* data, size_t size, int flush) {
+        z.next_in = const_cast<Bytef*>(data);
+        z.avail_in = uInt(size);
+        for (;;) {
+            const int ret = deflate(&z, flush);
+            if (ret == Z_STREAM_ERROR) throw Error("zlib: deflate failed");
+            if (z.avail_out == 0) {
+                put_chunk(sink, "IDAT", out.data(), out.size());
+                z.next_out = out.data();
+                z.avail_out = uInt(out.size());
+                continue;
+            }
+            if (flush == Z_FINISH ? ret == Z_STREAM_END : z.avail_in == 0) break;
+        }
+    };
+    for (int64_t y = 0; y < height; ++y) {
+        rows(y, cur.data());
+        const int f = choose_filter(cur.data(), prev.data(), n, size_t(channels), cand.data());
+        pump(cand.data() + size_t(f) * (n + 1), n + 1, Z_NO_FLUSH);
+        prev.swap(cur);
+    }
+    pump(nullptr, 0, Z_FINISH);
+    const size_t left = out.size() - z.avail_out;
+    if (left > 0) put_chunk(sink, "IDAT", out.data(), left);
+    put_chunk(sink, "IEND", nullptr, 0);
+}
+
+std::string encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSource& rows,
+                            int level) {
+    std::string out;
+    encode_png_rows(
+        width, height, channels, rows,
+        [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); }, level);
+    return out;
+}
+
+bool png_stream_header(const std::string& path, ImageInfo* info) {
+    const File f = open_for_reading(path);
+    unsigned char h[33];
+    if (std::fread(h, 1, sizeof h, f.get()) != sizeof h) return false;
+    if (std::memcmp(h, kSignature, 8) != 0 || get_be32(h + 8) != 13 || std::memcmp(h + 12, "IHDR", 4) != 0)
+        return false;
+    const int depth = h[24], colour = h[25];
+    if ((depth != 8 && depth != 16) || h[26] != 0 || h[27] != 0 || h[28] != 0) return false;
+    static const int kChannels[7] = {1, 0, 3, 0, 2, 0, 4};  // by colour type; 3 (palette) not here
+    if (colour > 6 || kChannels[colour] == 0) return false;
+    info->width = get_be32(h + 16);
+    info->height = get_be32(h + 20);
+    info->channels = kChannels[colour];
+    info->bit_depth = depth;
+    return true;
+}
+
+Image read_png_stream(const std::string& path, const ImageInfo& info) {
+    auto corrupt = [&](const std::string& why) {
+        return Error(path, "", "cannot decode the image (truncated or corrupt?): " + why);
+    };
+    const File f = open_for_reading(path);
+    if (std::fseek(f.get(), 8, SEEK_SET) != 0) throw corrupt("cannot seek");
+
+    const size_t sample_bytes = info.bit_depth == 16 ? 2 : 1;
+    const size_t bpp = size_t(info.channels) * sample_bytes;  // bytes per pixel, for the filters
+    const size_t stride = size_t(info.width) * bpp;
+    const size_t total = stride * size_t(info.height);
+    void* data = std::malloc(std::max<size_t>(total, 1));
+    if (!data) throw std::bad_alloc();
+    std::shared_ptr<const void> samples(data, [](const void* p) { std::free(const_cast<void*>(p)); });
+    auto* out = static_cast<uint8_t*>(data);
+
+    // One filtered row as inflated (filter byte first), and the row before it unfiltered.
+    std::vector<uint8_t> row(stride + 1), prev(stride, 0), in(size_t(1) << 16);
+    size_t filled = 0;
+    int64_t y = 0;
+    InflateStream is;
+    z_stream& z = is.z;
+    bool stream_end = false;
+
+    auto finish_row = [&] {
+        uint8_t* d = row.data() + 1;
+        const uint8_t* b = prev.data();
+        switch (row[0]) {
+        case 0: break;
+        case 1:
+            for (size_t i = bpp; i < stride; ++i) d[i] = uint8_t(d[i] + d[i - bpp]);
+            break;
+        case 2:
+            for (size_t i = 0; i < stride; ++i) d[i] = uint8_t(d[i] + b[i]);
+            break;
+        case 3:
+            for (size_t i = 0; i < stride; ++i)
+                d[i] = uint8_t(d[i] + ((int(i >= bpp ? d[i - bpp] : 0) + int(b[i])) >> 1));
+            break;
+        case 4:
+            for (size_t i = 0; i < stride; ++i)
+                d[i] = uint8_t(d[i] + paeth(i >= bpp ? d[i - bpp] : 0, b[i], i >= bpp ? b[i - bpp] : 0));
+            break;
+        default: throw corrupt("row " + std::to_string(y) + " has unknown filter type " + std::to_string(row[0]));
+        }
+        std::memcpy(prev.data(), d, stride);
+        uint8_t* dst = out + size_t(y) * stride;
+        if (sample_bytes == 1) {
+            std::memcpy(dst, d, stride);
+        } else {
+            auto* dst16 = reinterpret_cast<uint16_t*>(dst);  // malloc'd: aligned
+            for (size_t i = 0; i < stride / 2; ++i) dst16[i] = uint16_t((d[2 * i] << 8) | d[2 * i + 1]);
+        }
+        ++y;
+        filled = 0;
+    };
+
+    for (;;) {
+        unsigned char head[8];
+        if (std::fread(head, 1, 8, f.get()) != 8) throw corrupt("the file ends before IEND");
+        uint32_t length = get_be32(head);
+        if (length > 0x7fffffffu) throw corrupt("a chunk length beyond 2^31");
+        if (std::memcmp(head + 4, "IEND", 4) == 0) break;
+        if (std::memcmp(head + 4, "IDAT", 4) != 0) {  // ancillary chunks (and PLTE) are not needed
+            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0) throw corrupt("cannot skip a chunk");
+            continue;
+        }
+        while (length > 0) {
+            const size_t take = std::min<size_t>(length, in.size());
+            if (std::fread(in.data(), 1, take, f.get()) != take) throw corrupt("the file ends inside image data");
+            length -= uint32_t(take);
+            z.next_in = in.data();
+            z.avail_in = uInt(take);
+            while (z.avail_in > 0 && y < info.height && !stream_end) {
+                z.next_out = row.data() + filled;
+                z.avail_out = uInt(row.size() - filled);
+                const int ret = inflate(&z, Z_NO_FLUSH);
+                if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
+                    throw corrupt(std::string("zlib: ") + (z.msg ? z.msg : "inflate failed"));
+                filled = row.size() - z.avail_out;
+                if (filled == row.size()) finish_row();
+                if (ret == Z_STREAM_END) stream_end = true;
+                if (ret == Z_BUF_ERROR) break;  // no progress possible: wait for more input
+            }
+        }
+        if (std::fseek(f.get(), 4, SEEK_CUR) != 0) throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
+    }
+    if (y < info.height)
+        throw corrupt("the image data ends after " + std::to_string(y) + " of " +
+                      std::to_string(info.height) + " rows");
+    return Image(info, std::move(samples));
+}
+
+}  // namespace fcnrt
