@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "engine/backend.h"
@@ -415,6 +416,31 @@ TEST(Tiling, GlobalPoolNetRefusesTiling) {
                   std::string::npos)
             << e.what();
     }
+}
+
+// An ONNX export at one size: images of exactly that size run untiled; other
+// sizes, and budgets that would need tiles, are refused with the reason.
+TEST(SegmentModel, FixedSizeModelTakesOnlyItsOwnSize) {
+    const std::string path = kGolden + "graph_unet_padded/model.json";
+    Json doc = Json::parse(read_file_bytes(path));
+    doc["inputs"][0]["shape"] = {1, 3, 32, 48};
+    const Model m = load_model_from_json(doc, path);
+    const SegmentModel sm = analyse_segment_model(m);
+    EXPECT_EQ(sm.fixed_size[0], 32);
+    EXPECT_EQ(sm.fixed_size[1], 48);
+    const HaloPlan hp = plan_halo(m, sm, 32, 48);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(hp.pad[i], 0);
+    EXPECT_EQ(plan_tiles(m, sm, hp, SIZE_MAX).tiles.size(), 1u);
+    auto expect_refusal = [](const std::function<void()>& f, const std::string& phrase) {
+        try {
+            f();
+            ADD_FAILURE() << "not refused: " << phrase;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+        }
+    };
+    expect_refusal([&] { plan_halo(m, sm, 33, 48); }, "fixed at 32x48 but the image is 33x48");
+    expect_refusal([&] { plan_tiles(m, sm, hp, 1024); }, "fixed input size cannot be tiled");
 }
 
 TEST(SegmentModel, PatchClassifierNeedsDensify) {

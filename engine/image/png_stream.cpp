@@ -62,21 +62,23 @@ int choose_filter(const uint8_t* cur, const uint8_t* prev, size_t n, size_t bpp,
         out[0] = uint8_t(f);
         uint8_t* d = out + 1;
         switch (f) {
-        case 0: std::memcpy(d, cur, n); break;
-        case 1:
-            for (size_t i = 0; i < n; ++i) d[i] = uint8_t(cur[i] - (i >= bpp ? cur[i - bpp] : 0));
-            break;
-        case 2:
-            for (size_t i = 0; i < n; ++i) d[i] = uint8_t(cur[i] - prev[i]);
-            break;
-        case 3:
-            for (size_t i = 0; i < n; ++i)
-                d[i] = uint8_t(cur[i] - ((int(i >= bpp ? cur[i - bpp] : 0) + int(prev[i])) >> 1));
-            break;
-        default:
-            for (size_t i = 0; i < n; ++i)
-                d[i] = uint8_t(cur[i] - paeth(i >= bpp ? cur[i - bpp] : 0, prev[i],
-                                              i >= bpp ? prev[i - bpp] : 0));
+            case 0: std::memcpy(d, cur, n); break;
+            case 1:
+                for (size_t i = 0; i < n; ++i)
+                    d[i] = uint8_t(cur[i] - (i >= bpp ? cur[i - bpp] : 0));
+                break;
+            case 2:
+                for (size_t i = 0; i < n; ++i) d[i] = uint8_t(cur[i] - prev[i]);
+                break;
+            case 3:
+                for (size_t i = 0; i < n; ++i)
+                    d[i] =
+                        uint8_t(cur[i] - ((int(i >= bpp ? cur[i - bpp] : 0) + int(prev[i])) >> 1));
+                break;
+            default:
+                for (size_t i = 0; i < n; ++i)
+                    d[i] = uint8_t(cur[i] - paeth(i >= bpp ? cur[i - bpp] : 0, prev[i],
+                                                  i >= bpp ? prev[i - bpp] : 0));
         }
         uint64_t sum = 0;
         for (size_t i = 0; i < n; ++i) sum += uint64_t(std::abs(int(int8_t(d[i]))));
@@ -123,7 +125,8 @@ void encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSo
         height > INT32_MAX || width * channels > INT32_MAX)
         throw Error("cannot encode a PNG of " + std::to_string(width) + "x" +
                     std::to_string(height) + "x" + std::to_string(channels));
-    if (level < 0 || level > 9) throw Error("zlib level " + std::to_string(level) + " is not in 0..9");
+    if (level < 0 || level > 9)
+        throw Error("zlib level " + std::to_string(level) + " is not in 0..9");
     sink(kSignature, 8);
     static const unsigned char kColourType[5] = {0, 0, 4, 2, 6};  // gray, gray+alpha, RGB, RGBA
     unsigned char ihdr[13] = {};
@@ -173,7 +176,8 @@ std::string encode_png_rows(int64_t width, int64_t height, int channels, const P
     std::string out;
     encode_png_rows(
         width, height, channels, rows,
-        [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); }, level);
+        [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); },
+        level);
     return out;
 }
 
@@ -181,7 +185,8 @@ bool png_stream_header(const std::string& path, ImageInfo* info) {
     const File f = open_for_reading(path);
     unsigned char h[33];
     if (std::fread(h, 1, sizeof h, f.get()) != sizeof h) return false;
-    if (std::memcmp(h, kSignature, 8) != 0 || get_be32(h + 8) != 13 || std::memcmp(h + 12, "IHDR", 4) != 0)
+    if (std::memcmp(h, kSignature, 8) != 0 || get_be32(h + 8) != 13 ||
+        std::memcmp(h + 12, "IHDR", 4) != 0)
         return false;
     const int depth = h[24], colour = h[25];
     if ((depth != 8 && depth != 16) || h[26] != 0 || h[27] != 0 || h[28] != 0) return false;
@@ -207,7 +212,8 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
     const size_t total = stride * size_t(info.height);
     void* data = std::malloc(std::max<size_t>(total, 1));
     if (!data) throw std::bad_alloc();
-    std::shared_ptr<const void> samples(data, [](const void* p) { std::free(const_cast<void*>(p)); });
+    std::shared_ptr<const void> samples(data,
+                                        [](const void* p) { std::free(const_cast<void*>(p)); });
     auto* out = static_cast<uint8_t*>(data);
 
     // One filtered row as inflated (filter byte first), and the row before it unfiltered.
@@ -222,22 +228,25 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
         uint8_t* d = row.data() + 1;
         const uint8_t* b = prev.data();
         switch (row[0]) {
-        case 0: break;
-        case 1:
-            for (size_t i = bpp; i < stride; ++i) d[i] = uint8_t(d[i] + d[i - bpp]);
-            break;
-        case 2:
-            for (size_t i = 0; i < stride; ++i) d[i] = uint8_t(d[i] + b[i]);
-            break;
-        case 3:
-            for (size_t i = 0; i < stride; ++i)
-                d[i] = uint8_t(d[i] + ((int(i >= bpp ? d[i - bpp] : 0) + int(b[i])) >> 1));
-            break;
-        case 4:
-            for (size_t i = 0; i < stride; ++i)
-                d[i] = uint8_t(d[i] + paeth(i >= bpp ? d[i - bpp] : 0, b[i], i >= bpp ? b[i - bpp] : 0));
-            break;
-        default: throw corrupt("row " + std::to_string(y) + " has unknown filter type " + std::to_string(row[0]));
+            case 0: break;
+            case 1:
+                for (size_t i = bpp; i < stride; ++i) d[i] = uint8_t(d[i] + d[i - bpp]);
+                break;
+            case 2:
+                for (size_t i = 0; i < stride; ++i) d[i] = uint8_t(d[i] + b[i]);
+                break;
+            case 3:
+                for (size_t i = 0; i < stride; ++i)
+                    d[i] = uint8_t(d[i] + ((int(i >= bpp ? d[i - bpp] : 0) + int(b[i])) >> 1));
+                break;
+            case 4:
+                for (size_t i = 0; i < stride; ++i)
+                    d[i] = uint8_t(
+                        d[i] + paeth(i >= bpp ? d[i - bpp] : 0, b[i], i >= bpp ? b[i - bpp] : 0));
+                break;
+            default:
+                throw corrupt("row " + std::to_string(y) + " has unknown filter type " +
+                              std::to_string(row[0]));
         }
         std::memcpy(prev.data(), d, stride);
         uint8_t* dst = out + size_t(y) * stride;
@@ -245,7 +254,8 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
             std::memcpy(dst, d, stride);
         } else {
             auto* dst16 = reinterpret_cast<uint16_t*>(dst);  // malloc'd: aligned
-            for (size_t i = 0; i < stride / 2; ++i) dst16[i] = uint16_t((d[2 * i] << 8) | d[2 * i + 1]);
+            for (size_t i = 0; i < stride / 2; ++i)
+                dst16[i] = uint16_t((d[2 * i] << 8) | d[2 * i + 1]);
         }
         ++y;
         filled = 0;
@@ -258,12 +268,14 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
         if (length > 0x7fffffffu) throw corrupt("a chunk length beyond 2^31");
         if (std::memcmp(head + 4, "IEND", 4) == 0) break;
         if (std::memcmp(head + 4, "IDAT", 4) != 0) {  // ancillary chunks (and PLTE) are not needed
-            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0) throw corrupt("cannot skip a chunk");
+            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0)
+                throw corrupt("cannot skip a chunk");
             continue;
         }
         while (length > 0) {
             const size_t take = std::min<size_t>(length, in.size());
-            if (std::fread(in.data(), 1, take, f.get()) != take) throw corrupt("the file ends inside image data");
+            if (std::fread(in.data(), 1, take, f.get()) != take)
+                throw corrupt("the file ends inside image data");
             length -= uint32_t(take);
             z.next_in = in.data();
             z.avail_in = uInt(take);
@@ -279,7 +291,8 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
                 if (ret == Z_BUF_ERROR) break;  // no progress possible: wait for more input
             }
         }
-        if (std::fseek(f.get(), 4, SEEK_CUR) != 0) throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
+        if (std::fseek(f.get(), 4, SEEK_CUR) != 0)
+            throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
     }
     if (y < info.height)
         throw corrupt("the image data ends after " + std::to_string(y) + " of " +

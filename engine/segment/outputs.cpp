@@ -20,7 +20,9 @@ namespace fcnrt {
 
 namespace {
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
 
 }  // namespace
 
@@ -89,7 +91,8 @@ void PendingFile::rename_into_place() {
     renamed_ = true;
 }
 
-NpyPlanesFile::NpyPlanesFile(const std::string& path, int64_t classes, int64_t height, int64_t width)
+NpyPlanesFile::NpyPlanesFile(const std::string& path, int64_t classes, int64_t height,
+                             int64_t width)
     : file_(path), classes_(classes), height_(height), width_(width) {
     // The header write_npy writes for a [classes, height, width] float32 tensor.
     std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
@@ -110,10 +113,13 @@ NpyPlanesFile::NpyPlanesFile(const std::string& path, int64_t classes, int64_t h
 void NpyPlanesFile::write_tile(const Tile& t, const float* probs) {
     for (int64_t k = 0; k < classes_; ++k)
         for (int64_t y = 0; y < t.out_h; ++y) {
-            const uint64_t at = data_offset_ + ((uint64_t(k) * uint64_t(height_) + uint64_t(t.out_y + y)) *
-                                                    uint64_t(width_) + uint64_t(t.out_x)) * 4;
+            const uint64_t at =
+                data_offset_ +
+                ((uint64_t(k) * uint64_t(height_) + uint64_t(t.out_y + y)) * uint64_t(width_) +
+                 uint64_t(t.out_x)) *
+                    4;
             file_.write_at(at, probs + (size_t(k) * size_t(t.out_h) + size_t(y)) * size_t(t.out_w),
-                     size_t(t.out_w) * 4);
+                           size_t(t.out_w) * 4);
         }
 }
 
@@ -123,8 +129,8 @@ void write_segment_outputs(const std::string& base, const Image& image, const Se
     const int64_t H = r.height, W = r.width;
     if (image.height() != H || image.width() != W || r.labels.size() != size_t(H) * size_t(W))
         throw Error("internal error: labels " + std::to_string(H) + "x" + std::to_string(W) +
-                    " for a " + std::to_string(image.height()) + "x" + std::to_string(image.width()) +
-                    " image");
+                    " for a " + std::to_string(image.height()) + "x" +
+                    std::to_string(image.width()) + " image");
     const uint8_t* labels = r.labels.data();  // (H, W)
     std::vector<std::unique_ptr<PendingFile>> files;
     auto png = [&](const std::string& path, int channels, const PngRowSource& rows) {
@@ -165,7 +171,8 @@ void write_segment_outputs(const std::string& base, const Image& image, const Se
                     const double shown = double(
                         uint8_t(std::lround(std::clamp((double(v) - lo) * scale, 0.0, 255.0))));
                     const size_t i = size_t(x) * 3 + size_t(c);
-                    row[i] = uint8_t(std::lround((1.0 - opt.opacity) * shown + opt.opacity * mask[i]));
+                    row[i] =
+                        uint8_t(std::lround((1.0 - opt.opacity) * shown + opt.opacity * mask[i]));
                 }
         });
     }

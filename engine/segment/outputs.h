@@ -27,11 +27,11 @@ public:
     PendingFile& operator=(const PendingFile&) = delete;
 
     const std::string& path() const { return path_; }
-    void append(const void* data, size_t size);                 // at the end of what was appended
+    void append(const void* data, size_t size);  // at the end of what was appended
     void write_at(uint64_t offset, const void* data, size_t size);  // anywhere (pwrite)
-    void resize(uint64_t size);                                 // ftruncate: a sparse file to fill
-    void finish();             // fsync and close; throws on failure
-    void rename_into_place();  // after finish()
+    void resize(uint64_t size);  // ftruncate: a sparse file to fill
+    void finish();               // fsync and close; throws on failure
+    void rename_into_place();    // after finish()
 
 private:
     std::string path_, temp_;

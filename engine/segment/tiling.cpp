@@ -95,9 +95,14 @@ SegmentModel analyse_segment_model(const Model& model) {
     if (s.size() != 4 || (s[0] != kUnknownDim && s[0] != 1) || s[1] == kUnknownDim)
         throw Error(model.path, "", "segment needs an image input [1, C, H, W]; '" + in.name +
                                         "' is " + shape_to_string(s));
-    if (s[2] != kUnknownDim || s[3] != kUnknownDim)
-        throw Error(model.path, "", "input '" + in.name + "' has a fixed size " + shape_to_string(s) +
-                                        "; segment needs open (null) height and width");
+    if ((s[2] == kUnknownDim) != (s[3] == kUnknownDim))
+        throw Error(model.path, "", "input '" + in.name + "' " + shape_to_string(s) +
+                                        " fixes one of height and width; segment needs both open "
+                                        "(null) or both fixed");
+    if (s[2] != kUnknownDim) {
+        sm.fixed_size[0] = s[2];
+        sm.fixed_size[1] = s[3];
+    }
     sm.input = in.name;
     sm.channels = s[1];
 
@@ -161,6 +166,23 @@ HaloPlan plan_halo(const Model& model, const SegmentModel& sm, int64_t height, i
     HaloPlan hp;
     hp.image[0] = height;
     hp.image[1] = width;
+    if (sm.fixed_size[0] > 0) {
+        // A model exported at one size takes images of that size as they are.
+        if (height != sm.fixed_size[0] || width != sm.fixed_size[1])
+            throw Error(model.path, "",
+                        "the model's input is fixed at " +
+                            size_text(sm.fixed_size[0], sm.fixed_size[1]) + " but the image is " +
+                            size_text(height, width) +
+                            "; export the model with dynamic height and width to segment other sizes");
+        const auto [oh, ow] = output_hw(shapes_at(model, sm, height, width), sm);
+        if (oh != height || ow != width)
+            throw Error(model.path, "", "the model's input is fixed at " + size_text(height, width) +
+                                            " and its output is " + size_text(oh, ow) +
+                                            ": a fixed-size model must keep the image's size");
+        hp.input[0] = hp.output[0] = height;
+        hp.input[1] = hp.output[1] = width;
+        return hp;
+    }
 
     // Probe the geometry at the image size, or larger when a VALID net cannot
     // take an image this small (the halo will make it large enough).
@@ -262,6 +284,10 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
     }
 
     // Can it be tiled at all?
+    if (sm.fixed_size[0] > 0)
+        throw Error(model.path, "",
+                    "a model with a fixed input size cannot be tiled: raise --max-memory (the image "
+                    "needs " + bytes_text(whole) + ", the budget is " + bytes_text(budget_bytes) + ")");
     const auto shapes = shapes_at(model, sm, halo.input[0], halo.input[1]);
     const auto rfs = receptive_fields(model, shapes);
     const std::string raise = "raise --max-memory (the whole image needs " + bytes_text(whole) +

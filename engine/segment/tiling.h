@@ -55,10 +55,12 @@ struct SegmentModel {
     int64_t output_channels = 1;    // K of [1, K, h, w]
     int64_t classes = 2;            // classes in the mask: K, 2 for a one-channel output
     int64_t dense_from_patch[2] = {0, 0};  // metadata "dense_from_patch", 0 when absent
+    int64_t fixed_size[2] = {0, 0};  // an input declared with a fixed H, W (an ONNX export
+                                     // at one size): images of exactly that size, untiled
 };
 
 // Throws fcnrt::Error(model.path) for a model segment cannot use: not one
-// 4-D image input with an open size, a patch classifier (densify it first),
+// 4-D image input (open or fixed size), a patch classifier (densify it first),
 // no 4-D output, or more than 256 classes.
 SegmentModel analyse_segment_model(const Model& model);
 
@@ -119,7 +121,8 @@ struct SegmentResult {
 // and the labels (SegmentResult::labels, one byte per pixel: segment refuses
 // models with more than 256 classes, so no wider labels are ever needed).
 // Outputs are written row by row and scores tile by tile, so they add nothing
-// that grows with the image.
+// that grows with the image (streamed scores take one buffer of a tile's
+// scores, no larger than the output copy that run_bytes counts: not counted).
 size_t image_buffer_bytes(const ImageInfo& image);
 
 // What `budget_bytes` leaves for the tiles' runs once `image`'s whole-image
