@@ -367,6 +367,23 @@ TEST_F(DensifyTest, ReferenceBackend) {
     expect_equivalent(net.finish({x}, dir_), {11, 12}, 2, {17, 20}, "reference");
 }
 
+// The same equivalence on the GPU: dense on CUDA against brute-force patchwise
+// on CUDA (strides 2 and 3, pools, dense head). Skipped, with the reason, where
+// no CUDA device is usable.
+TEST_F(DensifyTest, CudaBackend) {
+    std::string why;
+    if (!cuda_usable(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
+    PatchNet net(1, {31, 31}, 7);
+    std::string x = net.conv("image", 4, {4, 4}, {1, 1}, {1, 1}, 1, "relu");
+    x = net.pool("max_pool", x, {2, 2}, {2, 2});
+    x = net.conv(x, 6, {3, 3}, {1, 1}, {1, 1}, 1, "relu");
+    x = net.pool("avg_pool", x, {3, 3}, {2, 2});
+    x = net.conv(x, 8, {3, 3}, {3, 3}, {1, 1}, 1, "relu");
+    x = net.dense(net.flatten(x), 12, "relu");
+    x = net.dense(x, 3);
+    expect_equivalent(net.finish({x}, dir_), {31, 31}, 1, {47, 43}, "cuda");
+}
+
 // Image exactly the patch size: one output pixel.
 TEST_F(DensifyTest, ImageOfPatchSize) {
     PatchNet net(1, {9, 7}, 6);
