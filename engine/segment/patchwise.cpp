@@ -1,5 +1,7 @@
 #include "engine/segment/patchwise.h"
 
+#include "engine/segment/classify_pixel.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -229,33 +231,8 @@ SegmentResult segment_image_patchwise(Executor& executor, const PatchwiseModel& 
     const int64_t K = pm.output_channels;
     std::vector<float> e(static_cast<size_t>(K));
     for (size_t i = 0; i < plane; ++i) {
-        const float* s = scores.f32() + i;
-        if (K == 1) {
-            const float v = s[0];
-            const float p = pm.output_is_probs ? v : 1.0f / (1.0f + std::exp(-v));
-            r.labels[i] = pm.output_is_probs ? v > 0.5f : v > 0.0f;
-            if (probs) {
-                probs[i] = 1.0f - p;
-                probs[plane + i] = p;
-            }
-            continue;
-        }
-        int64_t best = 0;
-        float m = s[0];
-        for (int64_t k = 1; k < K; ++k)
-            if (s[k * plane] > m) {
-                m = s[k * plane];
-                best = k;
-            }
-        r.labels[i] = uint8_t(best);
-        if (!probs) continue;
-        if (pm.output_is_probs) {
-            for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + i] = s[k * plane];
-            continue;
-        }
-        float sum = 0.0f;
-        for (int64_t k = 0; k < K; ++k) sum += e[k] = std::exp(s[k * plane] - m);
-        for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + i] = e[k] / sum;
+        r.labels[i] = classify_pixel(scores.f32() + i, int64_t(plane), K, pm.output_is_probs,
+                                     probs ? probs + i : nullptr, int64_t(plane), e.data());
     }
     return r;
 }

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/memory_plan.h"
 #include "engine/receptive_field.h"
+#include "engine/segment/classify_pixel.h"
 
 namespace fcnrt {
 
@@ -468,33 +469,9 @@ SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const Ha
                     r.labels[dst] = uint8_t(v);
                     continue;
                 }
-                const float* s = o.f32() + src;
-                if (K == 1) {
-                    const float v = s[0];
-                    const float p = sm.output_is_probs ? v : 1.0f / (1.0f + std::exp(-v));
-                    r.labels[dst] = sm.output_is_probs ? v > 0.5f : v > 0.0f;
-                    if (probs) {
-                        probs[pdst] = 1.0f - p;
-                        probs[plane + pdst] = p;
-                    }
-                    continue;
-                }
-                int64_t best = 0;
-                float m = s[0];
-                for (int64_t k = 1; k < K; ++k)
-                    if (s[k * tplane] > m) {
-                        m = s[k * tplane];
-                        best = k;
-                    }
-                r.labels[dst] = uint8_t(best);
-                if (!probs) continue;
-                if (sm.output_is_probs) {
-                    for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + pdst] = s[k * tplane];
-                    continue;
-                }
-                float sum = 0.0f;
-                for (int64_t k = 0; k < K; ++k) sum += e[k] = std::exp(s[k * tplane] - m);
-                for (int64_t k = 0; k < K; ++k) probs[size_t(k) * plane + pdst] = e[k] / sum;
+                r.labels[dst] = classify_pixel(o.f32() + src, tplane, K, sm.output_is_probs,
+                                               probs ? probs + pdst : nullptr, int64_t(plane),
+                                               e.data());
             }
         if (probs && scores_sink) scores_sink(t, probs);
         if (progress) progress(i + 1, plan.tiles.size());
