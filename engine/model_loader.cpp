@@ -245,6 +245,7 @@ Model finish_load(const Json& doc, const std::string& json_path,
     if (options.optimize) {
         remove_dead_nodes(model);
         fold_batch_norm(model);
+        fuse_residual(model);
         fuse_activation(model);
         // Weights no node names any more (replaced by folded copies) would only
         // take device memory.

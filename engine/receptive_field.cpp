@@ -87,6 +87,11 @@ void trace_back(const Model& model, const std::map<std::string, TensorInfo>& sha
             if (n.op->name == "crop" && k == 1) continue;
             const std::string& t = n.inputs[k];
             whole[t] = whole[t] || reads_whole;
+            // A conv's residual input is read pointwise, at the output's pixels.
+            if (n.op->name == "conv" && k == 1) {
+                for (int a = 0; a < 2; ++a) need[a][t].join(out[a]);
+                continue;
+            }
             for (int a = 0; a < 2; ++a)
                 need[a][t].join(input_rows(m, a, out[a], in_shape, out_shape));
         }

@@ -49,6 +49,11 @@ struct Conv2dParams {
     int dilation[2] = {1, 1};
     int groups = 1;
     ActivationParams act;
+    // Optional residual r [N, K, OH, OW] (data == nullptr when none): the same dims
+    // as y, with its own batch_stride. It is added after the bias and before the
+    // activation, to the conv result rounded to float32:
+    //   y = act(float(conv(x) + bias) + r), the last add in float32.
+    View residual;
 };
 
 // conv_transpose: x [N, C, H, W], weight [C, K/groups, kh, kw], bias [K] or none,

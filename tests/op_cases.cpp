@@ -119,6 +119,23 @@ OpCase conv_case(ConvShape s, Conv2dParams p, bool bias, Fill fill = Fill::Unifo
     return c;
 }
 
+// conv_case with a residual input (the last input), batch items res_gap apart:
+// y = act(float(conv + bias) + r).
+OpCase conv_residual_case(ConvShape s, Conv2dParams p, bool bias, Fill fill = Fill::Uniform,
+                          int64_t in_gap = 0, int64_t out_gap = 0, int64_t res_gap = 0) {
+    OpCase c = conv_case(s, p, bias, fill, in_gap, out_gap);
+    const TensorSpec y = c.outputs[0];
+    c.inputs.push_back(f32(y.n, y.c, y.h, y.w, fill, res_gap));
+    c.name += "_res" + dims(c.inputs.back());
+    c.run = [p, bias](const KernelSet& k, const std::vector<View>& in,
+                      const std::vector<View>& out) {
+        Conv2dParams q = p;
+        q.residual = in.back();
+        k.conv2d(in[0], in[1], bias ? in[2].f32() : nullptr, out[0], q);
+    };
+    return c;
+}
+
 Conv2dParams conv_params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups,
                          ActivationParams a) {
     Conv2dParams p;
@@ -206,6 +223,29 @@ std::vector<OpCase> conv2d_cases() {
                           true, Fill::Integer, 0, 17));
     v.push_back(conv_case({2, 5, 33, 33, 5, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 5, none),
                           false, Fill::Integer, 3, 5 * 33 * 33));
+    // Residual (a fused add): GEMM, 1x1 and depthwise paths, strided batches.
+    v.push_back(conv_residual_case({2, 5, 33, 7, 3, 3, 3},
+                                   conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu), true,
+                                   Fill::Uniform, 3, 5, 7));
+    v.push_back(conv_residual_case({1, 17, 33, 127, 17, 3, 3},
+                                   conv_params(2, 2, 1, 0, 1, 2, 1, 1, 1, none), false));
+    v.push_back(conv_residual_case({2, 17, 33, 127, 5, 1, 1},
+                                   conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, leaky), true,
+                                   Fill::Uniform, 0, 11, 2));
+    v.push_back(conv_residual_case({2, 6, 7, 33, 4, 1, 1},
+                                   conv_params(1, 1, 0, 0, 0, 0, 1, 1, 2, sigm), false,
+                                   Fill::Uniform, 1, 0, 9));
+    v.push_back(conv_residual_case({2, 17, 33, 7, 17, 3, 3},
+                                   conv_params(1, 1, 1, 1, 1, 1, 1, 1, 17, relu), true,
+                                   Fill::Uniform, 2, 3, 5));
+    v.push_back(conv_residual_case({1, 5, 33, 33, 10, 3, 3},
+                                   conv_params(2, 1, 2, 1, 0, 1, 2, 1, 5, tanh_), true));
+    v.push_back(conv_residual_case({2, 5, 7, 33, 3, 3, 3},
+                                   conv_params(1, 2, 1, 1, 1, 1, 1, 1, 1, relu), true,
+                                   Fill::Integer, 4, 2, 6));
+    v.push_back(conv_residual_case({2, 3, 7, 7, 3, 3, 3},
+                                   conv_params(1, 1, 1, 1, 1, 1, 1, 1, 3, none), false,
+                                   Fill::Integer, 0, 1, 3));
     return v;
 }
 

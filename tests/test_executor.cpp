@@ -227,6 +227,49 @@ TEST(ConcatInPlace, ProducersWriteIntoNestedAndStridedSlices) {
     }
 }
 
+TEST(FuseResidual, ConvAddReluBecomesOneNode) {
+    std::map<std::string, Tensor> weights;
+    Tensor w(DType::F32, {3, 3, 3, 3});
+    Tensor b(DType::F32, {3});
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    for (int64_t e = 0; e < w.numel(); ++e) w.f32()[e] = uni(rng);
+    for (int64_t e = 0; e < b.numel(); ++e) b.f32()[e] = uni(rng);
+    weights["w"] = std::move(w);
+    weights["b"] = std::move(b);
+    Json doc = {{"format", "fcnrt-graph"}, {"version", 1},
+                {"inputs", Json::array({{{"name", "x"}, {"shape", {2, 3, 9, 11}}}})},
+                {"outputs", {"y"}},
+                {"nodes",
+                 {{{"op", "conv"}, {"name", "c"}, {"weight", "w"}, {"bias", "b"}, {"pads", {1, 1, 1, 1}},
+                   {"inputs", {"x"}}, {"outputs", {"t"}}},
+                  {{"op", "add"}, {"name", "sum"}, {"inputs", {"t", "x"}}, {"outputs", {"s"}}},
+                  {{"op", "relu"}, {"name", "r"}, {"inputs", {"s"}}, {"outputs", {"y"}}}}}};
+    LoadOptions plain;
+    plain.optimize = false;
+    const Model fused = load_model_from_json(doc, "residual.json", weights, {});
+    const Model unfused = load_model_from_json(doc, "residual.json", weights, plain);
+    ASSERT_EQ(fused.graph.nodes.size(), 1u);
+    const Node& n = fused.graph.nodes[0];
+    EXPECT_EQ(n.inputs, (std::vector<std::string>{"x", "x"}));
+    EXPECT_EQ(n.outputs, (std::vector<std::string>{"y"}));
+    EXPECT_EQ(n.json["inputs"], Json({"x", "x"}));
+    EXPECT_EQ(n.json["activation"], "relu");
+    EXPECT_EQ(unfused.graph.nodes.size(), 3u);
+    Tensor x(DType::F32, {2, 3, 9, 11});
+    for (int64_t e = 0; e < x.numel(); ++e) x.f32()[e] = uni(rng);
+    for (const char* device : {"reference", "cpu"}) {
+        SCOPED_TRACE(device);
+        const Tensor got = Executor(fused, select_backend(device, nullptr)).run({{"x", x}})[0];
+        const Tensor want = Executor(unfused, select_backend(device, nullptr)).run({{"x", x}})[0];
+        ASSERT_EQ(got.shape(), want.shape());
+        EXPECT_LE(test::relative_max_error(got, want), 1e-6);
+        float lo = 0.0f;
+        for (int64_t e = 0; e < got.numel(); ++e) lo = std::min(lo, got.f32()[e]);
+        EXPECT_EQ(lo, 0.0f);  // the relu was fused too
+    }
+}
+
 TEST(ConcatInPlace, ATensorConcatenatedTwiceIsCopied) {
     const std::string dir = temp_dir();
     Json doc = {{"format", "fcnrt-graph"}, {"version", 1},

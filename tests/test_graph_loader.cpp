@@ -511,8 +511,13 @@ TEST_F(GraphLoaderTest, GraphOutputProducedByNobody) {
 
 TEST_F(GraphLoaderTest, WrongNumberOfInputsOrOutputs) {
     const std::pair<const char*, const char*> cases[] = {
+        {R"({"op": "conv", "name": "n", "inputs": ["x", "x", "x"], "outputs": ["y"], "weight": "w"})",
+         "conv takes 1 to 2 inputs, got 3"},
+        // A second conv input is the residual (an fcnrt extension): it must match the output.
         {R"({"op": "conv", "name": "n", "inputs": ["x", "x"], "outputs": ["y"], "weight": "w"})",
-         "conv takes 1 inputs, got 2"},
+         "residual (input 1) has shape [1, 3, 8, 8]; it must equal the conv output's shape"},
+        {R"({"op": "relu", "name": "n", "inputs": ["x", "x"], "outputs": ["y"]})",
+         "relu takes 1 inputs, got 2"},
         {R"({"op": "add", "name": "n", "inputs": ["x"], "outputs": ["y"]})",
          "add takes 2 inputs, got 1"},
         {R"({"op": "relu", "name": "n", "inputs": [], "outputs": ["y"]})",

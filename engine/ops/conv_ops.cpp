@@ -17,10 +17,12 @@ namespace {
 
 constexpr int64_t kMaxWindow = 1 << 16;
 
+// Input 1, when given, is the residual added in the kernel's epilogue.
 template <auto Fn>
 void run_conv(const KernelArgs& a) {
-    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0],
-       params_as<ConvOp>(*a.params).k);
+    Conv2dParams k = params_as<ConvOp>(*a.params).k;
+    if (a.inputs.size() == 2) k.residual = a.inputs[1];
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0], optional_f32(a.weights[1]), a.outputs[0], k);
 }
 
 template <auto Fn>
@@ -52,9 +54,13 @@ void weight_rank4(const InferContext& c) {
         if (d < 1) throw Error("weight 'weight' has an empty dim: shape " + shape_to_string(w->shape()));
 }
 
+// conv takes an optional second input (an fcnrt extension, which fuse_residual
+// produces from add(conv_out, r)): a residual r of the output's shape, added
+// after the bias and before the activation (see Conv2dParams::residual).
 OpDef conv_def() {
     OpDef d;
     d.name = "conv";
+    d.max_inputs = 2;
     d.weights = {{"weight", false}, {"bias", true}};
     d.parse = [](const AttrReader& r) {
         auto p = std::make_shared<ConvOp>();
@@ -84,6 +90,15 @@ OpDef conv_def() {
         const int64_t ew = int64_t(p.dilation[1]) * (w[3] - 1) + 1;
         Shape y = {x[0], w[0], window_output(x[2], eh, p.stride[0], p.pads[0], p.pads[2], false, "height"),
                    window_output(x[3], ew, p.stride[1], p.pads[1], p.pads[3], false, "width")};
+        if (c.inputs.size() == 2) {
+            require_f32(c, 1);
+            const Shape& r = c.inputs[1].shape;
+            bool same = r.size() == 4;
+            for (size_t i = 0; same && i < 4; ++i) same = r[i] == y[i] || !known(r[i]) || !known(y[i]);
+            if (!same)
+                throw Error("residual (input 1) has shape " + shape_to_string(r) +
+                            "; it must equal the conv output's shape " + shape_to_string(y));
+        }
         return std::vector<TensorInfo>{{DType::F32, y}};
     };
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>& out) {

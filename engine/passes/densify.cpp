@@ -251,6 +251,8 @@ Placement Densifier::place_window(const Node& n, const int kernel[2], const int 
 
 void Densifier::convert_conv(const Node& n) {
     const Conv2dParams& p = params_as<ops::ConvOp>(*n.params).k;
+    if (n.inputs.size() != 1)
+        refuse(n, "conv with a residual input (load the model without optimize to densify it)");
     for (int pad : p.pads)
         if (pad != 0)
             refuse(n, "padded conv (pads [" + std::to_string(p.pads[0]) + ", " +

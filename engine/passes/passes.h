@@ -10,6 +10,11 @@ namespace fcnrt {
 // becomes part of that conv's weights and bias.
 void fold_batch_norm(Model& model);
 
+// add(conv_out, r), both operands of one shape, where conv_out comes from a conv
+// without an activation or residual and nothing else reads it: the conv takes r
+// as its residual input (added in its epilogue) and the add's activation.
+void fuse_residual(Model& model);
+
 // A relu, leaky_relu, sigmoid or tanh after a conv, conv_transpose, dense, add
 // or mul without an activation (whose output nothing else reads) becomes that
 // op's `activation`.

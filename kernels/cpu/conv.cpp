@@ -10,7 +10,7 @@
 // floats (L2-sized; large images never materialise the whole column matrix),
 // then one SGEMM weight_g [Kg, Cg*kh*kw] x cols -> y[n, g*Kg : (g+1)*Kg, oy0 :
 // oy0 + rows, :] (contiguous per channel, so ldc = OH*OW), then the bias +
-// activation epilogue while the block is still in cache. Blocks are also made
+// residual + activation epilogue while the block is still in cache. Blocks are also made
 // small enough that there are several jobs per thread. A 1x1, stride-1,
 // unpadded conv skips im2col: its jobs are column chunks of the input plane.
 // Convs with one input channel per group (depthwise, also with a channel
@@ -101,15 +101,27 @@ void im2col(const float* x_g, int64_t cg, int64_t h, int64_t w, int64_t kh, int6
     }
 }
 
-// Bias + activation over channels [k0, k0 + count) of batch item n, output rows
-// [oy0, oy0 + rows): contiguous runs of rows*OW per channel.
+// The epilogue of one contiguous run out[0, len) of y: bias, then the residual
+// run r (nullptr when none), then the activation (see Conv2dParams::residual).
+void epilogue_run(float* out, int64_t len, float bias, const float* r, ActivationParams act) {
+    if (r != nullptr) {
+        bias_residual_activation(out, len, bias, r, act);
+    } else {
+        bias_activation(out, len, bias, act);
+    }
+}
+
+// Bias + residual + activation over channels [k0, k0 + count) of batch item n,
+// output rows [oy0, oy0 + rows): contiguous runs of rows*OW per channel.
 void conv_epilogue(const View& y, int64_t n, int64_t k0, int64_t count, int64_t oy0, int64_t rows,
-                   const float* bias, ActivationParams act) {
-    if (bias == nullptr && act.kind == Activation::None) return;
+                   const float* bias, const Conv2dParams& p) {
+    const bool residual = p.residual.data != nullptr;
+    if (bias == nullptr && !residual && p.act.kind == Activation::None) return;
     const int64_t run = rows * y.w;
     for (int64_t k = 0; k < count; ++k) {
-        bias_activation(y.f32() + y.offset(n, k0 + k, oy0, 0), run, bias ? bias[k0 + k] : 0.0f,
-                        act);
+        epilogue_run(y.f32() + y.offset(n, k0 + k, oy0, 0), run, bias ? bias[k0 + k] : 0.0f,
+                     residual ? p.residual.f32() + p.residual.offset(n, k0 + k, oy0, 0) : nullptr,
+                     p.act);
     }
 }
 
@@ -149,7 +161,10 @@ void conv2d_direct_single_channel(const View& x, const View& weight, const float
                         }
                     }
                 }
-                bias_activation(out, ow, b, p.act);
+                epilogue_run(out, ow, b,
+                             p.residual.data ? p.residual.f32() + p.residual.offset(n, k, oy, 0)
+                                             : nullptr,
+                             p.act);
             }
         }
     }
@@ -194,9 +209,12 @@ void conv2d(const View& x, const View& weight, const float* bias, const View& y,
             float* out = y.f32() + y.offset(n, g * kg, 0, 0) + start;
             sgemm(false, false, kg, len, cg, 1.0f, w_g, reduce, x_g + start, x.hw(), 0.0f, out,
                   oh * ow);
-            if (bias != nullptr || p.act.kind != Activation::None) {
+            if (bias != nullptr || p.residual.data != nullptr || p.act.kind != Activation::None) {
                 for (int64_t k = 0; k < kg; ++k) {
-                    bias_activation(out + k * oh * ow, len, bias ? bias[g * kg + k] : 0.0f, p.act);
+                    const float* r = p.residual.data
+                                         ? p.residual.f32() + p.residual.offset(n, g * kg + k, 0, 0) + start
+                                         : nullptr;
+                    epilogue_run(out + k * oh * ow, len, bias ? bias[g * kg + k] : 0.0f, r, p.act);
                 }
             }
             continue;
@@ -205,7 +223,7 @@ void conv2d(const View& x, const View& weight, const float* bias, const View& y,
         im2col(x_g, cg, x.h, x.w, kh, kw, ow, start, len, p, cols);  // (Cg*kh*kw, len*OW)
         sgemm(false, false, kg, len * ow, reduce, 1.0f, w_g, reduce, cols, len * ow, 0.0f,
               y.f32() + y.offset(n, g * kg, start, 0), oh * ow);
-        conv_epilogue(y, n, g * kg, kg, start, len, bias, p.act);
+        conv_epilogue(y, n, g * kg, kg, start, len, bias, p);
     }
 }
 

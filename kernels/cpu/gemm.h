@@ -54,4 +54,33 @@ inline void bias_activation(float* y, int64_t n, float bias, ActivationParams ac
     }
 }
 
+// y[i] = act((y[i] + bias) + r[i]) for i < n: the conv residual epilogue, each
+// add in float32 in that order (see Conv2dParams::residual).
+inline void bias_residual_activation(float* y, int64_t n, float bias, const float* r,
+                                     ActivationParams act) {
+    switch (act.kind) {
+        case Activation::None:
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const float v = y[i] + bias;
+                y[i] = v + r[i];
+            }
+            return;
+        case Activation::Relu:
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const float v = y[i] + bias;
+                const float s = v + r[i];
+                y[i] = s > 0.0f ? s : 0.0f;
+            }
+            return;
+        default:
+            for (int64_t i = 0; i < n; ++i) {
+                const float v = y[i] + bias;
+                y[i] = apply_activation(v + r[i], act);
+            }
+            return;
+    }
+}
+
 }  // namespace fcnrt::cpu

@@ -66,7 +66,8 @@ struct ConvGemmArgs {
     const float* w;     // (K, Cg, kh, kw) contiguous
     const float* bias;  // (K) or nullptr
     float* y;           // (N, K, OH, OW), batch items y_bs apart
-    int64_t x_bs, y_bs;
+    const float* res;   // residual (N, K, OH, OW), batch items res_bs apart, or nullptr
+    int64_t x_bs, y_bs, res_bs;
     int batch, groups;
     int h, w_in;  // input plane H, W
     int cg, kg;   // input / output channels per group
@@ -189,21 +190,28 @@ __global__ void __launch_bounds__(kGemmThreads, 2) conv2d_implicit_gemm(const Co
             __syncthreads();
         }
 
-        // Epilogue: bias, activation, store. Channel m, pixels p0 + h*64 + tn*4 + j.
+        // Epilogue: bias, residual, activation, store. Channel m, pixels p0 + h*64 + tn*4 + j.
+        // With a residual: act(float(acc + b) + r), as Conv2dParams::residual says.
         float* yg = a.y + n * a.y_bs + g * a.kg * static_cast<int64_t>(a.ohw);
+        const float* rg =
+            a.res ? a.res + n * a.res_bs + g * a.kg * static_cast<int64_t>(a.ohw) : nullptr;
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             const int m = m0 + tm * 4 + i;
             if (m >= a.kg) continue;
             const float b = a.bias ? __ldg(a.bias + g * a.kg + m) : 0.0f;
             float* yrow = yg + static_cast<int64_t>(m) * a.ohw;
+            const float* rrow = rg ? rg + static_cast<int64_t>(m) * a.ohw : nullptr;
 #pragma unroll
             for (int half = 0; half < 2; ++half) {
                 const int pb = p0 + half * 64 + tn * 4;
                 float v[4];
 #pragma unroll
-                for (int j = 0; j < 4; ++j)
-                    v[j] = apply_activation(acc[i][half * 4 + j] + b, a.act);
+                for (int j = 0; j < 4; ++j) {
+                    float s = acc[i][half * 4 + j] + b;
+                    if (rrow && pb + j < a.ohw) s = s + __ldg(rrow + pb + j);
+                    v[j] = apply_activation(s, a.act);
+                }
                 if (a.y_vec4 && pb + 3 < a.ohw) {
                     *reinterpret_cast<float4*>(yrow + pb) = make_float4(v[0], v[1], v[2], v[3]);
                 } else {
@@ -264,6 +272,8 @@ __global__ void __launch_bounds__(kDepthwiseThreads) conv2d_depthwise(const Conv
                 acc = fmaf(__ldg(xc + (iy * a.w_in + ix)), w_s[ky * a.kw + kx], acc);
             }
         }
+        // Residual after bias and taps: act(acc + r), as Conv2dParams::residual says.
+        if (a.res) acc = acc + __ldg(a.res + n * a.res_bs + c * static_cast<int64_t>(a.ohw) + p);
         a.y[n * a.y_bs + c * static_cast<int64_t>(a.ohw) + p] = apply_activation(acc, a.act);
     }
 }
@@ -447,7 +457,14 @@ ConvGemmArgs conv2d_args(const View& x, const View& weight, const float* bias, c
     // grid.y is not looped over, so it must fit.
     require((y.c / p.groups + kGemmBM - 1) / kGemmBM <= kMaxGridY, "conv2d",
             "more than 65535*64 output channels per group");
+    const View& r = p.residual;
+    if (r.data != nullptr)
+        require(r.dtype == DType::F32 && r.n == y.n && r.c == y.c && r.h == y.h && r.w == y.w &&
+                    r.batch_stride >= r.chw(),
+                "conv2d", "residual must be float32 with y's dims");
     ConvGemmArgs a = common_args<ConvGemmArgs>(x, weight, bias, y, p);
+    a.res = r.data != nullptr ? r.f32() : nullptr;
+    a.res_bs = r.data != nullptr ? r.batch_stride : 0;
     a.kred = static_cast<int>(kred);
     a.y_vec4 = a.ohw % 4 == 0 && a.y_bs % 4 == 0 && aligned16(a.y);
     return a;

@@ -1,6 +1,7 @@
 // Reference conv2d and conv_transpose2d: one output element per innermost loop
 // body, summed over its whole receptive field in float64, the bias added first
-// and the activation applied to the sum before rounding to float32.
+// and the activation applied to the sum before rounding to float32. A conv
+// residual is the exception: see Conv2dParams::residual.
 #include "kernels/reference/conv.h"
 
 namespace fcnrt::reference {
@@ -35,8 +36,18 @@ void conv2d(const View& x, const View& weight, const float* bias, const View& y,
                             }
                         }
                     }
-                    y.f32()[y.offset(n, k, oy, ox)] =
-                        static_cast<float>(apply_activation_f64(acc, p.act));
+                    if (p.residual.data != nullptr) {
+                        // Residual: conv + bias rounded to float32, the residual
+                        // added in float32 (as the fast kernels do), then the
+                        // activation on that float value.
+                        const float v = static_cast<float>(acc) +
+                                        p.residual.f32()[p.residual.offset(n, k, oy, ox)];
+                        y.f32()[y.offset(n, k, oy, ox)] = static_cast<float>(
+                            apply_activation_f64(static_cast<double>(v), p.act));
+                    } else {
+                        y.f32()[y.offset(n, k, oy, ox)] =
+                            static_cast<float>(apply_activation_f64(acc, p.act));
+                    }
                 }
             }
         }
