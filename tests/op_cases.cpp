@@ -567,6 +567,44 @@ std::vector<OpCase> activation_cases() {
     return v;
 }
 
+// hard_sigmoid (ONNX's alpha, beta) and hard_swish: strided, in place, NaNs,
+// and values across both clamps.
+std::vector<OpCase> hard_activation_cases() {
+    std::vector<OpCase> v;
+    const std::pair<float, float> sigmoid_params[] = {{0.2f, 0.5f}, {1.0f / 6.0f, 0.5f}, {0.7f, -0.1f}};
+    for (int variant = 0; variant < 3; ++variant) {
+        TensorSpec x = variant == 0   ? f32(3, 5, 33, 7, Fill::Wide, 7)
+                       : variant == 1 ? f32(1, 17, 127, 127, Fill::Wide)
+                                      : f32(2, 3, 7, 33, Fill::Wide);
+        if (variant == 2) x.nan_fraction = 0.1;
+        TensorSpec y = f32(x.n, x.c, x.h, x.w, Fill::Uniform, variant == 0 ? 33 : 0);
+        if (variant == 1) y.alias_input = 0;
+        const std::string suffix = "_" + dims(x) + (variant == 1 ? "_inplace" : "") +
+                                   (variant == 2 ? "_nan" : "") + "_out" + dims(y);
+        OpCase hs;
+        hs.family = "hard_sigmoid";
+        hs.inputs = {x};
+        hs.outputs = {y};
+        const auto [alpha, beta] = sigmoid_params[variant];
+        hs.name = "alpha" + std::to_string(alpha) + "_beta" + std::to_string(beta) + suffix;
+        hs.run = [alpha = alpha, beta = beta](const KernelSet& k, const std::vector<View>& in,
+                                              const std::vector<View>& out) {
+            k.hard_sigmoid(in[0], out[0], alpha, beta);
+        };
+        v.push_back(hs);
+        OpCase sw;
+        sw.family = "hard_swish";
+        sw.inputs = {x};
+        sw.outputs = {y};
+        sw.name = "hard_swish" + suffix;
+        sw.run = [](const KernelSet& k, const std::vector<View>& in, const std::vector<View>& out) {
+            k.hard_swish(in[0], out[0]);
+        };
+        v.push_back(sw);
+    }
+    return v;
+}
+
 std::vector<OpCase> binary_cases() {
     std::vector<OpCase> v;
     for (BinaryOp op : {BinaryOp::Add, BinaryOp::Mul}) {
@@ -930,7 +968,7 @@ std::vector<OpCase> dense_cases() {
 std::vector<OpCase> build_all() {
     std::vector<OpCase> all;
     for (auto builder : {conv2d_cases, conv_transpose2d_cases, max_pool2d_cases, avg_pool2d_cases,
-                         global_avg_pool_cases, max_unpool2d_cases, activation_cases, binary_cases,
+                         global_avg_pool_cases, max_unpool2d_cases, activation_cases, hard_activation_cases, binary_cases,
                          batch_norm_cases, copy_cases, concat_copy_cases, softmax_cases,
                          argmax_cases, resize_cases, crop_cases, pad_cases, dense_cases}) {
         std::vector<OpCase> cases = builder();

@@ -41,6 +41,8 @@ struct KernelSet {
     std::function<void(const View&, const View&)> global_avg_pool;
     std::function<void(const View&, const View&, const View&)> max_unpool2d;
     std::function<void(const View&, const View&, ActivationParams)> activation;
+    std::function<void(const View&, const View&, float, float)> hard_sigmoid;
+    std::function<void(const View&, const View&)> hard_swish;
     std::function<void(const View&, const View&, const View&, const BinaryParams&)> binary;
     std::function<void(const View&, const float*, const float*, const float*, const float*, float,
                        const View&)>

@@ -116,6 +116,10 @@ KernelSet cuda_kernels(cudaStream_t s) {
     k.activation = [s](const View& x, const View& y, ActivationParams a) {
         cuda::activation(x, y, a, s);
     };
+    k.hard_sigmoid = [s](const View& x, const View& y, float alpha, float beta) {
+        cuda::hard_sigmoid(x, y, alpha, beta, s);
+    };
+    k.hard_swish = [s](const View& x, const View& y) { cuda::hard_swish(x, y, s); };
     k.binary = [s](const View& a, const View& b, const View& y, const BinaryParams& p) {
         cuda::binary(a, b, y, p, s);
     };

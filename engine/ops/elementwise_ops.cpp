@@ -83,6 +83,9 @@ OpDef hard_sigmoid_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_hard_sigmoid<reference::hard_sigmoid>;
     d.kernels[int(BackendKind::Cpu)] = run_hard_sigmoid<cpu::hard_sigmoid>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_hard_sigmoid<cuda::hard_sigmoid>;
+#endif
     return d;
 }
 
@@ -96,6 +99,9 @@ OpDef hard_swish_def() {
     };
     d.kernels[int(BackendKind::Reference)] = run_hard_swish<reference::hard_swish>;
     d.kernels[int(BackendKind::Cpu)] = run_hard_swish<cpu::hard_swish>;
+#ifdef FCNRT_WITH_CUDA
+    d.kernels[int(BackendKind::Cuda)] = run_hard_swish<cuda::hard_swish>;
+#endif
     return d;
 }
 

@@ -84,6 +84,10 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
     }
 }
 
+// Clamp to [0, 1] that lets NaN through (fmin/fmax would turn it into a bound),
+// as the reference's std::clamp and PyTorch do.
+inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
     const int64_t hw = x.hw();
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
@@ -92,7 +96,7 @@ void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
             const float* in = x.f32() + x.offset(n, c, 0, 0);
             float* out = y.f32() + y.offset(n, c, 0, 0);
 #pragma omp simd
-            for (int64_t i = 0; i < hw; ++i) out[i] = std::fmin(std::fmax(alpha * in[i] + beta, 0.0f), 1.0f);
+            for (int64_t i = 0; i < hw; ++i) out[i] = clamp01(alpha * in[i] + beta);
         }
     }
 }
@@ -107,7 +111,7 @@ void hard_swish(const View& x, const View& y) {
             float* out = y.f32() + y.offset(n, c, 0, 0);
 #pragma omp simd
             for (int64_t i = 0; i < hw; ++i)
-                out[i] = in[i] * std::fmin(std::fmax(in[i] * sixth + 0.5f, 0.0f), 1.0f);
+                out[i] = in[i] * clamp01(in[i] * sixth + 0.5f);
         }
     }
 }

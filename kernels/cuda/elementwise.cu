@@ -1,5 +1,6 @@
-// CUDA elementwise ops: activation, add/mul (same shape or b broadcast from
-// [N, C, 1, 1]), eval-mode batch norm and plain copies (float32 or int32).
+// CUDA elementwise ops: activation, hard_sigmoid and hard_swish, add/mul (same
+// shape or b broadcast from [N, C, 1, 1]), eval-mode batch norm and plain copies
+// (float32 or int32).
 //
 // Thread mapping: one thread per output element, a 1-D grid-stride loop over the
 // N*C*H*W elements in NCHW order. Element i is batch item i / CHW at position
@@ -27,6 +28,32 @@ __global__ void activation_kernel(View x, View y, ActivationParams act, int64_t 
          i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t n = i / chw, r = i - n * chw;
         y.f32()[n * y.batch_stride + r] = apply_activation(x.f32()[n * x.batch_stride + r], act);
+    }
+}
+
+// Clamp to [0, 1] letting NaN through, as the reference and CPU kernels do.
+__device__ __forceinline__ float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+// No FMA contraction (__fmul_rn, __fadd_rn): the CPU kernel rounds the product and
+// the sum separately, and the results then match bit for bit.
+__global__ void hard_sigmoid_kernel(View x, View y, float alpha, float beta, int64_t total) {
+    const int64_t chw = x.chw();
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        y.f32()[n * y.batch_stride + r] = clamp01(__fadd_rn(__fmul_rn(alpha, v), beta));
+    }
+}
+
+__global__ void hard_swish_kernel(View x, View y, int64_t total) {
+    const int64_t chw = x.chw();
+    const float sixth = 1.0f / 6.0f;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        y.f32()[n * y.batch_stride + r] = __fmul_rn(v, clamp01(__fadd_rn(__fmul_rn(v, sixth), 0.5f)));
     }
 }
 
@@ -82,6 +109,20 @@ void activation(const View& x, const View& y, ActivationParams act, cudaStream_t
     if (total == 0) return;
     activation_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, act, total);
     check_launch("activation_kernel");
+}
+
+void hard_sigmoid(const View& x, const View& y, float alpha, float beta, cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    hard_sigmoid_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, alpha, beta, total);
+    check_launch("hard_sigmoid_kernel");
+}
+
+void hard_swish(const View& x, const View& y, cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    hard_swish_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, total);
+    check_launch("hard_swish_kernel");
 }
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p,

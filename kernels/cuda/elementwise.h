@@ -23,8 +23,8 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p, 
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
                 const float* var, float epsilon, const View& y, cudaStream_t stream);
 
-// Declared for the op registry's sake; no CUDA kernel yet (the executor reports
-// "no kernel on cuda" for hard_sigmoid and hard_swish).
+// y = clamp(alpha * x + beta, 0, 1) and y = x * clamp(x / 6 + 1/2, 0, 1) (ONNX's
+// HardSigmoid and HardSwish); NaN propagates.
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta, cudaStream_t stream);
 void hard_swish(const View& x, const View& y, cudaStream_t stream);
 
