@@ -68,7 +68,19 @@ const MemoryPlan& Executor::prepare(const std::map<std::string, Shape>& input_sh
     arena_.reset();  // free the old arena before asking for the new one
 
     auto plan = std::make_unique<MemoryPlan>(plan_memory(model_, input_shapes));
-    arena_ = backend_->allocate(plan->arena_bytes, "the activations of " + model_.path);
+    // An out-of-memory error names the largest tensor: the one to shrink.
+    std::string largest;
+    size_t largest_bytes = 0;
+    for (const auto& [name, info] : plan->tensors) {
+        const size_t b = size_t(checked_numel(info.shape, dtype_size(info.dtype))) * dtype_size(info.dtype);
+        if (b > largest_bytes) {
+            largest_bytes = b;
+            largest = name;
+        }
+    }
+    arena_ = backend_->allocate(plan->arena_bytes,
+                                "the activations of " + model_.path + " (largest: tensor '" +
+                                    largest + "', " + std::to_string(largest_bytes) + " bytes)");
     void* arena = arena_.get();
     for (const Node& n : model_.graph.nodes) {
         KernelArgs a;
