@@ -51,11 +51,8 @@ OpDef softmax_def() {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return 5.0 * count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_axis_op<reference::softmax>;
-    d.kernels[int(BackendKind::Cpu)] = run_axis_op<cpu::softmax>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_axis_op<cuda::softmax>;
-#endif
+    set_kernels(d, run_axis_op<reference::softmax>, run_axis_op<cpu::softmax>,
+                FCNRT_CUDA_KERNEL(run_axis_op<cuda::softmax>));
     return d;
 }
 
@@ -71,11 +68,8 @@ OpDef argmax_def() {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_axis_op<reference::argmax>;
-    d.kernels[int(BackendKind::Cpu)] = run_axis_op<cpu::argmax>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_axis_op<cuda::argmax>;
-#endif
+    set_kernels(d, run_axis_op<reference::argmax>, run_axis_op<cpu::argmax>,
+                FCNRT_CUDA_KERNEL(run_axis_op<cuda::argmax>));
     return d;
 }
 

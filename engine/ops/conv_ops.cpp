@@ -116,11 +116,8 @@ OpDef conv_def() {
         }
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_conv<reference::conv2d>;
-    d.kernels[int(BackendKind::Cpu)] = run_conv<cpu::conv2d>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_conv<cuda::conv2d>;
-#endif
+    set_kernels(d, run_conv<reference::conv2d>, run_conv<cpu::conv2d>,
+                FCNRT_CUDA_KERNEL(run_conv<cuda::conv2d>));
     return d;
 }
 
@@ -184,11 +181,8 @@ OpDef conv_transpose_def() {
         }
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_conv_transpose<reference::conv_transpose2d>;
-    d.kernels[int(BackendKind::Cpu)] = run_conv_transpose<cpu::conv_transpose2d>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_conv_transpose<cuda::conv_transpose2d>;
-#endif
+    set_kernels(d, run_conv_transpose<reference::conv_transpose2d>, run_conv_transpose<cpu::conv_transpose2d>,
+                FCNRT_CUDA_KERNEL(run_conv_transpose<cuda::conv_transpose2d>));
     return d;
 }
 
@@ -226,11 +220,8 @@ OpDef dense_def() {
         m.kind = SpatialMap::Kind::Global;
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_dense<reference::dense>;
-    d.kernels[int(BackendKind::Cpu)] = run_dense<cpu::dense>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_dense<cuda::dense>;
-#endif
+    set_kernels(d, run_dense<reference::dense>, run_dense<cpu::dense>,
+                FCNRT_CUDA_KERNEL(run_dense<cuda::dense>));
     return d;
 }
 

@@ -58,11 +58,8 @@ OpDef activation_def(const std::string& name, Activation kind) {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_activation<reference::activation>;
-    d.kernels[int(BackendKind::Cpu)] = run_activation<cpu::activation>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_activation<cuda::activation>;
-#endif
+    set_kernels(d, run_activation<reference::activation>, run_activation<cpu::activation>,
+                FCNRT_CUDA_KERNEL(run_activation<cuda::activation>));
     return d;
 }
 
@@ -81,11 +78,8 @@ OpDef hard_sigmoid_def() {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return 2.0 * count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_hard_sigmoid<reference::hard_sigmoid>;
-    d.kernels[int(BackendKind::Cpu)] = run_hard_sigmoid<cpu::hard_sigmoid>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_hard_sigmoid<cuda::hard_sigmoid>;
-#endif
+    set_kernels(d, run_hard_sigmoid<reference::hard_sigmoid>, run_hard_sigmoid<cpu::hard_sigmoid>,
+                FCNRT_CUDA_KERNEL(run_hard_sigmoid<cuda::hard_sigmoid>));
     return d;
 }
 
@@ -97,11 +91,8 @@ OpDef hard_swish_def() {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return 3.0 * count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_hard_swish<reference::hard_swish>;
-    d.kernels[int(BackendKind::Cpu)] = run_hard_swish<cpu::hard_swish>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_hard_swish<cuda::hard_swish>;
-#endif
+    set_kernels(d, run_hard_swish<reference::hard_swish>, run_hard_swish<cpu::hard_swish>,
+                FCNRT_CUDA_KERNEL(run_hard_swish<cuda::hard_swish>));
     return d;
 }
 
@@ -145,11 +136,8 @@ OpDef binary_def(const std::string& name, BinaryOp op) {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_binary<reference::binary>;
-    d.kernels[int(BackendKind::Cpu)] = run_binary<cpu::binary>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_binary<cuda::binary>;
-#endif
+    set_kernels(d, run_binary<reference::binary>, run_binary<cpu::binary>,
+                FCNRT_CUDA_KERNEL(run_binary<cuda::binary>));
     return d;
 }
 
@@ -176,11 +164,8 @@ OpDef batch_norm_def() {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return 2.0 * count(c.inputs[0].shape);
     };
-    d.kernels[int(BackendKind::Reference)] = run_batch_norm<reference::batch_norm>;
-    d.kernels[int(BackendKind::Cpu)] = run_batch_norm<cpu::batch_norm>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_batch_norm<cuda::batch_norm>;
-#endif
+    set_kernels(d, run_batch_norm<reference::batch_norm>, run_batch_norm<cpu::batch_norm>,
+                FCNRT_CUDA_KERNEL(run_batch_norm<cuda::batch_norm>));
     return d;
 }
 

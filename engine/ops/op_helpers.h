@@ -89,6 +89,19 @@ void invoke_kernel(Fn fn, void* stream, const Args&... args) {
     }
 }
 
+// An op's kernels on every backend, in one call per op. A CUDA entry point is
+// named only in CUDA builds: wrap it in FCNRT_CUDA_KERNEL.
+inline void set_kernels(OpDef& d, KernelFn reference, KernelFn cpu, KernelFn cuda) {
+    d.kernels[int(BackendKind::Reference)] = reference;
+    d.kernels[int(BackendKind::Cpu)] = cpu;
+    d.kernels[int(BackendKind::Cuda)] = cuda;
+}
+#ifdef FCNRT_WITH_CUDA
+#define FCNRT_CUDA_KERNEL(fn) (fn)
+#else
+#define FCNRT_CUDA_KERNEL(fn) nullptr
+#endif
+
 inline const float* optional_f32(const View& v) { return static_cast<const float*>(v.data); }
 
 // Work measures for the FLOP column; unknown dims count as zero.

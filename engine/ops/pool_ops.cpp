@@ -112,11 +112,8 @@ OpDef max_pool_def() {
     d.infer = [](const InferContext& c) { return infer_pool(c, true); };
     d.flops = pool_flops;
     d.spatial = pool_spatial;
-    d.kernels[int(BackendKind::Reference)] = run_max_pool<reference::max_pool2d>;
-    d.kernels[int(BackendKind::Cpu)] = run_max_pool<cpu::max_pool2d>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_max_pool<cuda::max_pool2d>;
-#endif
+    set_kernels(d, run_max_pool<reference::max_pool2d>, run_max_pool<cpu::max_pool2d>,
+                FCNRT_CUDA_KERNEL(run_max_pool<cuda::max_pool2d>));
     return d;
 }
 
@@ -127,11 +124,8 @@ OpDef avg_pool_def() {
     d.infer = [](const InferContext& c) { return infer_pool(c, false); };
     d.flops = pool_flops;
     d.spatial = pool_spatial;
-    d.kernels[int(BackendKind::Reference)] = run_avg_pool<reference::avg_pool2d>;
-    d.kernels[int(BackendKind::Cpu)] = run_avg_pool<cpu::avg_pool2d>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_avg_pool<cuda::avg_pool2d>;
-#endif
+    set_kernels(d, run_avg_pool<reference::avg_pool2d>, run_avg_pool<cpu::avg_pool2d>,
+                FCNRT_CUDA_KERNEL(run_avg_pool<cuda::avg_pool2d>));
     return d;
 }
 
@@ -152,11 +146,8 @@ OpDef global_avg_pool_def() {
         m.kind = SpatialMap::Kind::Global;
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_global_avg_pool<reference::global_avg_pool>;
-    d.kernels[int(BackendKind::Cpu)] = run_global_avg_pool<cpu::global_avg_pool>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_global_avg_pool<cuda::global_avg_pool>;
-#endif
+    set_kernels(d, run_global_avg_pool<reference::global_avg_pool>, run_global_avg_pool<cpu::global_avg_pool>,
+                FCNRT_CUDA_KERNEL(run_global_avg_pool<cuda::global_avg_pool>));
     return d;
 }
 
@@ -219,11 +210,8 @@ OpDef max_unpool_def() {
         }
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_max_unpool<reference::max_unpool2d>;
-    d.kernels[int(BackendKind::Cpu)] = run_max_unpool<cpu::max_unpool2d>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_max_unpool<cuda::max_unpool2d>;
-#endif
+    set_kernels(d, run_max_unpool<reference::max_unpool2d>, run_max_unpool<cpu::max_unpool2d>,
+                FCNRT_CUDA_KERNEL(run_max_unpool<cuda::max_unpool2d>));
     return d;
 }
 

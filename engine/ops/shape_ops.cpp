@@ -100,11 +100,8 @@ OpDef concat_def() {
         return std::vector<TensorInfo>{{c.inputs[0].dtype, y}};
     };
     d.flops = [](const InferContext&, const std::vector<TensorInfo>&) { return 0.0; };
-    d.kernels[int(BackendKind::Reference)] = run_concat<reference::concat_copy>;
-    d.kernels[int(BackendKind::Cpu)] = run_concat<cpu::concat_copy>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_concat<cuda::concat_copy>;
-#endif
+    set_kernels(d, run_concat<reference::concat_copy>, run_concat<cpu::concat_copy>,
+                FCNRT_CUDA_KERNEL(run_concat<cuda::concat_copy>));
     return d;
 }
 
@@ -218,11 +215,8 @@ OpDef crop_def() {
         m.centred = p.form == CropOp::Form::CentreToRef;
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_crop<reference::crop>;
-    d.kernels[int(BackendKind::Cpu)] = run_crop<cpu::crop>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_crop<cuda::crop>;
-#endif
+    set_kernels(d, run_crop<reference::crop>, run_crop<cpu::crop>,
+                FCNRT_CUDA_KERNEL(run_crop<cuda::crop>));
     return d;
 }
 
@@ -275,11 +269,8 @@ OpDef pad_def() {
         m.pad_before[1] = -p.pads[1];
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_pad<reference::pad>;
-    d.kernels[int(BackendKind::Cpu)] = run_pad<cpu::pad>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_pad<cuda::pad>;
-#endif
+    set_kernels(d, run_pad<reference::pad>, run_pad<cpu::pad>,
+                FCNRT_CUDA_KERNEL(run_pad<cuda::pad>));
     return d;
 }
 
@@ -419,11 +410,8 @@ OpDef resize_def() {
         m.kind = SpatialMap::Kind::Resize;  // the analysis reads the factor off the shapes
         return m;
     };
-    d.kernels[int(BackendKind::Reference)] = run_resize<reference::resize>;
-    d.kernels[int(BackendKind::Cpu)] = run_resize<cpu::resize>;
-#ifdef FCNRT_WITH_CUDA
-    d.kernels[int(BackendKind::Cuda)] = run_resize<cuda::resize>;
-#endif
+    set_kernels(d, run_resize<reference::resize>, run_resize<cpu::resize>,
+                FCNRT_CUDA_KERNEL(run_resize<cuda::resize>));
     return d;
 }
 
