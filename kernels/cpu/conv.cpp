@@ -5,21 +5,25 @@
 // runs whole jobs with its own scratch buffer and a single-threaded SGEMM (see
 // gemm.h), so threads never wait on each other, or on a second pool, mid-call.
 //
-// conv2d, general case: a job is one block of output rows of one batch item and
-// group. Its im2col matrix cols [Cg*kh*kw, rows*OW] is kept near kColumnBudget
-// floats (L2-sized; large images never materialise the whole column matrix),
-// then one SGEMM weight_g [Kg, Cg*kh*kw] x cols -> y[n, g*Kg : (g+1)*Kg, oy0 :
-// oy0 + rows, :] (contiguous per channel, so ldc = OH*OW), then the bias +
-// residual + activation epilogue while the block is still in cache. Blocks are also made
-// small enough that there are several jobs per thread. A 1x1, stride-1,
-// unpadded conv skips im2col: its jobs are column chunks of the input plane.
+// conv2d, general case: a job is one run of output pixels (row-major over OH,
+// OW) of one batch item and group. Its im2col matrix cols [Cg*kh*kw, len] is
+// kept near kColumnBudget floats (L2-sized; large images never materialise the
+// whole column matrix), then the SGEMM weight_g [Kg, Cg*kh*kw] x cols ->
+// y[n, g*Kg : (g+1)*Kg, p0 : p0 + len] (contiguous per channel, so ldc =
+// OH*OW), then the bias + residual + activation epilogue while the block is
+// still in cache. Runs are whole numbers of fixed-width GEMM column chunks
+// (sgemm_column_chunks), so an output pixel's value does not depend on the
+// image's size or the thread count: tiled images equal untiled ones bit for
+// bit. Runs are also made small enough that there are several jobs per thread.
+// A 1x1, stride-1, unpadded conv skips im2col: the input plane is the column
+// matrix.
 // Convs with one input channel per group (depthwise, also with a channel
 // multiplier) use a direct loop kernel over (n, k) planes, vectorised along
 // output rows.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
-// channels. Per block of input rows, one SGEMM weight_g^T [taps, Cg] x x_g [Cg,
-// rows*W] -> cols (taps = the chunk's channels times kh*kw), then a col2im pass
+// channels. Per block of input rows, the SGEMM weight_g^T [taps, Cg] x x_g [Cg,
+// rows*W] -> cols (in fixed-width column chunks, as above) (taps = the chunk's channels times kh*kw), then a col2im pass
 // adds each column entry into the output pixel it lands on. Each output channel
 // belongs to one job and is summed in a fixed order: deterministic, no atomics.
 // y starts as the bias; the activation runs once all blocks are in.
@@ -46,6 +50,14 @@ constexpr int64_t kColumnBudget = int64_t{1} << 18;
 // Jobs to aim for per thread, so that dynamic scheduling evens out the load.
 constexpr int64_t kJobsPerThread = 4;
 
+// Input pixels per conv_transpose2d run: a whole number of GEMM column chunks
+// (see sgemm_column_chunks) near kColumnBudget floats of columns, `rows` floats
+// per pixel.
+int64_t conv_transpose_run_pixels(int64_t rows) {
+    return std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(1, rows) / kGemmColumnChunk) *
+           kGemmColumnChunk;
+}
+
 float* scratch(int64_t count) {
     thread_local std::vector<float> buffer;
     if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
@@ -67,36 +79,40 @@ void valid_range(int64_t start, int64_t stride, int64_t in, int64_t out, int64_t
     *hi = std::max(*lo, std::min(out, div_floor(in - 1 - start, stride) + 1));
 }
 
-// cols [Cg*kh*kw, rows*OW] for output rows [oy0, oy0 + rows) of one group.
-// x_g points at channel 0 of the group in one batch item, planes H*W apart.
+// cols [Cg*kh*kw, count] for the output pixels [p0, p0 + count) of one group,
+// pixels numbered row-major over (OH, OW). x_g points at channel 0 of the group
+// in one batch item, planes H*W apart.
 void im2col(const float* x_g, int64_t cg, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t ow,
-            int64_t oy0, int64_t rows, const Conv2dParams& p, float* cols) {
+            int64_t p0, int64_t count, const Conv2dParams& p, float* cols) {
     const int64_t sh = p.stride[0], sw = p.stride[1];
     const int64_t dh = p.dilation[0], dw = p.dilation[1];
     const int64_t pt = p.pads[0], pl = p.pads[1];
-    const int64_t ncols = rows * ow;
     for (int64_t r = 0; r < cg * kh * kw; ++r) {
         const int64_t c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
         const float* plane = x_g + c * h * w;
-        float* dst = cols + r * ncols;
-        int64_t lo, hi;
         const int64_t start_x = kx * dw - pl;
+        int64_t lo, hi;  // the output columns that read the input
         valid_range(start_x, sw, w, ow, &lo, &hi);
-        for (int64_t j = 0; j < rows; ++j) {
-            float* out = dst + j * ow;
-            const int64_t iy = (oy0 + j) * sh - pt + ky * dh;
-            if (iy < 0 || iy >= h || lo >= hi) {
-                std::memset(out, 0, sizeof(float) * ow);
-                continue;
-            }
-            const float* src = plane + iy * w + start_x;  // src[ox * sw] for ox in [lo, hi)
-            std::fill(out, out + lo, 0.0f);
-            if (sw == 1) {
-                std::memcpy(out + lo, src + lo, sizeof(float) * (hi - lo));
+        // One output row's segment [ox0, ox1) at a time.
+        for (int64_t q = p0; q < p0 + count;) {
+            const int64_t oy = q / ow, ox0 = q % ow;
+            const int64_t ox1 = std::min(ow, ox0 + (p0 + count - q));
+            float* out = cols + r * count + (q - p0) - ox0;  // out[ox] for ox in [ox0, ox1)
+            const int64_t iy = oy * sh - pt + ky * dh;
+            const int64_t a = std::clamp(lo, ox0, ox1), b = std::clamp(hi, a, ox1);
+            if (iy < 0 || iy >= h || a == b) {
+                std::fill(out + ox0, out + ox1, 0.0f);
             } else {
-                for (int64_t ox = lo; ox < hi; ++ox) out[ox] = src[ox * sw];
+                const float* src = plane + iy * w + start_x;  // src[ox * sw]
+                std::fill(out + ox0, out + a, 0.0f);
+                if (sw == 1) {
+                    std::memcpy(out + a, src + a, sizeof(float) * (b - a));
+                } else {
+                    for (int64_t ox = a; ox < b; ++ox) out[ox] = src[ox * sw];
+                }
+                std::fill(out + b, out + ox1, 0.0f);
             }
-            std::fill(out + hi, out + ow, 0.0f);
+            q += ox1 - ox0;
         }
     }
 }
@@ -112,15 +128,14 @@ void epilogue_run(float* out, int64_t len, float bias, const float* r, Activatio
 }
 
 // Bias + residual + activation over channels [k0, k0 + count) of batch item n,
-// output rows [oy0, oy0 + rows): contiguous runs of rows*OW per channel.
-void conv_epilogue(const View& y, int64_t n, int64_t k0, int64_t count, int64_t oy0, int64_t rows,
+// output pixels [p0, p0 + len) of each channel's (OH*OW) plane.
+void conv_epilogue(const View& y, int64_t n, int64_t k0, int64_t count, int64_t p0, int64_t len,
                    const float* bias, const Conv2dParams& p) {
     const bool residual = p.residual.data != nullptr;
     if (bias == nullptr && !residual && p.act.kind == Activation::None) return;
-    const int64_t run = rows * y.w;
     for (int64_t k = 0; k < count; ++k) {
-        epilogue_run(y.f32() + y.offset(n, k0 + k, oy0, 0), run, bias ? bias[k0 + k] : 0.0f,
-                     residual ? p.residual.f32() + p.residual.offset(n, k0 + k, oy0, 0) : nullptr,
+        epilogue_run(y.f32() + y.offset(n, k0 + k, 0, 0) + p0, len, bias ? bias[k0 + k] : 0.0f,
+                     residual ? p.residual.f32() + p.residual.offset(n, k0 + k, 0, 0) + p0 : nullptr,
                      p.act);
     }
 }
@@ -172,6 +187,21 @@ void conv2d_direct_single_channel(const View& x, const View& weight, const float
 
 }  // namespace
 
+size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
+    const int64_t reduce = cg * kh * kw;
+    // im2col columns (at most max(kColumnBudget, reduce * chunk)), then the padded
+    // B and C of a partial chunk in sgemm_column_chunks.
+    const int64_t floats = std::max(kColumnBudget, reduce * kGemmColumnChunk) +
+                           (reduce + kg) * kGemmColumnChunk;
+    return size_t(floats) * sizeof(float);
+}
+
+size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
+    const int64_t taps = kg * kh * kw;  // at most: a job's channel chunk may be all of Kg
+    const int64_t floats = taps * conv_transpose_run_pixels(taps) + (cg + taps) * kGemmColumnChunk;
+    return size_t(floats) * sizeof(float);
+}
+
 void conv2d(const View& x, const View& weight, const float* bias, const View& y,
             const Conv2dParams& p) {
     const int64_t groups = p.groups;
@@ -187,42 +217,34 @@ void conv2d(const View& x, const View& weight, const float* bias, const View& y,
     const bool pointwise = kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
                            p.pads[0] == 0 && p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 &&
                            oh == x.h && ow == x.w;
-    // Rows (or, pointwise, columns) per job: within the column budget, and small
-    // enough for kJobsPerThread jobs per thread when the image allows.
+    // A job is a run of output pixels of one plane, a whole number of GEMM column
+    // chunks (see sgemm_column_chunks) so that only a plane's last job has a
+    // partial chunk: within the column budget, and small enough for
+    // kJobsPerThread jobs per thread when the image allows.
     const int64_t planes = y.n * groups;
+    const int64_t pixels = oh * ow;
     const int64_t wanted = (kJobsPerThread * omp_get_max_threads() + planes - 1) / planes;
-    const int64_t extent = pointwise ? oh * ow : oh;
-    const int64_t budget = pointwise ? kColumnBudget / std::max<int64_t>(1, cg)
-                                     : kColumnBudget / std::max<int64_t>(1, reduce * ow);
-    int64_t step = std::min(std::max<int64_t>(1, budget), (extent + wanted - 1) / wanted);
-    if (pointwise) step = std::max<int64_t>(std::min<int64_t>(64, extent), step);
-    const int64_t blocks = (extent + step - 1) / step;
+    const int64_t budget = kColumnBudget / (pointwise ? std::max<int64_t>(1, cg) : reduce);
+    const int64_t chunks = std::max<int64_t>(
+        1, std::min(budget, (pixels + wanted - 1) / wanted) / kGemmColumnChunk);
+    const int64_t step = chunks * kGemmColumnChunk;
+    const int64_t blocks = (pixels + step - 1) / step;
     const int64_t jobs = planes * blocks;
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
     for (int64_t job = 0; job < jobs; ++job) {
         const int64_t n = job / (groups * blocks), g = (job / blocks) % groups;
-        const int64_t start = (job % blocks) * step, len = std::min(step, extent - start);
+        const int64_t start = (job % blocks) * step, len = std::min(step, pixels - start);
         const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
         const float* w_g = weight.f32() + g * kg * reduce;       // (Kg, Cg*kh*kw)
+        float* out = y.f32() + y.offset(n, g * kg, 0, 0) + start;  // (Kg, len) of (OH*OW)
         if (pointwise) {
-            // (Kg, Cg) x (Cg, len) -> y[n, g*Kg : (g+1)*Kg, start : start + len] of (OH*OW)
-            float* out = y.f32() + y.offset(n, g * kg, 0, 0) + start;
-            sgemm(false, false, kg, len, cg, 1.0f, w_g, reduce, x_g + start, x.hw(), 0.0f, out,
-                  oh * ow);
-            if (bias != nullptr || p.residual.data != nullptr || p.act.kind != Activation::None) {
-                for (int64_t k = 0; k < kg; ++k) {
-                    const float* r = p.residual.data
-                                         ? p.residual.f32() + p.residual.offset(n, g * kg + k, 0, 0) + start
-                                         : nullptr;
-                    epilogue_run(out + k * oh * ow, len, bias ? bias[g * kg + k] : 0.0f, r, p.act);
-                }
-            }
-            continue;
+            // (Kg, Cg) x (Cg, len): the input plane is the column matrix
+            sgemm_column_chunks(false, kg, len, cg, w_g, reduce, x_g + start, x.hw(), out, pixels);
+        } else {
+            float* cols = scratch(reduce * len);
+            im2col(x_g, cg, x.h, x.w, kh, kw, ow, start, len, p, cols);  // (Cg*kh*kw, len)
+            sgemm_column_chunks(false, kg, len, reduce, w_g, reduce, cols, len, out, pixels);
         }
-        float* cols = scratch(reduce * len * ow);
-        im2col(x_g, cg, x.h, x.w, kh, kw, ow, start, len, p, cols);  // (Cg*kh*kw, len*OW)
-        sgemm(false, false, kg, len * ow, reduce, 1.0f, w_g, reduce, cols, len * ow, 0.0f,
-              y.f32() + y.offset(n, g * kg, start, 0), oh * ow);
         conv_epilogue(y, n, g * kg, kg, start, len, bias, p);
     }
 }
@@ -265,36 +287,42 @@ void conv_transpose2d(const View& x, const View& weight, const float* bias, cons
             const int64_t n = job / (groups * chunks), g = (job / chunks) % groups;
             const int64_t k0 = (job % chunks) * chunk, count = std::min(chunk, kg - k0);
             const int64_t taps = count * kh * kw;  // GEMM output rows
-            const int64_t rows_per_block =
-                std::max<int64_t>(1, std::min(h, kColumnBudget / std::max<int64_t>(1, taps * w)));
-            float* cols = scratch(taps * rows_per_block * w);
+            const int64_t step = conv_transpose_run_pixels(taps);
+            float* cols = scratch(taps * std::min(step, h * w));
             // weight_g (Cg, Kg*kh*kw); this chunk's columns start at k0*kh*kw.
             const float* w_g = weight.f32() + g * cg * kg * kh * kw + k0 * kh * kw;
-            for (int64_t iy0 = 0; iy0 < h; iy0 += rows_per_block) {
-                const int64_t rows = std::min(rows_per_block, h - iy0);
-                const int64_t ncols = rows * w;
-                // (count*kh*kw, Cg) x (Cg, rows*W) -> cols (count*kh*kw, rows*W)
-                sgemm(true, false, taps, ncols, cg, 1.0f, w_g, kg * kh * kw,
-                      x.f32() + x.offset(n, g * cg, iy0, 0), h * w, 0.0f, cols, ncols);
+            for (int64_t q0 = 0; q0 < h * w; q0 += step) {
+                const int64_t len = std::min(step, h * w - q0);  // input pixels [q0, q0 + len)
+                // (count*kh*kw, Cg) x (Cg, len) -> cols (count*kh*kw, len)
+                sgemm_column_chunks(true, taps, len, cg, w_g, kg * kh * kw,
+                                    x.f32() + x.offset(n, g * cg, 0, 0) + q0, h * w, cols, len);
                 for (int64_t k = 0; k < count; ++k) {
                     float* plane = y.f32() + y.offset(n, g * kg + k0 + k, 0, 0);  // (OH, OW)
-                    for (int64_t ky = 0; ky < kh; ++ky) {
-                        for (int64_t kx = 0; kx < kw; ++kx) {
-                            const float* src = cols + ((k * kh + ky) * kw + kx) * ncols;
+                    // Taps in decreasing order: every output pixel then receives its
+                    // contributions in increasing (iy, ix) order, however the input
+                    // is cut into runs, so tiled images equal untiled ones bit for bit.
+                    for (int64_t ky = kh - 1; ky >= 0; --ky) {
+                        for (int64_t kx = kw - 1; kx >= 0; --kx) {
+                            const float* src = cols + ((k * kh + ky) * kw + kx) * len;
                             const int64_t off = kx * dw - pl;
-                            for (int64_t j = 0; j < rows; ++j) {
-                                const int64_t oy = (iy0 + j) * sh - pt + ky * dh;
-                                if (oy < 0 || oy >= oh) continue;
-                                float* out = plane + oy * ow + off;  // out[ix * sw]
-                                const float* in = src + j * w;
-                                if (sw == 1) {
+                            // One input row's segment [ix0, ix1) at a time.
+                            for (int64_t q = q0; q < q0 + len;) {
+                                const int64_t iy = q / w, ix0 = q % w;
+                                const int64_t ix1 = std::min(w, ix0 + (q0 + len - q));
+                                const int64_t oy = iy * sh - pt + ky * dh;
+                                const int64_t a = std::clamp(lo[kx], ix0, ix1);
+                                const int64_t b = std::clamp(hi[kx], a, ix1);
+                                if (oy >= 0 && oy < oh) {
+                                    float* out = plane + oy * ow + off;  // out[ix * sw]
+                                    const float* in = src + (q - q0) - ix0;  // in[ix]
+                                    if (sw == 1) {
 #pragma omp simd
-                                    for (int64_t ix = lo[kx]; ix < hi[kx]; ++ix) out[ix] += in[ix];
-                                } else {
-                                    for (int64_t ix = lo[kx]; ix < hi[kx]; ++ix) {
-                                        out[ix * sw] += in[ix];
+                                        for (int64_t ix = a; ix < b; ++ix) out[ix] += in[ix];
+                                    } else {
+                                        for (int64_t ix = a; ix < b; ++ix) out[ix * sw] += in[ix];
                                     }
                                 }
+                                q += ix1 - ix0;
                             }
                         }
                     }

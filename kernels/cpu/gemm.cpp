@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace fcnrt::cpu {
 
@@ -34,15 +35,19 @@ void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                 beta, c, to_blas_int(ldc, "ldc"));
 }
 
+// OpenBLAS's own pool would compete with the OpenMP pool for the same cores
+// (and a pthreads OpenBLAS serialises calls made from several OpenMP threads),
+// so OpenBLAS runs single-threaded and all threading is OpenMP's.
+void make_blas_single_threaded() {
+    static std::once_flag once;
+    std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-    // OpenBLAS's own pool would compete with the OpenMP pool for the same cores
-    // (and a pthreads OpenBLAS serialises calls made from several OpenMP threads),
-    // so OpenBLAS runs single-threaded and all threading is OpenMP's.
-    static std::once_flag single_threaded_blas;
-    std::call_once(single_threaded_blas, [] { openblas_set_num_threads(1); });
+    make_blas_single_threaded();
     if (m == 0 || n == 0) return;
     if (k == 0) {  // OpenBLAS rejects lda = 0; C = beta * C is all that is left
         for (int64_t i = 0; i < m; ++i) {
@@ -72,6 +77,33 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
             sgemm_serial(trans_a, trans_b, len, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda,
                          b, ldb, beta, c + lo * ldc, ldc);
         }
+    }
+}
+
+void sgemm_column_chunks(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                         const float* b, int64_t ldb, float* c, int64_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+        return;
+    }
+    make_blas_single_threaded();
+    constexpr int64_t w = kGemmColumnChunk;
+    const int64_t full = n / w * w;
+    for (int64_t j = 0; j < full; j += w) {
+        sgemm_serial(trans_a, false, m, w, k, 1.0f, a, lda, b + j, ldb, 0.0f, c + j, ldc);
+    }
+    const int64_t tail = n - full;
+    if (tail == 0) return;
+    thread_local std::vector<float> padded_b, padded_c;
+    padded_b.assign(size_t(k * w), 0.0f);  // (k, w): the tail's columns, then zeros
+    if (padded_c.size() < size_t(m * w)) padded_c.resize(size_t(m * w));
+    for (int64_t r = 0; r < k; ++r) {
+        std::copy(b + r * ldb + full, b + r * ldb + n, padded_b.data() + r * w);
+    }
+    sgemm_serial(trans_a, false, m, w, k, 1.0f, a, lda, padded_b.data(), w, 0.0f, padded_c.data(), w);
+    for (int64_t i = 0; i < m; ++i) {
+        std::copy(padded_c.data() + i * w, padded_c.data() + i * w + tail, c + i * ldc + full);
     }
 }
 

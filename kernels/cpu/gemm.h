@@ -25,6 +25,23 @@ namespace fcnrt::cpu {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// Columns per call of sgemm_column_chunks.
+constexpr int64_t kGemmColumnChunk = 256;
+
+// Row-major C = op(A) * B with op(A) [m, k], B [k, n], C [m, n], on the calling
+// thread, in SGEMM calls of exactly kGemmColumnChunk columns; the last, partial
+// chunk goes through zero-padded scratch copies of B and C.
+//
+// Why: OpenBLAS picks its kernel (and so its summation order) from the matrix
+// sizes, so the same column of C can differ in the last bit between a product
+// n wide and one n' wide. With every call the same width, each column of C
+// depends only on op(A) and that column of B, wherever it sits: this is what
+// lets a tiled image equal the untiled one bit for bit. (Measured with
+// OpenBLAS 0.3.21 on AVX-512: results vary with the width but never with the
+// column's position inside a call of a fixed width that is a multiple of 64.)
+void sgemm_column_chunks(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                         const float* b, int64_t ldb, float* c, int64_t ldc);
+
 // y[i] = act(y[i] + bias) for i < n, one contiguous run (serial: callers thread
 // over runs). The switch sits outside the loops so the common cases vectorise.
 inline void bias_activation(float* y, int64_t n, float bias, ActivationParams act) {
