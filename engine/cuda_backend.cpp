@@ -4,7 +4,8 @@
 // returns once the source is staged, a device-to-host copy once it is done), and
 // kernels are enqueued on the same stream by the executor. Nothing synchronises
 // except synchronize(). Kernels need no handles (dense is a handwritten kernel), so
-// the stream is the whole context.
+// the stream is the whole context. Timers are cudaEvents recorded on the stream;
+// the peak rates are theoretical, from the device's attributes.
 #include "engine/cuda_backend.h"
 
 #include <cuda_runtime_api.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <vector>
 
 #include "engine/error.h"
 #include "kernels/cuda/cuda_check.h"
@@ -25,6 +27,56 @@ void check(cudaError_t err, const char* what) {
     if (err != cudaSuccess) {
         throw Error(std::string("CUDA error: ") + cudaGetErrorString(err) + " (" + what + ")");
     }
+}
+
+// Events with timing enabled, one per mark, all made here; mark() only records.
+class EventTimer final : public StreamTimer {
+public:
+    EventTimer(size_t marks, cudaStream_t stream) : stream_(stream) {
+        events_.reserve(marks);
+        for (size_t i = 0; i < marks; ++i) {
+            cudaEvent_t e = nullptr;
+            const cudaError_t err = cudaEventCreate(&e);
+            if (err != cudaSuccess) {
+                destroy();
+                check(err, "cudaEventCreate for a stream timer");
+            }
+            events_.push_back(e);
+        }
+    }
+    ~EventTimer() override { destroy(); }
+    EventTimer(const EventTimer&) = delete;
+    EventTimer& operator=(const EventTimer&) = delete;
+
+    size_t marks() const override { return events_.size(); }
+    void mark(size_t i) override {
+        check(cudaEventRecord(events_.at(i), stream_), "cudaEventRecord");
+    }
+    double elapsed_ms(size_t i, size_t j) const override {
+        float ms = 0;
+        check(cudaEventElapsedTime(&ms, events_.at(i), events_.at(j)), "cudaEventElapsedTime");
+        return ms;
+    }
+
+private:
+    void destroy() {
+        for (cudaEvent_t e : events_) cudaEventDestroy(e);  // no throwing from a destructor
+        events_.clear();
+    }
+    cudaStream_t stream_;
+    std::vector<cudaEvent_t> events_;
+};
+
+// FP32 lanes (CUDA cores) per SM by compute capability, from the CUDA C
+// Programming Guide's arithmetic-throughput table: 64 on the HPC parts (6.0, 7.x,
+// 8.0), 128 on 5.x, 6.1/6.2, 8.6-8.9, 9.0 and later.
+int fp32_lanes_per_sm(int major, int minor) {
+    if (major <= 3) return 192;
+    if (major == 5) return 128;
+    if (major == 6) return minor == 0 ? 64 : 128;
+    if (major == 7) return 64;
+    if (major == 8) return minor == 0 ? 64 : 128;
+    return 128;
 }
 
 class CudaBackend final : public Backend {
@@ -57,6 +109,7 @@ public:
 
     BackendKind kind() const override { return BackendKind::Cuda; }
     std::string description() const override { return description_; }
+    int threads() const override { return 1; }  // one host thread enqueues everything
 
     std::shared_ptr<void> allocate(size_t bytes, const std::string& what) override {
         void* p = nullptr;
@@ -72,7 +125,7 @@ public:
                         " bytes (" + free_text + ")");
         }
         check(err, ("cudaMalloc for " + what).c_str());
-        return std::shared_ptr<void>(p, [](void* q) { cudaFree(q); });
+        return track(p, std::max<size_t>(bytes, 1), [](void* q) { cudaFree(q); });
     }
 
     void copy_to_device(void* device_dst, const void* host_src, size_t bytes) override {
@@ -95,6 +148,50 @@ public:
     }
 
     void* stream() override { return stream_; }
+
+    std::unique_ptr<StreamTimer> make_timer(size_t marks) override {
+        return std::make_unique<EventTimer>(marks, stream_);
+    }
+
+    // Theoretical: SMs x FP32 lanes x 2 (a fused multiply-add) x the peak (boost)
+    // clock; memory: 2 transfers per clock (DDR) x the peak memory clock x the bus
+    // width. cudaDeviceProp's clock fields are gone in CUDA 13: attributes instead.
+    DevicePeak peak() override {
+        auto attribute = [&](cudaDeviceAttr attr, const char* name) {
+            int v = 0;
+            check(cudaDeviceGetAttribute(&v, attr, device_), name);
+            return v;
+        };
+        const int sms = attribute(cudaDevAttrMultiProcessorCount, "cudaDevAttrMultiProcessorCount");
+        const int clock_khz = attribute(cudaDevAttrClockRate, "cudaDevAttrClockRate");
+        const int major =
+            attribute(cudaDevAttrComputeCapabilityMajor, "cudaDevAttrComputeCapabilityMajor");
+        const int minor =
+            attribute(cudaDevAttrComputeCapabilityMinor, "cudaDevAttrComputeCapabilityMinor");
+        const int memory_khz = attribute(cudaDevAttrMemoryClockRate, "cudaDevAttrMemoryClockRate");
+        const int bus_bits =
+            attribute(cudaDevAttrGlobalMemoryBusWidth, "cudaDevAttrGlobalMemoryBusWidth");
+        const int lanes = fp32_lanes_per_sm(major, minor);
+
+        DevicePeak p;
+        char text[200];
+        p.fp32_tflops = double(sms) * lanes * 2.0 * double(clock_khz) * 1e3 / 1e12;
+        std::snprintf(
+            text, sizeof text,
+            "theoretical: SMs x lanes x 2 x boost clock = %d x %d x 2 x %.3f GHz (sm_%d%d)", sms,
+            lanes, clock_khz / 1e6, major, minor);
+        p.fp32_source = text;
+        if (memory_khz > 0 && bus_bits > 0) {
+            p.memory_gbs = 2.0 * double(memory_khz) * 1e3 * (bus_bits / 8.0) / 1e9;
+            std::snprintf(text, sizeof text,
+                          "theoretical: 2 x memory clock x bus width = 2 x %.3f GHz x %d bit",
+                          memory_khz / 1e6, bus_bits);
+            p.memory_source = text;
+        } else {
+            p.memory_source = "unknown: the device reports no memory clock or bus width";
+        }
+        return p;
+    }
 
 private:
     int device_ = 0;

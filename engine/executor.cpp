@@ -29,6 +29,7 @@ Executor::Executor(const Model& model, std::shared_ptr<Backend> backend)
         offsets[name] = total;
         total += (t.bytes() + 255) / 256 * 256;
     }
+    weight_bytes_ = total;
     weight_memory_ = backend_->allocate(total, "the weights of " + model_.path);
     for (const auto& [name, t] : model_.weights) {
         char* dst = static_cast<char*>(weight_memory_.get()) + offsets[name];
@@ -99,19 +100,32 @@ const MemoryPlan& Executor::prepare(const std::map<std::string, Shape>& input_sh
     return *plan_;
 }
 
-std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
+const MemoryPlan& Executor::planned(const char* phase) const {
+    if (!plan_) throw Error(model_.path, "", std::string(phase) + " before upload_inputs");
+    return *plan_;
+}
+
+void Executor::upload_inputs(const std::map<std::string, Tensor>& inputs) {
     check_inputs(inputs);
     std::map<std::string, Shape> shapes;
     for (const auto& [name, t] : inputs) shapes[name] = t.shape();
     const MemoryPlan& plan = prepare(shapes);
     char* arena = static_cast<char*>(arena_.get());
-
     for (const GraphInput& in : model_.graph.inputs) {
         const Tensor& t = inputs.at(in.name);
         backend_->copy_to_device(arena + plan.placement.at(in.name).offset, t.data(), t.bytes());
     }
+}
+
+void Executor::execute(StreamTimer* node_timer) {
+    planned("execute");
     const auto& nodes = model_.graph.nodes;
+    if (node_timer && node_timer->marks() < nodes.size() + 1)
+        throw Error(model_.path, "",
+                    "a per-node timer needs " + std::to_string(nodes.size() + 1) +
+                        " marks, it has " + std::to_string(node_timer->marks()));
     for (size_t i = 0; i < nodes.size(); ++i) {
+        if (node_timer) node_timer->mark(i);
         if (nodes[i].op->output_aliases_input) continue;
         try {
             backend_->kernel(*nodes[i].op)(node_args_[i]);
@@ -119,20 +133,35 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
             throw Error(model_.path, nodes[i].name, e.what());
         }
     }
-    backend_->synchronize();
+    if (node_timer) node_timer->mark(nodes.size());
+}
 
-    std::vector<Tensor> outputs;
-    for (const std::string& name : model_.graph.outputs) {
+void Executor::download_outputs(std::vector<Tensor>& outputs) {
+    const MemoryPlan& plan = planned("download_outputs");
+    outputs.resize(model_.graph.outputs.size());
+    char* arena = static_cast<char*>(arena_.get());
+    for (size_t o = 0; o < outputs.size(); ++o) {
+        const std::string& name = model_.graph.outputs[o];
         const TensorInfo& info = plan.tensors.at(name);
-        Tensor out(info.dtype, info.shape);
+        Tensor& out = outputs[o];
+        if (out.dtype() != info.dtype || out.shape() != info.shape)
+            out = Tensor(info.dtype, info.shape);
         const View v = placed_view(plan, name, arena);
         const size_t item_bytes = size_t(v.chw()) * dtype_size(info.dtype);
         for (int64_t b = 0; b < v.n; ++b)  // per batch item: a concat slice is strided
-            backend_->copy_to_host(static_cast<char*>(out.data()) + b * item_bytes,
-                                   static_cast<char*>(v.data) + b * v.batch_stride * dtype_size(info.dtype),
-                                   item_bytes);
-        outputs.push_back(std::move(out));
+            backend_->copy_to_host(
+                static_cast<char*>(out.data()) + b * item_bytes,
+                static_cast<char*>(v.data) + b * v.batch_stride * dtype_size(info.dtype),
+                item_bytes);
     }
+}
+
+std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
+    upload_inputs(inputs);
+    execute();
+    backend_->synchronize();  // a failed kernel is reported as such, not by the copy after it
+    std::vector<Tensor> outputs;
+    download_outputs(outputs);
     backend_->synchronize();
     return outputs;
 }

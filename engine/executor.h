@@ -2,6 +2,9 @@
 // memory is planned once per set of input shapes (one arena); a run copies the
 // inputs in, runs every node's kernel in order and copies the outputs out. No
 // allocation and no synchronisation happen inside the per-node loop.
+//
+// run() is three phases that a benchmark may call (and time) one by one:
+// upload_inputs(), execute() and download_outputs(), then backend().synchronize().
 #pragma once
 
 #include <map>
@@ -24,18 +27,36 @@ public:
     // fcnrt::Error on a missing, extra or wrongly shaped input.
     std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
 
+    // Checks the inputs, plans for their shapes (only when they changed) and
+    // enqueues their copy to the device. `inputs` must stay alive and unchanged
+    // until the next synchronize().
+    void upload_inputs(const std::map<std::string, Tensor>& inputs);
+    // Enqueues every node's kernel on the uploaded inputs. With `node_timer`
+    // (at least nodes + 1 marks) mark i is taken before node i and mark `nodes`
+    // after the last, so elapsed_ms(i, i + 1) is node i's time once synchronized;
+    // nothing synchronises per node.
+    void execute(StreamTimer* node_timer = nullptr);
+    // Enqueues the copy of every graph output into `outputs` (in the graph's
+    // output order), reusing its tensors when their shapes fit; the values are
+    // there after backend().synchronize().
+    void download_outputs(std::vector<Tensor>& outputs);
+
     // Plans (or re-plans) for these input shapes without running.
     const MemoryPlan& prepare(const std::map<std::string, Shape>& input_shapes);
 
     const MemoryPlan* plan() const { return plan_ ? &*plan_ : nullptr; }
     Backend& backend() { return *backend_; }
+    // Bytes of the device buffer holding every weight (each 256-byte aligned).
+    size_t weight_bytes() const { return weight_bytes_; }
 
 private:
     void check_inputs(const std::map<std::string, Tensor>& inputs) const;
+    const MemoryPlan& planned(const char* phase) const;
 
     const Model& model_;
     std::shared_ptr<Backend> backend_;
     std::shared_ptr<void> weight_memory_;
+    size_t weight_bytes_ = 0;
     std::map<std::string, View> weight_views_;
 
     std::unique_ptr<MemoryPlan> plan_;

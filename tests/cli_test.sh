@@ -121,7 +121,7 @@ input="$golden/input_x.npy"
 fcnrt --help
 if [[ $rc -eq 0 ]] && grep -q 'usage:' "$tmp/stdout"; then pass "fcnrt --help"
 else fail "fcnrt --help" "$(last_output)"; fi
-for cmd in run info; do
+for cmd in run info bench; do
     fcnrt "$cmd" --help
     if [[ $rc -eq 0 ]] && grep -q "usage: fcnrt $cmd" "$tmp/stdout"; then pass "fcnrt $cmd --help"
     else fail "fcnrt $cmd --help" "$(last_output)"; fi
@@ -329,6 +329,112 @@ check_error "info on a missing model" "$tmp/absent.json"
 
 fcnrt info "$model" --size 2x2
 check_error "info at a size too small for the net" "node "
+
+# ---- bench ----
+
+# check_usage_error NAME TEXT: check_error, and the exit status of a usage error (2).
+check_usage_error() {
+    local status=$rc
+    check_error "$1" "$2"
+    if [[ $status -ne 2 ]]; then fail "$1: exit status" "expected 2 (a usage error), got $status"; fi
+}
+
+# json_has KEY...: every KEY (a literal piece of compact JSON) is in stdout.
+json_has() {
+    local key
+    for key in "$@"; do
+        grep -qF -- "$key" "$tmp/stdout" || { echo "missing $key"; return 1; }
+    done
+}
+
+# Well-formed enough to parse, checked without Python: one line holding one
+# object, braces and brackets balanced, no NaN or infinity (JSON has neither).
+json_object_ok() {
+    local text
+    text=$(cat "$tmp/stdout")
+    [[ $(wc -l <"$tmp/stdout") -eq 1 && $text == \{*\} ]] || { echo "not one object on one line"; return 1; }
+    [[ $(tr -cd '{' <<<"$text" | wc -c) -eq $(tr -cd '}' <<<"$text" | wc -c) ]] || { echo "braces unbalanced"; return 1; }
+    [[ $(tr -cd '[' <<<"$text" | wc -c) -eq $(tr -cd ']' <<<"$text" | wc -c) ]] || { echo "brackets unbalanced"; return 1; }
+    if grep -qiE '(nan|inf)[,}]' "$tmp/stdout"; then echo "NaN or infinity"; return 1; fi
+}
+
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 3 --warmup 1 --json
+why=$(json_object_ok && json_has '"fcnrt_bench":1' '"commit":"' '"backend":"cpu"' '"threads":' \
+    '"peak_tflops":' '"peak_source":"measured' '"input_shapes":{"x":[1,1,36,36]}' '"batch":1' \
+    '"warmup":1' '"iterations":3' '"flops":' '"latency_ms":{"min":' '"median":' '"mean":' '"p90":' \
+    '"p95":' '"p99":' '"max":' '"h2d_ms":{' '"compute_ms":{' '"d2h_ms":{' '"throughput_per_s":' \
+    '"achieved_tflops":' '"share_of_peak":' '"weights_bytes":' '"activation_arena_bytes":' \
+    '"peak_device_bytes":')
+if [[ $rc -eq 0 && -z "$why" ]] && ! grep -qF '"nodes"' "$tmp/stdout"; then
+    pass "bench --json: one JSON object with latency percentiles, phases, rates, memory"
+else
+    fail "bench --json: one JSON object with latency percentiles, phases, rates, memory" \
+        "${why:-has nodes without --profile}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"
+fi
+
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 3 --warmup 1 --profile
+bench_ok=1
+for want in 'throughput' 'p99' 'host-to-device' 'compute' 'device-to-host' 'TFLOP/s' \
+    'peak device memory' 'per-node' 'e1a' 'pool1' 'up' 'skip_crop' 'labels'; do
+    grep -qF -- "$want" "$tmp/stdout" || bench_ok=0
+done
+if [[ $rc -eq 0 && $bench_ok -eq 1 ]]; then pass "bench --profile: the report and a per-node table"
+else fail "bench --profile: the report and a per-node table" "$(last_output); stdout: $(head -c 600 "$tmp/stdout" | tr '\n' '|')"; fi
+
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 2 --warmup 0 --profile --json
+why=$(json_object_ok && json_has '"nodes":[{"name":"' '"name":"e1a","op":"conv","ms":' '"gflops":' '"gbs":' '"share":')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "bench --profile --json: a nodes list"
+else fail "bench --profile --json: a nodes list" "$why; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+fcnrt bench "$model" --device reference --size 20x18 --iterations 1 --warmup 0 --json
+why=$(json_object_ok && json_has '"backend":"reference"' '"name":"cpu reference' '"input_shapes":{"x":[1,1,20,18]}')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "bench --device reference"
+else fail "bench --device reference" "$why; $(last_output)"; fi
+
+# The cell model leaves its batch dim open.
+cells="$here/../models/bsubtilis-patch31/dense.json"
+fcnrt bench "$cells" --device cpu --size 32x33 --batch 2 --iterations 1 --warmup 0 --json
+why=$(json_object_ok && json_has '"input_shapes":{"image":[2,1,32,33]}' '"batch":2')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "bench --batch 2 on an open batch dim"
+else fail "bench --batch 2 on an open batch dim" "$why; $(last_output)"; fi
+
+fcnrt bench "$model" --device cpu --size 36x36 --duration 0.2 --warmup 0 --json
+if [[ $rc -eq 0 ]] && grep -qE '"iterations":[1-9]' "$tmp/stdout"; then pass "bench --duration runs at least once"
+else fail "bench --duration runs at least once" "$(last_output)"; fi
+
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 0
+check_usage_error "bench --iterations 0" "--iterations"
+fcnrt bench "$model" --device cpu --size 36x36 --duration -1
+check_usage_error "bench --duration -1" "--duration"
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 3 --duration 1
+check_usage_error "bench with --iterations and --duration" "--duration"
+fcnrt bench "$model" --device cpu --size 36x36 --warmup many
+check_usage_error "bench --warmup many" "--warmup"
+fcnrt bench "$model" --device cpu --size 36xQ
+check_usage_error "bench with a bad --size" "--size"
+fcnrt bench "$model" --device cpu --size 36x36 --frobnicate
+check_usage_error "bench with an unknown option" "--frobnicate"
+fcnrt bench
+check_usage_error "bench without a model" "bench"
+
+fcnrt bench "$model" --device cpu
+check_error "bench on open dims without --size" "--size"
+fcnrt bench "$tmp/absent.json" --device cpu --size 36x36
+check_error "bench on a missing model" "$tmp/absent.json"
+fcnrt bench "$model" --device cpu --size 36x36 --batch 2 --input "$input"
+check_usage_error "bench with --input and --batch" "--input"
+fcnrt bench "$model" --device cpu --size 36x36 --batch 3
+check_error "bench --batch against a fixed batch" "--batch"
+fcnrt bench "$single/model.json" --device cpu --size 8x8
+check_error "bench --size against a fixed size" "--size"
+fcnrt bench "$model" --device cpu --size 2x2
+check_error "bench at a size too small for the net" "node "
+fcnrt bench "$model" --device cuda --size 36x36 --iterations 1 --warmup 0
+if grep -q 'device: cuda' <<<"$auto_stderr"; then
+    check_ok "bench --device cuda with a usable GPU"
+else
+    check_error "bench --device cuda without a usable GPU" "cuda"
+fi
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,13 +1,20 @@
 // The executor and its memory plan: node order in the file does not matter,
 // buffers are reused (peak far below the sum) without two live tensors ever
 // sharing bytes, and concat inputs are written in place, also nested and with
-// batch-strided slices.
+// batch-strided slices. The phases a benchmark times one by one (upload,
+// execute, download) give what run() gives; stream timers and the backends'
+// memory counts and peak rates behave.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
 #include <random>
+#include <thread>
 
 #include "engine/device.h"
+#include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/io/file_util.h"
 #include "engine/io/npy.h"
@@ -288,6 +295,131 @@ TEST(ConcatInPlace, ATensorConcatenatedTwiceIsCopied) {
         EXPECT_EQ(y.f32()[e], std::max(0.0f, x.f32()[e]));
         EXPECT_EQ(y.f32()[18 + e], std::max(0.0f, x.f32()[e]));
     }
+}
+
+// upload_inputs + execute + download_outputs + synchronize is run(), also when
+// the outputs are downloaded into tensors from an earlier run; with a per-node
+// timer every node gets one non-negative time and the times add up to the whole.
+void expect_phases_equal_run(const std::string& device) {
+    for (const auto& c : graph_cases()) {
+        SCOPED_TRACE(c.name + " on " + device);
+        const Model m = load_model(c.dir + "/model.json");
+        const auto inputs = golden_inputs(c);
+        std::shared_ptr<Backend> backend = select_backend(device, nullptr);
+        Executor ex(m, backend);
+        const std::vector<Tensor> want = ex.run(inputs);
+
+        std::vector<Tensor> got;
+        ex.upload_inputs(inputs);
+        ex.execute();
+        ex.download_outputs(got);
+        backend->synchronize();
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i)
+            EXPECT_EQ(test::relative_max_error(got[i], want[i]), 0.0);
+
+        for (Tensor& t : got)  // poison: a reused tensor must be overwritten in full
+            for (int64_t e = 0; t.dtype() == DType::F32 && e < t.numel(); ++e)
+                t.f32()[e] = std::numeric_limits<float>::quiet_NaN();
+        const size_t nodes = m.graph.nodes.size();
+        std::unique_ptr<StreamTimer> timer = backend->make_timer(nodes + 1);
+        ASSERT_EQ(timer->marks(), nodes + 1);
+        ex.upload_inputs(inputs);
+        ex.execute(timer.get());
+        ex.download_outputs(got);
+        backend->synchronize();
+        for (size_t i = 0; i < got.size(); ++i)
+            EXPECT_EQ(test::relative_max_error(got[i], want[i]), 0.0);
+        double sum = 0;
+        for (size_t i = 0; i < nodes; ++i) {
+            const double ms = timer->elapsed_ms(i, i + 1);
+            EXPECT_GE(ms, 0.0) << "node " << m.graph.nodes[i].name;
+            sum += ms;
+        }
+        EXPECT_NEAR(sum, timer->elapsed_ms(0, nodes), 1e-6 + 1e-9 * sum);
+
+        // The weights and the arena are all the executor holds, and all were counted.
+        EXPECT_GE(backend->allocated_bytes(), ex.weight_bytes() + ex.plan()->arena_bytes);
+        EXPECT_GE(backend->peak_allocated_bytes(), backend->allocated_bytes());
+    }
+}
+
+TEST(Executor, PhasesEqualRunOnTheHost) {
+    for (const char* device : {"reference", "cpu"}) expect_phases_equal_run(device);
+}
+
+TEST(Executor, PhasesEqualRunOnCuda) {
+    std::string why;
+    if (!cuda_usable(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
+    expect_phases_equal_run("cuda");
+    const DevicePeak peak = select_backend("cuda", nullptr)->peak();
+    EXPECT_GT(peak.fp32_tflops, 0.0);
+    EXPECT_NE(peak.fp32_source.find("theoretical"), std::string::npos) << peak.fp32_source;
+    EXPECT_GT(peak.memory_gbs, 0.0) << peak.memory_source;
+}
+
+TEST(Executor, PhasesRefuseMisuse) {
+    const auto cases = graph_cases();
+    ASSERT_FALSE(cases.empty());
+    const Model m = load_model(cases[0].dir + "/model.json");
+    std::shared_ptr<Backend> backend = select_backend("cpu", nullptr);
+    Executor ex(m, backend);
+    std::vector<Tensor> outputs;
+    EXPECT_THROW(ex.execute(), Error);  // nothing uploaded, nothing planned
+    EXPECT_THROW(ex.download_outputs(outputs), Error);
+    ex.upload_inputs(golden_inputs(cases[0]));
+    std::unique_ptr<StreamTimer> short_timer = backend->make_timer(m.graph.nodes.size());
+    EXPECT_THROW(ex.execute(short_timer.get()), Error);  // one mark short
+}
+
+TEST(Backend, HostTimerReadsTheClockAtEachMark) {
+    std::shared_ptr<Backend> backend = select_backend("cpu", nullptr);
+    std::unique_ptr<StreamTimer> timer = backend->make_timer(3);
+    timer->mark(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    timer->mark(1);
+    timer->mark(2);
+    backend->synchronize();
+    EXPECT_GE(timer->elapsed_ms(0, 1), 5.0);
+    EXPECT_GE(timer->elapsed_ms(1, 2), 0.0);
+    EXPECT_NEAR(timer->elapsed_ms(0, 2), timer->elapsed_ms(0, 1) + timer->elapsed_ms(1, 2), 1e-9);
+}
+
+// Memory held through allocate() is counted while held; the peak stays, and
+// re-planning for a larger input raises it.
+TEST(Backend, CountsAllocatedAndPeakBytes) {
+    const std::string dir = temp_dir();
+    const Model m = conv_chain(4, dir);
+    std::shared_ptr<Backend> backend = select_backend("cpu", nullptr);
+    EXPECT_EQ(backend->allocated_bytes(), 0u);
+    {
+        auto a = backend->allocate(1000, "a test buffer");
+        EXPECT_GE(backend->allocated_bytes(), 1000u);
+    }
+    EXPECT_EQ(backend->allocated_bytes(), 0u);
+    EXPECT_GE(backend->peak_allocated_bytes(), 1000u);
+    size_t small_peak = 0;
+    {
+        Executor ex(m, backend);
+        ex.run({{"x", Tensor(DType::F32, {1, 8, 9, 11})}});
+        EXPECT_GE(backend->allocated_bytes(), ex.weight_bytes() + ex.plan()->arena_bytes);
+        small_peak = backend->peak_allocated_bytes();
+        ex.run({{"x", Tensor(DType::F32, {1, 8, 90, 110})}});
+        EXPECT_GE(backend->peak_allocated_bytes(), ex.weight_bytes() + ex.plan()->arena_bytes);
+        EXPECT_GT(backend->peak_allocated_bytes(), small_peak);
+    }
+    EXPECT_EQ(backend->allocated_bytes(), 0u);  // the executor gave everything back
+}
+
+TEST(Backend, HostPeakIsMeasuredAndSaysSo) {
+    std::shared_ptr<Backend> backend = select_backend("cpu", nullptr);
+    const DevicePeak peak = backend->peak();
+    EXPECT_GT(peak.fp32_tflops, 0.0);
+    EXPECT_TRUE(std::isfinite(peak.fp32_tflops));
+    EXPECT_NE(peak.fp32_source.find("measured"), std::string::npos) << peak.fp32_source;
+    EXPECT_GT(peak.memory_gbs, 0.0);
+    EXPECT_NE(peak.memory_source.find("measured"), std::string::npos) << peak.memory_source;
+    EXPECT_EQ(backend->peak().fp32_tflops, peak.fp32_tflops);  // measured once
 }
 
 }  // namespace

@@ -11,6 +11,7 @@ int run_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int densify_command(const std::vector<std::string>& args);
 int segment_command(const std::vector<std::string>& args);
+int bench_command(const std::vector<std::string>& args);
 #ifdef FCNRT_WITH_ONNX
 int import_command(const std::vector<std::string>& args);
 #endif
@@ -19,6 +20,7 @@ extern const char* const kRunHelp;
 extern const char* const kInfoHelp;
 extern const char* const kDensifyHelp;
 extern const char* const kSegmentHelp;
+extern const char* const kBenchHelp;
 #ifdef FCNRT_WITH_ONNX
 extern const char* const kImportHelp;
 #endif

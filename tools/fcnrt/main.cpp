@@ -24,6 +24,7 @@ const char* const kHelp =
     "  info    layers, parameters, FLOPs, receptive field and memory plan of a model\n"
     "  densify convert a patchwise classifier into an equivalent dense network\n"
     "  segment segment image files into class masks (tiled when large)\n"
+    "  bench   time whole-model runs: latency percentiles, throughput, TFLOP/s, memory\n"
 #ifdef FCNRT_WITH_ONNX
     "  import  convert an ONNX model to fcnrt JSON + safetensors (run/info/segment\n"
     "          also read MODEL.onnx directly)\n"
@@ -42,6 +43,7 @@ const Command kCommands[] = {
     {"info", fcnrt::cli::info_command, fcnrt::cli::kInfoHelp},
     {"densify", fcnrt::cli::densify_command, fcnrt::cli::kDensifyHelp},
     {"segment", fcnrt::cli::segment_command, fcnrt::cli::kSegmentHelp},
+    {"bench", fcnrt::cli::bench_command, fcnrt::cli::kBenchHelp},
 #ifdef FCNRT_WITH_ONNX
     {"import", fcnrt::cli::import_command, fcnrt::cli::kImportHelp},
 #endif
