@@ -12,6 +12,8 @@
 
 namespace fcnrt {
 
+struct Model;
+
 // Timestamps taken in stream order: mark(i) records when the work enqueued before
 // it has finished (CUDA: an event recorded on the stream; host backends run
 // kernels synchronously, so the clock is read at once). Made once, outside any
@@ -61,6 +63,11 @@ public:
     // Peak FP32 and memory rates. May take a moment (the host backends measure
     // them on first use), so only benchmarks ask.
     virtual DevicePeak peak() = 0;
+
+    // Host memory the kernels keep for themselves while running `model`, beyond
+    // what allocate() hands out: per-thread scratch, kept between calls, whatever
+    // the input size. Memory budgets (fcnrt segment --max-memory) set it aside.
+    virtual size_t kernel_scratch_bytes(const Model& model) const = 0;
 
     // Bytes currently held through allocate(), and the most held at once since
     // the backend was made.

@@ -13,6 +13,9 @@
 
 #include "engine/backend.h"
 #include "engine/error.h"
+#include "engine/graph.h"
+#include "engine/ops/conv_ops.h"
+#include "kernels/cpu/conv.h"
 #include "kernels/cpu/gemm.h"
 
 namespace fcnrt {
@@ -20,6 +23,11 @@ namespace fcnrt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// What OpenBLAS touches of its per-thread buffer for the products the fast
+// kernels ask of it (SGEMMs kGemmColumnChunk wide): about 1 MiB per thread
+// measured with OpenBLAS 0.3.21; 4 MiB leaves room for other builds.
+constexpr size_t kBlasBufferBytesPerThread = size_t(4) << 20;
 
 class HostTimer final : public StreamTimer {
 public:
@@ -130,6 +138,27 @@ public:
                       threads, threads == 1 ? "" : "s");
         peak_.memory_source = text;
         return peak_;
+    }
+
+    // The fast conv kernels' im2col / col2im scratch (the largest any node needs)
+    // and OpenBLAS's buffer, per thread; the reference kernels keep none.
+    size_t kernel_scratch_bytes(const Model& model) const override {
+        if (kind_ == BackendKind::Reference) return 0;
+        size_t per_thread = 0;
+        for (const Node& n : model.graph.nodes) {
+            const bool conv = n.op->name == "conv", transposed = n.op->name == "conv_transpose";
+            if (!conv && !transposed) continue;
+            const std::vector<const Tensor*> w = node_weights(model, n);
+            if (w.empty() || w[0] == nullptr || w[0]->shape().size() != 4) continue;
+            const Shape& s = w[0]->shape();
+            const int64_t groups = conv ? params_as<ops::ConvOp>(*n.params).k.groups
+                                        : params_as<ops::ConvTransposeOp>(*n.params).k.groups;
+            // conv: [K, C/g, kh, kw]; conv_transpose: [C, K/g, kh, kw]
+            per_thread = std::max(
+                per_thread, conv ? cpu::conv2d_scratch_bytes(s[1], s[0] / groups, s[2], s[3])
+                                 : cpu::conv_transpose2d_scratch_bytes(s[0] / groups, s[1], s[2], s[3]));
+        }
+        return size_t(threads()) * (per_thread + kBlasBufferBytesPerThread);
     }
 
 private:

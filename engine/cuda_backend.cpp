@@ -110,6 +110,8 @@ public:
     BackendKind kind() const override { return BackendKind::Cuda; }
     std::string description() const override { return description_; }
     int threads() const override { return 1; }  // one host thread enqueues everything
+    // The CUDA kernels keep no scratch of their own: everything is in the plan.
+    size_t kernel_scratch_bytes(const Model&) const override { return 0; }
 
     std::shared_ptr<void> allocate(size_t bytes, const std::string& what) override {
         void* p = nullptr;
