@@ -64,6 +64,10 @@ public:
     // them on first use), so only benchmarks ask.
     virtual DevicePeak peak() = 0;
 
+    // Free device memory now, for default memory budgets; 0 for the host
+    // backends (whose budget comes from the host's RAM).
+    virtual size_t free_device_bytes() { return 0; }
+
     // Host memory the kernels keep for themselves while running `model`, beyond
     // what allocate() hands out: per-thread scratch, kept between calls, whatever
     // the input size. Memory budgets (fcnrt segment --max-memory) set it aside.

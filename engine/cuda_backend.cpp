@@ -151,6 +151,12 @@ public:
 
     void* stream() override { return stream_; }
 
+    size_t free_device_bytes() override {
+        size_t free = 0, total = 0;
+        check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+        return free;
+    }
+
     std::unique_ptr<StreamTimer> make_timer(size_t marks) override {
         return std::make_unique<EventTimer>(marks, stream_);
     }

@@ -56,12 +56,14 @@ const char* const kSegmentHelp =
     "  --opacity A          the mask's weight in the overlay, 0..1 (default 0.5)\n"
     "  --probs              also write the class scores\n"
     "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
-    "  --max-memory BYTES   budget for the whole process, e.g. 512M or 2G (default:\n"
-    "                       min(4 GiB, half the RAM) on the CPU): the program, the\n"
-    "                       model and the kernels' per-thread scratch first, then one\n"
-    "                       image's decoded samples and labels, then for each run\n"
-    "                       weights + activations + copies; outputs are written row\n"
-    "                       by row and scores tile by tile\n"
+    "  --max-memory BYTES   memory budget, e.g. 512M or 2G. On the CPU it is for the\n"
+    "                       whole process (default min(4 GiB, half the RAM)): the\n"
+    "                       program, the model and the kernels' per-thread scratch\n"
+    "                       first, then one image's decoded samples and labels, then\n"
+    "                       for each run weights + activations + copies. On a GPU it\n"
+    "                       is for the device (default 80% of its free memory): the\n"
+    "                       image's buffers, then weights + activations + copies.\n"
+    "                       Outputs are written row by row and scores tile by tile\n"
     "  --halo MODE          reflect (default) or zero: what lies outside the image\n"
     "  --patchwise          MODEL.json is a patch classifier (metadata \"patch\"): run it\n"
     "                       on the patch centred on every pixel, a batch of patches per\n"
@@ -135,11 +137,8 @@ size_t parse_bytes(const std::string& text) {
     return size_t(v * mult);
 }
 
-// The default budget for one run. On the CPU: min(4 GiB, half the physical
-// RAM). The CUDA backend does not yet report its free memory (it would be 80%
-// of cudaMemGetInfo's free bytes); until it does, other backends get the CPU
-// default too, which a GPU with less free memory than that may not honour.
-size_t default_budget() {
+// The default budget on the CPU: min(4 GiB, half the physical RAM).
+size_t default_host_budget() {
     const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
     const size_t four_gib = size_t(4) << 30;
     if (pages <= 0 || page <= 0) return four_gib;
@@ -234,8 +233,8 @@ int segment_command(const std::vector<std::string>& argv_in) {
     if (halo != "reflect" && halo != "zero")
         throw UsageError{"--halo: expected reflect or zero, got '" + halo + "'"};
     opt.halo = halo == "zero" ? HaloMode::Zero : HaloMode::Reflect;
-    opt.budget = args.value("--max-memory").empty() ? default_budget()
-                                                    : parse_bytes(args.value("--max-memory"));
+    const bool budget_given = !args.value("--max-memory").empty();
+    if (budget_given) opt.budget = parse_bytes(args.value("--max-memory"));
 
     const bool patchwise = args.flag("--patchwise");
     Model model = load_model(args.positional()[0]);
@@ -285,17 +284,27 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // the planned buffers: code, libraries and the model as loaded (the
     // executor's copy of the weights is in every run's planned bytes), the
     // kernels' per-thread scratch, and the runtime's own growth.
-    const size_t resident = resident_bytes();
-    const size_t counted = backend->kind() == BackendKind::Cuda ? 0 : executor.weight_bytes();
-    const size_t reserve = (resident > counted ? resident - counted : 0) +
-                           backend->kernel_scratch_bytes(model) + kRuntimeAllowance;
+    // On a GPU the runs live in device memory: the default budget is 80% of what
+    // is free there now (weights already uploaded), and the host process is not
+    // counted against it.
+    const bool on_device = backend->kind() == BackendKind::Cuda;
+    if (!budget_given)
+        opt.budget = on_device ? backend->free_device_bytes() / 5 * 4 + executor.weight_bytes()
+                               : default_host_budget();
+    const size_t resident = on_device ? 0 : resident_bytes();
+    const size_t counted = on_device ? 0 : executor.weight_bytes();
+    const size_t reserve = on_device ? 0
+                                     : (resident > counted ? resident - counted : 0) +
+                                           backend->kernel_scratch_bytes(model) + kRuntimeAllowance;
     if (reserve >= opt.budget)
         throw Error(model.path, "", "--max-memory " + bytes_text(opt.budget) +
                                         " leaves nothing for images: the program, this model and "
                                         "the kernels' scratch already take " + bytes_text(reserve));
     const size_t budget = opt.budget - reserve;
-    const std::string budget_text = bytes_text(opt.budget) + " budget, " + bytes_text(reserve) +
-                                    " of it set aside for the program, model and kernel scratch";
+    const std::string budget_text =
+        on_device ? bytes_text(opt.budget) + " device budget"
+                  : bytes_text(opt.budget) + " budget, " + bytes_text(reserve) +
+                        " of it set aside for the program, model and kernel scratch";
 
     ProgressBar bar(!opt.quiet && ::isatty(2));
     int failures = 0;
