@@ -68,4 +68,11 @@ std::pair<int64_t, int64_t> parse_size(const std::string& text, const std::strin
     return {parse_positive(text.substr(0, x), option), parse_positive(text.substr(x + 1), option)};
 }
 
+std::string device_option(const Args& args) {
+    const std::string d = args.value("--device", "auto");
+    if (d != "auto" && d != "cpu" && d != "cuda" && d != "reference")
+        throw UsageError{"--device: unknown device '" + d + "' (use auto, cpu, cuda or reference)"};
+    return d;
+}
+
 }  // namespace fcnrt::cli

@@ -36,5 +36,8 @@ private:
 // "HxW" -> {H, W}; throws UsageError naming `option`.
 std::pair<int64_t, int64_t> parse_size(const std::string& text, const std::string& option);
 int64_t parse_positive(const std::string& text, const std::string& option);
+// The --device value (default "auto"), checked to be one select_backend knows:
+// auto, cpu, cuda or reference; anything else is a UsageError.
+std::string device_option(const Args& args);
 
 }  // namespace fcnrt::cli

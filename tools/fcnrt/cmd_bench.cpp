@@ -105,7 +105,7 @@ Options parse_options(const std::vector<std::string>& argv) {
     o.model = args.positional()[0];
     if (!args.value("--size").empty()) o.size = parse_size(args.value("--size"), "--size");
     if (!args.value("--batch").empty()) o.batch = parse_positive(args.value("--batch"), "--batch");
-    o.device = args.value("--device", "auto");
+    o.device = device_option(args);
     if (!args.value("--warmup").empty()) o.warmup = parse_count(args.value("--warmup"), "--warmup");
     const bool by_count = !args.value("--iterations").empty();
     const bool by_time = !args.value("--duration").empty();

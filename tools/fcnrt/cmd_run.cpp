@@ -86,7 +86,7 @@ int run_command(const std::vector<std::string>& argv) {
     }
 
     std::string chosen;
-    auto backend = select_backend(args.value("--device", "auto"), &chosen);
+    auto backend = select_backend(device_option(args), &chosen);
     std::cerr << "fcnrt: " << chosen << "\n";
     Executor executor(model, backend);
     const std::vector<Tensor> outputs = executor.run(inputs);

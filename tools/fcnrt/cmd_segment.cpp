@@ -233,6 +233,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     if (halo != "reflect" && halo != "zero")
         throw UsageError{"--halo: expected reflect or zero, got '" + halo + "'"};
     opt.halo = halo == "zero" ? HaloMode::Zero : HaloMode::Reflect;
+    const std::string device = device_option(args);
     const bool budget_given = !args.value("--max-memory").empty();
     if (budget_given) opt.budget = parse_bytes(args.value("--max-memory"));
 
@@ -272,11 +273,9 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                    " (same name stem '" + it->first + "')");
     }
 
-    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0 && !is_directory(opt.outdir))
-        throw Error(opt.outdir, "", std::string("cannot create the output directory: ") + std::strerror(errno));
 
     std::string chosen;
-    auto backend = select_backend(args.value("--device", "auto"), &chosen);
+    auto backend = select_backend(device, &chosen);
     std::cerr << "fcnrt: " << chosen << "\n";
     Executor executor(model, backend);
 
@@ -301,6 +300,9 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                         " leaves nothing for images: the program, this model and "
                                         "the kernels' scratch already take " + bytes_text(reserve));
     const size_t budget = opt.budget - reserve;
+    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0 && !is_directory(opt.outdir))
+        throw Error(opt.outdir, "", std::string("cannot create the output directory: ") + std::strerror(errno));
+
     const std::string budget_text =
         on_device ? bytes_text(opt.budget) + " device budget"
                   : bytes_text(opt.budget) + " budget, " + bytes_text(reserve) +
