@@ -5,29 +5,36 @@
 # files, plus the ignored paths the call carries), has no network and no -dev
 # packages, runs commands as root, and returns only what is written under $OUT (at
 # most 8 files, 2 folders deep). So everything is built here and carried in .device/
-# (git-ignored) as one compressed bundle, and the run writes just summary.md, logs.tar.gz and one JSON file
-# per kernel benchmark under $OUT.
+# (git-ignored) as one compressed bundle, and the run writes under $OUT at most:
+# summary.md, logs.tar.gz (every log, gtest XML and raw benchmark JSON),
+# kernel-suite-cuda.md, roofline-cuda.png, models-cuda.md and models-cuda.json.
 #
 # Usage
 #   1. Here (no GPU needed):
 #        tools/gpu-check.sh pack
 #      configures and builds build-sm90 (-DFCNRT_WITH_CUDA=ON
 #      -DCMAKE_CUDA_ARCHITECTURES=90 -DFCNRT_BUILD_BENCH=ON; JOBS=N for -jN,
-#      default 2; FCNRT_BUILD_DIR=DIR to build elsewhere), then fills .device/ with the test binaries, fcnrt, the benchmark
-#      binaries and the shared libraries they need that the GPU machine may lack
-#      (OpenBLAS, gfortran, gomp, libstdc++, cudart...), as .device/bundle.tar.gz.
-#      It prints the size of .device/ (the carried tree must stay under 64 MiB).
+#      default 2; FCNRT_BUILD_DIR=DIR to build elsewhere), then fills .device/
+#      with the test binaries, fcnrt, the benchmark binaries and the shared
+#      libraries they need that the GPU machine may lack (OpenBLAS, gfortran,
+#      gomp, libstdc++, cudart...), as .device/bundle.tar.gz. It prints the size
+#      of .device/ (the carried tree must stay under 64 MiB).
 #   2. On the GPU machine, through the device tool's run, carrying .device:
 #        run(command="tools/gpu-check.sh run", carry=[".device"])
-#      or one step per call when the 10-minute limit is tight:
-#        tools/gpu-check.sh run tests | sanitize | bench | all   (default all)
-#      It runs nvidia-smi, every test binary (gtest XML), compute-sanitizer
-#      memcheck/racecheck/initcheck/synccheck over test_kernels_cuda (each with
-#      --error-exitcode), the CLI end-to-end script, and the Google Benchmark
-#      kernel benchmarks (--benchmark_format=json), all within BUDGET seconds
-#      (default 540; a step that no longer fits is recorded as skipped), and
-#      writes $OUT/summary.md. The exit status is 0 only if every step that ran
-#      passed.
+#      or one step per call when the 10-minute limit is tight (it is, for all):
+#        tools/gpu-check.sh run tests | sanitize | bench | models | all   (default all)
+#      tests: nvidia-smi, every test binary (gtest XML), the two CLI end-to-end
+#        scripts;
+#      sanitize: compute-sanitizer memcheck/racecheck/initcheck/synccheck over
+#        test_kernels_cuda (each with --error-exitcode);
+#      bench: every CUDA kernel entry point (Google Benchmark JSON), then the
+#        kernel suite with its roofs, the PyTorch peer, the roofline and the
+#        comparison table (bench/run_kernel_suite.sh);
+#      models: whole models, fcnrt bench against PyTorch with cuDNN
+#        (bench/compare_models.py; the zoo is generated there with torch).
+#      All within BUDGET seconds (default 540; a step that no longer fits is
+#      recorded as skipped); writes $OUT/summary.md. The exit status is 0 only if
+#      every step that ran passed. Copy the results into bench/results/ here.
 #
 # The tests find tests/golden through $FCNRT_SOURCE_DIR, which `run` sets to the
 # repository copy it runs in; the path compiled into them is linked there too.
@@ -169,7 +176,7 @@ run_step() {
 
 run() {
     local steps=${1:-all}
-    case "$steps" in tests | sanitize | bench | all) ;; *) die "unknown step '$steps' (tests, sanitize, bench or all)" ;; esac
+    case "$steps" in tests | sanitize | bench | models | all) ;; *) die "unknown step '$steps' (tests, sanitize, bench, models or all)" ;; esac
     [ -f "$pack_dir/bundle.tar.gz" ] ||
         die "$pack_dir/bundle.tar.gz is missing: run 'tools/gpu-check.sh pack' here first and carry .device"
     local out=${OUT:-$here/gpu-check-out}
@@ -230,6 +237,8 @@ run() {
         if [ -x "$dev/bin/fcnrt" ] && [ -f tests/cli_test.sh ]; then
             run_step cli_end_to_end 120 "$work/cli_end_to_end.log" \
                 env FCNRT="$dev/bin/fcnrt" bash tests/cli_test.sh
+            run_step segment_cli_end_to_end 120 "$work/segment_cli_end_to_end.log" \
+                env FCNRT="$dev/bin/fcnrt" bash tests/segment_cli_test.sh
         fi
     fi
 
@@ -250,14 +259,32 @@ run() {
     fi
 
     if [ "$steps" = bench ] || [ "$steps" = all ]; then
-        for bin in "$dev"/bin/bench_*cuda* "$dev"/bin/bench_*kernels*; do
+        # Every CUDA kernel entry point, then the kernel suite with its roofs (device
+        # copy bandwidth, cuBLAS SGEMM), the PyTorch peer, the roofline and the table.
+        for bin in "$dev"/bin/bench_*cuda*; do
             [ -x "$bin" ] || continue
             name=$(basename "$bin")
-            [ -e "$work/$name.log" ] && continue
-            "$bin" --benchmark_list_tests >/dev/null 2>&1 || continue  # not a Google Benchmark binary
-            run_step "$name" 240 "$work/$name.log" "$bin" --benchmark_format=json \
-                --benchmark_out="$out/$name.json" --benchmark_out_format=json
+            run_step "$name (every kernel)" 200 "$work/$name.log" "$bin" \
+                '--benchmark_filter=-^(suite|roof)/' --benchmark_format=json \
+                --benchmark_out="$work/$name-all.json" --benchmark_out_format=json
         done
+        run_step "kernel suite vs PyTorch" 420 "$work/kernel-suite.log" \
+            bash bench/run_kernel_suite.sh "$dev/bin" cuda "$work/suite"
+        local f
+        for f in "$work"/suite/kernel-suite-cuda.md "$work"/suite/roofline-cuda.png; do
+            [ -f "$f" ] && cp "$f" "$out/"
+        done
+    fi
+
+    if [ "$steps" = models ] || [ "$steps" = all ]; then
+        # Whole models against PyTorch (cuDNN; NCHW and channels_last, TF32 off and on).
+        run_step "models vs PyTorch" 540 "$work/models.log" \
+            python3 bench/compare_models.py --fcnrt "$dev/bin/fcnrt" --device cuda \
+            --zoo "$work/zoo" --out-dir "$work/models" --results "$work/models/models-cuda.md"
+        for f in "$work"/models/models-cuda.md "$work"/models/models-cuda.json; do
+            [ -f "$f" ] && cp "$f" "$out/"
+        done
+        rm -rf "$work/zoo"  # 1.4 GB of generated weights: not for the logs
     fi
 
     note ""
@@ -282,7 +309,7 @@ case "${1:-}" in
     run) shift && run "$@" ;;
     *)
         echo "usage: tools/gpu-check.sh pack            (here: build build-sm90, fill .device/)" >&2
-        echo "       tools/gpu-check.sh run [STEP]      (GPU machine: STEP = tests|sanitize|bench|all)" >&2
+        echo "       tools/gpu-check.sh run [STEP]      (GPU machine: STEP = tests|sanitize|bench|models|all)" >&2
         exit 2
         ;;
 esac
