@@ -5,12 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <random>
 #include <system_error>
 
 #include "engine/error.h"
+#include "engine/io/pending_file.h"
 
 namespace fcnrt {
 namespace {
@@ -31,12 +30,6 @@ public:
     FileDescriptor& operator=(const FileDescriptor&) = delete;
 
     int get() const { return fd_; }
-    // Closes now and reports the result: a failed close can mean lost data.
-    int close() {
-        const int rc = ::close(fd_);
-        fd_ = -1;
-        return rc;
-    }
 
 private:
     int fd_;
@@ -53,39 +46,6 @@ size_t read_up_to(int fd, char* out, size_t size, const std::string& path) {
         done += static_cast<size_t>(n);
     }
     return done;
-}
-
-void write_all(int fd, const void* data, size_t size, const std::string& path) {
-    const char* bytes = static_cast<const char*>(data);
-    size_t done = 0;
-    while (done < size) {
-        const ssize_t n = ::write(fd, bytes + done, size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw Error(path, "", "write failed: " + errno_text(n < 0 ? errno : EIO));
-        done += static_cast<size_t>(n);
-    }
-}
-
-// Creates an empty, uniquely named hidden file beside `path` (same directory,
-// so the final rename stays within one file system and is atomic).
-int create_temp_beside(const std::string& path, std::string* temp_path) {
-    const size_t slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    if (base.empty()) throw Error(path, "", "output path does not name a file");
-
-    std::random_device entropy;
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        char suffix[16];
-        std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(entropy()));
-        *temp_path = dir + "." + base + ".tmp-" + suffix;
-        // 0666 minus the umask: the same permissions a plain create would give.
-        const int fd = ::open(temp_path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) return fd;
-        if (errno != EEXIST)
-            throw Error(path, "", "cannot create output file: " + errno_text(errno));
-    }
-    throw Error(path, "", "cannot create output file: no free temporary name");
 }
 
 }  // namespace
@@ -116,20 +76,10 @@ std::string read_file_bytes(const std::string& path) {
 }
 
 void write_file_atomically(const std::string& path, const void* data, size_t size) {
-    std::string temp_path;
-    FileDescriptor fd(create_temp_beside(path, &temp_path));
-    try {
-        if (size > 0) write_all(fd.get(), data, size, path);
-        // Flush before the rename so a crash cannot leave a renamed but empty file.
-        if (::fsync(fd.get()) != 0) throw Error(path, "", "fsync failed: " + errno_text(errno));
-        if (fd.close() != 0) throw Error(path, "", "close failed: " + errno_text(errno));
-        if (::rename(temp_path.c_str(), path.c_str()) != 0)
-            throw Error(path, "", "cannot replace file: " + errno_text(errno));
-    } catch (...) {
-        if (fd.get() >= 0) fd.close();
-        ::unlink(temp_path.c_str());
-        throw;
-    }
+    PendingFile file(path);  // removed on any failure below
+    if (size > 0) file.append(data, size);
+    file.finish();
+    file.rename_into_place();
 }
 
 float half_to_float(uint16_t bits) {

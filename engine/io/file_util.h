@@ -13,9 +13,9 @@ namespace fcnrt {
 std::string read_file_bytes(const std::string& path);
 
 // Writes `size` bytes to a temporary file in the directory of `path`, then
-// renames it over `path`. On any failure the temporary file is removed and
-// fcnrt::Error (naming `path`) is thrown, so a partial output file never
-// appears under `path`.
+// renames it over `path` (a PendingFile). On any failure the temporary file is
+// removed and fcnrt::Error (naming `path`) is thrown, so a partial output file
+// never appears under `path`.
 void write_file_atomically(const std::string& path, const void* data, size_t size);
 
 // IEEE binary16 bits to float32: exact for every value, including

@@ -12,32 +12,11 @@
 #include <vector>
 
 #include "engine/image/image_io.h"
+#include "engine/io/pending_file.h"
 #include "engine/segment/palette.h"
 #include "engine/segment/tiling.h"
 
 namespace fcnrt {
-
-// A file under construction: a hidden temporary beside `path`, removed by the
-// destructor unless rename_into_place() ran.
-class PendingFile {
-public:
-    explicit PendingFile(std::string path);  // creates the temporary; throws fcnrt::Error(path)
-    ~PendingFile();
-    PendingFile(const PendingFile&) = delete;
-    PendingFile& operator=(const PendingFile&) = delete;
-
-    const std::string& path() const { return path_; }
-    void append(const void* data, size_t size);  // at the end of what was appended
-    void write_at(uint64_t offset, const void* data, size_t size);  // anywhere (pwrite)
-    void resize(uint64_t size);  // ftruncate: a sparse file to fill
-    void finish();               // fsync and close; throws on failure
-    void rename_into_place();    // after finish()
-
-private:
-    std::string path_, temp_;
-    int fd_ = -1;
-    bool renamed_ = false;
-};
 
 // STEM_probs.npy, float32 [classes, height, width] in C order (NumPy 1.0
 // header, as write_npy writes), filled tile by tile at the pixels' final
