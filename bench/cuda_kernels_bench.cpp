@@ -1,5 +1,6 @@
 // Google Benchmark timings of every CUDA kernel entry point (kernels/cuda/*.h) at
-// segmentation-net sizes.
+// segmentation-net sizes, the fixed kernel suite (bench/kernel_suite.json,
+// "suite/<name>") and the two roofs it is measured against ("roof/...").
 //
 // Method (.library/device/METHOD.md): every benchmark allocates S sets of all its
 // tensors (inputs, weights and outputs), S chosen so that the sets together exceed
@@ -11,14 +12,29 @@
 // reported (UseManualTime) is that elapsed time / S, the mean time of one call. Warm-up:
 // two untimed passes. Counters, per call: "GFLOPS" = 2 * multiply-adds / s for the
 // convolutions and dense, "GB/s" = (bytes read + bytes written, each tensor once) / s
-// for all. Inputs are uniform random in [-1, 1), fixed seed; never zeros.
+// for all, plus per call "flop" and "bytes" and "share_of_roof" (bench/kernel_suite.h).
+// Inputs are uniform random in [-1, 1), fixed seed; never zeros.
+//
+// Roofs, registered first so that they run first and every later benchmark's
+// share_of_roof uses them (the best of their repetitions):
+//   roof/copy_d2d     cudaMemcpyAsync device to device of 512 MiB (10x the L2 of an
+//                     H100/H200), through the same rotation; GB/s = bytes read + written.
+//   roof/sgemm_cublas cublasSgemm 8192^3 in CUBLAS_DEFAULT_MATH: strict float32 on the
+//                     CUDA cores (no TF32, which needs CUBLAS_TF32_TENSOR_OP_MATH), the
+//                     arithmetic fcnrt's kernels do; GFLOPS = 2 * 8192^3 / s.
+//
+// Suite: the cases of bench/kernel_suite.json (--suite=FILE, else
+// $FCNRT_SOURCE_DIR/bench/kernel_suite.json, else the source tree's), all of them.
+// Convolutions there have a bias and no activation, like PyTorch's conv2d.
 //
 // Dilation: conv2d_3x3_*_dil16_pad16 has the same shapes as its _dil1_pad1 twin; their
 // GFLOPS ratio is the dilation penalty (the implicit GEMM aims at >= 0.7).
 //
 // Without a usable device the binary prints "no usable CUDA device: <reason>" and exits 0.
 // Run: bench_cuda_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// The suite alone: bench/run_kernel_suite.sh BUILD_DIR cuda OUT_DIR.
 #include <benchmark/benchmark.h>
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -32,6 +48,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/kernel_suite.h"
 #include "kernels/cuda/concat.h"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/cuda_check.h"
@@ -55,6 +72,7 @@ constexpr int64_t kMaxSets = 512;
 constexpr int kWarmupPasses = 2;
 
 int64_t g_rotation_bytes = kMinRotationBytes;  // set in main from the device's L2 size
+fcnrt::bench::Roofs g_roofs;                   // raised by the roof/ benchmarks
 
 // One tensor of a benchmark: its shape, type and initial contents.
 struct TensorSpec {
@@ -146,10 +164,12 @@ bool capture_pass(const std::vector<Views>& sets, const Call& call, cudaStream_t
     return true;
 }
 
-// The harness described at the top of the file.
-// `bytes` < 0: every tensor of a set counted once.
-void run_cuda_benchmark(benchmark::State& state, const std::vector<TensorSpec>& specs, double macs,
-                        const Call& call, double bytes = -1.0) {
+// The harness described at the top of the file. Returns the mean seconds of one
+// call (< 0 after an error). `bytes` < 0: every tensor of a set counted once.
+// `is_roof`: no share_of_roof (the caller raises the roof with the result).
+double run_cuda_benchmark(benchmark::State& state, const std::vector<TensorSpec>& specs,
+                          double macs, const Call& call, double bytes = -1.0,
+                          bool is_roof = false) {
     try {
         int64_t set_bytes = 0;
         for (const TensorSpec& t : specs) set_bytes += t.bytes();
@@ -196,6 +216,7 @@ void run_cuda_benchmark(benchmark::State& state, const std::vector<TensorSpec>& 
         CUDA_CHECK(cudaStreamSynchronize(stream.s));
 
         Event start, stop;
+        double total_seconds = 0;
         for (auto _ : state) {
             CUDA_CHECK(cudaEventRecord(start.e, stream.s));
             if (use_graph) {
@@ -207,21 +228,23 @@ void run_cuda_benchmark(benchmark::State& state, const std::vector<TensorSpec>& 
             CUDA_CHECK(cudaEventSynchronize(stop.e));
             float ms = 0.0f;
             CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
-            state.SetIterationTime(ms / 1e3 / static_cast<double>(num_sets));
+            const double seconds = ms / 1e3 / static_cast<double>(num_sets);
+            state.SetIterationTime(seconds);
+            total_seconds += seconds;
         }
         CUDA_CHECK(cudaGetLastError());
 
-        if (macs > 0) {
-            state.counters["GFLOPS"] =
-                benchmark::Counter(2.0 * macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-        }
+        const double per_call =
+            total_seconds /
+            static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
         if (bytes < 0) bytes = static_cast<double>(set_bytes);
-        state.counters["GB/s"] =
-            benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+        fcnrt::bench::set_counters(state, macs, bytes, per_call, g_roofs, !is_roof);
         state.counters["sets"] = static_cast<double>(num_sets);
         state.counters["graph"] = use_graph ? 1.0 : 0.0;
+        return per_call;
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
+        return -1.0;
     }
 }
 
@@ -424,13 +447,159 @@ void bm_resize_x2(benchmark::State& state, int64_t c, int64_t hw, fcnrt::ResizeM
         [p](const Views& v, cudaStream_t s) { fcnrt::cuda::resize(v[0], v[1], p, s); });
 }
 
-void register_all() {
+// ---- roofs ----
+
+// 512 MiB copied device to device: 10x the L2 of an H100 or H200.
+void bm_roof_copy_d2d(benchmark::State& state) {
+    constexpr int64_t kFloats = int64_t{128} << 20;
+    const double bytes = 2.0 * kFloats * 4;  // read + written
+    const double seconds = run_cuda_benchmark(
+        state, {f32(1, 1, 1, kFloats), out_f32(1, 1, 1, kFloats)}, 0,
+        [](const Views& v, cudaStream_t s) {
+            CUDA_CHECK(cudaMemcpyAsync(v[1].data, v[0].data, static_cast<size_t>(kFloats) * 4,
+                                       cudaMemcpyDeviceToDevice, s));
+        },
+        bytes, true);
+    if (seconds > 0) g_roofs.note_bandwidth(bytes / seconds / 1e9);
+}
+
+void cublas_check(cublasStatus_t status, const char* what) {
+    if (status != CUBLAS_STATUS_SUCCESS) {
+        throw std::runtime_error(std::string("cuBLAS error ") +
+                                 std::to_string(static_cast<int>(status)) + " in " + what);
+    }
+}
+
+struct CublasHandle {
+    cublasHandle_t h = nullptr;
+    CublasHandle() { cublas_check(cublasCreate(&h), "cublasCreate"); }
+    ~CublasHandle() { cublasDestroy(h); }
+    CublasHandle(const CublasHandle&) = delete;
+    CublasHandle& operator=(const CublasHandle&) = delete;
+};
+
+// C = A B, 8192 x 8192 float32, strict FP32 (see the top of the file).
+void bm_roof_sgemm_cublas(benchmark::State& state) {
+    constexpr int kN = 8192;
+    std::unique_ptr<CublasHandle> handle;
+    try {
+        handle = std::make_unique<CublasHandle>();
+        cublas_check(cublasSetMathMode(handle->h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+        return;
+    }
+    cublasHandle_t h = handle->h;
+    const double macs = static_cast<double>(kN) * kN * kN;
+    // A (N, N); B (N, N); C (N, N), column-major as cuBLAS reads them (square: no matter)
+    const double seconds = run_cuda_benchmark(
+        state, {f32(1, 1, kN, kN), f32(1, 1, kN, kN), out_f32(1, 1, kN, kN)}, macs,
+        [h](const Views& v, cudaStream_t s) {
+            const float one = 1.0f, zero = 0.0f;
+            cublas_check(cublasSetStream(h, s), "cublasSetStream");
+            cublas_check(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, kN, kN, kN, &one, v[0].f32(), kN,
+                                     v[1].f32(), kN, &zero, v[2].f32(), kN),
+                         "cublasSgemm");
+        },
+        -1.0, true);
+    if (seconds > 0) g_roofs.note_compute(2.0 * macs / seconds / 1e9);
+}
+
+// ---- the kernel suite (bench/kernel_suite.json) ----
+
+void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
+    using fcnrt::bench::SuiteOp;
+    const int64_t c = sc.c, k = sc.k, h = sc.h, o = sc.out_h;
+    std::vector<TensorSpec> specs;
+    Call call;
+    switch (sc.op) {
+        case SuiteOp::Conv2d: {
+            fcnrt::Conv2dParams p;
+            p.stride[0] = p.stride[1] = sc.stride;
+            for (int& v : p.pads) v = sc.pad;
+            p.dilation[0] = p.dilation[1] = sc.dilation;
+            p.groups = sc.groups;
+            // x (1, C, H, W); weight (K, C/groups, k, k); bias (K); y (1, K, OH, OW)
+            specs = {f32(1, c, h, h), f32(k, c / sc.groups, sc.kernel, sc.kernel), f32(1, k, 1, 1),
+                     out_f32(1, k, o, o)};
+            call = [p](const Views& v, cudaStream_t s) {
+                fcnrt::cuda::conv2d(v[0], v[1], v[2].f32(), v[3], p, s);
+            };
+            break;
+        }
+        case SuiteOp::ConvTranspose2d: {
+            fcnrt::ConvTranspose2dParams p;
+            p.stride[0] = p.stride[1] = sc.stride;
+            for (int& v : p.pads) v = sc.pad;
+            p.dilation[0] = p.dilation[1] = sc.dilation;
+            p.groups = sc.groups;
+            // x (1, C, H, W); weight (C, K/groups, k, k); bias (K); y (1, K, OH, OW)
+            specs = {f32(1, c, h, h), f32(c, k / sc.groups, sc.kernel, sc.kernel), f32(1, k, 1, 1),
+                     out_f32(1, k, o, o)};
+            call = [p](const Views& v, cudaStream_t s) {
+                fcnrt::cuda::conv_transpose2d(v[0], v[1], v[2].f32(), v[3], p, s);
+            };
+            break;
+        }
+        case SuiteOp::MaxPool2d:
+        case SuiteOp::AvgPool2d: {
+            const fcnrt::Pool2dParams p = pool_params(sc.kernel, sc.stride, sc.pad, sc.dilation);
+            specs = {f32(1, c, h, h), out_f32(1, c, o, o)};
+            if (sc.op == SuiteOp::MaxPool2d) {
+                call = [p](const Views& v, cudaStream_t s) {
+                    fcnrt::cuda::max_pool2d(v[0], v[1], View{}, p, s);
+                };
+            } else {
+                call = [p](const Views& v, cudaStream_t s) {
+                    fcnrt::cuda::avg_pool2d(v[0], v[1], p, s);
+                };
+            }
+            break;
+        }
+        case SuiteOp::Concat: {
+            // inputs (1, C_i, H, W) ...; y (1, sum C_i, H, W)
+            for (int64_t ci : sc.inputs) specs.push_back(f32(1, ci, h, h));
+            specs.push_back(out_f32(1, c, h, h));
+            call = [inputs = sc.inputs](const Views& v, cudaStream_t s) {
+                int64_t offset = 0;
+                for (size_t i = 0; i < inputs.size(); ++i) {
+                    fcnrt::cuda::concat_copy(v[i], v.back(), 1, offset, s);
+                    offset += inputs[i];
+                }
+            };
+            break;
+        }
+        case SuiteOp::Softmax:
+            specs = {f32(1, c, h, h), out_f32(1, c, h, h)};
+            call = [](const Views& v, cudaStream_t s) { fcnrt::cuda::softmax(v[0], v[1], 1, s); };
+            break;
+        case SuiteOp::Resize: {
+            fcnrt::ResizeParams p;
+            p.mode = sc.bilinear ? fcnrt::ResizeMode::Bilinear : fcnrt::ResizeMode::Nearest;
+            p.align_corners = false;
+            p.coord_scale[0] = p.coord_scale[1] = 1.0 / sc.scale;
+            specs = {f32(1, c, h, h), out_f32(1, c, o, o)};
+            call = [p](const Views& v, cudaStream_t s) { fcnrt::cuda::resize(v[0], v[1], p, s); };
+            break;
+        }
+    }
+    run_cuda_benchmark(state, specs, sc.macs, call, sc.bytes);
+}
+
+void register_all(const std::vector<fcnrt::bench::SuiteCase>& suite) {
     auto reg = [](const std::string& name, auto fn) {
         benchmark::RegisterBenchmark(name.c_str(), fn)
             ->UseManualTime()
             ->Unit(benchmark::kMicrosecond);
     };
     using S = benchmark::State;
+    // Roofs first: the share_of_roof of everything after uses them.
+    reg("roof/copy_d2d", bm_roof_copy_d2d);
+    reg("roof/sgemm_cublas", bm_roof_sgemm_cublas);
+    for (const fcnrt::bench::SuiteCase& sc : suite) {
+        reg("suite/" + sc.name, [sc](S& s) { bm_suite(s, sc); });
+    }
+
     // conv2d: name, C, K, HxW, kernel, stride, pad, dilation, groups
     struct ConvCase {
         const char* name;
@@ -503,21 +672,47 @@ std::string device_problem(cudaDeviceProp* prop) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The suite is read before the device is looked at, so that a bad suite file is
+    // reported on any machine.
+    const fcnrt::bench::SuiteOptions suite_options = fcnrt::bench::take_suite_flags(&argc, argv);
+    const std::string suite_file = fcnrt::bench::suite_path(suite_options, FCNRT_KERNEL_SUITE);
+    std::vector<fcnrt::bench::SuiteCase> suite;
+    try {
+        suite = fcnrt::bench::load_suite(suite_file);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_cuda_kernels: error: %s\n", e.what());
+        return 1;
+    }
+    bool list_only = false;  // --benchmark_list_tests registers and prints names: no device needed
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true") list_only = true;
+    }
+
     cudaDeviceProp prop{};
     const std::string problem = device_problem(&prop);
-    if (!problem.empty()) {
+    if (!problem.empty() && !list_only) {
         std::printf("no usable CUDA device: %s\n", problem.c_str());
         return 0;
     }
-    g_rotation_bytes = std::max<int64_t>(kMinRotationBytes, kRotationL2Multiple * prop.l2CacheSize);
-    benchmark::AddCustomContext("cuda_device", prop.name);
-    benchmark::AddCustomContext("cuda_sm_count", std::to_string(prop.multiProcessorCount));
-    benchmark::AddCustomContext("cuda_l2_bytes", std::to_string(prop.l2CacheSize));
-    benchmark::AddCustomContext("rotation_bytes", std::to_string(g_rotation_bytes));
+    if (problem.empty()) {
+        g_rotation_bytes =
+            std::max<int64_t>(kMinRotationBytes, kRotationL2Multiple * prop.l2CacheSize);
+        benchmark::AddCustomContext("cuda_device", prop.name);
+        benchmark::AddCustomContext("cuda_sm_count", std::to_string(prop.multiProcessorCount));
+        benchmark::AddCustomContext("cuda_l2_bytes", std::to_string(prop.l2CacheSize));
+        benchmark::AddCustomContext("rotation_bytes", std::to_string(g_rotation_bytes));
+    }
+    benchmark::AddCustomContext("kernel_suite", suite_file);
+    benchmark::AddCustomContext("kernel_suite_cases", std::to_string(suite.size()));
+    benchmark::AddCustomContext("sgemm_roof",
+                                "cublasSgemm 8192^3, CUBLAS_DEFAULT_MATH (strict FP32, no TF32)");
+    benchmark::AddCustomContext("copy_roof",
+                                "cudaMemcpyAsync device to device, 512 MiB, bytes read + written");
 
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    register_all();
+    register_all(suite);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;
