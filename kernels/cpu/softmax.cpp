@@ -11,12 +11,44 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 namespace fcnrt::cpu {
 
 namespace {
 
 constexpr int64_t kChunk = 256;
+
+// exp(x) in float32, within 2 ulp of std::exp for normal results, written so
+// that a loop of it vectorises (std::exp is a scalar libm call per element).
+// Cephes' expf: x = n ln2 + r with |r| <= ln2/2 (n rounded with the 1.5 * 2^23
+// trick, exact in round-to-nearest without floor()), a degree-6 polynomial for
+// e^r, then the exponent bits of 2^n. Results below FLT_MIN flush to 0 (std::exp
+// would give a subnormal under 1.2e-38, far below the float32 tolerance of a
+// probability); overflow gives +inf and NaN stays NaN, as std::exp.
+inline float exp_vectorisable(float x) {
+    constexpr float kLog2e = 1.44269504088896341f;
+    constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+    constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
+    constexpr float kMin = -87.3365447505f, kMax = 88.7228391117f;
+    float clamped = x < kMin ? kMin : x;
+    clamped = clamped > kMax ? kMax : clamped;
+    const float n = (clamped * kLog2e + kRound) - kRound;  // nearest integer
+    const float r = (clamped - n * kLn2Hi) - n * kLn2Lo;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    const float e_r = p * r * r + r + 1.0f;
+    const float scale = __builtin_bit_cast(float, (static_cast<int32_t>(n) + 127) << 23);  // 2^n
+    float y = e_r * scale;
+    y = x < kMin ? 0.0f : y;
+    y = x > kMax ? std::numeric_limits<float>::infinity() : y;
+    return x != x ? x : y;
+}
 
 struct AxisWalk {
     int64_t outer, len, inner, stride;
@@ -54,11 +86,10 @@ void softmax(const View& x, const View& y, int axis) {
             float* out = y.f32() + slice_offset(y, axis, o);       // (len)
             float mx = in[0];
             for (int64_t a = 1; a < len; ++a) mx = std::max(mx, in[a]);
+#pragma omp simd
+            for (int64_t a = 0; a < len; ++a) out[a] = exp_vectorisable(in[a] - mx);
             float sum = 0.0f;
-            for (int64_t a = 0; a < len; ++a) {
-                out[a] = std::exp(in[a] - mx);
-                sum += out[a];
-            }
+            for (int64_t a = 0; a < len; ++a) sum += out[a];
             const float inv = 1.0f / sum;
 #pragma omp simd
             for (int64_t a = 0; a < len; ++a) out[a] *= inv;
@@ -84,8 +115,9 @@ void softmax(const View& x, const View& y, int axis) {
         for (int64_t a = 0; a < len; ++a) {
             const float* row = in + a * wx.stride;
             float* dst = out + a * wy.stride;
+#pragma omp simd
             for (int64_t i = 0; i < lanes; ++i) {
-                dst[i] = std::exp(row[i] - mx[i]);
+                dst[i] = exp_vectorisable(row[i] - mx[i]);
                 sum[i] += dst[i];
             }
         }
