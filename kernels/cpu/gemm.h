@@ -25,8 +25,10 @@ namespace fcnrt::cpu {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// Columns per call of sgemm_column_chunks.
-constexpr int64_t kGemmColumnChunk = 256;
+// Columns per call of sgemm_column_chunks: OpenBLAS 0.3.21 on one AVX-512 core
+// ran 64x576 and 128x1152 weight matrices 10-30% faster in 512-column calls
+// than in 256-column ones, and no faster in 1024-column ones.
+constexpr int64_t kGemmColumnChunk = 512;
 
 // Row-major C = op(A) * B with op(A) [m, k], B [k, n], C [m, n], on the calling
 // thread, in SGEMM calls of exactly kGemmColumnChunk columns; the last, partial
