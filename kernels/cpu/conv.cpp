@@ -79,11 +79,11 @@ void valid_range(int64_t start, int64_t stride, int64_t in, int64_t out, int64_t
     *hi = std::max(*lo, std::min(out, div_floor(in - 1 - start, stride) + 1));
 }
 
-// cols [Cg*kh*kw, count] for the output pixels [p0, p0 + count) of one group,
-// pixels numbered row-major over (OH, OW). x_g points at channel 0 of the group
-// in one batch item, planes H*W apart.
+// cols [Cg*kh*kw, count] (rows `ld` floats apart) for the output pixels
+// [p0, p0 + count) of one group, pixels numbered row-major over (OH, OW). x_g
+// points at channel 0 of the group in one batch item, planes H*W apart.
 void im2col(const float* x_g, int64_t cg, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t ow,
-            int64_t p0, int64_t count, const Conv2dParams& p, float* cols) {
+            int64_t p0, int64_t count, const Conv2dParams& p, float* cols, int64_t ld) {
     const int64_t sh = p.stride[0], sw = p.stride[1];
     const int64_t dh = p.dilation[0], dw = p.dilation[1];
     const int64_t pt = p.pads[0], pl = p.pads[1];
@@ -97,7 +97,7 @@ void im2col(const float* x_g, int64_t cg, int64_t h, int64_t w, int64_t kh, int6
         for (int64_t q = p0; q < p0 + count;) {
             const int64_t oy = q / ow, ox0 = q % ow;
             const int64_t ox1 = std::min(ow, ox0 + (p0 + count - q));
-            float* out = cols + r * count + (q - p0) - ox0;  // out[ox] for ox in [ox0, ox1)
+            float* out = cols + r * ld + (q - p0) - ox0;  // out[ox] for ox in [ox0, ox1)
             const int64_t iy = oy * sh - pt + ky * dh;
             const int64_t a = std::clamp(lo, ox0, ox1), b = std::clamp(hi, a, ox1);
             if (iy < 0 || iy >= h || a == b) {
@@ -185,14 +185,64 @@ void conv2d_direct_single_channel(const View& x, const View& weight, const float
     }
 }
 
+// Batches of small planes (a patch classifier's batch of 31x31 patches): a
+// plane has fewer output pixels than one GEMM column chunk, so per-item
+// products would be tiny and re-read the weights for every item. Instead a job
+// takes several batch items of one group, lays their im2col columns side by
+// side, cols [Cg*kh*kw, items*OH*OW], runs one SGEMM into scratch [Kg, items*OH*OW]
+// and copies each item's block into y before its epilogue. Each column still
+// goes through the same fixed-width GEMM calls, so the values are those of the
+// per-item path.
+void conv2d_batch_folded(const View& x, const View& weight, const float* bias, const View& y,
+                         const Conv2dParams& p) {
+    const int64_t groups = p.groups;
+    const int64_t cg = x.c / groups, kg = y.c / groups;
+    const int64_t kh = weight.h, kw = weight.w;
+    const int64_t pixels = y.h * y.w;
+    const int64_t reduce = cg * kh * kw;
+    // Items per job: whole column chunks near kColumnBudget floats of columns,
+    // and at least one chunk; fewer when that would leave threads idle.
+    const int64_t chunk_items = std::max<int64_t>(1, kGemmColumnChunk / pixels);
+    const int64_t budget_items = std::max<int64_t>(1, kColumnBudget / (reduce * pixels));
+    // jobs = groups * ceil(N / items) >= kJobsPerThread * threads when N allows
+    const int64_t spread = std::max<int64_t>(
+        1, y.n * groups / (kJobsPerThread * int64_t(omp_get_max_threads())));
+    const int64_t items = std::max(chunk_items, std::min(budget_items, spread));
+    const int64_t batches = (y.n + items - 1) / items;
+    const int64_t jobs = groups * batches;
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+    for (int64_t job = 0; job < jobs; ++job) {
+        const int64_t g = job / batches, n0 = (job % batches) * items;
+        const int64_t count = std::min(items, y.n - n0);
+        const int64_t ncols = count * pixels;
+        float* cols = scratch(reduce * ncols + kg * ncols);  // (reduce, ncols), then (Kg, ncols)
+        float* out = cols + reduce * ncols;
+        for (int64_t b = 0; b < count; ++b) {
+            const float* x_g = x.f32() + x.offset(n0 + b, g * cg, 0, 0);  // (Cg, H, W)
+            im2col(x_g, cg, x.h, x.w, kh, kw, y.w, 0, pixels, p, cols + b * pixels, ncols);
+        }
+        const float* w_g = weight.f32() + g * kg * reduce;  // (Kg, Cg*kh*kw)
+        sgemm_column_chunks(false, kg, ncols, reduce, w_g, reduce, cols, ncols, out, ncols);
+        for (int64_t b = 0; b < count; ++b) {
+            for (int64_t k = 0; k < kg; ++k) {
+                std::copy(out + k * ncols + b * pixels, out + k * ncols + (b + 1) * pixels,
+                          y.f32() + y.offset(n0 + b, g * kg + k, 0, 0));
+            }
+            conv_epilogue(y, n0 + b, g * kg, kg, 0, pixels, bias, p);
+        }
+    }
+}
+
 }  // namespace
 
 size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     const int64_t reduce = cg * kh * kw;
-    // im2col columns (at most max(kColumnBudget, reduce * chunk)), then the padded
-    // B and C of a partial chunk in sgemm_column_chunks.
+    // im2col columns (at most max(kColumnBudget, reduce * chunk)), the padded B
+    // and C of a partial chunk in sgemm_column_chunks, and conv2d_batch_folded's
+    // output block (at most Kg x max(chunk, kColumnBudget / reduce)).
     const int64_t floats = std::max(kColumnBudget, reduce * kGemmColumnChunk) +
-                           (reduce + kg) * kGemmColumnChunk;
+                           (reduce + kg) * kGemmColumnChunk +
+                           kg * std::max(kGemmColumnChunk, kColumnBudget / reduce);
     return size_t(floats) * sizeof(float);
 }
 
@@ -211,6 +261,10 @@ void conv2d(const View& x, const View& weight, const float* bias, const View& y,
     if (y.numel() == 0) return;
     if (cg == 1) {
         conv2d_direct_single_channel(x, weight, bias, y, p);
+        return;
+    }
+    if (y.n > 1 && oh * ow < kGemmColumnChunk) {
+        conv2d_batch_folded(x, weight, bias, y, p);
         return;
     }
     const int64_t reduce = cg * kh * kw;  // GEMM inner dimension
@@ -242,7 +296,7 @@ void conv2d(const View& x, const View& weight, const float* bias, const View& y,
             sgemm_column_chunks(false, kg, len, cg, w_g, reduce, x_g + start, x.hw(), out, pixels);
         } else {
             float* cols = scratch(reduce * len);
-            im2col(x_g, cg, x.h, x.w, kh, kw, ow, start, len, p, cols);  // (Cg*kh*kw, len)
+            im2col(x_g, cg, x.h, x.w, kh, kw, ow, start, len, p, cols, len);  // (Cg*kh*kw, len)
             sgemm_column_chunks(false, kg, len, reduce, w_g, reduce, cols, len, out, pixels);
         }
         conv_epilogue(y, n, g * kg, kg, start, len, bias, p);
