@@ -26,10 +26,8 @@
 #include "engine/model_loader.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "fcnrt_build_info.h"  // FCNRT_GIT_COMMIT, generated at build time
 
-#ifndef FCNRT_GIT_COMMIT
-#define FCNRT_GIT_COMMIT "unknown"
-#endif
 
 namespace fcnrt::cli {
 
