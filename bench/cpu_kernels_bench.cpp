@@ -191,15 +191,6 @@ void bm_roof_sgemm(benchmark::State& state) {
 
 // ---- the kernel suite ----
 
-fcnrt::Pool2dParams pool_params(int kernel, int stride, int pad, int dilation) {
-    fcnrt::Pool2dParams p;
-    p.kernel[0] = p.kernel[1] = kernel;
-    p.stride[0] = p.stride[1] = stride;
-    for (int& v : p.pads) v = pad;
-    p.dilation[0] = p.dilation[1] = dilation;
-    return p;
-}
-
 void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
     using fcnrt::bench::SuiteOp;
     const int64_t c = sc.c, k = sc.k, h = sc.h, o = sc.out_h;
@@ -207,11 +198,7 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
     Call call;
     switch (sc.op) {
         case SuiteOp::Conv2d: {
-            fcnrt::Conv2dParams p;
-            p.stride[0] = p.stride[1] = sc.stride;
-            for (int& v : p.pads) v = sc.pad;
-            p.dilation[0] = p.dilation[1] = sc.dilation;
-            p.groups = sc.groups;
+            const fcnrt::Conv2dParams p = fcnrt::bench::suite_conv2d_params(sc);
             // x (1, C, H, W); weight (K, C/groups, k, k); bias (K); y (1, K, OH, OW)
             specs = Specs{f32(1, c, h, h), f32(k, c / sc.groups, sc.kernel, sc.kernel),
                           f32(1, k, 1, 1), out_f32(1, k, o, o)};
@@ -219,11 +206,7 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
             break;
         }
         case SuiteOp::ConvTranspose2d: {
-            fcnrt::ConvTranspose2dParams p;
-            p.stride[0] = p.stride[1] = sc.stride;
-            for (int& v : p.pads) v = sc.pad;
-            p.dilation[0] = p.dilation[1] = sc.dilation;
-            p.groups = sc.groups;
+            const fcnrt::ConvTranspose2dParams p = fcnrt::bench::suite_conv_transpose2d_params(sc);
             // x (1, C, H, W); weight (C, K/groups, k, k); bias (K); y (1, K, OH, OW)
             specs = Specs{f32(1, c, h, h), f32(c, k / sc.groups, sc.kernel, sc.kernel),
                           f32(1, k, 1, 1), out_f32(1, k, o, o)};
@@ -234,7 +217,8 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
         }
         case SuiteOp::MaxPool2d:
         case SuiteOp::AvgPool2d: {
-            const fcnrt::Pool2dParams p = pool_params(sc.kernel, sc.stride, sc.pad, sc.dilation);
+            const fcnrt::Pool2dParams p =
+                fcnrt::bench::pool_params(sc.kernel, sc.stride, sc.pad, sc.dilation);
             specs = Specs{f32(1, c, h, h), out_f32(1, c, o, o)};
             if (sc.op == SuiteOp::MaxPool2d) {
                 call = [p](const Views& v) { fcnrt::cpu::max_pool2d(v[0], v[1], View{}, p); };
@@ -261,10 +245,7 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
             call = [](const Views& v) { fcnrt::cpu::softmax(v[0], v[1], 1); };
             break;
         case SuiteOp::Resize: {
-            fcnrt::ResizeParams p;
-            p.mode = sc.bilinear ? fcnrt::ResizeMode::Bilinear : fcnrt::ResizeMode::Nearest;
-            p.align_corners = false;
-            p.coord_scale[0] = p.coord_scale[1] = 1.0 / sc.scale;
+            const fcnrt::ResizeParams p = fcnrt::bench::suite_resize_params(sc);
             specs = Specs{f32(1, c, h, h), out_f32(1, c, o, o)};
             call = [p](const Views& v) { fcnrt::cpu::resize(v[0], v[1], p); };
             break;
@@ -308,7 +289,7 @@ void bm_conv_transpose2d(benchmark::State& state, int64_t c, int64_t k, int64_t 
 // the kernel only needs the memory; the view passed is I32).
 void bm_max_pool(benchmark::State& state, int64_t c, int64_t hw, int kernel, int stride) {
     const int64_t out = (hw - kernel) / stride + 1;
-    const fcnrt::Pool2dParams p = pool_params(kernel, stride, 0, 1);
+    const fcnrt::Pool2dParams p = fcnrt::bench::pool_params(kernel, stride, 0, 1);
     run_cpu_benchmark(state, {f32(1, c, hw, hw), out_f32(1, c, out, out), out_f32(1, c, out, out)},
                       0, [p](const Views& v) {
                           View indices = v[2];

@@ -305,22 +305,13 @@ void bm_dense(benchmark::State& state, int64_t batch, int64_t in, int64_t out) {
 
 // ---- pooling ----
 
-fcnrt::Pool2dParams pool_params(int kernel, int stride, int pad, int dilation) {
-    fcnrt::Pool2dParams p;
-    p.kernel[0] = p.kernel[1] = kernel;
-    p.stride[0] = p.stride[1] = stride;
-    for (int& v : p.pads) v = pad;
-    p.dilation[0] = p.dilation[1] = dilation;
-    return p;
-}
-
 int64_t pool_out(int64_t hw, const fcnrt::Pool2dParams& p) {
     return (hw + 2 * p.pads[0] - p.dilation[0] * (p.kernel[0] - 1) - 1) / p.stride[0] + 1;
 }
 
 void bm_max_pool2d(benchmark::State& state, int64_t c, int64_t hw, int kernel, int stride, int pad,
                    int dilation, bool with_indices) {
-    const fcnrt::Pool2dParams p = pool_params(kernel, stride, pad, dilation);
+    const fcnrt::Pool2dParams p = fcnrt::bench::pool_params(kernel, stride, pad, dilation);
     const int64_t out = pool_out(hw, p);
     std::vector<TensorSpec> specs = {f32(1, c, hw, hw), out_f32(1, c, out, out)};
     if (with_indices) specs.push_back(i32(1, c, out, out));
@@ -331,7 +322,7 @@ void bm_max_pool2d(benchmark::State& state, int64_t c, int64_t hw, int kernel, i
 
 void bm_avg_pool2d(benchmark::State& state, int64_t c, int64_t hw, int kernel, int stride,
                    int pad) {
-    const fcnrt::Pool2dParams p = pool_params(kernel, stride, pad, 1);
+    const fcnrt::Pool2dParams p = fcnrt::bench::pool_params(kernel, stride, pad, 1);
     const int64_t out = pool_out(hw, p);
     run_cuda_benchmark(
         state, {f32(1, c, hw, hw), out_f32(1, c, out, out)}, 0,
@@ -514,11 +505,7 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
     Call call;
     switch (sc.op) {
         case SuiteOp::Conv2d: {
-            fcnrt::Conv2dParams p;
-            p.stride[0] = p.stride[1] = sc.stride;
-            for (int& v : p.pads) v = sc.pad;
-            p.dilation[0] = p.dilation[1] = sc.dilation;
-            p.groups = sc.groups;
+            const fcnrt::Conv2dParams p = fcnrt::bench::suite_conv2d_params(sc);
             // x (1, C, H, W); weight (K, C/groups, k, k); bias (K); y (1, K, OH, OW)
             specs = {f32(1, c, h, h), f32(k, c / sc.groups, sc.kernel, sc.kernel), f32(1, k, 1, 1),
                      out_f32(1, k, o, o)};
@@ -528,11 +515,7 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
             break;
         }
         case SuiteOp::ConvTranspose2d: {
-            fcnrt::ConvTranspose2dParams p;
-            p.stride[0] = p.stride[1] = sc.stride;
-            for (int& v : p.pads) v = sc.pad;
-            p.dilation[0] = p.dilation[1] = sc.dilation;
-            p.groups = sc.groups;
+            const fcnrt::ConvTranspose2dParams p = fcnrt::bench::suite_conv_transpose2d_params(sc);
             // x (1, C, H, W); weight (C, K/groups, k, k); bias (K); y (1, K, OH, OW)
             specs = {f32(1, c, h, h), f32(c, k / sc.groups, sc.kernel, sc.kernel), f32(1, k, 1, 1),
                      out_f32(1, k, o, o)};
@@ -543,7 +526,8 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
         }
         case SuiteOp::MaxPool2d:
         case SuiteOp::AvgPool2d: {
-            const fcnrt::Pool2dParams p = pool_params(sc.kernel, sc.stride, sc.pad, sc.dilation);
+            const fcnrt::Pool2dParams p =
+                fcnrt::bench::pool_params(sc.kernel, sc.stride, sc.pad, sc.dilation);
             specs = {f32(1, c, h, h), out_f32(1, c, o, o)};
             if (sc.op == SuiteOp::MaxPool2d) {
                 call = [p](const Views& v, cudaStream_t s) {
@@ -574,10 +558,7 @@ void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
             call = [](const Views& v, cudaStream_t s) { fcnrt::cuda::softmax(v[0], v[1], 1, s); };
             break;
         case SuiteOp::Resize: {
-            fcnrt::ResizeParams p;
-            p.mode = sc.bilinear ? fcnrt::ResizeMode::Bilinear : fcnrt::ResizeMode::Nearest;
-            p.align_corners = false;
-            p.coord_scale[0] = p.coord_scale[1] = 1.0 / sc.scale;
+            const fcnrt::ResizeParams p = fcnrt::bench::suite_resize_params(sc);
             specs = {f32(1, c, h, h), out_f32(1, c, o, o)};
             call = [p](const Views& v, cudaStream_t s) { fcnrt::cuda::resize(v[0], v[1], p, s); };
             break;

@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/op_params.h"
+
 namespace fcnrt::bench {
 
 enum class SuiteOp { Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Concat, Softmax, Resize };
@@ -308,6 +310,44 @@ inline void set_counters(benchmark::State& state, double macs, double bytes, dou
         const double share = roofs.share(flop, bytes, seconds);
         if (share >= 0) state.counters["share_of_roof"] = share;
     }
+}
+
+// The kernel parameters of a suite case (square kernels, equal pads), the same
+// for every backend's benchmark.
+inline Conv2dParams suite_conv2d_params(const SuiteCase& sc) {
+    Conv2dParams p;
+    p.stride[0] = p.stride[1] = sc.stride;
+    for (int& v : p.pads) v = sc.pad;
+    p.dilation[0] = p.dilation[1] = sc.dilation;
+    p.groups = sc.groups;
+    return p;
+}
+
+inline ConvTranspose2dParams suite_conv_transpose2d_params(const SuiteCase& sc) {
+    ConvTranspose2dParams p;
+    p.stride[0] = p.stride[1] = sc.stride;
+    for (int& v : p.pads) v = sc.pad;
+    p.dilation[0] = p.dilation[1] = sc.dilation;
+    p.groups = sc.groups;
+    return p;
+}
+
+inline Pool2dParams pool_params(int kernel, int stride, int pad, int dilation) {
+    Pool2dParams p;
+    p.kernel[0] = p.kernel[1] = kernel;
+    p.stride[0] = p.stride[1] = stride;
+    for (int& v : p.pads) v = pad;
+    p.dilation[0] = p.dilation[1] = dilation;
+    return p;
+}
+
+// Resize by the case's integer scale, as PyTorch's scale_factor (half-pixel centres).
+inline ResizeParams suite_resize_params(const SuiteCase& sc) {
+    ResizeParams p;
+    p.mode = sc.bilinear ? ResizeMode::Bilinear : ResizeMode::Nearest;
+    p.align_corners = false;
+    p.coord_scale[0] = p.coord_scale[1] = 1.0 / sc.scale;
+    return p;
 }
 
 }  // namespace fcnrt::bench
