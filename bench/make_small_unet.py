@@ -23,11 +23,14 @@ statistics are seeded; nothing generated here belongs in the repository.
 import argparse
 import json
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from make_golden import write_safetensors  # noqa: E402  (the one safetensors writer of the scripts)
 
 SEED = 20261121
 CLASSES = 3
@@ -149,26 +152,6 @@ def fcnrt_graph(net):
         "metadata": {"source": "bench/make_small_unet.py", "seed": SEED},
     }
     return doc, g.weights
-
-
-def write_safetensors(path, tensors):
-    # The same layout as tests/make_golden.py: sorted names, 8-byte aligned data.
-    header = {}
-    offset = 0
-    blobs = []
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + arr.nbytes]}
-        offset += arr.nbytes
-        blobs.append(arr.tobytes())
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 def parse_size(text):

@@ -49,6 +49,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from make_golden import write_safetensors  # noqa: E402  (the one safetensors writer of the scripts)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PATCH = 31
@@ -255,25 +258,6 @@ def segment_same_size(net, norm):
 # --------------------------------------------------------------------------
 # Export (fcnrt model format, shared/spec/model-format.md)
 # --------------------------------------------------------------------------
-
-
-def write_safetensors(path, tensors):
-    header = {}
-    offset = 0
-    blobs = []
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + arr.nbytes]}
-        offset += arr.nbytes
-        blobs.append(arr.tobytes())
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)  # keep the data 8-byte aligned, as safetensors does
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 def export(net, directory, metadata):
