@@ -635,20 +635,7 @@ bool resolve(Block* b) {
         for (unsigned l = 0; l < count && !b->failed; ++l) {
             ThreadState& t = th[base + l];
             if (t.state != State::Blocked || t.wait != Wait::Warp || (done >> l & 1u)) continue;
-            if (t.op == WarpOp::ActiveMask) {
-                unsigned group = 0;
-                for (unsigned k = 0; k < count; ++k) {
-                    const ThreadState& u = th[base + k];
-                    if (u.state == State::Blocked && u.wait == Wait::Warp &&
-                        u.op == WarpOp::ActiveMask && u.line == t.line &&
-                        std::strcmp(u.file, t.file) == 0)
-                        group |= 1u << k;
-                }
-                done |= group;
-                complete_warp(b, w, group, th);
-                released = true;
-                continue;
-            }
+            if (t.op == WarpOp::ActiveMask) continue;  // after the other collectives
             const unsigned mask = t.mask;
             if (!(mask >> l & 1u)) {
                 if (sync) {
@@ -689,6 +676,27 @@ bool resolve(Block* b) {
             }
             if (!ready) continue;
             group |= 1u << l;
+            done |= group;
+            complete_warp(b, w, group, th);
+            released = true;
+        }
+        // __activemask: the lanes waiting at the same one, once no other collective of
+        // the warp can complete (lanes held back elsewhere get to arrive first, as
+        // they would reconverge on the hardware).
+        if (done != 0 || b->failed) continue;
+        for (unsigned l = 0; l < count; ++l) {
+            ThreadState& t = th[base + l];
+            if (t.state != State::Blocked || t.wait != Wait::Warp || t.op != WarpOp::ActiveMask ||
+                (done >> l & 1u))
+                continue;
+            unsigned group = 0;
+            for (unsigned k = 0; k < count; ++k) {
+                const ThreadState& u = th[base + k];
+                if (u.state == State::Blocked && u.wait == Wait::Warp &&
+                    u.op == WarpOp::ActiveMask && u.line == t.line &&
+                    std::strcmp(u.file, t.file) == 0)
+                    group |= 1u << k;
+            }
             done |= group;
             complete_warp(b, w, group, th);
             released = true;
