@@ -17,6 +17,14 @@ bool cuda_usable(std::string* why_not) {
 #endif
 }
 
+bool cuda_emulated() {
+#ifdef FCNRT_CUDA_EMULATION
+    return true;
+#else
+    return false;
+#endif
+}
+
 std::shared_ptr<Backend> select_backend(const std::string& device, std::string* chosen) {
     std::shared_ptr<Backend> backend;
     std::string note;
@@ -24,6 +32,10 @@ std::shared_ptr<Backend> select_backend(const std::string& device, std::string* 
         backend = make_cpu_backend(BackendKind::Cpu);
     } else if (device == "reference") {
         backend = make_cpu_backend(BackendKind::Reference);
+    } else if (device == "auto" && cuda_emulated()) {
+        // The emulated device is for tests: never chosen unasked.
+        backend = make_cpu_backend(BackendKind::Cpu);
+        note = " (the CUDA device is emulated on the CPU; --device cuda uses it)";
     } else if (device == "cuda" || device == "auto") {
         std::string why_not;
         if (cuda_usable(&why_not)) {

@@ -16,4 +16,8 @@ std::shared_ptr<Backend> select_backend(const std::string& device, std::string* 
 // Whether a CUDA device can run our kernels; `why_not` says why not.
 bool cuda_usable(std::string* why_not);
 
+// Whether the CUDA device is the CPU emulation (-DFCNRT_CUDA_EMULATION=ON,
+// emulation/cuda/): usable with --device cuda, never chosen by auto.
+bool cuda_emulated();
+
 }  // namespace fcnrt

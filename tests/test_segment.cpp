@@ -15,6 +15,7 @@
 #include <random>
 
 #include "engine/backend.h"
+#include "engine/device.h"
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/image/image_io.h"
@@ -260,6 +261,18 @@ struct Segmented {
     SegmentResult result;
 };
 
+Segmented segment_on(const Model& model, const Image& im, size_t budget, HaloMode mode,
+                     std::shared_ptr<Backend> backend) {
+    const SegmentModel sm = analyse_segment_model(model);
+    const InputTransform t(parse_preprocess(model, sm.channels), im.info(), "im.png");
+    Segmented s;
+    s.halo = plan_halo(model, sm, im.height(), im.width());
+    s.plan = plan_tiles(model, sm, s.halo, budget);
+    Executor ex(model, std::move(backend));
+    s.result = segment_image(ex, sm, s.halo, s.plan, im, t, mode, true);
+    return s;
+}
+
 Segmented segment(const Model& model, const Image& im, size_t budget, HaloMode mode = HaloMode::Reflect,
                   BackendKind kind = BackendKind::Cpu) {
     const SegmentModel sm = analyse_segment_model(model);
@@ -317,6 +330,24 @@ TEST(Tiling, ValidUnetIsExact) {
     expect_tiling_exact(m, 97, 61, 40, HaloMode::Reflect);
     expect_tiling_exact(m, 61, 97, 36, HaloMode::Zero);
     expect_tiling_exact(m, 50, 203, 44, HaloMode::Reflect);
+}
+
+// On CUDA too (a GPU, or the emulation in CI): every kernel sums each output in an
+// order fixed by its own geometry, not by the tensor's size, so tiles stitch to the
+// untiled scores bit for bit.
+TEST(Tiling, ValidUnetIsExactOnCuda) {
+    std::string why;
+    if (!cuda_usable(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    const SegmentModel sm = analyse_segment_model(m);
+    const Image im = random_image(45, 37, int(sm.channels), 4537);
+    const Segmented whole = segment_on(m, im, SIZE_MAX, HaloMode::Reflect, select_backend("cuda", nullptr));
+    ASSERT_FALSE(whole.plan.tiled());
+    const Segmented tiled = segment_on(m, im, run_bytes(m, sm, 28, 28), HaloMode::Reflect,
+                                       select_backend("cuda", nullptr));
+    ASSERT_GE(tiled.plan.tiles.size(), 2u);
+    EXPECT_EQ(tiled.result.labels, whole.result.labels);
+    EXPECT_TRUE(same_bits(tiled.result.probs, whole.result.probs));
 }
 
 TEST(Tiling, DensifiedPatchClassifierIsExact) {
