@@ -18,12 +18,10 @@
 //   roof/copy           memcpy of 512 MiB (10x a 48 MiB L3; glibc uses non-temporal
 //                       stores at that size) split into one contiguous chunk per OpenMP
 //                       thread; GB/s = bytes read + written.
-//   roof/sgemm_openblas 2048^3 through fcnrt::cpu::sgemm: OpenBLAS single-threaded
-//                       (kernels/cpu/gemm.cpp calls openblas_set_num_threads(1), process-
-//                       wide) on every OpenMP thread, one column panel each, which is how
-//                       conv2d / conv_transpose2d call it (single-threaded SGEMMs, one per
-//                       job, from an OpenMP region); OpenBLAS's own thread pool is never
-//                       used by fcnrt, so it is not the roof. GFLOPS = 2 * 2048^3 / s.
+//   roof/sgemm          2048^3 through fcnrt::cpu::sgemm: the active ISA's GEMM
+//                       micro-kernel (kernels/cpu/gemm.h), column tiles spread over the
+//                       OpenMP threads, the micro-kernel every conv runs on.
+//                       GFLOPS = 2 * 2048^3 / s.
 // Threads: OMP_NUM_THREADS (default: all cores) for the kernels and both roofs.
 //
 // The suite file: --suite=FILE, else $FCNRT_SOURCE_DIR/bench/kernel_suite.json when it
@@ -182,8 +180,7 @@ void bm_roof_sgemm(benchmark::State& state) {
     const double seconds = run_cpu_benchmark(
         state, {f32(1, 1, kN, kN), f32(1, 1, kN, kN), out_f32(1, 1, kN, kN)}, macs,
         [](const Views& v) {
-            fcnrt::cpu::sgemm(false, false, kN, kN, kN, 1.0f, v[0].f32(), kN, v[1].f32(), kN, 0.0f,
-                              v[2].f32(), kN);
+            fcnrt::cpu::sgemm(kN, kN, kN, v[0].f32(), kN, v[1].f32(), kN, v[2].f32(), kN);
         },
         -1.0, true);
     if (seconds > 0) g_env.roofs.note_compute(2.0 * macs / seconds / 1e9);
@@ -321,7 +318,7 @@ void register_all(const std::vector<fcnrt::bench::SuiteCase>& suite, bool all_ca
     using S = benchmark::State;
     // Roofs first: the share_of_roof of everything after uses them.
     reg("roof/copy", bm_roof_copy);
-    reg("roof/sgemm_openblas", bm_roof_sgemm);
+    reg("roof/sgemm", bm_roof_sgemm);
     for (const fcnrt::bench::SuiteCase& sc : suite) {
         if (sc.cpu || all_cases) reg("suite/" + sc.name, [sc](S& s) { bm_suite(s, sc); });
     }
@@ -367,8 +364,9 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("l3_bytes", std::to_string(l3));
     benchmark::AddCustomContext("rotation_bytes", std::to_string(g_env.rotation_bytes));
     benchmark::AddCustomContext("sgemm_roof",
-                                "fcnrt::cpu::sgemm 2048^3: OpenBLAS single-threaded, one panel per "
-                                "OpenMP thread, as conv uses it");
+                                std::string("fcnrt::cpu::sgemm 2048^3: the ") +
+                                    fcnrt::cpu::active_micro_kernel().isa +
+                                    " micro-kernel, column tiles over the OpenMP threads, as conv uses it");
     benchmark::AddCustomContext(
         "copy_roof", "memcpy 512 MiB, one chunk per OpenMP thread, bytes read + written");
 
