@@ -20,10 +20,15 @@ const GemmMicroKernel& active_micro_kernel() {
 }
 
 PackedMatrix pack_matrix(const float* a, int64_t m, int64_t r, int64_t stride_m, int64_t stride_r) {
+    return pack_matrix(active_micro_kernel().mr, a, m, r, stride_m, stride_r);
+}
+
+PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t stride_m,
+                         int64_t stride_r) {
     PackedMatrix p;
     p.m = m;
     p.r = r;
-    p.mr = active_micro_kernel().mr;
+    p.mr = mr;
     p.data.assign(size_t(p.panels() * r * p.mr), 0.0f);
     for (int64_t panel = 0; panel < p.panels(); ++panel) {
         float* dst = p.data.data() + panel * r * p.mr;  // (r, mr)
@@ -57,9 +62,13 @@ float* gemm_scratch(size_t floats) {
 
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
            float* c, int64_t ldc) {
+    sgemm(active_micro_kernel(), m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc) {
     if (m == 0 || n == 0) return;
-    const GemmMicroKernel& mk = active_micro_kernel();
-    const PackedMatrix packed = pack_matrix(a, m, k, lda, 1);
+    const PackedMatrix packed = pack_matrix(mk.mr, a, m, k, lda, 1);
     const int64_t nr = mk.nr;
     const int64_t tiles = (n + nr - 1) / nr;
     std::vector<int64_t> off(static_cast<size_t>(k));

@@ -43,8 +43,11 @@ struct PackedMatrix {
     const float* panel(int64_t p) const { return data.data() + p * r * mr; }
 };
 
-// Packs A[i][k] = a[i * stride_m + k * stride_r] for the active micro-kernel.
+// Packs A[i][k] = a[i * stride_m + k * stride_r] in panels of `mr` rows (the
+// first form: the active micro-kernel's).
 PackedMatrix pack_matrix(const float* a, int64_t m, int64_t r, int64_t stride_m, int64_t stride_r);
+PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t stride_m,
+                         int64_t stride_r);
 
 // One tile's B for one reduction block, as the micro-kernel takes it: row r
 // of the block at b + off[r] (in place), or at b + r * nr when off == nullptr
@@ -107,8 +110,11 @@ void gemm_tiles(const GemmMicroKernel& mk, const PackedMatrix& a, int64_t panel0
 // A packed on the fly: for measuring the micro-kernel's rate (the backend's
 // peak) and for tests. Threaded over column tiles when called outside a
 // parallel region.
+// The second form runs on the given micro-kernel (tests compare every ISA's).
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
            float* c, int64_t ldc);
+void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc);
 
 // y[i] = act(y[i] + bias) for i < n, one contiguous run (serial: callers thread
 // over runs). The switch sits outside the loops so the common cases vectorise.
