@@ -94,7 +94,9 @@ const PackedMatrix& group_matrix(const PackedConvWeights& packed, int64_t g, con
     return packed.groups[g];
 }
 
-// Where conv2d's B entries come from, for the tiles of one plane (n, g):
+// Where conv2d's B entries come from, for the tiles of one plane (n, g),
+// packed per tile and reduction block (rows copied whole where every tap of
+// the tile is inside the input and contiguous, else gathered with zeros):
 // B[(c, ky, kx)][q] = x_g[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw] for
 // output pixel q = oy*OW + ox, 0 outside the input.
 struct ConvColumns {
@@ -107,12 +109,17 @@ struct ConvColumns {
     TileColumns operator()(int64_t t, int64_t r0, int64_t kc, float* buf) const {
         const int64_t p0 = t * nr;
         if (p0 + nr <= pixels) {  // a full tile: read in place when every tap is inside
-            if (flat) return TileColumns{x_g + p0, off + r0};
+            if (flat) {
+                pack_rows(x_g + p0, off + r0, kc, nr, buf);
+                return TileColumns{buf, nullptr};
+            }
             const int64_t oy = p0 / ow, ox0 = p0 % ow;
             const int64_t iy0 = oy * sh - pt, ix0 = ox0 - pl;
             if (sw == 1 && ox0 + nr <= ow && iy0 >= 0 && iy0 + (kh - 1) * dh < h && ix0 >= 0 &&
-                ix0 + nr - 1 + (kw - 1) * dw < w)
-                return TileColumns{x_g + iy0 * w + ix0, off + r0};
+                ix0 + nr - 1 + (kw - 1) * dw < w) {
+                pack_rows(x_g + iy0 * w + ix0, off + r0, kc, nr, buf);
+                return TileColumns{buf, nullptr};
+            }
         }
         // Packed: each column's first input row and column, then kc rows of taps.
         int64_t iy_base[kMaxTile], ix_base[kMaxTile];
@@ -261,12 +268,13 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
         const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow, pixels,
                                   nr, kh, kw, p.stride[0], p.stride[1], p.dilation[0], p.dilation[1],
                                   p.pads[0], p.pads[1], flat};
-        gemm_tiles(mk, a, 0, a.panels(), t0, t1, columns, [&](int64_t t, const float* c) {
-            const int64_t p0 = t * nr, valid = std::min(nr, pixels - p0);
+        gemm_tiles(mk, a, 0, a.panels(), t0, t1, columns,
+                   [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
+            const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
             for (int64_t k = 0; k < kg; ++k) {
                 const int64_t channel = g * kg + k;
                 float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;  // (valid) of (OH*OW)
-                std::memcpy(out, c + k * nr, sizeof(float) * size_t(valid));
+                std::memcpy(out, c + k * ldc, sizeof(float) * size_t(valid));
                 epilogue_run(out, valid, bias ? bias[channel] : 0.0f,
                              residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0
                                       : nullptr,
@@ -339,16 +347,19 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
                     mk, a, panel0, panel1, q0 / nr, (q0 + len + nr - 1) / nr,
                     [&](int64_t t, int64_t r0, int64_t kc, float* buf) {
                         const int64_t p0 = t * nr;
-                        if (p0 + nr <= pixels) return TileColumns{x_g + p0, off.data() + r0};
+                        if (p0 + nr <= pixels) {
+                            pack_rows(x_g + p0, off.data() + r0, kc, nr, buf);
+                            return TileColumns{buf, nullptr};
+                        }
                         for (int64_t r = 0; r < kc; ++r)
                             for (int64_t j = 0; j < nr; ++j)
                                 buf[r * nr + j] = p0 + j < pixels ? x_g[(r0 + r) * pixels + p0 + j] : 0.0f;
                         return TileColumns{buf, nullptr};
                     },
-                    [&](int64_t t, const float* c) {
-                        const int64_t p0 = t * nr, valid = std::min(nr, pixels - p0);
+                    [&](int64_t t, int64_t tiles, const float* c, int64_t ldc) {
+                        const int64_t p0 = t * nr, valid = std::min(tiles * nr, pixels - p0);
                         for (int64_t m = m0; m < m1; ++m)
-                            std::memcpy(cols + (m - m0) * len + (p0 - q0), c + (m - panel0 * mr) * nr,
+                            std::memcpy(cols + (m - m0) * len + (p0 - q0), c + (m - panel0 * mr) * ldc,
                                         sizeof(float) * size_t(valid));
                     });
                 for (int64_t k = 0; k < count; ++k) {

@@ -47,11 +47,11 @@ void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, 
                 }
                 return TileColumns{buf, nullptr};
             },
-            [&](int64_t t, const float* c) {
-                for (int64_t j = 0; j < nr && t * nr + j < rows; ++j) {
+            [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
+                for (int64_t j = 0; j < count * nr && t * nr + j < rows; ++j) {
                     float* out = y.f32() + (t * nr + j) * ldy;  // (out)
                     for (int64_t o = 0; o < outputs; ++o)
-                        out[o] = apply_activation(bias ? c[o * nr + j] + bias[o] : c[o * nr + j], act);
+                        out[o] = apply_activation(bias ? c[o * ldc + j] + bias[o] : c[o * ldc + j], act);
                 }
             });
     }

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/cpu/cpu_isa.h"
 
@@ -42,7 +43,7 @@ PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t s
 }
 
 int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m) {
-    // Packed B blocks of the group within ~128 KiB, C blocks within ~256 KiB.
+    // Packed B blocks of the group within ~128 KiB, the C block within ~256 KiB.
     const int64_t mpad = (m + mk.mr - 1) / mk.mr * mk.mr;
     const int64_t by_b = 32768 / (int64_t(mk.kc) * mk.nr);
     const int64_t by_c = 65536 / std::max<int64_t>(1, mpad * mk.nr);
@@ -51,13 +52,32 @@ int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m) {
 
 size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m) {
     const int64_t mpad = (m + mk.mr - 1) / mk.mr * mk.mr;
-    return size_t(gemm_tile_group(mk, m) * (int64_t(mk.kc) * mk.nr + mpad * mk.nr)) * sizeof(float);
+    return size_t(gemm_tile_group(mk, m) * mk.nr * (int64_t(mk.kc) + mpad)) * sizeof(float);
 }
 
 float* gemm_scratch(size_t floats) {
     thread_local std::vector<float> buffer;
     if (buffer.size() < floats) buffer.resize(floats);
     return buffer.data();
+}
+
+namespace {
+
+template <int NR>
+void pack_rows_fixed(const float* src, const int64_t* off, int64_t kc, float* dst) {
+    for (int64_t r = 0; r < kc; ++r) std::memcpy(dst + r * NR, src + off[r], sizeof(float) * NR);
+}
+
+}  // namespace
+
+void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t nr, float* dst) {
+    switch (nr) {
+        case 4: return pack_rows_fixed<4>(src, off, kc, dst);
+        case 16: return pack_rows_fixed<16>(src, off, kc, dst);
+        case 48: return pack_rows_fixed<48>(src, off, kc, dst);
+        default:
+            for (int64_t r = 0; r < kc; ++r) std::memcpy(dst + r * nr, src + off[r], sizeof(float) * nr);
+    }
 }
 
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
@@ -71,8 +91,6 @@ void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const flo
     const PackedMatrix packed = pack_matrix(mk.mr, a, m, k, lda, 1);
     const int64_t nr = mk.nr;
     const int64_t tiles = (n + nr - 1) / nr;
-    std::vector<int64_t> off(static_cast<size_t>(k));
-    for (int64_t r = 0; r < k; ++r) off[r] = r * ldb;
     const int64_t per_job = std::max<int64_t>(1, gemm_tile_group(mk, m));
     const int64_t jobs = (tiles + per_job - 1) / per_job;
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && !omp_in_parallel())
@@ -80,18 +98,17 @@ void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const flo
         const int64_t t0 = job * per_job, t1 = std::min(tiles, t0 + per_job);
         gemm_tiles(
             mk, packed, 0, packed.panels(), t0, t1,
-            [&](int64_t t, int64_t r0, int64_t kc, float* buf) {
+            [&](int64_t t, int64_t r0, int64_t kc, float* buf) {  // B packed: rows ldb apart
                 const int64_t j0 = t * nr, valid = std::min(nr, n - j0);
-                if (valid == nr) return TileColumns{b + j0, off.data() + r0};
                 for (int64_t r = 0; r < kc; ++r)
                     for (int64_t j = 0; j < nr; ++j)
                         buf[r * nr + j] = j < valid ? b[(r0 + r) * ldb + j0 + j] : 0.0f;
                 return TileColumns{buf, nullptr};
             },
-            [&](int64_t t, const float* tile) {
-                const int64_t j0 = t * nr, valid = std::min(nr, n - j0);
+            [&](int64_t t, int64_t count, const float* block, int64_t ld) {
+                const int64_t j0 = t * nr, valid = std::min(count * nr, n - j0);
                 for (int64_t i = 0; i < m; ++i)
-                    std::copy(tile + i * nr, tile + i * nr + valid, c + i * ldc + j0);
+                    std::copy(block + i * ld, block + i * ld + valid, c + i * ldc + j0);
             });
     }
 }

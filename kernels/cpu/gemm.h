@@ -64,45 +64,58 @@ size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m);
 // Thread-local scratch of gemm_tiles, grown on demand and kept.
 float* gemm_scratch(size_t floats);
 
+// Packs B rows [0, kc) of a tile whose rows are contiguous in memory, row r
+// at src + off[r], into dst [kc][nr]. Packing (rather than handing the
+// micro-kernel the rows in place) keeps its reads sequential: rows a
+// power-of-two plane apart would otherwise all map to one L1 set.
+void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t nr, float* dst);
+
 // Runs tiles [tile0, tile1) of C against panels [panel0, panel1) of `a`, on the
-// calling thread, in groups of gemm_tile_group tiles:
+// calling thread, in groups of up to gemm_tile_group consecutive tiles:
 //   prepare(tile, r0, kc, float* buffer) -> TileColumns: B rows [r0, r0 + kc)
 //     of the tile (buffer holds kc * nr floats for a packed tile);
-//   emit(tile, const float* c): the tile's C rows for panels [panel0, panel1),
-//     row i (of (panel1 - panel0) * mr) at c + i * nr, nr columns.
-// Per group, per reduction block: each A panel block stays in L1 while it
-// meets every tile of the group (whose B blocks stay in L2).
+//   emit(first_tile, tiles, const float* c, int64_t ldc): the group's C rows
+//     for panels [panel0, panel1), row i (of (panel1 - panel0) * mr) at
+//     c + i * ldc, tiles * nr columns (tile first_tile + u at column u * nr).
+// Per group, per reduction block, per block of A panels (in L2): each tile's
+// B block stays in L1 while the A panels pass it (BLIS's loop order).
 template <class Prepare, class Emit>
 void gemm_tiles(const GemmMicroKernel& mk, const PackedMatrix& a, int64_t panel0, int64_t panel1,
                 int64_t tile0, int64_t tile1, Prepare&& prepare, Emit&& emit) {
     const int64_t nr = mk.nr, mr = mk.mr, kc_max = mk.kc;
     const int64_t np = panel1 - panel0;
     const int64_t group = gemm_tile_group(mk, a.m);
-    const int64_t c_floats = np * mr * nr;  // one tile's C block
-    float* scratch = gemm_scratch(size_t(group * (kc_max * nr + c_floats)));
-    float* pack = scratch;                       // (group, kc_max, nr)
-    float* cblock = scratch + group * kc_max * nr;  // (group, np * mr, nr)
+    const int64_t ldc = group * nr;
+    // A panels per block: about 192 KiB of A, half a core's L2.
+    const int64_t panel_block = 49152 / (kc_max * mr) > 0 ? 49152 / (kc_max * mr) : 1;
+    float* scratch = gemm_scratch(size_t(group * kc_max * nr + np * mr * ldc));
+    float* pack = scratch;                          // (group, kc_max, nr)
+    float* cblock = scratch + group * kc_max * nr;  // (np * mr, group * nr)
     TileColumns cols[16];
     for (int64_t t0 = tile0; t0 < tile1; t0 += group) {
         const int64_t g = t0 + group <= tile1 ? group : tile1 - t0;
         if (a.r == 0)
-            for (int64_t i = 0; i < g * c_floats; ++i) cblock[i] = 0.0f;
+            for (int64_t i = 0; i < np * mr * ldc; ++i) cblock[i] = 0.0f;
         for (int64_t r0 = 0; r0 < a.r; r0 += kc_max) {
             const int64_t kc = r0 + kc_max <= a.r ? kc_max : a.r - r0;
             for (int64_t u = 0; u < g; ++u) cols[u] = prepare(t0 + u, r0, kc, pack + u * kc_max * nr);
-            for (int64_t p = panel0; p < panel1; ++p) {
-                const float* ap = a.panel(p) + r0 * mr;
+            // B of one tile stays in L1 while the A panels of a block (in L2) pass it.
+            for (int64_t pb = panel0; pb < panel1; pb += panel_block) {
+                const int64_t pe = pb + panel_block < panel1 ? pb + panel_block : panel1;
                 for (int64_t u = 0; u < g; ++u) {
-                    float* c = cblock + u * c_floats + (p - panel0) * mr * nr;
-                    if (cols[u].off != nullptr) {
-                        mk.indirect(kc, ap, cols[u].b, cols[u].off, c, r0 > 0);
-                    } else {
-                        mk.packed(kc, ap, cols[u].b, c, r0 > 0);
+                    for (int64_t p = pb; p < pe; ++p) {
+                        const float* ap = a.panel(p) + r0 * mr;
+                        float* cp = cblock + (p - panel0) * mr * ldc + u * nr;
+                        if (cols[u].off != nullptr) {
+                            mk.indirect(kc, ap, cols[u].b, cols[u].off, cp, ldc, r0 > 0);
+                        } else {
+                            mk.packed(kc, ap, cols[u].b, cp, ldc, r0 > 0);
+                        }
                     }
                 }
             }
         }
-        for (int64_t u = 0; u < g; ++u) emit(t0 + u, static_cast<const float*>(cblock + u * c_floats));
+        emit(t0, g, static_cast<const float*>(cblock), ldc);
     }
 }
 

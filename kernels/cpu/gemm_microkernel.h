@@ -6,7 +6,7 @@
 // wider ISA can be picked by the linker for a caller on a narrower CPU.
 //
 // One call computes a tile C[MR][NR] (NR = NV vectors of V::width floats, C
-// stored row-major with NR floats per row) += A[kc][MR] * B[kc][NR]:
+// rows ldc floats apart) += A[kc][MR] * B[kc][NR]:
 //   A: a packed panel, MR floats per reduction step r (weights, packed at load);
 //   B: row r is NR contiguous floats at b + r*NR (packed) or b + off[r]
 //      (indirect: a conv's input read in place, one offset per tap).
@@ -30,14 +30,14 @@ namespace {
 
 template <class V, int MR, int NV, bool Indirect>
 void micro_tile(int64_t kc, const float* a, const float* b, const int64_t* off, float* c,
-                bool accumulate) {
+                int64_t ldc, bool accumulate) {
     constexpr int W = V::width;
     constexpr int NR = NV * W;
     typename V::type acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[i][v] = accumulate ? V::load(c + i * NR + v * W) : V::zero();
+        for (int v = 0; v < NV; ++v) acc[i][v] = accumulate ? V::load(c + i * ldc + v * W) : V::zero();
     for (int64_t r = 0; r < kc; ++r) {
         const float* br = Indirect ? b + off[r] : b + r * NR;
         typename V::type bv[NV];
@@ -54,18 +54,18 @@ void micro_tile(int64_t kc, const float* a, const float* b, const int64_t* off, 
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) V::store(c + i * NR + v * W, acc[i][v]);
+        for (int v = 0; v < NV; ++v) V::store(c + i * ldc + v * W, acc[i][v]);
 }
 
 template <class V, int MR, int NV>
-void packed_tile(int64_t kc, const float* a, const float* b, float* c, bool accumulate) {
-    micro_tile<V, MR, NV, false>(kc, a, b, nullptr, c, accumulate);
+void packed_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+    micro_tile<V, MR, NV, false>(kc, a, b, nullptr, c, ldc, accumulate);
 }
 
 template <class V, int MR, int NV>
 void indirect_tile(int64_t kc, const float* a, const float* b, const int64_t* off, float* c,
-                   bool accumulate) {
-    micro_tile<V, MR, NV, true>(kc, a, b, off, c, accumulate);
+                   int64_t ldc, bool accumulate) {
+    micro_tile<V, MR, NV, true>(kc, a, b, off, c, ldc, accumulate);
 }
 
 // The kernel table of this ISA; kc is the reduction block that keeps the B
