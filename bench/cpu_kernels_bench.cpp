@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -65,6 +66,7 @@ constexpr int64_t kMaxSets = 64;
 struct BenchEnv {
     int64_t rotation_bytes = kMinRotationBytes;
     fcnrt::bench::Roofs roofs;
+    double fma_peak_gflops = 0;  // theoretical, see fma_peak_gflops()
 };
 BenchEnv g_env;
 
@@ -137,6 +139,8 @@ double run_cpu_benchmark(benchmark::State& state, const std::vector<TensorSpec>&
 
         if (bytes < 0) bytes = static_cast<double>(set_bytes);
         fcnrt::bench::set_counters(state, macs, bytes, per_call, g_env.roofs, !is_roof);
+        if (macs > 0 && g_env.fma_peak_gflops > 0)
+            state.counters["share_of_fma_peak"] = 2.0 * macs / per_call / 1e9 / g_env.fma_peak_gflops;
         state.counters["sets"] = static_cast<double>(num_sets);
         return per_call;
     } catch (const std::exception& e) {
@@ -296,6 +300,34 @@ void bm_max_pool(benchmark::State& state, int64_t c, int64_t hw, int kernel, int
 }
 
 // /proc/cpuinfo's first "model name" (Linux), else "unknown".
+// The machine's theoretical FP32 FMA peak, GFLOP/s: threads x clock x FMA
+// lanes x 2, the lanes being the active ISA's vector width times two FMA
+// units (every AVX2 and AVX-512 core the project runs on, Haswell/Zen 2 and
+// later, issues two FMAs per cycle; a one-unit AVX-512 part is counted at
+// twice its real peak). The clock is cpufreq's maximum when the kernel exposes
+// it, else /proc/cpuinfo's current "cpu MHz" (a VM's nominal clock).
+double fma_peak_gflops(int threads, double* ghz_out) {
+    double mhz = 0;
+    std::ifstream freq("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
+    double khz = 0;
+    if (freq >> khz && khz > 0) mhz = khz / 1000.0;
+    if (mhz <= 0) {
+        std::ifstream in("/proc/cpuinfo");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("cpu MHz", 0) == 0) {
+                const size_t colon = line.find(':');
+                if (colon != std::string::npos) mhz = std::atof(line.c_str() + colon + 1);
+                break;
+            }
+        }
+    }
+    const std::string isa = fcnrt::cpu::active_micro_kernel().isa;
+    const int lanes = isa == "avx512" ? 16 : isa == "avx2" ? 8 : 1;
+    *ghz_out = mhz / 1000.0;
+    return double(threads) * (mhz / 1000.0) * lanes * 2 /* FMA units */ * 2 /* flops per FMA */;
+}
+
 std::string cpu_model() {
     std::ifstream in("/proc/cpuinfo");
     std::string line;
@@ -360,6 +392,13 @@ int main(int argc, char** argv) {
         std::to_string(suite_options.all_cases ? static_cast<int64_t>(suite.size()) : subset) +
             (suite_options.all_cases ? " (all)" : " (cpu subset)"));
     benchmark::AddCustomContext("cpu_model", cpu_model());
+    double ghz = 0;
+    g_env.fma_peak_gflops = fma_peak_gflops(omp_get_max_threads(), &ghz);
+    benchmark::AddCustomContext(
+        "fma_peak_gflops",
+        std::to_string(g_env.fma_peak_gflops) + " (threads x " + std::to_string(ghz) +
+            " GHz x " + fcnrt::cpu::active_micro_kernel().isa +
+            " lanes x 2 FMA units x 2; share_of_fma_peak = GFLOPS / this)");
     benchmark::AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
     benchmark::AddCustomContext("l3_bytes", std::to_string(l3));
     benchmark::AddCustomContext("rotation_bytes", std::to_string(g_env.rotation_bytes));
