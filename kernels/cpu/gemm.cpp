@@ -63,9 +63,15 @@ float* gemm_scratch(size_t floats) {
 
 namespace {
 
+// Each row is also prefetched 4 tiles ahead: consecutive tiles read the next
+// bytes of the same rows, dozens of streams that the hardware prefetchers do
+// not follow on their own.
 template <int NR>
 void pack_rows_fixed(const float* src, const int64_t* off, int64_t kc, float* dst) {
-    for (int64_t r = 0; r < kc; ++r) std::memcpy(dst + r * NR, src + off[r], sizeof(float) * NR);
+    for (int64_t r = 0; r < kc; ++r) {
+        __builtin_prefetch(src + off[r] + 4 * NR);
+        std::memcpy(dst + r * NR, src + off[r], sizeof(float) * NR);
+    }
 }
 
 }  // namespace
