@@ -18,12 +18,10 @@
 //   roof/copy           memcpy of 512 MiB (10x a 48 MiB L3; glibc uses non-temporal
 //                       stores at that size) split into one contiguous chunk per OpenMP
 //                       thread; GB/s = bytes read + written.
-//   roof/sgemm_openblas 2048^3 through fcnrt::cpu::sgemm: OpenBLAS single-threaded
-//                       (kernels/cpu/gemm.cpp calls openblas_set_num_threads(1), process-
-//                       wide) on every OpenMP thread, one column panel each, which is how
-//                       conv2d / conv_transpose2d call it (single-threaded SGEMMs, one per
-//                       job, from an OpenMP region); OpenBLAS's own thread pool is never
-//                       used by fcnrt, so it is not the roof. GFLOPS = 2 * 2048^3 / s.
+//   roof/sgemm          2048^3 through fcnrt::cpu::sgemm: the active ISA's GEMM
+//                       micro-kernel (kernels/cpu/gemm.h), column tiles spread over the
+//                       OpenMP threads, the micro-kernel every conv runs on.
+//                       GFLOPS = 2 * 2048^3 / s.
 // Threads: OMP_NUM_THREADS (default: all cores) for the kernels and both roofs.
 //
 // The suite file: --suite=FILE, else $FCNRT_SOURCE_DIR/bench/kernel_suite.json when it
@@ -39,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -67,6 +66,7 @@ constexpr int64_t kMaxSets = 64;
 struct BenchEnv {
     int64_t rotation_bytes = kMinRotationBytes;
     fcnrt::bench::Roofs roofs;
+    double fma_peak_gflops = 0;  // theoretical, see fma_peak_gflops()
 };
 BenchEnv g_env;
 
@@ -139,6 +139,8 @@ double run_cpu_benchmark(benchmark::State& state, const std::vector<TensorSpec>&
 
         if (bytes < 0) bytes = static_cast<double>(set_bytes);
         fcnrt::bench::set_counters(state, macs, bytes, per_call, g_env.roofs, !is_roof);
+        if (macs > 0 && g_env.fma_peak_gflops > 0)
+            state.counters["share_of_fma_peak"] = 2.0 * macs / per_call / 1e9 / g_env.fma_peak_gflops;
         state.counters["sets"] = static_cast<double>(num_sets);
         return per_call;
     } catch (const std::exception& e) {
@@ -182,8 +184,7 @@ void bm_roof_sgemm(benchmark::State& state) {
     const double seconds = run_cpu_benchmark(
         state, {f32(1, 1, kN, kN), f32(1, 1, kN, kN), out_f32(1, 1, kN, kN)}, macs,
         [](const Views& v) {
-            fcnrt::cpu::sgemm(false, false, kN, kN, kN, 1.0f, v[0].f32(), kN, v[1].f32(), kN, 0.0f,
-                              v[2].f32(), kN);
+            fcnrt::cpu::sgemm(kN, kN, kN, v[0].f32(), kN, v[1].f32(), kN, v[2].f32(), kN);
         },
         -1.0, true);
     if (seconds > 0) g_env.roofs.note_compute(2.0 * macs / seconds / 1e9);
@@ -299,6 +300,34 @@ void bm_max_pool(benchmark::State& state, int64_t c, int64_t hw, int kernel, int
 }
 
 // /proc/cpuinfo's first "model name" (Linux), else "unknown".
+// The machine's theoretical FP32 FMA peak, GFLOP/s: threads x clock x FMA
+// lanes x 2, the lanes being the active ISA's vector width times two FMA
+// units (every AVX2 and AVX-512 core the project runs on, Haswell/Zen 2 and
+// later, issues two FMAs per cycle; a one-unit AVX-512 part is counted at
+// twice its real peak). The clock is cpufreq's maximum when the kernel exposes
+// it, else /proc/cpuinfo's current "cpu MHz" (a VM's nominal clock).
+double fma_peak_gflops(int threads, double* ghz_out) {
+    double mhz = 0;
+    std::ifstream freq("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
+    double khz = 0;
+    if (freq >> khz && khz > 0) mhz = khz / 1000.0;
+    if (mhz <= 0) {
+        std::ifstream in("/proc/cpuinfo");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("cpu MHz", 0) == 0) {
+                const size_t colon = line.find(':');
+                if (colon != std::string::npos) mhz = std::atof(line.c_str() + colon + 1);
+                break;
+            }
+        }
+    }
+    const std::string isa = fcnrt::cpu::active_micro_kernel().isa;
+    const int lanes = isa == "avx512" ? 16 : isa == "avx2" ? 8 : 1;
+    *ghz_out = mhz / 1000.0;
+    return double(threads) * (mhz / 1000.0) * lanes * 2 /* FMA units */ * 2 /* flops per FMA */;
+}
+
 std::string cpu_model() {
     std::ifstream in("/proc/cpuinfo");
     std::string line;
@@ -321,7 +350,7 @@ void register_all(const std::vector<fcnrt::bench::SuiteCase>& suite, bool all_ca
     using S = benchmark::State;
     // Roofs first: the share_of_roof of everything after uses them.
     reg("roof/copy", bm_roof_copy);
-    reg("roof/sgemm_openblas", bm_roof_sgemm);
+    reg("roof/sgemm", bm_roof_sgemm);
     for (const fcnrt::bench::SuiteCase& sc : suite) {
         if (sc.cpu || all_cases) reg("suite/" + sc.name, [sc](S& s) { bm_suite(s, sc); });
     }
@@ -363,12 +392,20 @@ int main(int argc, char** argv) {
         std::to_string(suite_options.all_cases ? static_cast<int64_t>(suite.size()) : subset) +
             (suite_options.all_cases ? " (all)" : " (cpu subset)"));
     benchmark::AddCustomContext("cpu_model", cpu_model());
+    double ghz = 0;
+    g_env.fma_peak_gflops = fma_peak_gflops(omp_get_max_threads(), &ghz);
+    benchmark::AddCustomContext(
+        "fma_peak_gflops",
+        std::to_string(g_env.fma_peak_gflops) + " (threads x " + std::to_string(ghz) +
+            " GHz x " + fcnrt::cpu::active_micro_kernel().isa +
+            " lanes x 2 FMA units x 2; share_of_fma_peak = GFLOPS / this)");
     benchmark::AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
     benchmark::AddCustomContext("l3_bytes", std::to_string(l3));
     benchmark::AddCustomContext("rotation_bytes", std::to_string(g_env.rotation_bytes));
     benchmark::AddCustomContext("sgemm_roof",
-                                "fcnrt::cpu::sgemm 2048^3: OpenBLAS single-threaded, one panel per "
-                                "OpenMP thread, as conv uses it");
+                                std::string("fcnrt::cpu::sgemm 2048^3: the ") +
+                                    fcnrt::cpu::active_micro_kernel().isa +
+                                    " micro-kernel, column tiles over the OpenMP threads, as conv uses it");
     benchmark::AddCustomContext(
         "copy_roof", "memcpy 512 MiB, one chunk per OpenMP thread, bytes read + written");
 

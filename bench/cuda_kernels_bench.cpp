@@ -377,7 +377,7 @@ void bm_batch_norm(benchmark::State& state, int64_t c, int64_t hw) {
     std::vector<TensorSpec> specs = {f32(1, c, hw, hw), f32(1, c, 1, 1), f32(1, c, 1, 1),
                                      f32(1, c, 1, 1),   f32(1, c, 1, 1), out_f32(1, c, hw, hw)};
     run_cuda_benchmark(state, specs, 0, [](const Views& v, cudaStream_t s) {
-        fcnrt::cuda::batch_norm(v[0], v[1].f32(), v[2].f32(), v[3].f32(), v[4].f32(), 2.0f, v[5],
+        fcnrt::cuda::batch_norm(v[0], v[1].f32(), v[2].f32(), v[3].f32(), v[4].f32(), 2.0f, fcnrt::ActivationParams{}, v[5],
                                 s);
     });
 }

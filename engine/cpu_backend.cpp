@@ -24,10 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// What OpenBLAS touches of its per-thread buffer for the products the fast
-// kernels ask of it (SGEMMs kGemmColumnChunk wide): about 1 MiB per thread
-// measured with OpenBLAS 0.3.21; 4 MiB leaves room for other builds.
-constexpr size_t kBlasBufferBytesPerThread = size_t(4) << 20;
 
 class HostTimer final : public StreamTimer {
 public:
@@ -46,8 +42,8 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// The FP32 rate of the fast path's own SGEMM (OpenBLAS, one panel per OpenMP
-// thread) on a 1024^3 product, best of 5. A measured rate, not a theoretical
+// The FP32 rate of the fast path's own SGEMM (the active ISA's micro-kernel,
+// column tiles spread over the OpenMP threads) on a 1024^3 product, best of 5. A measured rate, not a theoretical
 // peak: the clock under load, the vector width and the cores' sharing make a
 // formula unreliable on a (virtual) host.
 double measure_sgemm_tflops() {
@@ -57,12 +53,11 @@ double measure_sgemm_tflops() {
         a[i] = float(int(i % 7) - 3) * 0.25f;
         b[i] = float(int(i % 5) - 2) * 0.5f;
     }
-    cpu::sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(),
-               n);  // warm-up
+    cpu::sgemm(n, n, n, a.data(), n, b.data(), n, c.data(), n);  // warm-up
     double best = 1e30;
     for (int rep = 0; rep < 5; ++rep) {
         const auto t0 = Clock::now();
-        cpu::sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+        cpu::sgemm(n, n, n, a.data(), n, b.data(), n, c.data(), n);
         best = std::min(best, seconds_since(t0));
     }
     return 2.0 * double(n) * double(n) * double(n) / best / 1e12;
@@ -128,9 +123,9 @@ public:
         char text[160];
         peak_.fp32_tflops = measure_sgemm_tflops();
         std::snprintf(text, sizeof text,
-                      "measured: OpenBLAS SGEMM 1024^3 on %d thread%s, best of 5; not a "
-                      "theoretical peak",
-                      threads, threads == 1 ? "" : "s");
+                      "measured: fcnrt SGEMM (%s micro-kernel) 1024^3 on %d thread%s, best of 5; "
+                      "not a theoretical peak",
+                      cpu::active_micro_kernel().isa, threads, threads == 1 ? "" : "s");
         peak_.fp32_source = text;
         peak_.memory_gbs = measure_copy_gbs();
         std::snprintf(text, sizeof text,
@@ -140,15 +135,18 @@ public:
         return peak_;
     }
 
-    // The fast conv kernels' im2col / col2im scratch (the largest any node needs)
-    // and OpenBLAS's buffer, per thread; the reference kernels keep none.
+    // The fast GEMM kernels' packing / C-block / col2im scratch (the largest any
+    // node needs), per thread; the reference kernels keep none.
     size_t kernel_scratch_bytes(const Model& model) const override {
         if (kind_ == BackendKind::Reference) return 0;
         size_t per_thread = 0;
         for (const Node& n : model.graph.nodes) {
             const bool conv = n.op->name == "conv", transposed = n.op->name == "conv_transpose";
-            if (!conv && !transposed) continue;
             const std::vector<const Tensor*> w = node_weights(model, n);
+            if (n.op->name == "dense" && !w.empty() && w[0] != nullptr && !w[0]->shape().empty())
+                per_thread = std::max(
+                    per_thread, cpu::gemm_scratch_bytes(cpu::active_micro_kernel(), w[0]->shape()[0]));
+            if (!conv && !transposed) continue;
             if (w.empty() || w[0] == nullptr || w[0]->shape().size() != 4) continue;
             const Shape& s = w[0]->shape();
             const int64_t groups = conv ? params_as<ops::ConvOp>(*n.params).k.groups
@@ -158,7 +156,7 @@ public:
                 per_thread, conv ? cpu::conv2d_scratch_bytes(s[1], s[0] / groups, s[2], s[3])
                                  : cpu::conv_transpose2d_scratch_bytes(s[0] / groups, s[1], s[2], s[3]));
         }
-        return size_t(threads()) * (per_thread + kBlasBufferBytesPerThread);
+        return size_t(threads()) * per_thread;
     }
 
 private:

@@ -37,6 +37,30 @@ Executor::Executor(const Model& model, std::shared_ptr<Backend> backend)
         weight_views_[name] = view_of(dst, t.dtype(), t.shape());
     }
     backend_->synchronize();
+
+    // Weights rearranged for this backend's kernels, once (e.g. packed GEMM panels).
+    for (const Node& n : model_.graph.nodes) {
+        PrepareFn prepare = n.op->prepare[int(backend_->kind())];
+        std::shared_ptr<const void> prepared;
+        if (prepare) {
+            try {
+                prepared = prepare(*n.params, node_weight_views(n));
+            } catch (const std::runtime_error& e) {
+                throw Error(model_.path, n.name, e.what());
+            }
+        }
+        prepared_.push_back(std::move(prepared));
+    }
+}
+
+std::vector<View> Executor::node_weight_views(const Node& n) const {
+    std::vector<View> views;
+    for (const std::string& w : n.weights) {
+        View v;
+        v.data = nullptr;
+        views.push_back(w.empty() ? v : weight_views_.at(w));
+    }
+    return views;
 }
 
 void Executor::check_inputs(const std::map<std::string, Tensor>& inputs) const {
@@ -83,16 +107,14 @@ const MemoryPlan& Executor::prepare(const std::map<std::string, Shape>& input_sh
                                 "the activations of " + model_.path + " (largest: tensor '" +
                                     largest + "', " + std::to_string(largest_bytes) + " bytes)");
     void* arena = arena_.get();
-    for (const Node& n : model_.graph.nodes) {
+    for (size_t i = 0; i < model_.graph.nodes.size(); ++i) {
+        const Node& n = model_.graph.nodes[i];
         KernelArgs a;
         a.params = n.params.get();
         a.stream = backend_->stream();
+        a.prepared = prepared_[i].get();
         for (const std::string& t : n.inputs) a.inputs.push_back(placed_view(*plan, t, arena));
-        for (const std::string& w : n.weights) {
-            View v;
-            v.data = nullptr;
-            a.weights.push_back(w.empty() ? v : weight_views_.at(w));
-        }
+        a.weights = node_weight_views(n);
         for (const std::string& t : n.outputs) a.outputs.push_back(placed_view(*plan, t, arena));
         node_args_.push_back(std::move(a));
     }

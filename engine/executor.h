@@ -51,6 +51,7 @@ public:
 
 private:
     void check_inputs(const std::map<std::string, Tensor>& inputs) const;
+    std::vector<View> node_weight_views(const Node& n) const;
     const MemoryPlan& planned(const char* phase) const;
 
     const Model& model_;
@@ -58,6 +59,7 @@ private:
     std::shared_ptr<void> weight_memory_;
     size_t weight_bytes_ = 0;
     std::map<std::string, View> weight_views_;
+    std::vector<std::shared_ptr<const void>> prepared_;  // per node: its op's prepared weights
 
     std::unique_ptr<MemoryPlan> plan_;
     std::shared_ptr<void> arena_;

@@ -44,8 +44,15 @@ struct KernelArgs {
     std::vector<View> weights;  // by weight slot; data == nullptr when absent
     std::vector<View> outputs;  // data == nullptr for an output the graph does not use
     void* stream = nullptr;     // the backend's stream (cudaStream_t on CUDA)
+    // What the op's prepare function made of the weights at load (nullptr when
+    // it has none): e.g. the CPU convolution's packed GEMM panels.
+    const void* prepared = nullptr;
 };
 using KernelFn = void (*)(const KernelArgs&);
+// Rearranges a node's weights once, when the executor loads them, into the
+// layout its kernel on one backend reads (weights by slot, as in KernelArgs;
+// host memory on the host backends). The result lives as long as the executor.
+using PrepareFn = std::shared_ptr<const void> (*)(const OpParams& params, const std::vector<View>& weights);
 
 enum class BackendKind { Reference = 0, Cpu = 1, Cuda = 2 };
 constexpr int kNumBackendKinds = 3;
@@ -85,6 +92,8 @@ struct OpDef {
     bool output_aliases_input = false;
 
     KernelFn kernels[kNumBackendKinds] = {nullptr, nullptr, nullptr};
+    // Optional, per backend: weights prepared at load for that backend's kernel.
+    PrepareFn prepare[kNumBackendKinds] = {nullptr, nullptr, nullptr};
 };
 
 // The op named `name`, or nullptr.

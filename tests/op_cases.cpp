@@ -645,21 +645,28 @@ std::vector<OpCase> batch_norm_cases() {
         TensorSpec x;
         int64_t out_gap;
         float eps;
+        Activation act;
     };
-    for (Variant s : {Variant{f32(2, 17, 33, 7), 0, 1e-5f},
-                      Variant{f32(3, 5, 7, 33, Fill::Uniform, 4), 5 * 7 * 33, 1e-3f},
-                      Variant{f32(1, 3, 127, 127), 0, 1e-5f}, Variant{f32(2, 1, 1, 1), 0, 0.1f}}) {
+    for (Variant s : {Variant{f32(2, 17, 33, 7), 0, 1e-5f, Activation::None},
+                      Variant{f32(3, 5, 7, 33, Fill::Uniform, 4), 5 * 7 * 33, 1e-3f, Activation::Relu},
+                      Variant{f32(1, 3, 127, 127), 0, 1e-5f, Activation::Relu},
+                      Variant{f32(2, 4, 9, 5), 0, 1e-5f, Activation::LeakyRelu},
+                      Variant{f32(2, 1, 1, 1), 0, 0.1f, Activation::None}}) {
         OpCase c;
         c.family = "batch_norm";
         const int64_t ch = s.x.c;
         c.inputs = {s.x, f32(1, ch, 1, 1), f32(1, ch, 1, 1), f32(1, ch, 1, 1),
                     f32(1, ch, 1, 1, Fill::Positive)};
         c.outputs = {f32(s.x.n, ch, s.x.h, s.x.w, Fill::Uniform, s.out_gap)};
-        c.name = dims(s.x) + "_eps" + std::to_string(s.eps) + "_out" + dims(c.outputs[0]);
+        c.name = dims(s.x) + "_eps" + std::to_string(s.eps) + "_act" + std::to_string(int(s.act)) +
+                 "_out" + dims(c.outputs[0]);
         const float eps = s.eps;
-        c.run = [eps](const KernelSet& k, const std::vector<View>& in,
-                      const std::vector<View>& out) {
-            k.batch_norm(in[0], in[1].f32(), in[2].f32(), in[3].f32(), in[4].f32(), eps, out[0]);
+        ActivationParams act;
+        act.kind = s.act;
+        act.alpha = 0.1f;
+        c.run = [eps, act](const KernelSet& k, const std::vector<View>& in,
+                           const std::vector<View>& out) {
+            k.batch_norm(in[0], in[1].f32(), in[2].f32(), in[3].f32(), in[4].f32(), eps, act, out[0]);
         };
         v.push_back(c);
     }

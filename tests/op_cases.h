@@ -45,7 +45,7 @@ struct KernelSet {
     std::function<void(const View&, const View&)> hard_swish;
     std::function<void(const View&, const View&, const View&, const BinaryParams&)> binary;
     std::function<void(const View&, const float*, const float*, const float*, const float*, float,
-                       const View&)>
+                       ActivationParams, const View&)>
         batch_norm;
     std::function<void(const View&, const View&)> copy;
     std::function<void(const View&, const View&, int, int64_t)> concat_copy;

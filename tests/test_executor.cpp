@@ -6,6 +6,8 @@
 // memory counts and peak rates behave.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -274,6 +276,43 @@ TEST(FuseResidual, ConvAddReluBecomesOneNode) {
         float lo = 0.0f;
         for (int64_t e = 0; e < got.numel(); ++e) lo = std::min(lo, got.f32()[e]);
         EXPECT_EQ(lo, 0.0f);  // the relu was fused too
+    }
+}
+
+// FC-DenseNet's pre-activation: concat -> batch_norm -> relu -> conv. The
+// batch_norm cannot fold into a conv (none precedes it), so the relu fuses into
+// the batch_norm: one pass over the activations instead of two.
+TEST(FuseActivation, BatchNormReluBecomesOnePass) {
+    std::map<std::string, Tensor> weights;
+    std::mt19937 rng(12);
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    for (const char* name : {"scale", "bias", "mean", "var"}) {
+        Tensor t(DType::F32, {4});
+        for (int64_t e = 0; e < 4; ++e) t.f32()[e] = std::string(name) == "var" ? 0.5f + uni(rng) * 0.4f : uni(rng);
+        weights[name] = std::move(t);
+    }
+    Json doc = {{"format", "fcnrt-graph"}, {"version", 1},
+                {"inputs", Json::array({{{"name", "x"}, {"shape", {2, 4, 5, 7}}}})},
+                {"outputs", {"y"}},
+                {"nodes",
+                 {{{"op", "batch_norm"}, {"name", "bn"}, {"scale", "scale"}, {"bias", "bias"},
+                   {"mean", "mean"}, {"var", "var"}, {"inputs", {"x"}}, {"outputs", {"t"}}},
+                  {{"op", "relu"}, {"name", "r"}, {"inputs", {"t"}}, {"outputs", {"y"}}}}}};
+    LoadOptions plain;
+    plain.optimize = false;
+    const Model fused = load_model_from_json(doc, "bn_relu.json", weights, {});
+    const Model unfused = load_model_from_json(doc, "bn_relu.json", weights, plain);
+    ASSERT_EQ(fused.graph.nodes.size(), 1u);
+    EXPECT_EQ(fused.graph.nodes[0].json["activation"], "relu");
+    EXPECT_EQ(unfused.graph.nodes.size(), 2u);
+    Tensor x(DType::F32, {2, 4, 5, 7});
+    for (int64_t e = 0; e < x.numel(); ++e) x.f32()[e] = uni(rng);
+    for (const char* device : {"reference", "cpu"}) {
+        SCOPED_TRACE(device);
+        const Tensor got = Executor(fused, select_backend(device, nullptr)).run({{"x", x}})[0];
+        const Tensor want = Executor(unfused, select_backend(device, nullptr)).run({{"x", x}})[0];
+        ASSERT_EQ(got.shape(), want.shape());
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.bytes()), 0) << "one pass must give the two passes' bits";
     }
 }
 

@@ -642,8 +642,13 @@ TEST(ReferenceBatchNorm, EvalFormula) {
     F32 x(1, 2, 1, 2, {1, 2, -3, 5});
     const float scale[] = {4, 1}, bias[] = {1, 0}, mean[] = {1, 0}, var[] = {3, 0};
     F32 y(1, 2, 1, 2);
-    batch_norm(x.view(), scale, bias, mean, var, 1.0f, y.view());
+    batch_norm(x.view(), scale, bias, mean, var, 1.0f, ActivationParams{}, y.view());
     expect_values(y, {1, 3, -3, 5});
+    // with a fused relu (fuse_activation's batch_norm + relu): -3 becomes 0
+    ActivationParams relu;
+    relu.kind = Activation::Relu;
+    batch_norm(x.view(), scale, bias, mean, var, 1.0f, relu, y.view());
+    expect_values(y, {1, 3, 0, 5});
 }
 
 TEST(ReferenceBatchNorm, DefaultEpsilon) {
@@ -651,7 +656,7 @@ TEST(ReferenceBatchNorm, DefaultEpsilon) {
     F32 x(1, 1, 1, 1, {2});
     const float scale[] = {1}, bias[] = {0}, mean[] = {0}, var[] = {1};
     F32 y(1, 1, 1, 1);
-    batch_norm(x.view(), scale, bias, mean, var, 1e-5f, y.view());
+    batch_norm(x.view(), scale, bias, mean, var, 1e-5f, ActivationParams{}, y.view());
     expect_values(y, {1.9999900000749994f});
 }
 

@@ -293,10 +293,11 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 // both CPU backends the stitched labels and scores must be the untiled ones bit
 // for bit. The reference backend's float64 arithmetic per pixel does not depend
 // on the tensor's size, so there this checks the tiling geometry (halo,
-// alignment, region lengths). The fast backend's SGEMM is called in fixed-width
-// column chunks (kernels/cpu/gemm.h, sgemm_column_chunks) because OpenBLAS's
-// summation order depends on the matrix width, and a tile's width is not the
-// image's: this checks that too.
+// alignment, region lengths). The fast backend's GEMM sums every output in a
+// fixed order whatever the tile (kernels/cpu/gemm.h), while a tile's width is
+// not the image's, so its pixels meet other blockings, borders and partial
+// tiles: this checks that too, on every ISA path (ctest runs this binary with
+// FCNRT_CPU_ISA set to each path the CPU supports).
 void expect_tiling_exact(const Model& model, int64_t h, int64_t w, int64_t side, HaloMode mode) {
     for (BackendKind kind : {BackendKind::Reference, BackendKind::Cpu}) {
         SCOPED_TRACE(kind == BackendKind::Reference ? "reference" : "cpu");

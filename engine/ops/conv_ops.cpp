@@ -37,6 +37,39 @@ void run_dense(const KernelArgs& a) {
        params_as<DenseOp>(*a.params).act);
 }
 
+// The fast CPU kernels read weights packed once at load (KernelArgs::prepared)
+// into their GEMM micro-kernel's panels.
+std::shared_ptr<const void> prepare_cpu_conv(const OpParams& p, const std::vector<View>& w) {
+    return cpu::pack_conv2d_weights(w[0], params_as<ConvOp>(p).k.groups);
+}
+
+std::shared_ptr<const void> prepare_cpu_conv_transpose(const OpParams& p, const std::vector<View>& w) {
+    return cpu::pack_conv_transpose2d_weights(w[0], params_as<ConvTransposeOp>(p).k.groups);
+}
+
+std::shared_ptr<const void> prepare_cpu_dense(const OpParams&, const std::vector<View>& w) {
+    return cpu::pack_dense_weights(w[0]);
+}
+
+void run_cpu_conv(const KernelArgs& a) {
+    Conv2dParams k = params_as<ConvOp>(*a.params).k;
+    if (a.inputs.size() == 2) k.residual = a.inputs[1];
+    cpu::conv2d_packed(a.inputs[0], a.weights[0], *static_cast<const cpu::PackedConvWeights*>(a.prepared),
+                       optional_f32(a.weights[1]), a.outputs[0], k);
+}
+
+void run_cpu_conv_transpose(const KernelArgs& a) {
+    cpu::conv_transpose2d_packed(a.inputs[0], a.weights[0],
+                                 *static_cast<const cpu::PackedConvWeights*>(a.prepared),
+                                 optional_f32(a.weights[1]), a.outputs[0],
+                                 params_as<ConvTransposeOp>(*a.params).k);
+}
+
+void run_cpu_dense(const KernelArgs& a) {
+    cpu::dense_packed(a.inputs[0], *static_cast<const cpu::PackedMatrix*>(a.prepared),
+                      optional_f32(a.weights[1]), a.outputs[0], params_as<DenseOp>(*a.params).act);
+}
+
 // The kernels read the weight as float32; an int32 tensor must not reach them.
 void weight_f32(const InferContext& c) {
     const Tensor* w = c.weights.at(0);
@@ -116,8 +149,8 @@ OpDef conv_def() {
         }
         return m;
     };
-    set_kernels(d, run_conv<reference::conv2d>, run_conv<cpu::conv2d>,
-                FCNRT_CUDA_KERNEL(run_conv<cuda::conv2d>));
+    set_kernels(d, run_conv<reference::conv2d>, run_cpu_conv, FCNRT_CUDA_KERNEL(run_conv<cuda::conv2d>));
+    d.prepare[int(BackendKind::Cpu)] = prepare_cpu_conv;
     return d;
 }
 
@@ -181,8 +214,9 @@ OpDef conv_transpose_def() {
         }
         return m;
     };
-    set_kernels(d, run_conv_transpose<reference::conv_transpose2d>, run_conv_transpose<cpu::conv_transpose2d>,
+    set_kernels(d, run_conv_transpose<reference::conv_transpose2d>, run_cpu_conv_transpose,
                 FCNRT_CUDA_KERNEL(run_conv_transpose<cuda::conv_transpose2d>));
+    d.prepare[int(BackendKind::Cpu)] = prepare_cpu_conv_transpose;
     return d;
 }
 
@@ -220,8 +254,8 @@ OpDef dense_def() {
         m.kind = SpatialMap::Kind::Global;
         return m;
     };
-    set_kernels(d, run_dense<reference::dense>, run_dense<cpu::dense>,
-                FCNRT_CUDA_KERNEL(run_dense<cuda::dense>));
+    set_kernels(d, run_dense<reference::dense>, run_cpu_dense, FCNRT_CUDA_KERNEL(run_dense<cuda::dense>));
+    d.prepare[int(BackendKind::Cpu)] = prepare_cpu_dense;
     return d;
 }
 

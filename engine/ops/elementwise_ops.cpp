@@ -34,7 +34,8 @@ void run_hard_swish(const KernelArgs& a) {
 template <auto Fn>
 void run_batch_norm(const KernelArgs& a) {
     invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[1].f32(), a.weights[2].f32(),
-       a.weights[3].f32(), params_as<BatchNormOp>(*a.params).epsilon, a.outputs[0]);
+       a.weights[3].f32(), params_as<BatchNormOp>(*a.params).epsilon,
+       params_as<BatchNormOp>(*a.params).act, a.outputs[0]);
 }
 
 std::vector<TensorInfo> same_as_input(const InferContext& c) {
@@ -149,6 +150,7 @@ OpDef batch_norm_def() {
         auto p = std::make_shared<BatchNormOp>();
         p->epsilon = float(r.number("epsilon", 1e-5));
         if (p->epsilon < 0) throw Error("attribute 'epsilon' must not be negative");
+        p->act = r.activation();
         return std::shared_ptr<const OpParams>(p);
     };
     d.infer = [](const InferContext& c) {

@@ -17,6 +17,7 @@ struct HardSigmoidOp : OpParams {
 };
 struct BatchNormOp : OpParams {
     float epsilon = 1e-5f;
+    ActivationParams act;  // an fcnrt extension (fuse_activation sets it)
 };
 
 }  // namespace fcnrt::ops

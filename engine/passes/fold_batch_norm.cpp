@@ -88,7 +88,10 @@ void fold_batch_norm(Model& model) {
         const bool foldable = p >= 0 &&
                               (g.nodes[p].op->name == "conv" || g.nodes[p].op->name == "conv_transpose") &&
                               g.nodes[p].outputs.size() == 1 && !has_activation(g.nodes[p]) &&
-                              consumers.at(bn.inputs[0]) == 1;
+                              consumers.at(bn.inputs[0]) == 1 &&
+                              // a batch_norm written with an activation (an fcnrt
+                              // extension) stays: the activation must follow it
+                              params_as<ops::BatchNormOp>(*bn.params).act.kind == Activation::None;
         if (!foldable) {
             ++i;
             continue;

@@ -29,6 +29,12 @@ std::shared_ptr<const OpParams> with_activation(const Node& n, ActivationParams 
         p->act = act;
         return p;
     }
+    if (op == "batch_norm") {  // FC-DenseNet's pre-activation: one pass instead of two
+        auto p = std::make_shared<ops::BatchNormOp>(params_as<ops::BatchNormOp>(*n.params));
+        if (p->act.kind != Activation::None) return nullptr;
+        p->act = act;
+        return p;
+    }
     if (op == "add" || op == "mul") {
         auto p = std::make_shared<ops::BinaryOpParams>(params_as<ops::BinaryOpParams>(*n.params));
         if (p->k.act.kind != Activation::None) return nullptr;

@@ -1,33 +1,65 @@
-// Fast CPU fully connected layer: one SGEMM x [N, F] x weight^T [F, out] -> y
-// [N, out] (split into one panel per OpenMP thread by gemm.cpp; row strides are
-// the views' batch strides, so strided inputs and outputs need no copy), then the
-// bias + activation epilogue over rows (OpenMP over rows of large outputs).
+// Fast CPU fully connected layer: C [out, N] = W [out, F] x x^T [F, N] on the
+// GEMM micro-kernels (gemm.h). A tile is nr batch items; its B rows (features)
+// are packed from the items' rows (a transpose of nr rows, kc features at a
+// time), and its C block goes back transposed into y [N, out] with the bias and
+// activation. Jobs are runs of tiles, one OpenMP fork/join. Each output is the
+// fma chain over the features in order: the same bits on every ISA path and
+// for any batch split.
 #include "kernels/cpu/dense.h"
 
-#include "kernels/cpu/gemm.h"
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
 
 namespace fcnrt::cpu {
 
+std::shared_ptr<const PackedMatrix> pack_dense_weights(const View& weight) {
+    const int64_t outputs = weight.n, features = weight.chw();
+    const int64_t ldw = weight.n == 1 ? features : weight.batch_stride;
+    return std::make_shared<PackedMatrix>(pack_matrix(weight.f32(), outputs, features, ldw, 1));
+}
+
+void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, const View& y,
+                  ActivationParams act) {
+    const int64_t rows = x.n, features = x.chw(), outputs = y.chw();
+    if (rows == 0 || outputs == 0) return;
+    const GemmMicroKernel& mk = active_micro_kernel();
+    if (packed.mr != mk.mr || packed.m != outputs || packed.r != features)
+        throw std::logic_error("dense weights were packed for another micro-kernel or shape");
+    const int64_t nr = mk.nr;
+    const int64_t ldx = x.batch_stride, ldy = y.batch_stride;
+    const int64_t tiles = (rows + nr - 1) / nr;
+    const int64_t jobs = tiles;
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+    for (int64_t job = 0; job < jobs; ++job) {
+        gemm_tiles(
+            mk, packed, 0, packed.panels(), job, job + 1,
+            [&](int64_t t, int64_t r0, int64_t kc, float* buf) {
+                for (int64_t j = 0; j < nr; ++j) {
+                    const int64_t item = t * nr + j;
+                    if (item >= rows) {
+                        for (int64_t r = 0; r < kc; ++r) buf[r * nr + j] = 0.0f;
+                        continue;
+                    }
+                    const float* src = x.f32() + item * ldx + r0;  // (kc) of the item's features
+                    for (int64_t r = 0; r < kc; ++r) buf[r * nr + j] = src[r];
+                }
+                return TileColumns{buf, nullptr};
+            },
+            [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
+                for (int64_t j = 0; j < count * nr && t * nr + j < rows; ++j) {
+                    float* out = y.f32() + (t * nr + j) * ldy;  // (out)
+                    for (int64_t o = 0; o < outputs; ++o)
+                        out[o] = apply_activation(bias ? c[o * ldc + j] + bias[o] : c[o * ldc + j], act);
+                }
+            });
+    }
+}
+
 void dense(const View& x, const View& weight, const float* bias, const View& y,
            ActivationParams act) {
-    const int64_t rows = x.n, features = x.chw(), outputs = y.chw();
-    // (N, F) x (out, F)^T -> (N, out)
-    // A single row's stride is irrelevant, but OpenBLAS insists on ld >= row length.
-    const int64_t ldx = rows == 1 ? features : x.batch_stride;
-    const int64_t ldy = rows == 1 ? outputs : y.batch_stride;
-    const int64_t ldw = weight.n == 1 ? features : weight.batch_stride;
-    sgemm(false, true, rows, outputs, features, 1.0f, x.f32(), ldx, weight.f32(), ldw, 0.0f,
-          y.f32(), ldy);
-    if (bias == nullptr && act.kind == Activation::None) return;
-#pragma omp parallel for schedule(static) if (rows * outputs > 32768)
-    for (int64_t n = 0; n < rows; ++n) {
-        float* out = y.f32() + n * ldy;  // (out)
-        if (bias == nullptr) {
-            bias_activation(out, outputs, 0.0f, act);
-        } else {
-            for (int64_t o = 0; o < outputs; ++o) out[o] = apply_activation(out[o] + bias[o], act);
-        }
-    }
+    dense_packed(x, *pack_dense_weights(weight), bias, y, act);
 }
 
 }  // namespace fcnrt::cpu

@@ -66,7 +66,7 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p) 
 }
 
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
-                const float* var, float epsilon, const View& y) {
+                const float* var, float epsilon, ActivationParams act, const View& y) {
     const int64_t hw = x.hw();
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
     for (int64_t n = 0; n < x.n; ++n) {
@@ -78,8 +78,20 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
             const float m = mean[c], b = bias[c];
             const float* in = x.f32() + x.offset(n, c, 0, 0);
             float* out = y.f32() + y.offset(n, c, 0, 0);
+            // A fused activation (fuse_activation: FC-DenseNet's batch_norm + relu)
+            // runs in the same pass; relu, the common one, stays vectorised.
+            if (act.kind == Activation::Relu) {
 #pragma omp simd
-            for (int64_t i = 0; i < hw; ++i) out[i] = (in[i] - m) * mul + b;
+                for (int64_t i = 0; i < hw; ++i) {
+                    const float v = (in[i] - m) * mul + b;
+                    out[i] = v > 0.0f ? v : 0.0f;
+                }
+            } else if (act.kind == Activation::None) {
+#pragma omp simd
+                for (int64_t i = 0; i < hw; ++i) out[i] = (in[i] - m) * mul + b;
+            } else {
+                for (int64_t i = 0; i < hw; ++i) out[i] = apply_activation((in[i] - m) * mul + b, act);
+            }
         }
     }
 }

@@ -1,109 +1,121 @@
-// Wrapper over OpenBLAS cblas_sgemm (row-major). See gemm.h for the threading.
+// The GEMM drivers' non-template parts: the active micro-kernel, packing,
+// scratch, and a plain row-major sgemm on the same tiles (see gemm.h).
 #include "kernels/cpu/gemm.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
-#include <climits>
-#include <mutex>
-#include <stdexcept>
-#include <string>
-#include <vector>
+#include <cstring>
+
+#include "kernels/cpu/cpu_isa.h"
 
 namespace fcnrt::cpu {
 
+const GemmMicroKernel& active_micro_kernel() {
+    switch (active_cpu_isa()) {
+        case CpuIsa::Avx512: return gemm_micro_kernel_avx512();
+        case CpuIsa::Avx2: return gemm_micro_kernel_avx2();
+        case CpuIsa::Portable: break;
+    }
+    return gemm_micro_kernel_portable();
+}
+
+PackedMatrix pack_matrix(const float* a, int64_t m, int64_t r, int64_t stride_m, int64_t stride_r) {
+    return pack_matrix(active_micro_kernel().mr, a, m, r, stride_m, stride_r);
+}
+
+PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t stride_m,
+                         int64_t stride_r) {
+    PackedMatrix p;
+    p.m = m;
+    p.r = r;
+    p.mr = mr;
+    p.data.assign(size_t(p.panels() * r * p.mr), 0.0f);
+    for (int64_t panel = 0; panel < p.panels(); ++panel) {
+        float* dst = p.data.data() + panel * r * p.mr;  // (r, mr)
+        for (int64_t i = 0; i < p.mr; ++i) {
+            const int64_t row = panel * p.mr + i;
+            if (row >= m) break;
+            for (int64_t k = 0; k < r; ++k) dst[k * p.mr + i] = a[row * stride_m + k * stride_r];
+        }
+    }
+    return p;
+}
+
+int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m) {
+    // Packed B blocks of the group within ~128 KiB, the C block within ~256 KiB.
+    const int64_t mpad = (m + mk.mr - 1) / mk.mr * mk.mr;
+    const int64_t by_b = 32768 / (int64_t(mk.kc) * mk.nr);
+    const int64_t by_c = 65536 / std::max<int64_t>(1, mpad * mk.nr);
+    return std::clamp<int64_t>(std::min(by_b, by_c), 1, 16);
+}
+
+size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m) {
+    const int64_t mpad = (m + mk.mr - 1) / mk.mr * mk.mr;
+    return size_t(gemm_tile_group(mk, m) * mk.nr * (int64_t(mk.kc) + mpad)) * sizeof(float);
+}
+
+float* gemm_scratch(size_t floats) {
+    thread_local std::vector<float> buffer;
+    if (buffer.size() < floats) buffer.resize(floats);
+    return buffer.data();
+}
+
 namespace {
 
-// Below this many multiply-adds a product runs on the calling thread.
-constexpr int64_t kParallelMacs = int64_t{1} << 21;
-
-int to_blas_int(int64_t v, const char* what) {
-    if (v < 0 || v > INT_MAX) {
-        throw std::length_error(std::string("sgemm: ") + what + " = " + std::to_string(v) +
-                                " does not fit OpenBLAS's 32-bit int; split the operation");
+// Each row is also prefetched 4 tiles ahead: consecutive tiles read the next
+// bytes of the same rows, dozens of streams that the hardware prefetchers do
+// not follow on their own.
+template <int NR>
+void pack_rows_fixed(const float* src, const int64_t* off, int64_t kc, float* dst) {
+    for (int64_t r = 0; r < kc; ++r) {
+        __builtin_prefetch(src + off[r] + 4 * NR);
+        std::memcpy(dst + r * NR, src + off[r], sizeof(float) * NR);
     }
-    return static_cast<int>(v);
-}
-
-void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                  int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, to_blas_int(m, "m"), to_blas_int(n, "n"),
-                to_blas_int(k, "k"), alpha, a, to_blas_int(lda, "lda"), b, to_blas_int(ldb, "ldb"),
-                beta, c, to_blas_int(ldc, "ldc"));
-}
-
-// OpenBLAS's own pool would compete with the OpenMP pool for the same cores
-// (and a pthreads OpenBLAS serialises calls made from several OpenMP threads),
-// so OpenBLAS runs single-threaded and all threading is OpenMP's.
-void make_blas_single_threaded() {
-    static std::once_flag once;
-    std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
 }  // namespace
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-    make_blas_single_threaded();
-    if (m == 0 || n == 0) return;
-    if (k == 0) {  // OpenBLAS rejects lda = 0; C = beta * C is all that is left
-        for (int64_t i = 0; i < m; ++i) {
-            for (int64_t j = 0; j < n; ++j) {
-                c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-            }
-        }
-        return;
-    }
-    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (threads == 1 || m * n * k < kParallelMacs) {
-        sgemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    // One panel of the larger output dimension per thread, multiples of 16 wide.
-    const bool split_n = n >= m;
-    const int64_t extent = split_n ? n : m;
-    const int64_t panel = (extent / threads + 16) / 16 * 16;
-    const int64_t panels = (extent + panel - 1) / panel;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t p = 0; p < panels; ++p) {
-        const int64_t lo = p * panel, len = std::min(panel, extent - lo);
-        if (split_n) {
-            sgemm_serial(trans_a, trans_b, m, len, k, alpha, a, lda,
-                         trans_b ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc);
-        } else {
-            sgemm_serial(trans_a, trans_b, len, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda,
-                         b, ldb, beta, c + lo * ldc, ldc);
-        }
+void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t nr, float* dst) {
+    switch (nr) {
+        case 4: return pack_rows_fixed<4>(src, off, kc, dst);
+        case 16: return pack_rows_fixed<16>(src, off, kc, dst);
+        case 48: return pack_rows_fixed<48>(src, off, kc, dst);
+        default:
+            for (int64_t r = 0; r < kc; ++r) std::memcpy(dst + r * nr, src + off[r], sizeof(float) * nr);
     }
 }
 
-void sgemm_column_chunks(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                         const float* b, int64_t ldb, float* c, int64_t ldc) {
+void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float* c, int64_t ldc) {
+    sgemm(active_micro_kernel(), m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc) {
     if (m == 0 || n == 0) return;
-    if (k == 0) {
-        for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-        return;
-    }
-    make_blas_single_threaded();
-    constexpr int64_t w = kGemmColumnChunk;
-    const int64_t full = n / w * w;
-    for (int64_t j = 0; j < full; j += w) {
-        sgemm_serial(trans_a, false, m, w, k, 1.0f, a, lda, b + j, ldb, 0.0f, c + j, ldc);
-    }
-    const int64_t tail = n - full;
-    if (tail == 0) return;
-    thread_local std::vector<float> padded_b, padded_c;
-    padded_b.assign(size_t(k * w), 0.0f);  // (k, w): the tail's columns, then zeros
-    if (padded_c.size() < size_t(m * w)) padded_c.resize(size_t(m * w));
-    for (int64_t r = 0; r < k; ++r) {
-        std::copy(b + r * ldb + full, b + r * ldb + n, padded_b.data() + r * w);
-    }
-    sgemm_serial(trans_a, false, m, w, k, 1.0f, a, lda, padded_b.data(), w, 0.0f, padded_c.data(), w);
-    for (int64_t i = 0; i < m; ++i) {
-        std::copy(padded_c.data() + i * w, padded_c.data() + i * w + tail, c + i * ldc + full);
+    const PackedMatrix packed = pack_matrix(mk.mr, a, m, k, lda, 1);
+    const int64_t nr = mk.nr;
+    const int64_t tiles = (n + nr - 1) / nr;
+    const int64_t per_job = std::max<int64_t>(1, gemm_tile_group(mk, m));
+    const int64_t jobs = (tiles + per_job - 1) / per_job;
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && !omp_in_parallel())
+    for (int64_t job = 0; job < jobs; ++job) {
+        const int64_t t0 = job * per_job, t1 = std::min(tiles, t0 + per_job);
+        gemm_tiles(
+            mk, packed, 0, packed.panels(), t0, t1,
+            [&](int64_t t, int64_t r0, int64_t kc, float* buf) {  // B packed: rows ldb apart
+                const int64_t j0 = t * nr, valid = std::min(nr, n - j0);
+                for (int64_t r = 0; r < kc; ++r)
+                    for (int64_t j = 0; j < nr; ++j)
+                        buf[r * nr + j] = j < valid ? b[(r0 + r) * ldb + j0 + j] : 0.0f;
+                return TileColumns{buf, nullptr};
+            },
+            [&](int64_t t, int64_t count, const float* block, int64_t ld) {
+                const int64_t j0 = t * nr, valid = std::min(count * nr, n - j0);
+                for (int64_t i = 0; i < m; ++i)
+                    std::copy(block + i * ld, block + i * ld + valid, c + i * ldc + j0);
+            });
     }
 }
 

@@ -1,48 +1,133 @@
-// Single-precision GEMM for the CPU kernels: a thin wrapper over OpenBLAS's
-// row-major cblas_sgemm, so that only gemm.cpp includes <cblas.h>, and the
-// bias + activation epilogue that the GEMM-based kernels (conv, dense) and the
-// activation op share.
+// Single-precision matrix products for the CPU kernels, on our own
+// micro-kernels (gemm_kernels.h): no BLAS library, so every output's summation
+// order is ours and fixed.
 //
-// Threading: all CPU kernels share one pool, OpenMP's. OpenBLAS is switched to a
-// single thread on the first call (process-wide: an OpenBLAS pool would fight the
-// OpenMP pool for the same cores, and a pthreads OpenBLAS serialises calls made
-// from several OpenMP threads at once). Called outside a parallel region, sgemm
-// splits a large product into one column (or row) panel per OpenMP thread; called
-// inside one, it runs on the calling thread, so kernels can give each thread its
-// own block of work (im2col + GEMM + epilogue) with a single fork/join.
+// The view: C[m][j] = sum over r of A[m][r] * B[r][j], A the weights (packed
+// once, at load, into panels of the micro-kernel's mr rows), B the columns a
+// kernel computes on (a conv's input pixels: read in place where the taps
+// allow, else packed tile by tile, im2col-style but one tile at a time), C
+// handed to the caller tile by tile for its epilogue.
+//
+// Summation order (the reason this exists): every C[m][j] is the chain
+// acc = fma(A[m][r], B[r][j], acc) for r = 0, 1, ..., R-1 from acc = 0, on
+// every ISA path, whatever the tile, its position, the blocking or the thread
+// that runs it. So a tiled image equals the untiled one bit for bit, runs are
+// deterministic, and AVX-512, AVX2 and portable results are identical.
+// A zero B entry (a padding tap) leaves acc unchanged (acc is never -0), so a
+// packed tile with zeros and an in-place tile without them agree as well.
+//
+// Threading: callers split work into jobs (runs of tiles) in one OpenMP
+// fork/join; gemm_tiles runs on the calling thread with thread-local scratch.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
+#include "kernels/cpu/gemm_kernels.h"
 #include "kernels/op_params.h"
 
 namespace fcnrt::cpu {
 
-// Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) [m, k], op(B) [k, n],
-// C [m, n]; lda, ldb, ldc are row strides in elements of the stored matrices
-// (A is stored [k, m] when trans_a). Sizes must fit in a 32-bit int (OpenBLAS's
-// blasint); larger ones throw std::length_error.
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+// The micro-kernel of the active ISA (cpu_isa.h).
+const GemmMicroKernel& active_micro_kernel();
 
-// Columns per call of sgemm_column_chunks: OpenBLAS 0.3.21 on one AVX-512 core
-// ran 64x576 and 128x1152 weight matrices 10-30% faster in 512-column calls
-// than in 256-column ones, and no faster in 1024-column ones.
-constexpr int64_t kGemmColumnChunk = 512;
+// A [m, r] packed for a micro-kernel with `mr` rows: ceil(m / mr) panels, each
+// [r][mr] (the mr rows' entries for one r side by side), rows past m zero.
+struct PackedMatrix {
+    int64_t m = 0, r = 0;
+    int mr = 0;
+    std::vector<float> data;
 
-// Row-major C = op(A) * B with op(A) [m, k], B [k, n], C [m, n], on the calling
-// thread, in SGEMM calls of exactly kGemmColumnChunk columns; the last, partial
-// chunk goes through zero-padded scratch copies of B and C.
-//
-// Why: OpenBLAS picks its kernel (and so its summation order) from the matrix
-// sizes, so the same column of C can differ in the last bit between a product
-// n wide and one n' wide. With every call the same width, each column of C
-// depends only on op(A) and that column of B, wherever it sits: this is what
-// lets a tiled image equal the untiled one bit for bit. (Measured with
-// OpenBLAS 0.3.21 on AVX-512: results vary with the width but never with the
-// column's position inside a call of a fixed width that is a multiple of 64.)
-void sgemm_column_chunks(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                         const float* b, int64_t ldb, float* c, int64_t ldc);
+    int64_t panels() const { return (m + mr - 1) / mr; }
+    const float* panel(int64_t p) const { return data.data() + p * r * mr; }
+};
+
+// Packs A[i][k] = a[i * stride_m + k * stride_r] in panels of `mr` rows (the
+// first form: the active micro-kernel's).
+PackedMatrix pack_matrix(const float* a, int64_t m, int64_t r, int64_t stride_m, int64_t stride_r);
+PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t stride_m,
+                         int64_t stride_r);
+
+// One tile's B for one reduction block, as the micro-kernel takes it: row r
+// of the block at b + off[r] (in place), or at b + r * nr when off == nullptr
+// (packed into the buffer the driver handed to prepare).
+struct TileColumns {
+    const float* b = nullptr;
+    const int64_t* off = nullptr;
+};
+
+// Tiles per group and the thread-local scratch of gemm_tiles for A of m rows.
+int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m);
+size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m);
+
+// Thread-local scratch of gemm_tiles, grown on demand and kept.
+float* gemm_scratch(size_t floats);
+
+// Packs B rows [0, kc) of a tile whose rows are contiguous in memory, row r
+// at src + off[r], into dst [kc][nr]. Packing (rather than handing the
+// micro-kernel the rows in place) keeps its reads sequential: rows a
+// power-of-two plane apart would otherwise all map to one L1 set.
+void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t nr, float* dst);
+
+// Runs tiles [tile0, tile1) of C against panels [panel0, panel1) of `a`, on the
+// calling thread, in groups of up to gemm_tile_group consecutive tiles:
+//   prepare(tile, r0, kc, float* buffer) -> TileColumns: B rows [r0, r0 + kc)
+//     of the tile (buffer holds kc * nr floats for a packed tile);
+//   emit(first_tile, tiles, const float* c, int64_t ldc): the group's C rows
+//     for panels [panel0, panel1), row i (of (panel1 - panel0) * mr) at
+//     c + i * ldc, tiles * nr columns (tile first_tile + u at column u * nr).
+// Per group, per reduction block, per block of A panels (in L2): each tile's
+// B block stays in L1 while the A panels pass it (BLIS's loop order).
+template <class Prepare, class Emit>
+void gemm_tiles(const GemmMicroKernel& mk, const PackedMatrix& a, int64_t panel0, int64_t panel1,
+                int64_t tile0, int64_t tile1, Prepare&& prepare, Emit&& emit) {
+    const int64_t nr = mk.nr, mr = mk.mr, kc_max = mk.kc;
+    const int64_t np = panel1 - panel0;
+    const int64_t group = gemm_tile_group(mk, a.m);
+    const int64_t ldc = group * nr;
+    // A panels per block: about 192 KiB of A, half a core's L2.
+    const int64_t panel_block = 49152 / (kc_max * mr) > 0 ? 49152 / (kc_max * mr) : 1;
+    float* scratch = gemm_scratch(size_t(group * kc_max * nr + np * mr * ldc));
+    float* pack = scratch;                          // (group, kc_max, nr)
+    float* cblock = scratch + group * kc_max * nr;  // (np * mr, group * nr)
+    TileColumns cols[16];
+    for (int64_t t0 = tile0; t0 < tile1; t0 += group) {
+        const int64_t g = t0 + group <= tile1 ? group : tile1 - t0;
+        if (a.r == 0)
+            for (int64_t i = 0; i < np * mr * ldc; ++i) cblock[i] = 0.0f;
+        for (int64_t r0 = 0; r0 < a.r; r0 += kc_max) {
+            const int64_t kc = r0 + kc_max <= a.r ? kc_max : a.r - r0;
+            for (int64_t u = 0; u < g; ++u) cols[u] = prepare(t0 + u, r0, kc, pack + u * kc_max * nr);
+            // B of one tile stays in L1 while the A panels of a block (in L2) pass it.
+            for (int64_t pb = panel0; pb < panel1; pb += panel_block) {
+                const int64_t pe = pb + panel_block < panel1 ? pb + panel_block : panel1;
+                for (int64_t u = 0; u < g; ++u) {
+                    for (int64_t p = pb; p < pe; ++p) {
+                        const float* ap = a.panel(p) + r0 * mr;
+                        float* cp = cblock + (p - panel0) * mr * ldc + u * nr;
+                        if (cols[u].off != nullptr) {
+                            mk.indirect(kc, ap, cols[u].b, cols[u].off, cp, ldc, r0 > 0);
+                        } else {
+                            mk.packed(kc, ap, cols[u].b, cp, ldc, r0 > 0);
+                        }
+                    }
+                }
+            }
+        }
+        emit(t0, g, static_cast<const float*>(cblock), ldc);
+    }
+}
+
+// Row-major C [m, n] = A [m, k] * B [k, n] (leading dimensions lda, ldb, ldc),
+// A packed on the fly: for measuring the micro-kernel's rate (the backend's
+// peak) and for tests. Threaded over column tiles when called outside a
+// parallel region.
+// The second form runs on the given micro-kernel (tests compare every ISA's).
+void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float* c, int64_t ldc);
+void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc);
 
 // y[i] = act(y[i] + bias) for i < n, one contiguous run (serial: callers thread
 // over runs). The switch sits outside the loops so the common cases vectorise.

@@ -1,5 +1,5 @@
 // Nearest and bilinear resize (PyTorch's interpolate).
-// Fast CPU kernels (OpenMP threads, cache blocking, OpenBLAS SGEMM), with the
+// Fast CPU kernels (OpenMP threads, cache blocking), with the
 // same contract as the reference kernels of the same name.
 #pragma once
 

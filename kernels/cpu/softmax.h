@@ -1,5 +1,5 @@
 // Softmax and argmax.
-// Fast CPU kernels (OpenMP threads, cache blocking, OpenBLAS SGEMM), with the
+// Fast CPU kernels (OpenMP threads, cache blocking), with the
 // same contract as the reference kernels of the same name.
 #pragma once
 

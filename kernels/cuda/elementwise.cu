@@ -72,16 +72,16 @@ __global__ void binary_kernel(View a, View b, View y, BinaryParams p, int64_t to
 }
 
 __global__ void batch_norm_kernel(View x, const float* scale, const float* bias,
-                                  const float* mean, const float* var, float epsilon, View y,
-                                  int64_t total) {
+                                  const float* mean, const float* var, float epsilon,
+                                  ActivationParams act, View y, int64_t total) {
     const int64_t chw = x.chw(), hw = x.hw();
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
          i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t n = i / chw, r = i - n * chw, c = r / hw;
         const double inv_std = 1.0 / sqrt(double(var[c]) + double(epsilon));
         const double v = double(x.f32()[n * x.batch_stride + r]);
-        y.f32()[n * y.batch_stride + r] =
-            float((v - double(mean[c])) * inv_std * double(scale[c]) + double(bias[c]));
+        y.f32()[n * y.batch_stride + r] = apply_activation(
+            float((v - double(mean[c])) * inv_std * double(scale[c]) + double(bias[c])), act);
     }
 }
 
@@ -134,11 +134,12 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p,
 }
 
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
-                const float* var, float epsilon, const View& y, cudaStream_t stream) {
+                const float* var, float epsilon, ActivationParams act, const View& y,
+                cudaStream_t stream) {
     const int64_t total = x.numel();
     if (total == 0) return;
     batch_norm_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-        x, scale, bias, mean, var, epsilon, y, total);
+        x, scale, bias, mean, var, epsilon, act, y, total);
     check_launch("batch_norm_kernel");
 }
 

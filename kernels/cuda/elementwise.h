@@ -19,9 +19,10 @@ void activation(const View& x, const View& y, ActivationParams act, cudaStream_t
 // y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p, cudaStream_t stream);
 
-// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c]
+// y = act((x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c])
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
-                const float* var, float epsilon, const View& y, cudaStream_t stream);
+                const float* var, float epsilon, ActivationParams act, const View& y,
+                cudaStream_t stream);
 
 // y = clamp(alpha * x + beta, 0, 1) and y = x * clamp(x / 6 + 1/2, 0, 1) (ONNX's
 // HardSigmoid and HardSwish); NaN propagates.

@@ -44,7 +44,7 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p) 
 }
 
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
-                const float* var, float epsilon, const View& y) {
+                const float* var, float epsilon, ActivationParams act, const View& y) {
     // x (N, C, H, W); scale, bias, mean, var (C); y (N, C, H, W)
     for (int64_t c = 0; c < x.c; ++c) {
         const double inv_std =
@@ -57,7 +57,7 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
                 for (int64_t ix = 0; ix < x.w; ++ix) {
                     const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
                     y.f32()[y.offset(n, c, iy, ix)] =
-                        static_cast<float>((v - m) * inv_std * s + b);
+                        static_cast<float>(apply_activation_f64((v - m) * inv_std * s + b, act));
                 }
             }
         }

@@ -16,9 +16,9 @@ void activation(const View& x, const View& y, ActivationParams act);
 // y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p);
 
-// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c]
+// y = act((x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c])
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
-                const float* var, float epsilon, const View& y);
+                const float* var, float epsilon, ActivationParams act, const View& y);
 
 // y = max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid); x and y may be the same memory.
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta);

@@ -1,0 +1,30 @@
+// The AVX-512F micro-kernel: 8 rows x 3 zmm (48 pixels), 24 accumulators.
+// Compiled with -mavx512f -mfma; called only when the CPU supports both.
+#include <immintrin.h>
+
+#define FCNRT_GEMM_ISA_NAMESPACE avx512
+#include "kernels/cpu/gemm_microkernel.h"
+
+namespace fcnrt::cpu {
+namespace avx512 {
+namespace {
+
+struct Vec {
+    using type = __m512;
+    static constexpr int width = 16;
+    static type zero() { return _mm512_setzero_ps(); }
+    static type load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
+    static type broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+};
+
+}  // namespace
+}  // namespace avx512
+
+const GemmMicroKernel& gemm_micro_kernel_avx512() {
+    static const GemmMicroKernel k = avx512::make_micro_kernel<avx512::Vec, 8, 3, 192>("avx512");
+    return k;
+}
+
+}  // namespace fcnrt::cpu
