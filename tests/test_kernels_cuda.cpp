@@ -124,8 +124,8 @@ KernelSet cuda_kernels(cudaStream_t s) {
         cuda::binary(a, b, y, p, s);
     };
     k.batch_norm = [s](const View& x, const float* scale, const float* bias, const float* mean,
-                       const float* var, float eps, const View& y) {
-        cuda::batch_norm(x, scale, bias, mean, var, eps, y, s);
+                       const float* var, float eps, ActivationParams act, const View& y) {
+        cuda::batch_norm(x, scale, bias, mean, var, eps, act, y, s);
     };
     k.copy = [s](const View& x, const View& y) { cuda::copy(x, y, s); };
     k.concat_copy = [s](const View& x, const View& y, int axis, int64_t offset) {
