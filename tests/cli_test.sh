@@ -386,5 +386,72 @@ else
     check_error "bench --device cuda without a usable GPU" "cuda"
 fi
 
+# ---- eval ----
+
+# label_pgm PATH W H V...: an 8-bit binary PGM label map holding the values V, row by row.
+label_pgm() {
+    local path=$1 w=$2 h=$3 v
+    shift 3
+    { printf 'P5\n%d %d\n255\n' "$w" "$h"; for v in "$@"; do printf "\\x$(printf %02x "$v")"; done; } >"$path"
+}
+# truth           prediction        (6 x 3; 255 = void), as in tests/test_eval.cpp
+#   0 0 1 1 2 255   0 1 1 1 2 2
+#   0 0 1 1 2 2     0 0 0 1 2 2
+#   0 0 0 0 0 0     0 0 0 0 0 1
+label_pgm "$tmp/truth.pgm" 6 3 0 0 1 1 2 255 0 0 1 1 2 2 0 0 0 0 0 0
+label_pgm "$tmp/pred.pgm" 6 3 0 1 1 1 2 2 0 0 0 1 2 2 0 0 0 0 0 1
+
+# With 255 ignored: confusion [[8,2,0],[1,3,0],[0,0,3]]; class 0 IoU 8/11, 1 IoU 3/6,
+# 2 IoU 1; pixel accuracy 14/17.
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --ignore 255 --json
+why=$(json_object_ok && json_has '"classes":3' '"confusion":[[8,2,0],[1,3,0],[0,0,3]]' \
+    '"iou":[0.7272727272727273,0.5,1.0]' '"pixel_accuracy":0.8235294117647058' '"pixels":17' \
+    '"dice":[' '"precision":[' '"recall":[' '"mean_iou":0.7424242424242')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "eval --json: confusion and scores of a hand-checked pair"
+else fail "eval --json: confusion and scores of a hand-checked pair" "${why:-}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+# A class absent from both maps is null, not 0 or NaN; the region keeps columns 1..3, rows 1..2.
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --classes 4 --region 1,1,4,3 --json
+why=$(json_object_ok && json_has '"classes":4' '"iou":[0.8,0.5,null,null]' '"recall":[1.0,0.5,null,null]' \
+    '"precision":[0.8,1.0,null,null]' '"mean_iou":0.65' '"pixels":6')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "eval --classes 4 --region: absent classes are null"
+else fail "eval --classes 4 --region: absent classes are null" "${why:-}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --ignore 255
+eval_ok=1
+for want in 'pixels scored' 'mean IoU' 'pixel accuracy' '0.7273' 'rows: ground truth'; do
+    grep -qF -- "$want" "$tmp/stdout" || eval_ok=0
+done
+if [[ $rc -eq 0 && $eval_ok -eq 1 ]]; then pass "eval: the table"
+else fail "eval: the table" "$(last_output); stdout: $(head -c 400 "$tmp/stdout" | tr '\n' '|')"; fi
+
+# Two directories, paired by stem: segment's labels PNG against itself (and a PGM
+# ground truth with no prediction, which is noted, not scored).
+label_pgm "$tmp/in40.pgm" 40 40 $(for ((i = 0; i < 1600; ++i)); do echo $(((i * 37) % 256)); done)
+fcnrt segment "$model" "$tmp/in40.pgm" -o "$tmp/evseg" --device cpu --quiet
+mkdir -p "$tmp/evgt"
+cp "$tmp/evseg/in40_labels.png" "$tmp/evgt/in40.png"
+cp "$tmp/truth.pgm" "$tmp/evgt/other.pgm"
+fcnrt eval "$tmp/evseg" "$tmp/evgt" --json
+why=$(json_object_ok && json_has '"pixel_accuracy":1.0' '"pixels":1600')
+if [[ $rc -eq 0 && -z "$why" ]] && grep -q '^fcnrt: note: 1 file' "$tmp/stderr"; then
+    pass "eval DIR DIR: segment's labels PNG paired with its namesake"
+else fail "eval DIR DIR: segment's labels PNG paired with its namesake" "${why:-no note}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --classes 2
+check_error "eval: a label beyond --classes, with its place" "$tmp/truth.pgm: label 2 at column 4, row 0 is not below --classes 2"
+fcnrt eval "$tmp/pred.pgm" "$tmp/in40.pgm"
+check_error "eval: maps of different sizes" "$tmp/pred.pgm: the prediction is 6x3"
+fcnrt eval "$tmp/evseg/in40_mask.png" "$tmp/evgt/in40.png"
+check_error "eval: a colour mask is no label map" "$tmp/evseg/in40_mask.png: a label map has one channel"
+fcnrt eval "$tmp/pred.pgm" "$tmp/absent.png"
+check_error "eval: a missing file" "$tmp/absent.png"
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --region 0,0,7,3
+check_error "eval: a region beyond the image" "$tmp/truth.pgm: --region 0,0,7,3"
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --region 3,0,1,2
+check_usage_error "eval: an empty region" "--region"
+fcnrt eval "$tmp/pred.pgm" "$tmp/evgt"
+check_usage_error "eval: a file and a directory" "is a directory"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
