@@ -2,21 +2,55 @@
 # Installs what fcnrt needs to build and test that this machine lacks (Debian
 # packages; the CUDA toolkit is used when present, never installed here), then
 # configures and builds into ./build. Safe to run again: it only adds what is missing.
+#
+# usage: tools/setup.sh [TARGET...]   (default: every target; tools/demo.sh asks
+#        for fcnrt alone). FCNRT_BUILD_DIR picks the build folder, FCNRT_CMAKE_ARGS
+#        adds configure options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libopenblas-dev libgtest-dev
-          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev)
+          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+# apt-get ARGS..., waiting while another apt or dpkg process (an unattended
+# upgrade, another install) holds the package lock, instead of failing at once
+# with exit status 100. Gives up after FCNRT_APT_WAIT seconds (default 1800).
+apt_get() {
+    local err waited=0 limit=${FCNRT_APT_WAIT:-1800}
+    err=$(mktemp)
+    until "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@" 2>"$err"; do
+        if ! grep -qiE 'could not get lock|unable to acquire the dpkg frontend lock|unable to lock' "$err" ||
+            ((waited >= limit)); then
+            cat "$err" >&2
+            rm -f "$err"
+            return 1
+        fi
+        if ((waited == 0)); then
+            local holder
+            holder=$(grep -oiE 'held by process [0-9]+( \([^)]*\))?' "$err" | head -1 || true)
+            echo "fcnrt setup: another apt or dpkg process holds the package lock${holder:+ ($holder)};" \
+                 "waiting for it to finish..."
+        elif ((waited % 60 == 0)); then
+            echo "fcnrt setup: still waiting for the package lock ($((waited / 60)) min; gives up after $((limit / 60)) min)"
+        fi
+        sleep 10
+        waited=$((waited + 10))
+    done
+    cat "$err" >&2
+    rm -f "$err"
+}
+
 if ((${#missing[@]})); then
     echo "fcnrt setup: installing ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    apt_get update -qq
+    apt_get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # nvcc is often installed outside PATH.
@@ -26,5 +60,10 @@ fi
 
 build_dir=${FCNRT_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${FCNRT_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
-echo "fcnrt setup: built $build_dir/fcnrt"
+if (($#)); then
+    cmake --build "$build_dir" -j"$(nproc)" --target "$@"
+    echo "fcnrt setup: built $* in $build_dir"
+else
+    cmake --build "$build_dir" -j"$(nproc)"
+    echo "fcnrt setup: built $build_dir/fcnrt and every test and benchmark"
+fi
