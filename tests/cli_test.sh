@@ -453,5 +453,31 @@ check_usage_error "eval: an empty region" "--region"
 fcnrt eval "$tmp/pred.pgm" "$tmp/evgt"
 check_usage_error "eval: a file and a directory" "is a directory"
 
+# ---- quiet and progress ----
+
+fcnrt run "$model" --input "x=$input" --device cpu --quiet
+if [[ $rc -eq 0 && ! -s "$tmp/stderr" ]]; then pass "run --quiet: nothing on stderr"
+else fail "run --quiet: nothing on stderr" "$(last_output)"; fi
+
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 2 --warmup 1 --json --quiet
+if [[ $rc -eq 0 && ! -s "$tmp/stderr" ]] && grep -q '"fcnrt_bench":1' "$tmp/stdout"; then pass "bench --quiet: nothing on stderr"
+else fail "bench --quiet: nothing on stderr" "$(last_output)"; fi
+
+# stderr is a file here: plain progress lines every FCNRT_PROGRESS_SECONDS (10 by default).
+FCNRT_PROGRESS_SECONDS=0.2 fcnrt bench "$here/../models/bsubtilis-patch31/dense.json" --device cpu \
+    --size 96x96 --duration 1.5 --warmup 1
+lines=$(grep -c '^fcnrt: progress: bench: ' "$tmp/stderr")
+if [[ $rc -eq 0 && $lines -ge 3 ]] && ! grep -q $'\r' "$tmp/stderr"; then
+    pass "bench off a terminal: plain progress lines ($lines in 1.5 s at a 0.2 s period)"
+else fail "bench off a terminal: plain progress lines" "$lines lines; $(last_output)"; fi
+
+fcnrt info "$model" --size 64x48
+if [[ $rc -eq 0 ]] && grep -qF 'input:  x [1, 1, 64, 48] float32 (declared [1, 1, ?, ?])' "$tmp/stdout"; then
+    pass "info --size: the concrete input shape beside the declared one"
+else fail "info --size: the concrete input shape beside the declared one" "$(last_output); stdout: $(head -c 300 "$tmp/stdout" | tr '\n' '|')"; fi
+
+fcnrt segment "$here/../models/bsubtilis-patch31/patch.json" "$tmp/truth.pgm" -o "$tmp/patchseg" --device cpu
+check_error "segment on a patch model names densify and --patchwise" "--patchwise" "$tmp/patchseg"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -11,11 +11,12 @@
 #include "engine/eval/evaluate.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/progress.h"
 
 namespace fcnrt::cli {
 
 const char* const kEvalHelp =
-    "usage: fcnrt eval PRED GT [--classes N] [--ignore V] [--region X0,Y0,X1,Y1] [--json]\n"
+    "usage: fcnrt eval PRED GT [--classes N] [--ignore V] [--region X0,Y0,X1,Y1] [--json] [--quiet]\n"
     "\n"
     "Scores a predicted label map against its ground truth: per class IoU, Dice,\n"
     "precision and recall, then mean IoU, pixel accuracy and the confusion matrix\n"
@@ -37,7 +38,8 @@ const char* const kEvalHelp =
     "  --region X0,Y0,X1,Y1      score only columns X0..X1-1 and rows Y0..Y1-1\n"
     "  --json                    print one JSON object: classes, iou, dice, precision,\n"
     "                            recall (lists by class, null where undefined), mean_iou,\n"
-    "                            pixel_accuracy, confusion, pixels and images\n";
+    "                            pixel_accuracy, confusion, pixels and images\n"
+    "  --quiet                   nothing on stderr but errors\n";
 
 namespace {
 
@@ -116,7 +118,8 @@ void print_table(const ConfusionMatrix& m, const SegmentationScores& s, std::ost
 }  // namespace
 
 int eval_command(const std::vector<std::string>& argv) {
-    Args args("eval", argv, {"--classes", "--ignore", "--region"}, {"--json"});
+    Args args("eval", argv, {"--classes", "--ignore", "--region"}, {"--json", "--quiet"});
+    const bool quiet = args.flag("--quiet");
     if (args.positional().size() != 2)
         throw UsageError{"eval takes PRED and GT (see fcnrt eval --help)"};
     const std::string& pred = args.positional()[0];
@@ -141,7 +144,7 @@ int eval_command(const std::vector<std::string>& argv) {
         if (paired.pairs.empty())
             throw Error(pred, "", "no label map here has a namesake in " + truth +
                                       " (files are paired by name, a trailing _labels left out)");
-        if (!paired.unpaired_truths.empty())
+        if (!paired.unpaired_truths.empty() && !quiet)
             std::cerr << "fcnrt: note: " << paired.unpaired_truths.size()
                       << " file(s) in " << truth << " have no prediction and are not scored (first: "
                       << paired.unpaired_truths.front() << ")\n";
@@ -153,7 +156,11 @@ int eval_command(const std::vector<std::string>& argv) {
     ConfusionMatrix total(options.classes);
     nlohmann::json images = nlohmann::json::array();
     std::ostringstream per_image;
+    Progress progress("eval", !quiet);
     for (const LabelMapPair& p : pairs) {
+        progress.update("image " + std::to_string(images.size() + 1) + "/" +
+                            std::to_string(pairs.size()) + " " + p.prediction,
+                        double(images.size()) / double(pairs.size()));
         ConfusionMatrix one(options.classes);
         const uint64_t scored = accumulate_pair(p.prediction, p.truth, options, one);
         total.merge(one);
@@ -167,6 +174,7 @@ int eval_command(const std::vector<std::string>& argv) {
             per_image << p.key << ": " << scored << " pixels, pixel accuracy "
                       << fixed4(s.pixel_accuracy) << ", mean IoU " << score_text(s.mean_iou) << "\n";
     }
+    progress.stop();
     if (total.total() == 0)
         throw Error(pairs.size() == 1 ? truth : pred, "",
                     "no pixel to score (every one is --ignore'd)");

@@ -67,7 +67,6 @@ int info_command(const std::vector<std::string>& argv) {
     std::printf("model: %s (%s)\n", g.name.empty() ? "(unnamed)" : g.name.c_str(), model.path.c_str());
     std::map<std::string, Shape> shapes;
     for (const GraphInput& in : g.inputs) {
-        std::printf("input:  %s %s float32\n", in.name.c_str(), dims(in.shape).c_str());
         Shape s = in.shape;
         if (s[0] == kUnknownDim) s[0] = batch;
         if (s.size() == 4) {
@@ -78,6 +77,12 @@ int info_command(const std::vector<std::string>& argv) {
             if (d == kUnknownDim)
                 throw Error(model.path, "", "input '" + in.name + "' has an open dim that --size and --batch do not fill");
         shapes[in.name] = s;
+        // The shape used here, and the declared one when it has open dims.
+        if (s == in.shape)
+            std::printf("input:  %s %s float32\n", in.name.c_str(), dims(s).c_str());
+        else
+            std::printf("input:  %s %s float32 (declared %s)\n", in.name.c_str(), dims(s).c_str(),
+                        dims(in.shape).c_str());
     }
     const MemoryPlan plan = plan_memory(model, shapes);
     for (const std::string& o : g.outputs)
