@@ -476,6 +476,12 @@ if [[ $rc -eq 0 ]] && grep -qF 'input:  x [1, 1, 64, 48] float32 (declared [1, 1
     pass "info --size: the concrete input shape beside the declared one"
 else fail "info --size: the concrete input shape beside the declared one" "$(last_output); stdout: $(head -c 300 "$tmp/stdout" | tr '\n' '|')"; fi
 
+fcnrt info "$model" --size 65x64
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: warning: .*65 input rows do not fit .* node pool1 leaves 1 of its 61 rows unused.* 66 rows' "$tmp/stderr" &&
+    ! grep -q 'columns do not fit' "$tmp/stderr"; then
+    pass "info at a size the pooling does not fit: a warning with the nearest fitting size"
+else fail "info at a size the pooling does not fit: a warning with the nearest fitting size" "$(last_output)"; fi
+
 fcnrt segment "$here/../models/bsubtilis-patch31/patch.json" "$tmp/truth.pgm" -o "$tmp/patchseg" --device cpu
 check_error "segment on a patch model names densify and --patchwise" "--patchwise" "$tmp/patchseg"
 

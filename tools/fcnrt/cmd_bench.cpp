@@ -27,6 +27,7 @@
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
 #include "tools/fcnrt/progress.h"
+#include "tools/fcnrt/size_warning.h"
 #include "fcnrt_build_info.h"  // FCNRT_GIT_COMMIT, generated at build time
 
 
@@ -283,7 +284,12 @@ int bench_command(const std::vector<std::string>& argv) {
 
     std::string chosen;
     std::shared_ptr<Backend> backend = select_backend(o.device, &chosen);
-    if (!o.quiet) std::cerr << "fcnrt: " << chosen << "\n";
+    if (!o.quiet) {
+        std::cerr << "fcnrt: " << chosen << "\n";
+        std::map<std::string, Shape> shapes;
+        for (const auto& [name, t] : inputs) shapes[name] = t.shape();
+        warn_unfitting_size(model, shapes, std::cerr);
+    }
 
     Progress progress("bench", !o.quiet);
     progress.update("planning and the first upload");

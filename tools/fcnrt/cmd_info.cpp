@@ -9,6 +9,7 @@
 #include "engine/receptive_field.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/size_warning.h"
 
 namespace fcnrt::cli {
 
@@ -85,6 +86,8 @@ int info_command(const std::vector<std::string>& argv) {
                         dims(in.shape).c_str());
     }
     const MemoryPlan plan = plan_memory(model, shapes);
+    std::fflush(stdout);
+    warn_unfitting_size(model, shapes, std::cerr);
     for (const std::string& o : g.outputs)
         std::printf("output: %s %s %s\n", o.c_str(), shape_to_string(plan.tensors.at(o).shape).c_str(),
                     dtype_name(plan.tensors.at(o).dtype));
