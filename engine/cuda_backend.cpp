@@ -221,11 +221,10 @@ std::string cuda_version_text(int v) {
 // for CUDA runtime version"), so the driver library and its version are looked
 // at directly.
 std::string explain_no_device(cudaError_t err) {
-    const std::string code = std::string(" (") + cudaGetErrorString(err) + ")";
+    const std::string code = std::string(" (the CUDA runtime says: ") + cudaGetErrorString(err) + ")";
     void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
     if (!driver)
-        return "no NVIDIA driver on this machine (libcuda.so.1 not found): a GPU machine needs "
-               "the NVIDIA driver installed" + code;
+        return "no NVIDIA driver on this machine (libcuda.so.1 not found)" + code;
     dlclose(driver);
     int driver_version = 0, runtime_version = 0;
     cudaDriverGetVersion(&driver_version);
