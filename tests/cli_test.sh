@@ -453,6 +453,20 @@ check_usage_error "eval: an empty region" "--region"
 fcnrt eval "$tmp/pred.pgm" "$tmp/evgt"
 check_usage_error "eval: a file and a directory" "is a directory"
 
+# ---- zoo ----
+
+fcnrt zoo "$here/../models/zoo/cellpatch.arch.json" -o "$tmp/zoo" --seed 3
+first=$(cksum <"$tmp/zoo/cellpatch.safetensors" 2>/dev/null)
+fcnrt info "$tmp/zoo/cellpatch.json"
+if [[ $rc -eq 0 ]] && grep -q '626423 parameters' "$tmp/stdout"; then pass "zoo: a model that info loads, 626,423 parameters"
+else fail "zoo: a model that info loads, 626,423 parameters" "$(last_output); stdout: $(head -c 300 "$tmp/stdout" | tr '\n' '|')"; fi
+fcnrt zoo "$here/../models/zoo/cellpatch.arch.json" -o "$tmp/zoo" --seed 3 --quiet
+if [[ $rc -eq 0 && ! -s "$tmp/stderr" && "$(cksum <"$tmp/zoo/cellpatch.safetensors")" == "$first" ]]; then
+    pass "zoo --seed: the same weights again; --quiet: nothing on stderr"
+else fail "zoo --seed: the same weights again; --quiet: nothing on stderr" "$(last_output)"; fi
+fcnrt zoo "$model" -o "$tmp/zoo2"
+check_error "zoo on a graph file (not an architecture)" "$model: not a zoo architecture file" "$tmp/zoo2/model.json"
+
 # ---- quiet and progress ----
 
 fcnrt run "$model" --input "x=$input" --device cpu --quiet

@@ -13,6 +13,7 @@ int densify_command(const std::vector<std::string>& args);
 int segment_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
+int zoo_command(const std::vector<std::string>& args);
 #ifdef FCNRT_WITH_ONNX
 int import_command(const std::vector<std::string>& args);
 #endif
@@ -23,6 +24,7 @@ extern const char* const kDensifyHelp;
 extern const char* const kSegmentHelp;
 extern const char* const kBenchHelp;
 extern const char* const kEvalHelp;
+extern const char* const kZooHelp;
 #ifdef FCNRT_WITH_ONNX
 extern const char* const kImportHelp;
 #endif
