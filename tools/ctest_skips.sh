@@ -27,6 +27,7 @@ awk '
     grab && /^\[  SKIPPED \]/ { grab = 0; next }
     grab { reason = reason (reason == "" ? "" : " ") $0; next }
     /: Skipped$/ && name != "" { grab = 1; next }
+    /^skipped: / && name != "" { reason = substr($0, 10) }  # a script test saying why
     /^Skip regular expression found in output/ { skipped = 1 }
     END {
         flush()
