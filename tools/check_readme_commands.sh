@@ -67,6 +67,7 @@ not_run_because() {
     done
     case $c in
         *tools/test.sh* | ctest\ *) echo "the test run that this check is part of" ;;
+        *check_readme_commands.sh*) echo "this check itself" ;;
         cmake\ *) echo "a build: the fcnrt under test is the one tools/test.sh built" ;;
         *python3\ *) echo "a maintainer's Python script (PyTorch, or it rewrites committed files)" ;;
         *gpu-check.sh*) echo "for the GPU machine (needs nvcc and a GPU)" ;;
