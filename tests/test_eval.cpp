@@ -155,6 +155,21 @@ TEST_F(EvalTest, LabelMapsOfEveryKindReadRowByRow) {
     EXPECT_EQ(read_image(path("pal.png")).channels(), 3);
 }
 
+// A uniform map deflates to long matches that run across rows: rows must
+// keep coming after the last compressed byte has been read.
+TEST_F(EvalTest, UniformMapStreams) {
+    const int64_t w = 301, h = 257;
+    write_bytes(path("u.png"), gray_png(std::vector<uint8_t>(size_t(w * h), 2), w, h));
+    LabelMapReader r(path("u.png"));
+    for (int64_t y = 0; y < h; ++y) {
+        const uint32_t* row = r.next_row();
+        ASSERT_EQ(row[0], 2u) << y;
+        ASSERT_EQ(row[w - 1], 2u) << y;
+    }
+    r.finish();
+    EXPECT_EQ(read_image(path("u.png")).at(h - 1, w - 1, 0), 2u);
+}
+
 TEST_F(EvalTest, RefusesWhatIsNoLabelMap) {
     std::vector<uint8_t> rgb(5 * 4 * 3, 1);
     write_bytes(path("rgb.png"), encode_png(rgb.data(), 5, 4, 3));

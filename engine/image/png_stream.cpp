@@ -293,30 +293,30 @@ const uint8_t* PngRowReader::next_row() {
     State& s = *s_;
     if (s.y >= s.info.height) throw Error(s.path, "", "internal: read past the last row");
     z_stream& z = s.is.z;
+    auto ended = [&] {
+        return s.corrupt("the image data ends after " + std::to_string(s.y) + " of " +
+                         std::to_string(s.info.height) + " rows");
+    };
     while (s.filled < s.row.size()) {
-        if (z.avail_in == 0) {
-            while (s.chunk_left == 0)
-                if (s.stream_end || !s.next_idat())
-                    throw s.corrupt("the image data ends after " + std::to_string(s.y) + " of " +
-                                    std::to_string(s.info.height) + " rows");
-            const size_t take = std::min<size_t>(s.chunk_left, s.in.size());
-            if (std::fread(s.in.data(), 1, take, s.f.get()) != take)
-                throw s.corrupt("the file ends inside image data");
-            s.chunk_left -= uint32_t(take);
-            z.next_in = s.in.data();
-            z.avail_in = uInt(take);
-        }
+        if (s.stream_end) throw ended();
+        // Inflate first, even without new input: zlib may hold output it has
+        // already read the input for (a match longer than the last row's room).
         z.next_out = s.row.data() + s.filled;
         z.avail_out = uInt(s.row.size() - s.filled);
         const int ret = inflate(&z, Z_NO_FLUSH);
         if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
             throw s.corrupt(std::string("zlib: ") + (z.msg ? z.msg : "inflate failed"));
         s.filled = s.row.size() - z.avail_out;
-        if (ret == Z_STREAM_END) {
-            s.stream_end = true;
-            if (s.filled < s.row.size())
-                throw s.corrupt("the image data ends after " + std::to_string(s.y) + " of " +
-                                std::to_string(s.info.height) + " rows");
+        if (ret == Z_STREAM_END) s.stream_end = true;
+        if (s.filled < s.row.size() && !s.stream_end && z.avail_in == 0) {
+            while (s.chunk_left == 0)
+                if (!s.next_idat()) throw ended();
+            const size_t take = std::min<size_t>(s.chunk_left, s.in.size());
+            if (std::fread(s.in.data(), 1, take, s.f.get()) != take)
+                throw s.corrupt("the file ends inside image data");
+            s.chunk_left -= uint32_t(take);
+            z.next_in = s.in.data();
+            z.avail_in = uInt(take);
         }
     }
     s.unfilter();
