@@ -33,7 +33,8 @@ int64_t next_fitting_size(const Model& model, std::map<std::string, Shape> input
         shape[2 + axis] = size;
         try {
             bool fits = true;
-            for (const UnusedInput& u : unused_strided_inputs(model, infer_shapes(model, input_shapes)))
+            for (const UnusedInput& u :
+                 unused_strided_inputs(model, infer_shapes(model, input_shapes)))
                 if (u.axis == axis) fits = false;
             if (fits) return size;
         } catch (const Error&) {

@@ -9,9 +9,13 @@
 namespace fcnrt {
 namespace {
 
-Model unet() { return load_model(std::string(FCNRT_SOURCE_DIR) + "/tests/golden/graph_unet_valid/model.json"); }
+Model unet() {
+    return load_model(std::string(FCNRT_SOURCE_DIR) + "/tests/golden/graph_unet_valid/model.json");
+}
 
-std::map<std::string, Shape> at(int64_t h, int64_t w) { return {{"x", Shape{1, 1, h, w}}}; }
+std::map<std::string, Shape> at(int64_t h, int64_t w) {
+    return {{"x", Shape{1, 1, h, w}}};
+}
 
 TEST(StridedCoverage, FittingSizeHasNoUnusedInput) {
     const Model m = unet();

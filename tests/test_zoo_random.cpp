@@ -57,8 +57,10 @@ TEST(ZooRandom, SeededAndDistributedAsDocumented) {
     const Model u = random_model_from_architecture(arch("unet"));
     const Tensor& w = u.weights.at("dec.0.conv1.weight");  // 512 x 1024 x 3 x 3, fan_in 9216
     double sum = 0, sq = 0;
-    for (int64_t i = 0; i < w.numel(); ++i) sum += w.f32()[i], sq += double(w.f32()[i]) * w.f32()[i];
-    const double mean = sum / double(w.numel()), sd = std::sqrt(sq / double(w.numel()) - mean * mean);
+    for (int64_t i = 0; i < w.numel(); ++i)
+        sum += w.f32()[i], sq += double(w.f32()[i]) * w.f32()[i];
+    const double mean = sum / double(w.numel()),
+                 sd = std::sqrt(sq / double(w.numel()) - mean * mean);
     EXPECT_NEAR(mean, 0.0, 1e-3);
     EXPECT_NEAR(sd, std::sqrt(2.0 / 9216), 0.01 * std::sqrt(2.0 / 9216));  // 4.7 M draws
 }
@@ -87,8 +89,9 @@ TEST_F(ZooRandomFiles, RefusesWhatIsNoArchitecture) {
     refused(R"({"format": "fcnrt-zoo-architecture", "version": 1, )" + graph +
                 R"(, "weight_shapes": {"w": [3, 5, 3, 3]}})",
             "w");
-    test::write_bytes(path("ok.arch.json"), R"({"format": "fcnrt-zoo-architecture", "version": 1, )" +
-                                                graph + R"(, "weight_shapes": {"w": [3, 2, 3, 3]}})");
+    test::write_bytes(path("ok.arch.json"),
+                      R"({"format": "fcnrt-zoo-architecture", "version": 1, )" + graph +
+                          R"(, "weight_shapes": {"w": [3, 2, 3, 3]}})");
     EXPECT_EQ(stored(random_model_from_architecture(path("ok.arch.json"))), 54);
 }
 

@@ -27,16 +27,18 @@ uint64_t accumulate_pair(const std::string& prediction, const std::string& truth
                          const EvalOptions& options, ConfusionMatrix& confusion) {
     LabelMapReader pred(prediction), gt(truth);
     if (pred.width() != gt.width() || pred.height() != gt.height())
-        throw Error(prediction, "", "the prediction is " + size_text(pred) +
-                                        " but the ground truth " + truth + " is " + size_text(gt));
+        throw Error(prediction, "",
+                    "the prediction is " + size_text(pred) + " but the ground truth " + truth +
+                        " is " + size_text(gt));
     EvalRegion r{0, 0, gt.width(), gt.height()};
     if (options.region) {
         r = *options.region;
         if (r.x0 < 0 || r.y0 < 0 || r.x0 >= r.x1 || r.y0 >= r.y1 || r.x1 > gt.width() ||
             r.y1 > gt.height())
-            throw Error(truth, "", "--region " + std::to_string(r.x0) + "," + std::to_string(r.y0) +
-                                       "," + std::to_string(r.x1) + "," + std::to_string(r.y1) +
-                                       " is not inside the " + size_text(gt) + " image");
+            throw Error(truth, "",
+                        "--region " + std::to_string(r.x0) + "," + std::to_string(r.y0) + "," +
+                            std::to_string(r.x1) + "," + std::to_string(r.y1) +
+                            " is not inside the " + size_text(gt) + " image");
     }
     const bool fixed = options.classes > 0;
     const uint32_t limit = uint32_t(fixed ? options.classes : kMaxInferredClasses);
@@ -44,12 +46,14 @@ uint64_t accumulate_pair(const std::string& prediction, const std::string& truth
     const uint32_t ignore = options.ignore.value_or(0);
     auto out_of_range = [&](const std::string& file, uint32_t v, int64_t x, int64_t y) {
         if (fixed)
-            return Error(file, "", "label " + std::to_string(v) + at_text(x, y) +
-                                       " is not below --classes " + std::to_string(limit));
-        return Error(file, "", "label " + std::to_string(v) + at_text(x, y) +
-                                   " would make more than " + std::to_string(limit) +
-                                   " classes (a colour mask rather than class indices?); "
-                                   "give --classes N, or --ignore for a void value");
+            return Error(file, "",
+                         "label " + std::to_string(v) + at_text(x, y) + " is not below --classes " +
+                             std::to_string(limit));
+        return Error(file, "",
+                     "label " + std::to_string(v) + at_text(x, y) + " would make more than " +
+                         std::to_string(limit) +
+                         " classes (a colour mask rather than class indices?); "
+                         "give --classes N, or --ignore for a void value");
     };
 
     uint64_t scored = 0;
@@ -63,10 +67,10 @@ uint64_t accumulate_pair(const std::string& prediction, const std::string& truth
             if (tv >= limit) throw out_of_range(truth, tv, x, y);
             if (pv >= limit) throw out_of_range(prediction, pv, x, y);
             if (ignoring && !fixed && pv == ignore)
-                throw Error(prediction, "", "the --ignore value " + std::to_string(ignore) +
-                                                at_text(x, y) + " where the ground truth is labelled " +
-                                                std::to_string(tv) +
-                                                " (give --classes N to count it as a class)");
+                throw Error(prediction, "",
+                            "the --ignore value " + std::to_string(ignore) + at_text(x, y) +
+                                " where the ground truth is labelled " + std::to_string(tv) +
+                                " (give --classes N to count it as a class)");
             confusion.add(tv, pv);
             ++scored;
         }
@@ -86,7 +90,8 @@ bool is_label_extension(std::string ext) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // key -> path of the label map in `dir`.
@@ -114,8 +119,8 @@ std::map<std::string, std::string> label_maps_in(const std::string& dir) {
         } else if (labels == chosen_is_labels[key]) {
             const std::string a = fs::path(found->second).filename().string();
             const std::string both = a < name ? a + " and " + name : name + " and " + a;
-            throw Error(dir, "", both + " are both label maps of '" + key +
-                                     "'; keep one per image");
+            throw Error(dir, "",
+                        both + " are both label maps of '" + key + "'; keep one per image");
         }
     }
     return chosen;

@@ -18,9 +18,9 @@ struct EvalRegion {
 };
 
 struct EvalOptions {
-    int64_t classes = 0;              // 0: as many as the largest label seen + 1
-    std::optional<uint32_t> ignore;   // ground-truth pixels with this value are not scored
-    std::optional<EvalRegion> region; // only these pixels of every image are scored
+    int64_t classes = 0;               // 0: as many as the largest label seen + 1
+    std::optional<uint32_t> ignore;    // ground-truth pixels with this value are not scored
+    std::optional<EvalRegion> region;  // only these pixels of every image are scored
 };
 
 // Without --classes, a label beyond this is taken for a mistake (e.g. a colour
@@ -41,7 +41,7 @@ struct LabelMapPair {
 };
 
 struct PairedLabelMaps {
-    std::vector<LabelMapPair> pairs;           // sorted by key
+    std::vector<LabelMapPair> pairs;  // sorted by key
     std::vector<std::string> unpaired_predictions, unpaired_truths;
 };
 

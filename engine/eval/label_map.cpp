@@ -23,9 +23,12 @@ std::string png_refusal(const std::string& path) {
     const int depth = h[24], colour = h[25], interlace = h[28];
     if (colour == 2 || colour == 6 || colour == 4)
         return "a label map has one channel (class indices as gray or palette indices); "
-               "this PNG has " + std::string(colour == 2 ? "3 (RGB)" : colour == 6 ? "4 (RGBA)"
-                                                                           : "2 (gray + alpha)");
-    if (interlace != 0) return "an interlaced PNG is not read as a label map; save it without interlacing";
+               "this PNG has " +
+               std::string(colour == 2   ? "3 (RGB)"
+                           : colour == 6 ? "4 (RGBA)"
+                                         : "2 (gray + alpha)");
+    if (interlace != 0)
+        return "an interlaced PNG is not read as a label map; save it without interlacing";
     return "a label PNG must have 8- or 16-bit gray or 8-bit palette samples, not " +
            std::to_string(depth) + "-bit";
 }
@@ -37,8 +40,9 @@ LabelMapReader::LabelMapReader(const std::string& path) : path_(path) {
     if (png_stream_header(path, &info, /*palette_indices=*/true)) {
         if (info.width < 1 || info.height < 1 || info.width > kMaxImageSide ||
             info.height > kMaxImageSide || info.width * info.height > kMaxImagePixels)
-            throw Error(path, "", "image size " + std::to_string(info.width) + "x" +
-                                      std::to_string(info.height) + " is empty or too large");
+            throw Error(path, "",
+                        "image size " + std::to_string(info.width) + "x" +
+                            std::to_string(info.height) + " is empty or too large");
         if (info.channels != 1) throw Error(path, "", png_refusal(path));
         png_ = std::make_unique<PngRowReader>(path, info);
     } else {
@@ -64,7 +68,8 @@ const uint32_t* LabelMapReader::next_row() {
     if (png_) {
         const uint8_t* d = png_->next_row();
         if (bit_depth_ == 16) {
-            for (int64_t x = 0; x < width_; ++x) row_[size_t(x)] = uint32_t(d[2 * x] << 8 | d[2 * x + 1]);
+            for (int64_t x = 0; x < width_; ++x)
+                row_[size_t(x)] = uint32_t(d[2 * x] << 8 | d[2 * x + 1]);
         } else {
             for (int64_t x = 0; x < width_; ++x) row_[size_t(x)] = d[x];
         }

@@ -17,7 +17,8 @@ namespace {
 enum class Init { HeNormal, Normal01, Uniform05to15 };
 
 Init init_for(const std::string& op, const std::string& slot) {
-    if (op == "batch_norm") return slot == "scale" || slot == "var" ? Init::Uniform05to15 : Init::Normal01;
+    if (op == "batch_norm")
+        return slot == "scale" || slot == "var" ? Init::Uniform05to15 : Init::Normal01;
     return slot == "weight" ? Init::HeNormal : Init::Normal01;
 }
 
@@ -74,8 +75,7 @@ Model random_model_from_architecture(const std::string& path, uint64_t seed) {
     std::map<std::string, Tensor> weights;
     for (const auto& [name, shape_json] : doc["weight_shapes"].items()) {  // sorted by name
         auto init = inits.find(name);
-        if (init == inits.end())
-            throw Error(path, "", "weight '" + name + "' is named by no node");
+        if (init == inits.end()) throw Error(path, "", "weight '" + name + "' is named by no node");
         Shape shape;
         try {
             shape = shape_json.get<Shape>();

@@ -16,7 +16,8 @@
 namespace fcnrt::cli {
 
 const char* const kEvalHelp =
-    "usage: fcnrt eval PRED GT [--classes N] [--ignore V] [--region X0,Y0,X1,Y1] [--json] [--quiet]\n"
+    "usage: fcnrt eval PRED GT [--classes N] [--ignore V] [--region X0,Y0,X1,Y1] [--json] "
+    "[--quiet]\n"
     "\n"
     "Scores a predicted label map against its ground truth: per class IoU, Dice,\n"
     "precision and recall, then mean IoU, pixel accuracy and the confusion matrix\n"
@@ -68,8 +69,10 @@ EvalRegion parse_region(const std::string& text) {
         start = comma + 1;
     }
     if (v[0] >= v[2] || v[1] >= v[3])
-        throw UsageError{"--region: X0 < X1 and Y0 < Y1 are needed (columns X0..X1-1, rows "
-                         "Y0..Y1-1), got '" + text + "'"};
+        throw UsageError{
+            "--region: X0 < X1 and Y0 < Y1 are needed (columns X0..X1-1, rows "
+            "Y0..Y1-1), got '" +
+            text + "'"};
     return {v[0], v[1], v[2], v[3]};
 }
 
@@ -79,7 +82,9 @@ std::string fixed4(double v) {
     return buf;
 }
 
-std::string score_text(const std::optional<double>& v) { return v ? fixed4(*v) : "-"; }
+std::string score_text(const std::optional<double>& v) {
+    return v ? fixed4(*v) : "-";
+}
 
 nlohmann::json score_json(const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
@@ -142,11 +147,12 @@ int eval_command(const std::vector<std::string>& argv) {
     if (is_dir(pred)) {
         const PairedLabelMaps paired = pair_label_maps(pred, truth);
         if (paired.pairs.empty())
-            throw Error(pred, "", "no label map here has a namesake in " + truth +
-                                      " (files are paired by name, a trailing _labels left out)");
+            throw Error(pred, "",
+                        "no label map here has a namesake in " + truth +
+                            " (files are paired by name, a trailing _labels left out)");
         if (!paired.unpaired_truths.empty() && !quiet)
-            std::cerr << "fcnrt: note: " << paired.unpaired_truths.size()
-                      << " file(s) in " << truth << " have no prediction and are not scored (first: "
+            std::cerr << "fcnrt: note: " << paired.unpaired_truths.size() << " file(s) in " << truth
+                      << " have no prediction and are not scored (first: "
                       << paired.unpaired_truths.front() << ")\n";
         pairs = paired.pairs;
     } else {
@@ -172,7 +178,8 @@ int eval_command(const std::vector<std::string>& argv) {
                           {"mean_iou", score_json(s.mean_iou)}});
         if (pairs.size() > 1)
             per_image << p.key << ": " << scored << " pixels, pixel accuracy "
-                      << fixed4(s.pixel_accuracy) << ", mean IoU " << score_text(s.mean_iou) << "\n";
+                      << fixed4(s.pixel_accuracy) << ", mean IoU " << score_text(s.mean_iou)
+                      << "\n";
     }
     progress.stop();
     if (total.total() == 0)
@@ -183,7 +190,8 @@ int eval_command(const std::vector<std::string>& argv) {
     if (json) {
         nlohmann::json j;
         j["classes"] = total.classes();
-        for (const char* key : {"iou", "dice", "precision", "recall"}) j[key] = nlohmann::json::array();
+        for (const char* key : {"iou", "dice", "precision", "recall"})
+            j[key] = nlohmann::json::array();
         for (const ClassScores& cs : s.per_class) {
             j["iou"].push_back(score_json(cs.iou));
             j["dice"].push_back(score_json(cs.dice));

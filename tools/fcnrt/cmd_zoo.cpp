@@ -65,25 +65,25 @@ int zoo_command(const std::vector<std::string>& argv) {
 
     struct stat st;
     if (::stat(outdir.c_str(), &st) != 0 && ::mkdir(outdir.c_str(), 0777) != 0)
-        throw Error(outdir, "", std::string("cannot create the output directory: ") + std::strerror(errno));
+        throw Error(outdir, "",
+                    std::string("cannot create the output directory: ") + std::strerror(errno));
 
     Progress progress("zoo", !quiet);
     const auto& archs = args.positional();
     for (size_t i = 0; i < archs.size(); ++i) {
         const std::string out = outdir + "/" + model_name(archs[i]) + ".json";
-        progress.update("model " + std::to_string(i + 1) + "/" + std::to_string(archs.size()) +
-                            ": " + out,
-                        double(i) / double(archs.size()));
+        progress.update(
+            "model " + std::to_string(i + 1) + "/" + std::to_string(archs.size()) + ": " + out,
+            double(i) / double(archs.size()));
         const Model model = random_model_from_architecture(archs[i], seed);
         write_model(model, out);
-        double params = 0;
-        for (const auto& [name, t] : model.weights) params += double(t.numel());
+        int64_t stored = 0;
+        for (const auto& [name, t] : model.weights) stored += t.numel();
         progress.clear();
         if (!quiet)
             std::cerr << "fcnrt: wrote " << out << " and " << weights_path_for(out) << " ("
-                      << model.graph.nodes.size() << " nodes, " << std::fixed;
-        if (!quiet) std::cerr.precision(0);
-        if (!quiet) std::cerr << params << " stored weights, random, seed " << seed << ")\n";
+                      << model.graph.nodes.size() << " nodes, " << stored
+                      << " stored weights, random, seed " << seed << ")\n";
     }
     return 0;
 }

@@ -31,7 +31,9 @@ Progress::Progress(std::string task, bool enabled, double period_s)
     if (enabled_) ticker_ = std::thread([this] { tick(); });
 }
 
-Progress::~Progress() { stop(); }
+Progress::~Progress() {
+    stop();
+}
 
 void Progress::stop() {
     if (!enabled_ || !ticker_.joinable()) return;
@@ -66,8 +68,9 @@ void Progress::tick() {
     const auto step = terminal_ ? std::chrono::duration<double>(1.0) : period_;
     auto next = std::chrono::steady_clock::now() + step;
     while (!stop_) {
-        if (wake_.wait_until(lock, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(next),
-                             [this] { return stop_; }))
+        if (wake_.wait_until(
+                lock, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(next),
+                [this] { return stop_; }))
             break;
         next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(step);
         if (terminal_) {
@@ -91,7 +94,8 @@ void Progress::draw_locked() {
     std::string bar;
     if (fraction_ >= 0) {
         const int width = 30, filled = int(std::lround(std::min(fraction_, 1.0) * width));
-        bar = "[" + std::string(size_t(filled), '#') + std::string(size_t(width - filled), '.') + "] ";
+        bar = "[" + std::string(size_t(filled), '#') + std::string(size_t(width - filled), '.') +
+              "] ";
     }
     std::fprintf(stderr, "\r%s%s  %ld s \033[K", bar.c_str(), status_.c_str(), elapsed);
     std::fflush(stderr);

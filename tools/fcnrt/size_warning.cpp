@@ -26,12 +26,14 @@ void warn_unfitting_size(const Model& model, const std::map<std::string, Shape>&
                 ++count;
             }
         if (!first) continue;
-        const int64_t next = next_fitting_size(model, input_shapes, *input, axis, shape[2 + axis] + 1);
+        const int64_t next =
+            next_fitting_size(model, input_shapes, *input, axis, shape[2 + axis] + 1);
         out << "fcnrt: warning: " << model.path << ": " << shape[2 + axis] << " input "
             << kAxis[axis] << " do not fit the net's strided windows: node " << first->node
             << " leaves " << first->unused << " of its " << first->input << " " << kAxis[axis]
             << " unused";
-        if (count > 1) out << " (and " << count - 1 << " more such node" << (count > 2 ? "s" : "") << ")";
+        if (count > 1)
+            out << " (and " << count - 1 << " more such node" << (count > 2 ? "s" : "") << ")";
         out << ", so the outputs and receptive field are not the net's own";
         if (next) out << "; the nearest size above that fits is " << next << " " << kAxis[axis];
         out << "\n";
