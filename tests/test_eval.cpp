@@ -125,6 +125,52 @@ std::string palette_png(const std::vector<uint8_t>& px, int64_t w, int64_t h) {
     return gray.substr(0, 8) + chunk("IHDR", ihdr) + chunk("PLTE", plte) + gray.substr(8 + 25);
 }
 
+// A PNG of 1-, 2- or 4-bit samples (colour 0 gray, 3 palette), rows packed
+// most significant bits first, unfiltered.
+std::string packed_png(const std::vector<uint8_t>& px, int64_t w, int64_t h, int depth,
+                       int colour) {
+    const int64_t stride = (w * depth + 7) / 8;
+    std::string raw;
+    for (int64_t y = 0; y < h; ++y) {
+        std::string row(size_t(stride + 1), '\0');
+        for (int64_t x = 0; x < w; ++x)
+            row[size_t(1 + x * depth / 8)] |=
+                char(px[size_t(y * w + x)] << (8 - depth * (1 + x % (8 / depth))));
+        raw += row;
+    }
+    std::string z(compressBound(uLong(raw.size())), '\0');
+    uLongf zlen = uLongf(z.size());
+    EXPECT_EQ(compress(reinterpret_cast<Bytef*>(&z[0]), &zlen,
+                       reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size())),
+              Z_OK);
+    z.resize(zlen);
+    std::string ihdr;
+    for (uint32_t v : {uint32_t(w), uint32_t(h)})
+        for (int s = 24; s >= 0; s -= 8) ihdr.push_back(char((v >> s) & 0xff));
+    ihdr += std::string{char(depth), char(colour), 0, 0, 0};
+    const std::string plte = colour == 3 ? chunk("PLTE", std::string(size_t(3 << depth), 'x')) : "";
+    return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + plte + chunk("IDAT", z) +
+           chunk("IEND", "");
+}
+
+TEST_F(EvalTest, LowBitDepthMapsKeepTheirValues) {
+    const int64_t w = 13, h = 5;  // 13 pixels: a partial last byte at every depth
+    for (int depth : {1, 2, 4})
+        for (int colour : {0, 3}) {
+            std::vector<uint8_t> px(size_t(w * h));
+            for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 7 + i / 5) % (1u << depth));
+            write_bytes(path("p.png"), packed_png(px, w, h, depth, colour));
+            LabelMapReader r(path("p.png"));
+            for (int64_t y = 0; y < h; ++y) {
+                const uint32_t* row = r.next_row();
+                for (int64_t x = 0; x < w; ++x)
+                    ASSERT_EQ(row[x], px[size_t(y * w + x)])
+                        << depth << "-bit colour " << colour << " x " << x << " y " << y;
+            }
+            r.finish();
+        }
+}
+
 TEST_F(EvalTest, LabelMapsOfEveryKindReadRowByRow) {
     const int64_t w = 37, h = 23;
     std::vector<uint8_t> px(size_t(w * h));

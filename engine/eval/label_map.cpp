@@ -29,7 +29,8 @@ std::string png_refusal(const std::string& path) {
                                          : "2 (gray + alpha)");
     if (interlace != 0)
         return "an interlaced PNG is not read as a label map; save it without interlacing";
-    return "a label PNG must have 8- or 16-bit gray or 8-bit palette samples, not " +
+    return "a label PNG must have 1-, 2-, 4-, 8- or 16-bit gray or 1- to 8-bit palette samples, "
+           "not " +
            std::to_string(depth) + "-bit";
 }
 
@@ -67,7 +68,12 @@ const uint32_t* LabelMapReader::next_row() {
     if (y_ >= height_) throw Error(path_, "", "internal: read past the last row");
     if (png_) {
         const uint8_t* d = png_->next_row();
-        if (bit_depth_ == 16) {
+        if (bit_depth_ < 8) {
+            const int per_byte = 8 / bit_depth_;
+            const uint32_t mask = (1u << bit_depth_) - 1;
+            for (int64_t x = 0; x < width_; ++x)
+                row_[size_t(x)] = (d[x / per_byte] >> (8 - bit_depth_ * (1 + x % per_byte))) & mask;
+        } else if (bit_depth_ == 16) {
             for (int64_t x = 0; x < width_; ++x)
                 row_[size_t(x)] = uint32_t(d[2 * x] << 8 | d[2 * x + 1]);
         } else {

@@ -1,11 +1,12 @@
 // Reading a label map (one class index per pixel) row by row, so that scoring
 // costs two rows per image whatever its size.
 //
-// Accepted: PNGs with 8- or 16-bit gray samples or 8-bit palette indices
-// (the palette's colours are ignored: the index is the class), streamed by
-// engine/image/png_stream.h; other one-channel images that image_io reads
-// (PGM, 8-bit BMP/TGA) are decoded whole. Refused, naming the file: more than
-// one channel (an RGB mask is not a label map), 1/2/4-bit or interlaced PNGs.
+// Accepted: PNGs with 1-, 2-, 4-, 8- or 16-bit gray samples or 1- to 8-bit
+// palette indices (the palette's colours are ignored: the index is the class;
+// a 1-bit mask's classes are 0 and 1), streamed by engine/image/png_stream.h;
+// other one-channel images that image_io reads (PGM, 8-bit BMP/TGA) are
+// decoded whole. Refused, naming the file: more than one channel (an RGB mask
+// is not a label map) and interlaced PNGs.
 #pragma once
 
 #include <cstdint>

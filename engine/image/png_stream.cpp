@@ -189,9 +189,15 @@ bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_in
         std::memcmp(h + 12, "IHDR", 4) != 0)
         return false;
     const int depth = h[24], colour = h[25];
-    if ((depth != 8 && depth != 16) || h[26] != 0 || h[27] != 0 || h[28] != 0) return false;
-    // By colour type; 3 (palette) only as 8-bit indices, and only when asked for.
-    const int kChannels[7] = {1, 0, 3, palette_indices && depth == 8 ? 1 : 0, 2, 0, 4};
+    if (h[26] != 0 || h[27] != 0 || h[28] != 0) return false;
+    // Label maps (palette_indices) may also be 1-, 2- or 4-bit gray or palette
+    // indices, or 8-bit palette indices; images are 8- or 16-bit.
+    const bool low = depth == 1 || depth == 2 || depth == 4;
+    if (low ? !(palette_indices && (colour == 0 || colour == 3))
+            : (depth != 8 && depth != 16) || (colour == 3 && (!palette_indices || depth != 8)))
+        return false;
+    // By colour type; 3 (palette) as one channel of indices.
+    static const int kChannels[7] = {1, 0, 3, 1, 2, 0, 4};
     if (colour > 6 || kChannels[colour] == 0) return false;
     info->width = get_be32(h + 16);
     info->height = get_be32(h + 20);
@@ -278,8 +284,9 @@ PngRowReader::PngRowReader(const std::string& path, const ImageInfo& info)
     s.info = info;
     s.f = open_for_reading(path);
     if (std::fseek(s.f.get(), 8, SEEK_SET) != 0) throw s.corrupt("cannot seek");
-    s.bpp = size_t(info.channels) * (info.bit_depth == 16 ? 2 : 1);
-    s.stride = size_t(info.width) * s.bpp;
+    // Filters work on whole bytes: a pixel of fewer than 8 bits counts as 1.
+    s.bpp = info.bit_depth < 8 ? 1 : size_t(info.channels) * size_t(info.bit_depth / 8);
+    s.stride = (size_t(info.width) * size_t(info.channels) * size_t(info.bit_depth) + 7) / 8;
     s.row.resize(s.stride + 1);
     s.prev.assign(s.stride, 0);
     s.in.resize(size_t(1) << 16);

@@ -22,7 +22,7 @@ const char* const kEvalHelp =
     "Scores a predicted label map against its ground truth: per class IoU, Dice,\n"
     "precision and recall, then mean IoU, pixel accuracy and the confusion matrix\n"
     "(rows: ground truth, columns: prediction). PRED and GT are label maps (one class\n"
-    "index per pixel: 8/16-bit gray or 8-bit palette PNG, e.g. segment's STEM_labels.png;\n"
+    "index per pixel: 1- to 16-bit gray or palette PNG, e.g. segment's STEM_labels.png;\n"
     "also PGM, 8-bit BMP/TGA), or two directories whose files are paired by name, a\n"
     "trailing \"_labels\" left out (segment's STEM_labels.png meets STEM.png; where a\n"
     "directory holds STEM.png and STEM_labels.png, the _labels file is the label map).\n"
