@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${FCNRT_BUILD_DIR:-build}
 if [[ ! -x "$build/fcnrt" ]]; then
-    # Measured 2026-12-02 on a shared 2-core Xeon, no ccache: configure 4 s,
+    # Measured 2026-12-02 on a shared 2-core AMD EPYC (load 3 to 5), no ccache: configure 4 s,
     # fcnrt 227 s with the CPU backend, +28 s for the CUDA kernels (nvcc found).
     echo "fcnrt demo: the first build of fcnrt takes about 4 minutes on 2 cores (less with" \
          "more), plus installing any missing packages; later runs take seconds"
