@@ -438,6 +438,15 @@ if [[ $rc -eq 0 && -z "$why" ]] && grep -q '^fcnrt: note: 1 file' "$tmp/stderr";
     pass "eval DIR DIR: segment's labels PNG paired with its namesake"
 else fail "eval DIR DIR: segment's labels PNG paired with its namesake" "${why:-no note}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
 
+# A 0/255 mask: 254 classes between are absent from both maps, named in one line.
+label_pgm "$tmp/mask_truth.pgm" 2 2 0 255 255 0
+label_pgm "$tmp/mask_pred.pgm" 2 2 0 255 0 0
+fcnrt eval "$tmp/mask_pred.pgm" "$tmp/mask_truth.pgm"
+if [[ $rc -eq 0 ]] && grep -q '^absent from both maps, left out here: classes 1-254$' "$tmp/stdout" &&
+    [[ $(grep -cE '^ +[0-9]+ ' "$tmp/stdout") -eq 4 ]]; then
+    pass "eval of a 0/255 mask: the 254 absent classes in one line"
+else fail "eval of a 0/255 mask: the 254 absent classes in one line" "$(last_output); stdout: $(head -c 600 "$tmp/stdout" | tr '\n' '|')"; fi
+
 fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --classes 2
 check_error "eval: a label beyond --classes, with its place" "$tmp/truth.pgm: label 2 at column 4, row 0 is not below --classes 2"
 fcnrt eval "$tmp/pred.pgm" "$tmp/in40.pgm"

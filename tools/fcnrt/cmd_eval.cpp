@@ -94,28 +94,53 @@ std::string padded(const std::string& s, size_t width) {
     return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
 }
 
+// Classes absent from both maps are shown with "-", unless there are more than
+// kMaxAbsentShown of them (a 0/255 mask has 254): then they are left out of the
+// table and the confusion matrix, and named in one line.
+constexpr size_t kMaxAbsentShown = 8;
+
+std::string ranges_text(const std::vector<int64_t>& v) {
+    std::string out;
+    for (size_t i = 0; i < v.size();) {
+        size_t j = i;
+        while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+        out += (out.empty() ? "" : ", ") + std::to_string(v[i]) +
+               (j > i ? "-" + std::to_string(v[j]) : "");
+        i = j + 1;
+    }
+    return out;
+}
+
 void print_table(const ConfusionMatrix& m, const SegmentationScores& s, std::ostream& out) {
+    std::vector<int64_t> shown, absent;
+    for (size_t c = 0; c < s.per_class.size(); ++c)
+        (s.per_class[c].iou ? shown : absent).push_back(int64_t(c));
+    if (absent.size() <= kMaxAbsentShown) {
+        shown.clear();
+        for (size_t c = 0; c < s.per_class.size(); ++c) shown.push_back(int64_t(c));
+    }
     out << "class  truth px  predicted px     IoU    Dice  precision  recall\n";
-    for (size_t c = 0; c < s.per_class.size(); ++c) {
-        const ClassScores& cs = s.per_class[c];
+    for (int64_t c : shown) {
+        const ClassScores& cs = s.per_class[size_t(c)];
         out << padded(std::to_string(c), 5) << padded(std::to_string(cs.truth_pixels), 10)
             << padded(std::to_string(cs.predicted_pixels), 14) << padded(score_text(cs.iou), 8)
             << padded(score_text(cs.dice), 8) << padded(score_text(cs.precision), 11)
             << padded(score_text(cs.recall), 8) << "\n";
     }
+    if (absent.size() > kMaxAbsentShown)
+        out << "absent from both maps, left out here: classes " << ranges_text(absent) << "\n";
     out << "mean IoU        " << score_text(s.mean_iou) << "\n";
     out << "pixel accuracy  " << fixed4(s.pixel_accuracy) << "\n";
     out << "\nconfusion (rows: ground truth, columns: prediction)\n";
     size_t width = 6;
-    for (int64_t t = 0; t < m.classes(); ++t)
-        for (int64_t p = 0; p < m.classes(); ++p)
-            width = std::max(width, std::to_string(m.at(t, p)).size() + 2);
+    for (int64_t t : shown)
+        for (int64_t p : shown) width = std::max(width, std::to_string(m.at(t, p)).size() + 2);
     out << "truth\\pred";
-    for (int64_t p = 0; p < m.classes(); ++p) out << padded(std::to_string(p), width);
+    for (int64_t p : shown) out << padded(std::to_string(p), width);
     out << "\n";
-    for (int64_t t = 0; t < m.classes(); ++t) {
+    for (int64_t t : shown) {
         out << padded(std::to_string(t), 10);
-        for (int64_t p = 0; p < m.classes(); ++p) out << padded(std::to_string(m.at(t, p)), width);
+        for (int64_t p : shown) out << padded(std::to_string(m.at(t, p)), width);
         out << "\n";
     }
 }
