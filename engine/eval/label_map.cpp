@@ -26,7 +26,8 @@ std::string png_refusal(const std::string& path) {
                "this PNG has " +
                std::string(colour == 2   ? "3 (RGB)"
                            : colour == 6 ? "4 (RGBA)"
-                                         : "2 (gray + alpha)");
+                                         : "2 (gray + alpha)") +
+               " (a colour mask such as segment's STEM_mask.png? score its STEM_labels.png)";
     if (interlace != 0)
         return "an interlaced PNG is not read as a label map; save it without interlacing";
     return "a label PNG must have 1-, 2-, 4-, 8- or 16-bit gray or 1- to 8-bit palette samples, "
