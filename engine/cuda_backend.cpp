@@ -9,6 +9,7 @@
 #include "engine/cuda_backend.h"
 
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -209,6 +210,39 @@ private:
 
 }  // namespace
 
+namespace {
+
+std::string cuda_version_text(int v) {
+    return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
+
+// Why cudaGetDeviceCount failed, in the user's terms. The runtime reports a
+// missing driver and an old one alike ("CUDA driver version is insufficient
+// for CUDA runtime version"), so the driver library and its version are looked
+// at directly.
+std::string explain_no_device(cudaError_t err) {
+    const std::string code = std::string(" (the CUDA runtime says: ") + cudaGetErrorString(err) + ")";
+    void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!driver)
+        return "no NVIDIA driver on this machine (libcuda.so.1 not found)" + code;
+    dlclose(driver);
+    int driver_version = 0, runtime_version = 0;
+    cudaDriverGetVersion(&driver_version);
+    cudaRuntimeGetVersion(&runtime_version);
+    if (err == cudaErrorInsufficientDriver || (driver_version > 0 && driver_version < runtime_version))
+        return "the NVIDIA driver is too old: it supports CUDA " +
+               cuda_version_text(driver_version) + ", this fcnrt was built with CUDA " +
+               cuda_version_text(runtime_version) + " (update the driver, or build with an "
+               "older CUDA toolkit)" + code;
+    if (err == cudaErrorNoDevice)
+        return "the NVIDIA driver (CUDA " + cuda_version_text(driver_version) +
+               ") is installed but sees no GPU (is one present, and are /dev/nvidia* "
+               "visible, e.g. in a container?)" + code;
+    return "the CUDA driver cannot be used" + code;
+}
+
+}  // namespace
+
 bool cuda_device_usable(std::string* why_not) {
     auto fail = [&](cudaError_t err, const std::string& context) {
         cudaGetLastError();  // leave no error behind for later launch checks
@@ -217,9 +251,13 @@ bool cuda_device_usable(std::string* why_not) {
     };
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) return fail(err, "");
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        if (why_not) *why_not = explain_no_device(err);
+        return false;
+    }
     if (count <= 0) {
-        if (why_not) *why_not = "no CUDA device found";
+        if (why_not) *why_not = "the NVIDIA driver is installed but sees no GPU";
         return false;
     }
     int device = 0;
@@ -235,7 +273,8 @@ bool cuda_device_usable(std::string* why_not) {
             name += " (" + std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
                     std::to_string(prop.minor) + ")";
         }
-        return fail(err, name + ": ");
+        return fail(err, name + " has no code in this build (built for CMAKE_CUDA_ARCHITECTURES; "
+                         "rebuild with its architecture): ");
     }
     return true;
 }

@@ -12,7 +12,7 @@ bool cuda_usable(std::string* why_not) {
 #ifdef FCNRT_WITH_CUDA
     return cuda_device_usable(why_not);
 #else
-    if (why_not) *why_not = "this fcnrt was built without CUDA";
+    if (why_not) *why_not = "this fcnrt was built without CUDA (configure with -DFCNRT_WITH_CUDA=ON, nvcc on PATH)";
     return false;
 #endif
 }

@@ -386,5 +386,127 @@ else
     check_error "bench --device cuda without a usable GPU" "cuda"
 fi
 
+# ---- eval ----
+
+# label_pgm PATH W H V...: an 8-bit binary PGM label map holding the values V, row by row.
+label_pgm() {
+    local path=$1 w=$2 h=$3 v
+    shift 3
+    { printf 'P5\n%d %d\n255\n' "$w" "$h"; for v in "$@"; do printf "\\x$(printf %02x "$v")"; done; } >"$path"
+}
+# truth           prediction        (6 x 3; 255 = void), as in tests/test_eval.cpp
+#   0 0 1 1 2 255   0 1 1 1 2 2
+#   0 0 1 1 2 2     0 0 0 1 2 2
+#   0 0 0 0 0 0     0 0 0 0 0 1
+label_pgm "$tmp/truth.pgm" 6 3 0 0 1 1 2 255 0 0 1 1 2 2 0 0 0 0 0 0
+label_pgm "$tmp/pred.pgm" 6 3 0 1 1 1 2 2 0 0 0 1 2 2 0 0 0 0 0 1
+
+# With 255 ignored: confusion [[8,2,0],[1,3,0],[0,0,3]]; class 0 IoU 8/11, 1 IoU 3/6,
+# 2 IoU 1; pixel accuracy 14/17.
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --ignore 255 --json
+why=$(json_object_ok && json_has '"classes":3' '"confusion":[[8,2,0],[1,3,0],[0,0,3]]' \
+    '"iou":[0.7272727272727273,0.5,1.0]' '"pixel_accuracy":0.8235294117647058' '"pixels":17' \
+    '"dice":[' '"precision":[' '"recall":[' '"mean_iou":0.7424242424242')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "eval --json: confusion and scores of a hand-checked pair"
+else fail "eval --json: confusion and scores of a hand-checked pair" "${why:-}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+# A class absent from both maps is null, not 0 or NaN; the region keeps columns 1..3, rows 1..2.
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --classes 4 --region 1,1,4,3 --json
+why=$(json_object_ok && json_has '"classes":4' '"iou":[0.8,0.5,null,null]' '"recall":[1.0,0.5,null,null]' \
+    '"precision":[0.8,1.0,null,null]' '"mean_iou":0.65' '"pixels":6')
+if [[ $rc -eq 0 && -z "$why" ]]; then pass "eval --classes 4 --region: absent classes are null"
+else fail "eval --classes 4 --region: absent classes are null" "${why:-}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --ignore 255
+eval_ok=1
+for want in 'pixels scored' 'mean IoU' 'pixel accuracy' '0.7273' 'rows: ground truth'; do
+    grep -qF -- "$want" "$tmp/stdout" || eval_ok=0
+done
+if [[ $rc -eq 0 && $eval_ok -eq 1 ]]; then pass "eval: the table"
+else fail "eval: the table" "$(last_output); stdout: $(head -c 400 "$tmp/stdout" | tr '\n' '|')"; fi
+
+# Two directories, paired by stem: segment's labels PNG against itself (and a PGM
+# ground truth with no prediction, which is noted, not scored).
+label_pgm "$tmp/in40.pgm" 40 40 $(for ((i = 0; i < 1600; ++i)); do echo $(((i * 37) % 256)); done)
+fcnrt segment "$model" "$tmp/in40.pgm" -o "$tmp/evseg" --device cpu --quiet
+mkdir -p "$tmp/evgt"
+cp "$tmp/evseg/in40_labels.png" "$tmp/evgt/in40.png"
+cp "$tmp/truth.pgm" "$tmp/evgt/other.pgm"
+fcnrt eval "$tmp/evseg" "$tmp/evgt" --json
+why=$(json_object_ok && json_has '"pixel_accuracy":1.0' '"pixels":1600')
+if [[ $rc -eq 0 && -z "$why" ]] && grep -q '^fcnrt: note: 1 file' "$tmp/stderr"; then
+    pass "eval DIR DIR: segment's labels PNG paired with its namesake"
+else fail "eval DIR DIR: segment's labels PNG paired with its namesake" "${why:-no note}; $(last_output); stdout: $(head -c 600 "$tmp/stdout")"; fi
+
+# A 0/255 mask: 254 classes between are absent from both maps, named in one line.
+label_pgm "$tmp/mask_truth.pgm" 2 2 0 255 255 0
+label_pgm "$tmp/mask_pred.pgm" 2 2 0 255 0 0
+fcnrt eval "$tmp/mask_pred.pgm" "$tmp/mask_truth.pgm"
+if [[ $rc -eq 0 ]] && grep -q '^absent from both maps, left out here: classes 1-254$' "$tmp/stdout" &&
+    [[ $(grep -cE '^ +[0-9]+ ' "$tmp/stdout") -eq 4 ]]; then
+    pass "eval of a 0/255 mask: the 254 absent classes in one line"
+else fail "eval of a 0/255 mask: the 254 absent classes in one line" "$(last_output); stdout: $(head -c 600 "$tmp/stdout" | tr '\n' '|')"; fi
+
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --classes 2
+check_error "eval: a label beyond --classes, with its place" "$tmp/truth.pgm: label 2 at column 4, row 0 is not below --classes 2"
+fcnrt eval "$tmp/pred.pgm" "$tmp/in40.pgm"
+check_error "eval: maps of different sizes" "$tmp/pred.pgm: the prediction is 6x3"
+fcnrt eval "$tmp/evseg/in40_mask.png" "$tmp/evgt/in40.png"
+check_error "eval: a colour mask is no label map" "$tmp/evseg/in40_mask.png: a label map has one channel"
+fcnrt eval "$tmp/pred.pgm" "$tmp/absent.png"
+check_error "eval: a missing file" "$tmp/absent.png"
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --region 0,0,7,3
+check_error "eval: a region beyond the image" "$tmp/truth.pgm: --region 0,0,7,3"
+fcnrt eval "$tmp/pred.pgm" "$tmp/truth.pgm" --region 3,0,1,2
+check_usage_error "eval: an empty region" "--region"
+fcnrt eval "$tmp/pred.pgm" "$tmp/evgt"
+check_usage_error "eval: a file and a directory" "is a directory"
+
+# ---- zoo ----
+
+fcnrt zoo "$here/../models/zoo/cellpatch.arch.json" -o "$tmp/zoo" --seed 3
+first=$(cksum <"$tmp/zoo/cellpatch.safetensors" 2>/dev/null)
+fcnrt info "$tmp/zoo/cellpatch.json"
+if [[ $rc -eq 0 ]] && grep -q '626423 parameters' "$tmp/stdout"; then pass "zoo: a model that info loads, 626,423 parameters"
+else fail "zoo: a model that info loads, 626,423 parameters" "$(last_output); stdout: $(head -c 300 "$tmp/stdout" | tr '\n' '|')"; fi
+fcnrt zoo "$here/../models/zoo/cellpatch.arch.json" -o "$tmp/zoo" --seed 3 --quiet
+if [[ $rc -eq 0 && ! -s "$tmp/stderr" && "$(cksum <"$tmp/zoo/cellpatch.safetensors")" == "$first" ]]; then
+    pass "zoo --seed: the same weights again; --quiet: nothing on stderr"
+else fail "zoo --seed: the same weights again; --quiet: nothing on stderr" "$(last_output)"; fi
+fcnrt zoo "$model" -o "$tmp/zoo2"
+check_error "zoo on a graph file (not an architecture)" "$model: not a zoo architecture file" "$tmp/zoo2/model.json"
+
+# ---- quiet and progress ----
+
+fcnrt run "$model" --input "x=$input" --device cpu --quiet
+if [[ $rc -eq 0 && ! -s "$tmp/stderr" ]]; then pass "run --quiet: nothing on stderr"
+else fail "run --quiet: nothing on stderr" "$(last_output)"; fi
+
+fcnrt bench "$model" --device cpu --size 36x36 --iterations 2 --warmup 1 --json --quiet
+if [[ $rc -eq 0 && ! -s "$tmp/stderr" ]] && grep -q '"fcnrt_bench":1' "$tmp/stdout"; then pass "bench --quiet: nothing on stderr"
+else fail "bench --quiet: nothing on stderr" "$(last_output)"; fi
+
+# stderr is a file here: plain progress lines every FCNRT_PROGRESS_SECONDS (10 by default).
+FCNRT_PROGRESS_SECONDS=0.2 fcnrt bench "$here/../models/bsubtilis-patch31/dense.json" --device cpu \
+    --size 96x96 --duration 1.5 --warmup 1
+lines=$(grep -c '^fcnrt: progress: bench: ' "$tmp/stderr")
+if [[ $rc -eq 0 && $lines -ge 3 ]] && ! grep -q $'\r' "$tmp/stderr"; then
+    pass "bench off a terminal: plain progress lines ($lines in 1.5 s at a 0.2 s period)"
+else fail "bench off a terminal: plain progress lines" "$lines lines; $(last_output)"; fi
+
+fcnrt info "$model" --size 64x48
+if [[ $rc -eq 0 ]] && grep -qF 'input:  x [1, 1, 64, 48] float32 (declared [1, 1, ?, ?])' "$tmp/stdout"; then
+    pass "info --size: the concrete input shape beside the declared one"
+else fail "info --size: the concrete input shape beside the declared one" "$(last_output); stdout: $(head -c 300 "$tmp/stdout" | tr '\n' '|')"; fi
+
+fcnrt info "$model" --size 65x64
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: warning: .*65 input rows do not fit .* node pool1 leaves 1 of its 61 rows unused.* 66 rows' "$tmp/stderr" &&
+    ! grep -q 'columns do not fit' "$tmp/stderr"; then
+    pass "info at a size the pooling does not fit: a warning with the nearest fitting size"
+else fail "info at a size the pooling does not fit: a warning with the nearest fitting size" "$(last_output)"; fi
+
+fcnrt segment "$here/../models/bsubtilis-patch31/patch.json" "$tmp/truth.pgm" -o "$tmp/patchseg" --device cpu
+check_error "segment on a patch model names densify and --patchwise" "--patchwise" "$tmp/patchseg"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -89,7 +89,9 @@ TEST(OnnxNodeCases, MatchOnnxReferenceOutputs) {
     const fs::path root = FCNRT_ONNX_CASES_DIR;
     if (!fs::is_directory(root))
         GTEST_SKIP() << "no ONNX node cases in " << root
-                     << " (tests/onnx/setup_onnx_cases.sh collects them; it needs pip and the network)";
+                     << " (tests/onnx/setup_onnx_cases.sh collects them from the onnx package it "
+                        "pip-installs into a venv in the build folder: it needs python3-venv and "
+                        "the network; its reason is in the onnx_setup_node_cases output)";
     std::vector<fs::path> cases;
     for (const auto& e : fs::directory_iterator(root))
         if (e.is_directory()) cases.push_back(e.path());

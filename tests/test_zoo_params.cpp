@@ -67,8 +67,9 @@ TEST_P(ZooParams, CountAndPlan) {
     const ZooModel& z = GetParam();
     const fs::path json = zoo_dir() / (std::string(z.name) + ".json");
     if (!fs::exists(json))
-        GTEST_SKIP() << "no " << json << ": run tools/make_zoo.py first (/usr/bin/python3 "
-                     << "tools/make_zoo.py " << zoo_dir().string() << ")";
+        GTEST_SKIP() << "no " << json << ": write the zoo first (fcnrt zoo models/zoo/*.arch.json -o "
+                     << zoo_dir().string() << ", or /usr/bin/python3 tools/make_zoo.py "
+                     << zoo_dir().string() << ")";
 
     // Count on the model as written: the load-time passes fold batch norms into convs.
     LoadOptions as_written;

@@ -9,9 +9,10 @@ Two steps, because PyTorch and onnxruntime live in different Pythons here:
       lraspp_mobilenet_v3_large (random weights: weights=None, weights_backbone=None,
       aux_loss off) and a small U-Net, all at one static input size;
 
-  python3 tools/export_onnx_models.py reference OUT_DIR
-      (a Python with onnxruntime) writes OUT_DIR/<name>.ort.npy, onnxruntime's output
-      for the saved input.
+  build/python-venv/bin/python tools/export_onnx_models.py reference OUT_DIR
+      (a Python with onnxruntime, e.g. the virtual environment the ONNX tests make in
+      the build folder, after `build/python-venv/bin/python -m pip install onnxruntime`)
+      writes OUT_DIR/<name>.ort.npy, onnxruntime's output for the saved input.
 
 tests/test_onnx_models.cpp then runs each model with fcnrt and compares. Nothing here
 goes into git: OUT_DIR is a build folder.

@@ -2,21 +2,31 @@
 # Installs what fcnrt needs to build and test that this machine lacks (Debian
 # packages; the CUDA toolkit is used when present, never installed here), then
 # configures and builds into ./build. Safe to run again: it only adds what is missing.
+#
+# usage: tools/setup.sh [TARGET...]   (default: every target; tools/demo.sh asks
+#        for fcnrt alone). FCNRT_BUILD_DIR picks the build folder, FCNRT_CMAKE_ARGS
+#        adds configure options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev
-          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev libboost-context-dev)
+          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev libboost-context-dev
+          python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+# apt_get: apt-get that waits for the package lock (tools/apt_wait.sh).
+source tools/apt_wait.sh
+
 if ((${#missing[@]})); then
     echo "fcnrt setup: installing ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    apt_get update -qq
+    apt_get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # nvcc is often installed outside PATH.
@@ -35,9 +45,14 @@ if [ "$emulation" = 1 ]; then emulation_flag=ON; else emulation_flag=OFF; fi
 build_dir=${FCNRT_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DFCNRT_CUDA_EMULATION=$emulation_flag \
     ${FCNRT_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
-if [ "$emulation" = 1 ]; then
-    echo "fcnrt setup: built $build_dir/fcnrt (CUDA backend: the CPU emulation)"
+if (($#)); then
+    cmake --build "$build_dir" -j"$(nproc)" --target "$@"
+    echo "fcnrt setup: built $* in $build_dir"
 else
-    echo "fcnrt setup: built $build_dir/fcnrt"
+    cmake --build "$build_dir" -j"$(nproc)"
+    if [ "$emulation" = 1 ]; then
+        echo "fcnrt setup: built $build_dir/fcnrt and every test and benchmark (CUDA backend: the CPU emulation)"
+    else
+        echo "fcnrt setup: built $build_dir/fcnrt and every test and benchmark"
+    fi
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command of the README and CI: set up, build, run every test.
+# The test command of the README and CI: set up, build, run every test, then
+# list the skipped tests with the reason each gave (tools/ctest_skips.sh).
 # Without a usable GPU the CUDA backend is built against the CPU emulation
 # (emulation/cuda/README.md) and every CUDA test (ctest label `cuda`) runs there with
 # all its checks; with one, they run on the GPU. Where nvcc is installed but no GPU,
@@ -25,4 +26,7 @@ if grep -q '^FCNRT_CUDA_EMULATION:BOOL=ON' "$build_dir/CMakeCache.txt" && [ "${F
     fi
 fi
 
-ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" || status=$?
+tools/ctest_skips.sh "$build_dir" || true
+exit $status

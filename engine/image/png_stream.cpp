@@ -181,7 +181,7 @@ std::string encode_png_rows(int64_t width, int64_t height, int channels, const P
     return out;
 }
 
-bool png_stream_header(const std::string& path, ImageInfo* info) {
+bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_indices) {
     const File f = open_for_reading(path);
     unsigned char h[33];
     if (std::fread(h, 1, sizeof h, f.get()) != sizeof h) return false;
@@ -189,8 +189,15 @@ bool png_stream_header(const std::string& path, ImageInfo* info) {
         std::memcmp(h + 12, "IHDR", 4) != 0)
         return false;
     const int depth = h[24], colour = h[25];
-    if ((depth != 8 && depth != 16) || h[26] != 0 || h[27] != 0 || h[28] != 0) return false;
-    static const int kChannels[7] = {1, 0, 3, 0, 2, 0, 4};  // by colour type; 3 (palette) not here
+    if (h[26] != 0 || h[27] != 0 || h[28] != 0) return false;
+    // Label maps (palette_indices) may also be 1-, 2- or 4-bit gray or palette
+    // indices, or 8-bit palette indices; images are 8- or 16-bit.
+    const bool low = depth == 1 || depth == 2 || depth == 4;
+    if (low ? !(palette_indices && (colour == 0 || colour == 3))
+            : (depth != 8 && depth != 16) || (colour == 3 && (!palette_indices || depth != 8)))
+        return false;
+    // By colour type; 3 (palette) as one channel of indices.
+    static const int kChannels[7] = {1, 0, 3, 1, 2, 0, 4};
     if (colour > 6 || kChannels[colour] == 0) return false;
     info->width = get_be32(h + 16);
     info->height = get_be32(h + 20);
@@ -199,32 +206,50 @@ bool png_stream_header(const std::string& path, ImageInfo* info) {
     return true;
 }
 
-Image read_png_stream(const std::string& path, const ImageInfo& info) {
-    auto corrupt = [&](const std::string& why) {
-        return Error(path, "", "cannot decode the image (truncated or corrupt?): " + why);
-    };
-    const File f = open_for_reading(path);
-    if (std::fseek(f.get(), 8, SEEK_SET) != 0) throw corrupt("cannot seek");
-
-    const size_t sample_bytes = info.bit_depth == 16 ? 2 : 1;
-    const size_t bpp = size_t(info.channels) * sample_bytes;  // bytes per pixel, for the filters
-    const size_t stride = size_t(info.width) * bpp;
-    const size_t total = stride * size_t(info.height);
-    void* data = std::malloc(std::max<size_t>(total, 1));
-    if (!data) throw std::bad_alloc();
-    std::shared_ptr<const void> samples(data,
-                                        [](const void* p) { std::free(const_cast<void*>(p)); });
-    auto* out = static_cast<uint8_t*>(data);
-
+struct PngRowReader::State {
+    std::string path;
+    ImageInfo info;
+    File f;
+    InflateStream is;
+    size_t bpp = 0, stride = 0;
     // One filtered row as inflated (filter byte first), and the row before it unfiltered.
-    std::vector<uint8_t> row(stride + 1), prev(stride, 0), in(size_t(1) << 16);
+    std::vector<uint8_t> row, prev, in;
     size_t filled = 0;
     int64_t y = 0;
-    InflateStream is;
-    z_stream& z = is.z;
-    bool stream_end = false;
+    uint32_t chunk_left = 0;  // compressed bytes of the current IDAT not yet read
+    bool in_idat = false, stream_end = false, seen_iend = false;
 
-    auto finish_row = [&] {
+    Error corrupt(const std::string& why) const {
+        return Error(path, "", "cannot decode the image (truncated or corrupt?): " + why);
+    }
+
+    // Moves to the next IDAT chunk (skipping the CRC of the current one and any
+    // other chunk). False at IEND.
+    bool next_idat() {
+        if (in_idat && std::fseek(f.get(), 4, SEEK_CUR) != 0)
+            throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
+        in_idat = false;
+        for (;;) {
+            unsigned char head[8];
+            if (std::fread(head, 1, 8, f.get()) != 8) throw corrupt("the file ends before IEND");
+            const uint32_t length = get_be32(head);
+            if (length > 0x7fffffffu) throw corrupt("a chunk length beyond 2^31");
+            if (std::memcmp(head + 4, "IEND", 4) == 0) {
+                seen_iend = true;
+                return false;
+            }
+            if (std::memcmp(head + 4, "IDAT", 4) == 0) {
+                chunk_left = length;
+                in_idat = true;
+                return true;
+            }
+            // Ancillary chunks (and PLTE) are not needed.
+            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0)
+                throw corrupt("cannot skip a chunk");
+        }
+    }
+
+    void unfilter() {
         uint8_t* d = row.data() + 1;
         const uint8_t* b = prev.data();
         switch (row[0]) {
@@ -249,6 +274,92 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
                               std::to_string(row[0]));
         }
         std::memcpy(prev.data(), d, stride);
+    }
+};
+
+PngRowReader::PngRowReader(const std::string& path, const ImageInfo& info)
+    : s_(std::make_unique<State>()) {
+    State& s = *s_;
+    s.path = path;
+    s.info = info;
+    s.f = open_for_reading(path);
+    if (std::fseek(s.f.get(), 8, SEEK_SET) != 0) throw s.corrupt("cannot seek");
+    // Filters work on whole bytes: a pixel of fewer than 8 bits counts as 1.
+    s.bpp = info.bit_depth < 8 ? 1 : size_t(info.channels) * size_t(info.bit_depth / 8);
+    s.stride = (size_t(info.width) * size_t(info.channels) * size_t(info.bit_depth) + 7) / 8;
+    s.row.resize(s.stride + 1);
+    s.prev.assign(s.stride, 0);
+    s.in.resize(size_t(1) << 16);
+}
+
+PngRowReader::~PngRowReader() = default;
+
+const ImageInfo& PngRowReader::info() const { return s_->info; }
+
+const uint8_t* PngRowReader::next_row() {
+    State& s = *s_;
+    if (s.y >= s.info.height) throw Error(s.path, "", "internal: read past the last row");
+    z_stream& z = s.is.z;
+    auto ended = [&] {
+        return s.corrupt("the image data ends after " + std::to_string(s.y) + " of " +
+                         std::to_string(s.info.height) + " rows");
+    };
+    while (s.filled < s.row.size()) {
+        if (s.stream_end) throw ended();
+        // Inflate first, even without new input: zlib may hold output it has
+        // already read the input for (a match longer than the last row's room).
+        z.next_out = s.row.data() + s.filled;
+        z.avail_out = uInt(s.row.size() - s.filled);
+        const int ret = inflate(&z, Z_NO_FLUSH);
+        if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
+            throw s.corrupt(std::string("zlib: ") + (z.msg ? z.msg : "inflate failed"));
+        s.filled = s.row.size() - z.avail_out;
+        if (ret == Z_STREAM_END) s.stream_end = true;
+        if (s.filled < s.row.size() && !s.stream_end && z.avail_in == 0) {
+            while (s.chunk_left == 0)
+                if (!s.next_idat()) throw ended();
+            const size_t take = std::min<size_t>(s.chunk_left, s.in.size());
+            if (std::fread(s.in.data(), 1, take, s.f.get()) != take)
+                throw s.corrupt("the file ends inside image data");
+            s.chunk_left -= uint32_t(take);
+            z.next_in = s.in.data();
+            z.avail_in = uInt(take);
+        }
+    }
+    s.unfilter();
+    ++s.y;
+    s.filled = 0;
+    return s.row.data() + 1;
+}
+
+void PngRowReader::finish() {
+    State& s = *s_;
+    if (s.seen_iend) return;
+    // The rest of the current IDAT, then every chunk up to IEND.
+    if (s.in_idat && s.chunk_left > 0) {
+        if (std::fseek(s.f.get(), long(s.chunk_left), SEEK_CUR) != 0)
+            throw s.corrupt("cannot skip a chunk");
+        s.chunk_left = 0;
+    }
+    while (s.next_idat()) {
+        if (std::fseek(s.f.get(), long(s.chunk_left), SEEK_CUR) != 0)
+            throw s.corrupt("cannot skip a chunk");
+        s.chunk_left = 0;
+    }
+}
+
+Image read_png_stream(const std::string& path, const ImageInfo& info) {
+    PngRowReader reader(path, info);
+    const size_t sample_bytes = info.bit_depth == 16 ? 2 : 1;
+    const size_t stride = size_t(info.width) * size_t(info.channels) * sample_bytes;
+    const size_t total = stride * size_t(info.height);
+    void* data = std::malloc(std::max<size_t>(total, 1));
+    if (!data) throw std::bad_alloc();
+    std::shared_ptr<const void> samples(data,
+                                        [](const void* p) { std::free(const_cast<void*>(p)); });
+    auto* out = static_cast<uint8_t*>(data);
+    for (int64_t y = 0; y < info.height; ++y) {
+        const uint8_t* d = reader.next_row();
         uint8_t* dst = out + size_t(y) * stride;
         if (sample_bytes == 1) {
             std::memcpy(dst, d, stride);
@@ -257,46 +368,8 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
             for (size_t i = 0; i < stride / 2; ++i)
                 dst16[i] = uint16_t((d[2 * i] << 8) | d[2 * i + 1]);
         }
-        ++y;
-        filled = 0;
-    };
-
-    for (;;) {
-        unsigned char head[8];
-        if (std::fread(head, 1, 8, f.get()) != 8) throw corrupt("the file ends before IEND");
-        uint32_t length = get_be32(head);
-        if (length > 0x7fffffffu) throw corrupt("a chunk length beyond 2^31");
-        if (std::memcmp(head + 4, "IEND", 4) == 0) break;
-        if (std::memcmp(head + 4, "IDAT", 4) != 0) {  // ancillary chunks (and PLTE) are not needed
-            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0)
-                throw corrupt("cannot skip a chunk");
-            continue;
-        }
-        while (length > 0) {
-            const size_t take = std::min<size_t>(length, in.size());
-            if (std::fread(in.data(), 1, take, f.get()) != take)
-                throw corrupt("the file ends inside image data");
-            length -= uint32_t(take);
-            z.next_in = in.data();
-            z.avail_in = uInt(take);
-            while (z.avail_in > 0 && y < info.height && !stream_end) {
-                z.next_out = row.data() + filled;
-                z.avail_out = uInt(row.size() - filled);
-                const int ret = inflate(&z, Z_NO_FLUSH);
-                if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
-                    throw corrupt(std::string("zlib: ") + (z.msg ? z.msg : "inflate failed"));
-                filled = row.size() - z.avail_out;
-                if (filled == row.size()) finish_row();
-                if (ret == Z_STREAM_END) stream_end = true;
-                if (ret == Z_BUF_ERROR) break;  // no progress possible: wait for more input
-            }
-        }
-        if (std::fseek(f.get(), 4, SEEK_CUR) != 0)
-            throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
     }
-    if (y < info.height)
-        throw corrupt("the image data ends after " + std::to_string(y) + " of " +
-                      std::to_string(info.height) + " rows");
+    reader.finish();
     return Image(info, std::move(samples));
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/image/image_io.h"
@@ -40,9 +41,38 @@ std::string encode_png_rows(int64_t width, int64_t height, int channels, const P
 // `info` filled, when it is a PNG that read_png_stream decodes: bit depth 8 or
 // 16, gray, gray + alpha, RGB or RGBA, not interlaced. False for anything else
 // (another format, a palette or 1/2/4-bit PNG, Adam7 interlacing), which
-// stb_image then reads. Throws fcnrt::Error(path) only when the file cannot be
+// stb_image then reads. With `palette_indices` (label maps), palette PNGs are
+// also accepted, as one channel of palette indices (stb_image would expand
+// them to RGB), and so are 1-, 2- and 4-bit gray and palette PNGs (bit_depth
+// 1, 2 or 4; stb_image would scale such gray to 0..255). Throws fcnrt::Error(path) only when the file cannot be
 // opened.
-bool png_stream_header(const std::string& path, ImageInfo* info);
+bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_indices = false);
+
+// Decodes such a PNG one row at a time: memory is two rows and zlib's state,
+// whatever the image size. Rows come in order; each is width * channels
+// samples of 1 byte, of 2 bytes big-endian (as stored) for bit depth 16, or
+// packed most significant bits first for bit depths 1, 2 and 4.
+// Throws fcnrt::Error(path, "", "cannot decode the image (truncated or
+// corrupt?): ...").
+class PngRowReader {
+public:
+    // `info` from png_stream_header, its size already checked.
+    PngRowReader(const std::string& path, const ImageInfo& info);
+    ~PngRowReader();
+    PngRowReader(const PngRowReader&) = delete;
+    PngRowReader& operator=(const PngRowReader&) = delete;
+
+    const ImageInfo& info() const;
+    // The next row, valid until the next call; at most info().height calls.
+    const uint8_t* next_row();
+    // Reads on to IEND (after the last row), so a file cut after its image data
+    // is still reported.
+    void finish();
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
 
 // Decodes such a PNG (after png_stream_header said yes and `info`'s size was
 // checked) chunk by chunk, inflating straight into the samples. Throws

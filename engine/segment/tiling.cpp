@@ -86,8 +86,9 @@ SegmentModel analyse_segment_model(const Model& model) {
     SegmentModel sm;
     if (g.metadata.is_object() && g.metadata.contains("patch"))
         throw Error(model.path, "",
-                    "this is a patch classifier (metadata \"patch\"); segment needs a dense model: "
-                    "run fcnrt densify first");
+                    "this is a patch classifier (metadata \"patch\"): convert it with "
+                    "`fcnrt densify PATCH.json -o DENSE.json --same-size` and segment with that, "
+                    "or run it patch by patch with `fcnrt segment --patchwise` (far slower)");
     if (g.inputs.size() != 1)
         throw Error(model.path, "", "segment needs a model with one image input; this one has " +
                                         std::to_string(g.inputs.size()));

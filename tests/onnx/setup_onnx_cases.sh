@@ -1,19 +1,42 @@
 #!/usr/bin/env bash
 # Collects the ONNX backend node test cases for the ops fcnrt imports into DEST
 # (a build folder, not git): DEST/<case>/model.onnx and test_data_set_0/*.pb,
-# copied from the `onnx` Python package (pip-installed here when missing, with
-# onnxruntime and numpy, which tools/export_onnx_models.py uses). Runs as a ctest
-# FIXTURES_SETUP step; without the network (pip fails) it leaves DEST absent and
-# exits 0, so tests/test_onnx_node_cases.cpp skips with the reason.
-# Usage: setup_onnx_cases.sh DEST
+# copied from the `onnx` Python package. Runs as a ctest FIXTURES_SETUP step.
+#
+# The package comes from a virtual environment inside the build folder, VENV
+# (default: DEST's folder/python-venv), made here on first use with the
+# system's python3 (`-m venv`, Debian's python3-venv) and filled by pip with
+# onnx and numpy: nothing is installed into the user's own Python. A Python
+# that already has onnx can be named with FCNRT_PYTHON instead (it is used as
+# is, never installed into). Without python3-venv or the network it leaves DEST
+# absent and exits 0, so tests/test_onnx_node_cases.cpp skips with the reason.
+# Usage: setup_onnx_cases.sh DEST [VENV]
 set -uo pipefail
-dest=${1:?usage: setup_onnx_cases.sh DEST}
-python=${FCNRT_PYTHON:-python3}
+dest=${1:?usage: setup_onnx_cases.sh DEST [VENV]}
+venv=${2:-$(dirname "$dest")/python-venv}
 
-if ! "$python" -c "import onnx" 2>/dev/null; then
-    if ! "$python" -m pip install --quiet onnx onnxruntime numpy; then
-        echo "setup_onnx_cases: pip install onnx failed; the ONNX node cases will be skipped" >&2
-        exit 0
+skip() {
+    echo "setup_onnx_cases: $1; the ONNX node cases will be skipped" >&2
+    rm -rf "$dest"
+    exit 0
+}
+
+if [[ -n "${FCNRT_PYTHON:-}" ]]; then
+    python=$FCNRT_PYTHON
+    "$python" -c "import onnx" 2>/dev/null || skip "FCNRT_PYTHON=$python has no onnx module"
+else
+    python=$venv/bin/python
+    if ! "$python" -c "import onnx" 2>/dev/null; then
+        base=$(command -v python3 || true)
+        [[ -n "$base" ]] || skip "no python3 to make a virtual environment with"
+        if [[ ! -x "$python" ]]; then
+            echo "setup_onnx_cases: making a virtual environment in $venv (once per build folder)"
+            "$base" -m venv "$venv" ||
+                skip "cannot make a virtual environment in $venv (Debian: apt-get install python3-venv)"
+        fi
+        echo "setup_onnx_cases: pip-installing onnx and numpy into $venv (a few minutes, once)"
+        "$python" -m pip install --quiet --disable-pip-version-check onnx numpy ||
+            skip "pip install onnx into $venv failed (no network?)"
     fi
 fi
 

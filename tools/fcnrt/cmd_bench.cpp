@@ -26,6 +26,8 @@
 #include "engine/model_loader.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/progress.h"
+#include "tools/fcnrt/size_warning.h"
 #include "fcnrt_build_info.h"  // FCNRT_GIT_COMMIT, generated at build time
 
 
@@ -34,7 +36,7 @@ namespace fcnrt::cli {
 const char* const kBenchHelp =
     "usage: fcnrt bench MODEL [--size HxW] [--batch N] [--device auto|cpu|cuda|reference]\n"
     "                   [--warmup N] [--iterations N | --duration S] [--input IN.npy]\n"
-    "                   [--profile] [--json]\n"
+    "                   [--profile] [--json] [--quiet]\n"
     "\n"
     "Times whole-model runs and reports them as trtexec does. Every run is timed on the\n"
     "device's stream (CUDA events; the clock on the CPU) in three phases: host-to-device\n"
@@ -61,7 +63,9 @@ const char* const kBenchHelp =
     "  --profile         then as many runs again with a timestamp before every node: a\n"
     "                    table of per-node median time, FLOPs, bytes (each tensor and\n"
     "                    weight the node reads or writes, once), GFLOP/s, GB/s and share\n"
-    "  --json            print one JSON object on stdout and nothing else\n";
+    "  --json            print one JSON object on stdout and nothing else\n"
+    "  --quiet           nothing on stderr but errors (no device line or progress;\n"
+    "                    otherwise a bar on a terminal, a line every 10 s elsewhere)\n";
 
 namespace {
 
@@ -89,14 +93,14 @@ struct Options {
     int64_t batch = 0;                          // 0: not given
     int warmup = 3, iterations = 20;
     double duration_s = 0;  // > 0: run by time instead of by count
-    bool profile = false, json = false;
+    bool profile = false, json = false, quiet = false;
 };
 
 Options parse_options(const std::vector<std::string>& argv) {
     Args args(
         "bench", argv,
         {"--size", "--batch", "--device", "--warmup", "--iterations", "--duration", "--input"},
-        {"--profile", "--json"});
+        {"--profile", "--json", "--quiet"});
     if (args.positional().size() != 1)
         throw UsageError{"bench takes one MODEL (see fcnrt bench --help)"};
     Options o;
@@ -116,6 +120,7 @@ Options parse_options(const std::vector<std::string>& argv) {
         throw UsageError{"--input sets the input's shape; leave out --size and --batch"};
     o.profile = args.flag("--profile");
     o.json = args.flag("--json");
+    o.quiet = args.flag("--quiet");
     return o;
 }
 
@@ -139,7 +144,7 @@ std::map<std::string, Tensor> make_inputs(const Model& model, const Options& o) 
                             std::to_string(g.inputs.size()) + ")");
         std::string note;
         Tensor t = read_npy(o.input, &note);
-        if (!note.empty()) std::cerr << "fcnrt: note: " << o.input << ": " << note << "\n";
+        if (!note.empty() && !o.quiet) std::cerr << "fcnrt: note: " << o.input << ": " << note << "\n";
         if (t.dtype() != DType::F32)
             throw Error(
                 o.input, "",
@@ -279,8 +284,15 @@ int bench_command(const std::vector<std::string>& argv) {
 
     std::string chosen;
     std::shared_ptr<Backend> backend = select_backend(o.device, &chosen);
-    std::cerr << "fcnrt: " << chosen << "\n";
+    if (!o.quiet) {
+        std::cerr << "fcnrt: " << chosen << "\n";
+        std::map<std::string, Shape> shapes;
+        for (const auto& [name, t] : inputs) shapes[name] = t.shape();
+        warn_unfitting_size(model, shapes, std::cerr);
+    }
 
+    Progress progress("bench", !o.quiet);
+    progress.update("planning and the first upload");
     Executor executor(model, backend);
     executor.upload_inputs(inputs);  // checks the inputs against the graph and plans
     backend->synchronize();
@@ -317,25 +329,41 @@ int bench_command(const std::vector<std::string>& argv) {
         latency.push_back(h2d.back() + compute.back() + d2h.back());
     };
 
-    for (int i = 0; i < o.warmup; ++i) one_run(false, nullptr);
+    // Runs in all, for the fraction done (by time: the timed phase counts as its share).
+    const int total_runs = o.warmup + (o.duration_s > 0 ? 0 : o.iterations) * (per_node ? 2 : 1);
+    for (int i = 0; i < o.warmup; ++i) {
+        progress.update("warm-up run " + std::to_string(i + 1) + "/" + std::to_string(o.warmup),
+                        total_runs ? double(i) / total_runs : -1);
+        one_run(false, nullptr);
+    }
     const auto start = Clock::now();
     for (int i = 0;; ++i) {
         if (o.duration_s > 0) {
-            if (i > 0 &&
-                std::chrono::duration<double>(Clock::now() - start).count() >= o.duration_s)
-                break;
+            const double t = std::chrono::duration<double>(Clock::now() - start).count();
+            if (i > 0 && t >= o.duration_s) break;
+            progress.update("timed run " + std::to_string(i + 1) + " (" + std::to_string(int(t)) +
+                            " of " + std::to_string(int(o.duration_s)) + " s)");
         } else if (i == o.iterations) {
             break;
+        } else {
+            progress.update("timed run " + std::to_string(i + 1) + "/" + std::to_string(o.iterations),
+                            double(o.warmup + i) / total_runs);
         }
         one_run(true, nullptr);
     }
     const int iterations = int(latency.size());
     if (per_node)
-        for (int i = 0; i < iterations; ++i) one_run(false, per_node.get());
+        for (int i = 0; i < iterations; ++i) {
+            progress.update("--profile run " + std::to_string(i + 1) + "/" + std::to_string(iterations),
+                            o.duration_s > 0 ? -1 : double(o.warmup + iterations + i) / total_runs);
+            one_run(false, per_node.get());
+        }
+    progress.update("measuring the device's peak rate");
 
     const Stats lat = summarise(latency), s_h2d = summarise(h2d), s_compute = summarise(compute),
                 s_d2h = summarise(d2h);
     const DevicePeak peak = backend->peak();  // after the runs: the CPU measures it now
+    progress.stop();
     const double throughput = double(batch) * 1000.0 / lat.mean;
     const double achieved_tflops =
         s_compute.median > 0 ? flops / (s_compute.median * 1e-3) / 1e12 : 0.0;

@@ -7,11 +7,12 @@
 #include "engine/passes/densify.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/progress.h"
 
 namespace fcnrt::cli {
 
 const char* const kDensifyHelp =
-    "usage: fcnrt densify PATCH.json -o DENSE.json [--same-size] [--halo reflect|zero]\n"
+    "usage: fcnrt densify PATCH.json -o DENSE.json [--same-size] [--halo reflect|zero] [--quiet]\n"
     "\n"
     "Converts a patchwise classifier (metadata \"patch\": [ph, pw]; input [N, C, ph, pw],\n"
     "output [N, classes] or [N, classes, 1, 1]) into an exactly equivalent dense network\n"
@@ -35,10 +36,12 @@ const char* const kDensifyHelp =
     "                            centre convention: row ph//2, column pw//2)\n"
     "  --halo reflect|zero       how --same-size fills the padding: mirror the image\n"
     "                            without repeating the edge (reflect, default; needs\n"
-    "                            H > ph//2 and W > pw//2), or zeros\n";
+    "                            H > ph//2 and W > pw//2), or zeros\n"
+    "  --quiet                   nothing on stderr but errors\n";
 
 int densify_command(const std::vector<std::string>& argv) {
-    Args args("densify", argv, {"-o", "--output", "--halo"}, {"--same-size"});
+    Args args("densify", argv, {"-o", "--output", "--halo"}, {"--same-size", "--quiet"});
+    const bool quiet = args.flag("--quiet");
     if (args.positional().size() != 1)
         throw UsageError{"densify takes one PATCH.json (see fcnrt densify --help)"};
     std::string output = args.value("-o", args.value("--output"));
@@ -62,10 +65,15 @@ int densify_command(const std::vector<std::string>& argv) {
     // it is optimised when it is loaded to run.
     LoadOptions load;
     load.optimize = false;
+    Progress progress("densify", !quiet);
+    progress.update("loading " + input);
     const Model patch = load_model(input, load);
+    progress.update("converting " + std::to_string(patch.graph.nodes.size()) + " nodes");
     const Model dense = densify(patch, options);
+    progress.update("writing " + output);
     write_model(dense, output);
-    std::cerr << "fcnrt: wrote " << output << " and " << weights_path_for(output)
+    progress.stop();
+    if (!quiet) std::cerr << "fcnrt: wrote " << output << " and " << weights_path_for(output)
               << " (dense from patch " << dense.graph.metadata["dense_from_patch"].dump() << ")\n";
     return 0;
 }

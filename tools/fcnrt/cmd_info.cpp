@@ -9,11 +9,12 @@
 #include "engine/receptive_field.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/size_warning.h"
 
 namespace fcnrt::cli {
 
 const char* const kInfoHelp =
-    "usage: fcnrt info MODEL.json [--size HxW] [--batch N]\n"
+    "usage: fcnrt info MODEL.json [--size HxW] [--batch N] [--quiet]\n"
     "\n"
     "Prints the model's inputs and outputs, a layer table (op, output shape, parameters,\n"
     "FLOPs; a multiply-add counts 2) at the given input size, totals, the receptive field\n"
@@ -23,7 +24,9 @@ const char* const kInfoHelp =
     "\n"
     "  --size HxW   spatial size for open (null) input dims (default: the patch size for\n"
     "               patch models, else 512x512)\n"
-    "  --batch N    batch size for an open batch dim (default 1)\n";
+    "  --batch N    batch size for an open batch dim (default 1)\n"
+    "  --quiet      no warning on stderr (e.g. that the size leaves a pooling's last\n"
+    "               rows or columns unused), only errors\n";
 
 namespace {
 
@@ -54,7 +57,7 @@ std::string human_count(double v) {
 }  // namespace
 
 int info_command(const std::vector<std::string>& argv) {
-    Args args("info", argv, {"--size", "--batch"}, {});
+    Args args("info", argv, {"--size", "--batch"}, {"--quiet"});
     if (args.positional().size() != 1) throw UsageError{"info takes one MODEL.json (see fcnrt info --help)"};
     const Model model = load_model(args.positional()[0]);
     const Graph& g = model.graph;
@@ -67,7 +70,6 @@ int info_command(const std::vector<std::string>& argv) {
     std::printf("model: %s (%s)\n", g.name.empty() ? "(unnamed)" : g.name.c_str(), model.path.c_str());
     std::map<std::string, Shape> shapes;
     for (const GraphInput& in : g.inputs) {
-        std::printf("input:  %s %s float32\n", in.name.c_str(), dims(in.shape).c_str());
         Shape s = in.shape;
         if (s[0] == kUnknownDim) s[0] = batch;
         if (s.size() == 4) {
@@ -78,8 +80,16 @@ int info_command(const std::vector<std::string>& argv) {
             if (d == kUnknownDim)
                 throw Error(model.path, "", "input '" + in.name + "' has an open dim that --size and --batch do not fill");
         shapes[in.name] = s;
+        // The shape used here, and the declared one when it has open dims.
+        if (s == in.shape)
+            std::printf("input:  %s %s float32\n", in.name.c_str(), dims(s).c_str());
+        else
+            std::printf("input:  %s %s float32 (declared %s)\n", in.name.c_str(), dims(s).c_str(),
+                        dims(in.shape).c_str());
     }
     const MemoryPlan plan = plan_memory(model, shapes);
+    std::fflush(stdout);
+    if (!args.flag("--quiet")) warn_unfitting_size(model, shapes, std::cerr);
     for (const std::string& o : g.outputs)
         std::printf("output: %s %s %s\n", o.c_str(), shape_to_string(plan.tensors.at(o).shape).c_str(),
                     dtype_name(plan.tensors.at(o).dtype));

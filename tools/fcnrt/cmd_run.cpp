@@ -13,12 +13,13 @@
 #include "engine/model_loader.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/progress.h"
 
 namespace fcnrt::cli {
 
 const char* const kRunHelp =
     "usage: fcnrt run MODEL.json --input NAME=IN.npy ... [--output NAME=OUT.npy ...]\n"
-    "                 [--device auto|cpu|cuda]\n"
+    "                 [--device auto|cpu|cuda] [--quiet]\n"
     "\n"
     "Runs the graph on NumPy .npy tensors (float32; other numeric types are converted\n"
     "with a note). With a single graph input or output, NAME= may be left out. Without\n"
@@ -27,7 +28,9 @@ const char* const kRunHelp =
     "\n"
     "  --input NAME=FILE    a graph input (repeat for several)\n"
     "  --output NAME=FILE   where to write a graph output (repeat for several)\n"
-    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n";
+    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
+    "  --quiet              nothing on stderr but errors (no device line, notes or\n"
+    "                       progress lines)\n";
 
 namespace {
 
@@ -56,7 +59,8 @@ void print_summary(const std::string& name, const Tensor& t) {
 }  // namespace
 
 int run_command(const std::vector<std::string>& argv) {
-    Args args("run", argv, {"--input", "--output", "--device"}, {});
+    Args args("run", argv, {"--input", "--output", "--device"}, {"--quiet"});
+    const bool quiet = args.flag("--quiet");
     if (args.positional().size() != 1) throw UsageError{"run takes one MODEL.json (see fcnrt run --help)"};
     const Model model = load_model(args.positional()[0]);
 
@@ -70,7 +74,7 @@ int run_command(const std::vector<std::string>& argv) {
             throw Error(model.path, "", "--input " + a + ": the graph has no input named '" + name + "'");
         std::string note;
         Tensor t = read_npy(path, &note);
-        if (!note.empty()) std::cerr << "fcnrt: note: " << path << ": " << note << "\n";
+        if (!note.empty() && !quiet) std::cerr << "fcnrt: note: " << path << ": " << note << "\n";
         if (t.dtype() != DType::F32)
             throw Error(path, "", "graph inputs are float32; this file holds " +
                                       std::string(dtype_name(t.dtype())));
@@ -87,9 +91,14 @@ int run_command(const std::vector<std::string>& argv) {
 
     std::string chosen;
     auto backend = select_backend(device_option(args), &chosen);
-    std::cerr << "fcnrt: " << chosen << "\n";
+    if (!quiet) std::cerr << "fcnrt: " << chosen << "\n";
     Executor executor(model, backend);
-    const std::vector<Tensor> outputs = executor.run(inputs);
+    std::vector<Tensor> outputs;
+    {
+        Progress progress("run", !quiet);
+        progress.update("running " + model.path);
+        outputs = executor.run(inputs);
+    }
 
     if (writes.empty()) {
         for (size_t i = 0; i < outputs.size(); ++i) print_summary(output_names[i], outputs[i]);

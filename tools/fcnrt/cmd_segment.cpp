@@ -30,6 +30,7 @@
 #include "engine/segment/tiling.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
+#include "tools/fcnrt/progress.h"
 
 namespace fcnrt::cli {
 
@@ -69,8 +70,10 @@ const char* const kSegmentHelp =
     "                       on the patch centred on every pixel, a batch of patches per\n"
     "                       run (the baseline the densified model is judged against;\n"
     "                       same halo, same scores, far slower)\n"
-    "  --quiet              no progress bar or notes (otherwise one note per image:\n"
-    "                       runs or tiles and the planned peak memory)\n";
+    "  --quiet              nothing on stderr but errors. Otherwise: the device, one\n"
+    "                       note per image (runs or tiles and the planned peak memory)\n"
+    "                       and progress: a bar on a terminal, a plain `fcnrt: progress:`\n"
+    "                       line every 10 s when stderr is a file or a pipe\n";
 
 namespace {
 
@@ -151,35 +154,6 @@ std::string bytes_text(size_t b) {
     else std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(1 << 20));
     return buf;
 }
-
-// One line on a terminal's stderr, redrawn in place.
-class ProgressBar {
-public:
-    explicit ProgressBar(bool enabled) : enabled_(enabled) {}
-    ~ProgressBar() { finish(); }
-    void show(size_t image, size_t images, size_t tile, size_t tiles) {
-        if (!enabled_) return;
-        const double done = (double(image) + double(tile) / double(std::max<size_t>(tiles, 1))) /
-                            double(std::max<size_t>(images, 1));
-        const int width = 30, filled = int(std::lround(done * width));
-        std::fprintf(stderr, "\r[%s%s] image %zu/%zu  tile %zu/%zu ", std::string(filled, '#').c_str(),
-                     std::string(width - filled, '.').c_str(), image + (image < images), images,
-                     tile, tiles);
-        std::fflush(stderr);
-        drawn_ = true;
-    }
-    // Clears the line so that messages start on a clean one.
-    void finish() {
-        if (!drawn_) return;
-        std::fprintf(stderr, "\r%*s\r", 70, "");
-        std::fflush(stderr);
-        drawn_ = false;
-    }
-
-private:
-    bool enabled_;
-    bool drawn_ = false;
-};
 
 struct Options {
     std::string outdir;
@@ -276,7 +250,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
 
     std::string chosen;
     auto backend = select_backend(device, &chosen);
-    std::cerr << "fcnrt: " << chosen << "\n";
+    if (!opt.quiet) std::cerr << "fcnrt: " << chosen << "\n";
     Executor executor(model, backend);
 
     // The budget is for the whole process. Set aside first what it holds beyond
@@ -308,7 +282,16 @@ int segment_command(const std::vector<std::string>& argv_in) {
                   : bytes_text(opt.budget) + " budget, " + bytes_text(reserve) +
                         " of it set aside for the program, model and kernel scratch";
 
-    ProgressBar bar(!opt.quiet && ::isatty(2));
+    Progress bar("segment", !opt.quiet);
+    // Image i's tile `done` of `all` (runs of patches for --patchwise).
+    auto show = [&](size_t i, size_t done, size_t all, const char* unit) {
+        const double fraction = (double(i) + double(done) / double(std::max<size_t>(all, 1))) /
+                                double(images.size());
+        bar.update("image " + std::to_string(i + 1) + "/" + std::to_string(images.size()) + " " +
+                       stem_of(images[i]) + ", " + unit + " " + std::to_string(done) + "/" +
+                       std::to_string(all),
+                   fraction);
+    };
     int failures = 0;
     for (size_t i = 0; i < images.size(); ++i) {
         const std::string& path = images[i];
@@ -322,7 +305,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
                 const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
                 const PatchwisePlan plan = plan_patchwise(model, pm, halo, run_budget);
                 if (!opt.quiet) {
-                    bar.finish();
+                    bar.clear();
                     std::cerr << "fcnrt: note: " << path << ": patchwise, " << plan.runs
                               << " runs of up to " << plan.batch << " patches (planned peak "
                               << bytes_text(plan.peak_bytes) << ": " << bytes_text(plan.run_bytes)
@@ -330,17 +313,17 @@ int segment_command(const std::vector<std::string>& argv_in) {
                               << " of padded input and scores, of the " << bytes_text(run_budget)
                               << " the image's buffers leave of the " << budget_text << ")\n";
                 }
-                bar.show(i, images.size(), 0, size_t(plan.runs));
+                show(i, 0, size_t(plan.runs), "run");
                 const SegmentResult r = segment_image_patchwise(
                     executor, pm, halo, plan, image, transform, opt.halo, opt.probs,
-                    [&](size_t done, size_t all) { bar.show(i, images.size(), done, all); });
+                    [&](size_t done, size_t all) { show(i, done, all, "run"); });
                 write_outputs(path, image, r, palette, opt);
                 continue;
             }
             const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
             const TilePlan plan = plan_tiles(model, sm, halo, run_budget);
             if (!opt.quiet) {
-                bar.finish();
+                bar.clear();
                 std::cerr << "fcnrt: note: " << path << ": " << plan.tiles.size()
                           << (plan.tiled() ? " tiles" : " tile") << " of up to " << plan.tile[0]
                           << "x" << plan.tile[1] << " pixels (planned peak "
@@ -348,8 +331,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
                           << bytes_text(run_budget) << " the image's buffers leave of the "
                           << budget_text << ")\n";
             }
-            const bool show = images.size() > 1 || plan.tiled();
-            if (show) bar.show(i, images.size(), 0, plan.tiles.size());
+            show(i, 0, plan.tiles.size(), "tile");
             // Scores stream into the .npy tile by tile: [classes, H, W] float32 may be
             // far larger than the budget (20000 x 20000 x 3 classes: 4.5 GiB).
             std::unique_ptr<NpyPlanesFile> probs;
@@ -358,24 +340,22 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                                         sm.classes, image.height(), image.width());
             const SegmentResult r = segment_image(
                 executor, sm, halo, plan, image, transform, opt.halo, opt.probs,
-                [&](size_t done, size_t all) {
-                    if (show) bar.show(i, images.size(), done, all);
-                },
+                [&](size_t done, size_t all) { show(i, done, all, "tile"); },
                 probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
                       : TileScoresSink());
             write_outputs(path, image, r, palette, opt, probs.get());
         } catch (const Error& e) {
-            bar.finish();
+            bar.clear();
             // An error not already naming a file belongs to this image.
             std::cerr << "fcnrt: error: " << (e.file().empty() ? e.with_file(path) : e).what() << "\n";
             ++failures;
         } catch (const std::bad_alloc&) {
-            bar.finish();
+            bar.clear();
             std::cerr << "fcnrt: error: " << path << ": out of memory\n";
             ++failures;
         }
     }
-    bar.finish();
+    bar.stop();
     return failures ? 1 : 0;
 }
 

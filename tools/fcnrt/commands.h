@@ -12,6 +12,8 @@ int info_command(const std::vector<std::string>& args);
 int densify_command(const std::vector<std::string>& args);
 int segment_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
+int eval_command(const std::vector<std::string>& args);
+int zoo_command(const std::vector<std::string>& args);
 #ifdef FCNRT_WITH_ONNX
 int import_command(const std::vector<std::string>& args);
 #endif
@@ -21,6 +23,8 @@ extern const char* const kInfoHelp;
 extern const char* const kDensifyHelp;
 extern const char* const kSegmentHelp;
 extern const char* const kBenchHelp;
+extern const char* const kEvalHelp;
+extern const char* const kZooHelp;
 #ifdef FCNRT_WITH_ONNX
 extern const char* const kImportHelp;
 #endif

@@ -25,6 +25,8 @@ const char* const kHelp =
     "  densify convert a patchwise classifier into an equivalent dense network\n"
     "  segment segment image files into class masks (tiled when large)\n"
     "  bench   time whole-model runs: latency percentiles, throughput, TFLOP/s, memory\n"
+    "  eval    score label maps against ground truth: IoU, Dice, precision, recall\n"
+    "  zoo     write the zoo's full-size models (U-Net, FCN-8s, ...) with random weights\n"
 #ifdef FCNRT_WITH_ONNX
     "  import  convert an ONNX model to fcnrt JSON + safetensors (run/info/segment\n"
     "          also read MODEL.onnx directly)\n"
@@ -44,6 +46,8 @@ const Command kCommands[] = {
     {"densify", fcnrt::cli::densify_command, fcnrt::cli::kDensifyHelp},
     {"segment", fcnrt::cli::segment_command, fcnrt::cli::kSegmentHelp},
     {"bench", fcnrt::cli::bench_command, fcnrt::cli::kBenchHelp},
+    {"eval", fcnrt::cli::eval_command, fcnrt::cli::kEvalHelp},
+    {"zoo", fcnrt::cli::zoo_command, fcnrt::cli::kZooHelp},
 #ifdef FCNRT_WITH_ONNX
     {"import", fcnrt::cli::import_command, fcnrt::cli::kImportHelp},
 #endif
