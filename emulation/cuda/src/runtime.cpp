@@ -541,7 +541,7 @@ const char* cudaGetErrorName(cudaError_t e) {
         N(cudaSuccess) N(cudaErrorInvalidValue) N(cudaErrorMemoryAllocation)
         N(cudaErrorInitializationError) N(cudaErrorCudartUnloading) N(cudaErrorInvalidConfiguration)
         N(cudaErrorInvalidPitchValue) N(cudaErrorInvalidSymbol) N(cudaErrorInvalidHostPointer)
-        N(cudaErrorInvalidDevicePointer) N(cudaErrorInvalidMemcpyDirection)
+        N(cudaErrorInvalidDevicePointer) N(cudaErrorInvalidMemcpyDirection) N(cudaErrorInsufficientDriver)
         N(cudaErrorInvalidDeviceFunction) N(cudaErrorNoDevice) N(cudaErrorInvalidDevice)
         N(cudaErrorNoKernelImageForDevice) N(cudaErrorInvalidResourceHandle) N(cudaErrorIllegalState)
         N(cudaErrorNotReady) N(cudaErrorIllegalAddress) N(cudaErrorLaunchOutOfResources)
@@ -567,6 +567,8 @@ const char* cudaGetErrorString(cudaError_t e) {
         case cudaErrorInvalidHostPointer: return "invalid host pointer";
         case cudaErrorInvalidDevicePointer: return "invalid device pointer";
         case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
+        case cudaErrorInsufficientDriver:
+            return "CUDA driver version is insufficient for CUDA runtime version";
         case cudaErrorInvalidDeviceFunction: return "invalid device function";
         case cudaErrorNoDevice: return "no CUDA-capable device is detected";
         case cudaErrorInvalidDevice: return "invalid device ordinal";
