@@ -425,6 +425,9 @@ check_same "good, bad, good: the good images' files as without the bad one" "$ou
 
 # An image whose own buffers do not fit the budget is refused from its header.
 png_header "$in/big.png" 00007530 00007530              # 30000 x 30000
+# padded to a size that could hold it (deflate expands at most about 1032:1),
+# else it is refused as impossible for its size before the budget is asked
+truncate -s 1M "$in/big.png"
 fcnrt segment "$unet" "$in/big.png" -o "$out/big" --max-memory 100M --device cpu
 check_image_error "an image larger than the budget: refused from its header" "--max-memory" "$out/big"
 
@@ -475,6 +478,53 @@ for signal in INT KILL; do
     fi
     rm -rf "${out:?}/interrupted_$signal"
 done
+
+# ---- untrusted files (issue 16) ----
+# Every input of the fuzzing regression corpus, and files that are not
+# regular: one error line naming the file, exit 1, no output, no hang.
+
+for bad in "$here"/fuzz/regression/image/*; do
+    name=$(basename "$bad")
+    fcnrt segment "$unet" "$bad" -o "$out/regression_$name" --device cpu
+    check_image_error "image regression $name" "$bad:" "$out/regression_$name"
+done
+
+ln -s /dev/zero "$in/z.png"
+fcnrt segment "$unet" "$in/z.png" -o "$out/dev_zero" --device cpu
+check_image_error "an image that is a symlink to /dev/zero" "$in/z.png: is a character device" "$out/dev_zero"
+rm -f "$in/z.png"
+
+mkdir -p "$in/with_fifo"
+cp "$in/gray8.pgm" "$in/with_fifo/b.pgm"
+mkfifo "$in/with_fifo/a.png"
+fcnrt segment "$unet" "$in/with_fifo" -o "$out/with_fifo" --device cpu
+check_image_error "a FIFO named a.png in a directory" "$in/with_fifo/a.png: is a FIFO" \
+    "$out/with_fifo" "b_labels.png b_mask.png"
+rm -rf "$in/with_fifo"
+
+# A truncated JPEG (libjpeg-turbo would fill the rest with grey) and a good one.
+jpegs="$here/fuzz/seeds/image"
+head -c 900 "$jpegs/rgb.jpg" >"$in/truncated.jpg"
+fcnrt segment "$unet" "$in/truncated.jpg" -o "$out/truncated_jpeg" --device cpu
+check_image_error "a truncated JPEG" "$in/truncated.jpg: cannot decode" "$out/truncated_jpeg"
+fcnrt segment "$unet" "$jpegs/gray.jpg" "$jpegs/rgb_progressive.jpg" -o "$out/jpeg" --device cpu --quiet
+check_ok "JPEG (greyscale baseline, RGB progressive) through libjpeg-turbo"
+
+# The cause of a failed mkdir is the real one (it was overwritten by a stat:
+# "No such file or directory"): mkdir(1) says what it should be.
+noperm=/sys/fcnrt_segment_cli_test
+if [[ $(id -u) -ne 0 ]]; then
+    mkdir -p "$in/readonly" && chmod 555 "$in/readonly"
+    noperm="$in/readonly/out"
+fi
+cause=$(mkdir "$noperm" 2>&1 | sed 's/.*: //')
+if [[ -n "$cause" ]]; then
+    fcnrt segment "$unet" "$sample" -o "$noperm" --device cpu
+    check_error "-o where mkdir fails: the real cause ($cause)" "$noperm: cannot create the output directory: $cause"
+else
+    rmdir "$noperm" 2>/dev/null
+    echo "skip -o where mkdir fails: mkdir $noperm succeeded here"
+fi
 
 # ---- budget ----
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libopenblas-dev libgtest-dev
+packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libjpeg-dev libtiff-dev libopenblas-dev libgtest-dev
           libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/image/sample_buffer.h"
+#include "engine/io/file_util.h"
 
 namespace fcnrt {
 
@@ -106,17 +108,6 @@ struct InflateStream {
     ~InflateStream() { inflateEnd(&z); }
 };
 
-struct FileCloser {
-    void operator()(FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
-
-File open_for_reading(const std::string& path) {
-    File f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
-    return f;
-}
-
 }  // namespace
 
 void encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSource& rows,
@@ -181,10 +172,8 @@ std::string encode_png_rows(int64_t width, int64_t height, int channels, const P
     return out;
 }
 
-bool png_stream_header(const std::string& path, ImageInfo* info) {
-    const File f = open_for_reading(path);
-    unsigned char h[33];
-    if (std::fread(h, 1, sizeof h, f.get()) != sizeof h) return false;
+bool png_stream_header(const unsigned char* h, size_t n, ImageInfo* info) {
+    if (n < kPngHeaderBytes) return false;
     if (std::memcmp(h, kSignature, 8) != 0 || get_be32(h + 8) != 13 ||
         std::memcmp(h + 12, "IHDR", 4) != 0)
         return false;
@@ -199,22 +188,20 @@ bool png_stream_header(const std::string& path, ImageInfo* info) {
     return true;
 }
 
-Image read_png_stream(const std::string& path, const ImageInfo& info) {
-    auto corrupt = [&](const std::string& why) {
-        return Error(path, "", "cannot decode the image (truncated or corrupt?): " + why);
-    };
-    const File f = open_for_reading(path);
-    if (std::fseek(f.get(), 8, SEEK_SET) != 0) throw corrupt("cannot seek");
+bool png_stream_header(const std::string& path, ImageInfo* info) {
+    InputFile file(path);
+    unsigned char h[kPngHeaderBytes];
+    return png_stream_header(h, file.read(h, sizeof h), info);
+}
 
+Image read_png_stream(const ByteReader& read, const ImageInfo& info, const std::string& name) {
+    auto corrupt = [&](const std::string& why) {
+        return Error(name, "", "cannot decode the image (truncated or corrupt?): " + why);
+    };
     const size_t sample_bytes = info.bit_depth == 16 ? 2 : 1;
     const size_t bpp = size_t(info.channels) * sample_bytes;  // bytes per pixel, for the filters
     const size_t stride = size_t(info.width) * bpp;
-    const size_t total = stride * size_t(info.height);
-    void* data = std::malloc(std::max<size_t>(total, 1));
-    if (!data) throw std::bad_alloc();
-    std::shared_ptr<const void> samples(data,
-                                        [](const void* p) { std::free(const_cast<void*>(p)); });
-    auto* out = static_cast<uint8_t*>(data);
+    SampleBuffer samples(stride, size_t(info.height));
 
     // One filtered row as inflated (filter byte first), and the row before it unfiltered.
     std::vector<uint8_t> row(stride + 1), prev(stride, 0), in(size_t(1) << 16);
@@ -249,33 +236,39 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
                               std::to_string(row[0]));
         }
         std::memcpy(prev.data(), d, stride);
-        uint8_t* dst = out + size_t(y) * stride;
+        uint8_t* dst = samples.row(size_t(y));
         if (sample_bytes == 1) {
             std::memcpy(dst, d, stride);
         } else {
-            auto* dst16 = reinterpret_cast<uint16_t*>(dst);  // malloc'd: aligned
+            auto* dst16 = reinterpret_cast<uint16_t*>(dst);  // malloc'd, even row size: aligned
             for (size_t i = 0; i < stride / 2; ++i)
                 dst16[i] = uint16_t((d[2 * i] << 8) | d[2 * i + 1]);
         }
         ++y;
         filled = 0;
     };
+    // Skips `n` bytes by reading them: the reader only goes forward.
+    auto skip = [&](size_t n) {
+        while (n > 0) {
+            const size_t take = std::min(n, in.size());
+            if (read(in.data(), take) != take) throw corrupt("the file ends inside a chunk");
+            n -= take;
+        }
+    };
 
     for (;;) {
         unsigned char head[8];
-        if (std::fread(head, 1, 8, f.get()) != 8) throw corrupt("the file ends before IEND");
+        if (read(head, 8) != 8) throw corrupt("the file ends before IEND");
         uint32_t length = get_be32(head);
         if (length > 0x7fffffffu) throw corrupt("a chunk length beyond 2^31");
         if (std::memcmp(head + 4, "IEND", 4) == 0) break;
         if (std::memcmp(head + 4, "IDAT", 4) != 0) {  // ancillary chunks (and PLTE) are not needed
-            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0)
-                throw corrupt("cannot skip a chunk");
+            skip(size_t(length) + 4);
             continue;
         }
         while (length > 0) {
             const size_t take = std::min<size_t>(length, in.size());
-            if (std::fread(in.data(), 1, take, f.get()) != take)
-                throw corrupt("the file ends inside image data");
+            if (read(in.data(), take) != take) throw corrupt("the file ends inside image data");
             length -= uint32_t(take);
             z.next_in = in.data();
             z.avail_in = uInt(take);
@@ -291,13 +284,12 @@ Image read_png_stream(const std::string& path, const ImageInfo& info) {
                 if (ret == Z_BUF_ERROR) break;  // no progress possible: wait for more input
             }
         }
-        if (std::fseek(f.get(), 4, SEEK_CUR) != 0)
-            throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
+        skip(4);  // the CRC, not checked, as by stb_image
     }
     if (y < info.height)
         throw corrupt("the image data ends after " + std::to_string(y) + " of " +
                       std::to_string(info.height) + " rows");
-    return Image(info, std::move(samples));
+    return Image(info, samples.release());
 }
 
 }  // namespace fcnrt

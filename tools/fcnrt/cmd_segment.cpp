@@ -98,7 +98,10 @@ bool has_image_extension(const std::string& name) {
 // Every image file directly in `dir`, sorted by name.
 std::vector<std::string> images_in(const std::string& dir) {
     DIR* d = ::opendir(dir.c_str());
-    if (!d) throw Error(dir, "", std::string("cannot read the directory: ") + std::strerror(errno));
+    if (!d) {
+        const int err = errno;
+        throw Error(dir, "", std::string("cannot read the directory: ") + std::strerror(err));
+    }
     std::vector<std::string> names;
     while (const dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
@@ -300,8 +303,12 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                         " leaves nothing for images: the program, this model and "
                                         "the kernels' scratch already take " + bytes_text(reserve));
     const size_t budget = opt.budget - reserve;
-    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0 && !is_directory(opt.outdir))
-        throw Error(opt.outdir, "", std::string("cannot create the output directory: ") + std::strerror(errno));
+    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0) {
+        const int err = errno;  // is_directory's stat would overwrite it
+        if (!is_directory(opt.outdir))
+            throw Error(opt.outdir, "", std::string("cannot create the output directory: ") +
+                                            std::strerror(err));
+    }
 
     const std::string budget_text =
         on_device ? bytes_text(opt.budget) + " device budget"
