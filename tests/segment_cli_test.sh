@@ -526,6 +526,57 @@ else
     echo "skip -o where mkdir fails: mkdir $noperm succeeded here"
 fi
 
+# ---- TIFF (made with libtiff by make_test_tiff) ----
+
+if [[ -n "${MAKE_TEST_TIFF:-}" && -x "$MAKE_TEST_TIFF" ]]; then
+    # A 16-bit time-lapse of 3 pages: each page segmented as its own image.
+    "$MAKE_TEST_TIFF" "$in/stack.tif" pages=3 bits=16 compression=lzw width=45 height=31
+    fcnrt segment "$cells/dense.json" "$in/stack.tif" -o "$out/tiff_stack" --device cpu --quiet
+    check_ok "16-bit 3-page TIFF segments page by page"
+    check_listing "16-bit 3-page TIFF: one mask and labels per page" "$out/tiff_stack" \
+        "stack_p0000_labels.png stack_p0000_mask.png stack_p0001_labels.png stack_p0001_mask.png stack_p0002_labels.png stack_p0002_mask.png"
+    for p in 0 1 2; do
+        check_png "TIFF page $p labels" "$out/tiff_stack/stack_p000${p}_labels.png" 45 31 0
+    done
+    # The same pages as a tiled, deflated BigTIFF: the same labels.
+    "$MAKE_TEST_TIFF" "$in/stack_big.tif" pages=3 bits=16 compression=deflate tiled=1 bigtiff=1 width=45 height=31
+    fcnrt segment "$cells/dense.json" "$in/stack_big.tif" -o "$out/tiff_stack_big" --device cpu --quiet
+    check_ok "16-bit 3-page tiled BigTIFF segments"
+    for p in 0 1 2; do
+        if cmp -s "$out/tiff_stack/stack_p000${p}_labels.png" "$out/tiff_stack_big/stack_big_p000${p}_labels.png"; then
+            pass "strips and tiles give the same labels (page $p)"
+        else
+            fail "strips and tiles give the same labels (page $p)" "labels differ"
+        fi
+    done
+    # --tiff-out: the labels of every page in one TIFF, no labels PNGs.
+    fcnrt segment "$cells/dense.json" "$in/stack.tif" -o "$out/tiff_out" --tiff-out --device cpu --quiet
+    check_ok "--tiff-out"
+    check_listing "--tiff-out: masks per page and one labels TIFF" "$out/tiff_out" \
+        "stack_labels.tif stack_p0000_mask.png stack_p0001_mask.png stack_p0002_mask.png"
+    # Segmenting the labels TIFF reads its 3 pages back (8-bit grey).
+    fcnrt segment "$cells/dense.json" "$out/tiff_out/stack_labels.tif" -o "$out/tiff_out_back" --device cpu --quiet
+    check_ok "the labels TIFF reads back"
+    check_listing "the labels TIFF has 3 pages" "$out/tiff_out_back" \
+        "stack_labels_p0000_labels.png stack_labels_p0000_mask.png stack_labels_p0001_labels.png stack_labels_p0001_mask.png stack_labels_p0002_labels.png stack_labels_p0002_mask.png"
+    # The last page's data overwritten: the first pages are segmented, the
+    # last refused with one error, and the --tiff-out labels file not written.
+    cp "$in/stack.tif" "$in/cut.tif"
+    size=$(stat -c %s "$in/cut.tif")
+    head -c 64 /dev/zero | tr '\0' '\377' |
+        dd of="$in/cut.tif" bs=1 seek=$((size * 5 / 6)) conv=notrunc status=none
+    fcnrt segment "$cells/dense.json" "$in/cut.tif" -o "$out/tiff_cut" --tiff-out --device cpu --quiet
+    if [[ $rc -eq 1 && $(grep -c '^fcnrt: error:' "$tmp/stderr") -eq 1 && ! -e "$out/tiff_cut/cut_labels.tif" ]] &&
+        grep -q "^fcnrt: error: $in/cut.tif" "$tmp/stderr"; then
+        pass "a corrupt page in a TIFF stack: refused, no labels TIFF"
+    else
+        fail "a corrupt page in a TIFF stack: refused, no labels TIFF" "$(last_output); $(ls "$out/tiff_cut" 2>&1 | tr '\n' ' ')"
+    fi
+    partial_files | xargs -r rm -f
+else
+    echo "skip TIFF: MAKE_TEST_TIFF is not set (ctest sets it to the make_test_tiff it builds)"
+fi
+
 # ---- budget ----
 
 fcnrt segment "$unet" "$sample" -o "$out/budget_1m" --max-memory 1M --device cpu

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/image/jpeg_decode.h"
 #include "engine/image/png_stream.h"
+#include "engine/image/tiff_io.h"
 #include "engine/io/file_util.h"
 
 // Declarations only; the implementation is compiled in stb_impl.cpp with the
@@ -139,6 +140,8 @@ ImageInfo info_from_bytes(const std::string& bytes, const std::string& name) {
         check_jpeg(info, bytes.size(), name);
         return info;
     }
+    if (looks_like_tiff(as_bytes(bytes), bytes.size()))
+        return TiffReader(as_bytes(bytes), bytes.size(), name).info(0);
     StbSource source(bytes);
     const stbi_io_callbacks io = source.callbacks();
     int w = 0, h = 0, c = 0;
@@ -146,7 +149,7 @@ ImageInfo info_from_bytes(const std::string& bytes, const std::string& name) {
         check_png_header_size(bytes, name);
         const char* why = stbi_failure_reason();
         throw Error(name, "",
-                    std::string("not a readable image (PNG, JPEG, BMP, TGA or PNM)") +
+                    std::string("not a readable image (PNG, JPEG, TIFF, BMP, TGA or PNM)") +
                         (why ? std::string(": ") + why : std::string()));
     }
     source.rewind();
@@ -219,30 +222,56 @@ Image Image::blank(ImageInfo info) {
 // fstat size). PNGs that png_stream decodes are read from their header and
 // inflated row by row: a whole-file copy and stb_image's whole inflated
 // stream would double or triple the memory of a huge image's samples.
-ImageInfo read_image_info(const std::string& path) {
-    InputFile file(path);
-    unsigned char head[kPngHeaderBytes];
-    const size_t got = file.read(head, sizeof head);
+namespace {
+
+// The first bytes of a file: enough for png_stream_header and the signatures.
+struct Head {
+    unsigned char bytes[kPngHeaderBytes];
+    size_t size = 0;
+    int64_t file_size = 0;
+    explicit Head(InputFile& file) : size(file.read(bytes, sizeof bytes)), file_size(file.size()) {}
+};
+
+void check_only_page(int64_t page, const std::string& path) {
+    if (page != 0) throw Error(path, "", "has no page " + std::to_string(page) + " (only TIFFs have pages)");
+}
+
+}  // namespace
+
+ImageInfo read_image_info(const std::string& path, int64_t page) {
     ImageInfo info;
-    if (png_stream_header(head, got, &info)) {
-        check_size(info.width, info.height, path);
-        check_plausible(png_row_bytes(info), file.size(), info, path);
-        return info;
+    {
+        InputFile file(path);
+        const Head head(file);
+        if (looks_like_tiff(head.bytes, head.size)) return TiffReader(path).info(page);
+        check_only_page(page, path);
+        if (png_stream_header(head.bytes, head.size, &info)) {
+            check_size(info.width, info.height, path);
+            check_plausible(png_row_bytes(info), head.file_size, info, path);
+            return info;
+        }
     }
     return info_from_bytes(read_file_bytes(path), path);
 }
 
-Image read_image(const std::string& path) {
+int64_t read_image_pages(const std::string& path) {
+    InputFile file(path);
+    const Head head(file);
+    return looks_like_tiff(head.bytes, head.size) ? TiffReader(path).pages() : 1;
+}
+
+Image read_image(const std::string& path, int64_t page) {
     ImageInfo info;
     {
         InputFile file(path);
-        unsigned char head[kPngHeaderBytes];
-        const size_t got = file.read(head, sizeof head);
-        if (png_stream_header(head, got, &info)) {
+        const Head head(file);
+        if (looks_like_tiff(head.bytes, head.size)) return TiffReader(path).read(page);
+        check_only_page(page, path);
+        if (png_stream_header(head.bytes, head.size, &info)) {
             check_size(info.width, info.height, path);
-            check_plausible(png_row_bytes(info), file.size(), info, path);
+            check_plausible(png_row_bytes(info), head.file_size, info, path);
             // Never past the size fstat reported, even if the file grows.
-            int64_t left = file.size() - int64_t(got);
+            int64_t left = head.file_size - int64_t(head.size);
             auto read = [&](void* out, size_t n) {
                 const size_t take = std::min<size_t>(n, size_t(std::max<int64_t>(left, 0)));
                 const size_t done = file.read(out, take);
@@ -253,6 +282,10 @@ Image read_image(const std::string& path) {
         }
     }
     return decode_image(read_file_bytes(path), path);
+}
+
+ImageInfo probe_image(const std::string& bytes, const std::string& name) {
+    return info_from_bytes(bytes, name);
 }
 
 Image decode_image(const std::string& bytes, const std::string& name) {
@@ -270,6 +303,8 @@ Image decode_image(const std::string& bytes, const std::string& name) {
     }
     if (looks_like_jpeg(as_bytes(bytes), bytes.size()))
         return decode_jpeg(as_bytes(bytes), bytes.size(), name, check_jpeg);
+    if (looks_like_tiff(as_bytes(bytes), bytes.size()))
+        return TiffReader(as_bytes(bytes), bytes.size(), name).read(0);
     return decode_with_stb(bytes, name);
 }
 

@@ -65,20 +65,28 @@ private:
 };
 
 // Size, channels and bit depth from the header, checked against
-// kMaxImageSide / kMaxImagePixels. Throws fcnrt::Error(path, "", reason) for a
-// missing file, an unknown format, a 0-pixel or an absurdly large image.
-ImageInfo read_image_info(const std::string& path);
+// kMaxImageSide / kMaxImagePixels and against the file's size. Throws
+// fcnrt::Error(path, "", reason) for a missing file, something not a regular
+// file, an unknown format, a 0-pixel or an absurdly large image. `page` picks
+// a page of a multi-page TIFF; other files have only page 0.
+ImageInfo read_image_info(const std::string& path, int64_t page = 0);
 
-// Decodes the whole image, keeping 16-bit samples 16-bit. The same checks as
-// read_image_info first; a truncated or corrupt file throws with the
-// decoder's reason. 8/16-bit non-interlaced gray/RGB(A) PNGs are inflated row
-// by row (engine/image/png_stream.h), so they cost their samples and little
-// more; JPEGs are decoded row by row by libjpeg-turbo; other files are read
-// whole and decoded by stb_image, which must not read past the data's end.
-Image read_image(const std::string& path);
+// The number of pages: a TIFF's image directories, 1 for every other format.
+int64_t read_image_pages(const std::string& path);
 
-// The same from bytes already in memory; `name` is the file named in errors.
+// Decodes the whole image (or TIFF page), keeping 16-bit samples 16-bit. The
+// same checks as read_image_info first; a truncated or corrupt file throws
+// with the decoder's reason. 8/16-bit non-interlaced gray/RGB(A) PNGs are
+// inflated row by row (engine/image/png_stream.h), JPEGs decoded row by row
+// by libjpeg-turbo and TIFFs by libtiff (engine/image/tiff_io.h), so they cost
+// their samples and little more; other files are read whole and decoded by
+// stb_image, which must not read past the data's end.
+Image read_image(const std::string& path, int64_t page = 0);
+
+// The same from bytes already in memory (a TIFF's first page); `name` is the
+// file named in errors.
 Image decode_image(const std::string& bytes, const std::string& name);
+ImageInfo probe_image(const std::string& bytes, const std::string& name);
 
 // Always through stb_image (not JPEG): for tests that check our PNG encoder
 // against an independent decoder.
