@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes the small seed inputs of tests/fuzz/seeds/ that the repository has no
 file of its own for: images in every format and layout the decoders take
-(the JPEGs there were written with libjpeg-turbo's cjpeg-equivalent API and
-are kept as they are), a tiny ONNX model (encoded with protoc from text) and
+(the JPEGs there were written with libjpeg-turbo's compression API and the
+TIFFs with build/tests/make_test_tiff, see the end of this file; both are
+kept as they are), a tiny ONNX model (encoded with protoc from text) and
 command lines. Standard library only; protoc and onnx.proto for the ONNX seed.
 
     /usr/bin/python3 tests/fuzz/make_seeds.py
@@ -100,3 +101,9 @@ for i, args in enumerate([
         [b"m.json", b"a.png", b"dir", b"-o", b"out", b"--max-memory", b"1.5G", b"--overlay", b"--opacity", b"0.3"],
         [b"m.json", b"--size=256x256", b"--iterations", b"3", b"--json", b"--device", b"auto"]]):
     write("cli_args/command%d" % i, bytes([i]) + b"\x00".join(args))
+
+# TIFFs (libtiff, through the test helper, when it is built):
+#   make_test_tiff gray8_lzw_strips.tif width=9 height=7 compression=lzw rows_per_strip=3
+#   make_test_tiff gray16_deflate_tiles_2pages.tif width=20 height=17 bits=16 compression=deflate tiled=1 pages=2
+#   make_test_tiff rgb8_packbits_bigtiff.tif width=7 height=5 channels=3 compression=packbits bigtiff=1
+#   make_test_tiff rgba16_none.tif width=5 height=4 channels=4 bits=16
