@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libjpeg-dev libtiff-dev libopenblas-dev libgtest-dev
-          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev)
+          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev
+          clang libclang-rt-dev)  # the last two: libFuzzer for tools/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,3 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 ctest --test-dir "${FCNRT_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
+# Fuzzing (tools/fuzz.sh): ctest above replayed the regression corpus with
+# this build (fuzz_regression_*); here each target is also fuzzed briefly
+# under ASan and UBSan, built with clang in build-fuzz. FCNRT_CI_FUZZ_SECONDS
+# per target (default 15; 0 skips).
+fuzz_seconds=${FCNRT_CI_FUZZ_SECONDS:-15}
+if ((fuzz_seconds > 0)); then
+    tools/fuzz.sh "$fuzz_seconds"
+fi

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/image/jpeg_decode.h"
 #include "engine/image/png_stream.h"
+#include "engine/image/pnm_decode.h"
 #include "engine/image/tiff_io.h"
 #include "engine/io/file_util.h"
 
@@ -142,6 +143,7 @@ ImageInfo info_from_bytes(const std::string& bytes, const std::string& name) {
     }
     if (looks_like_tiff(as_bytes(bytes), bytes.size()))
         return TiffReader(as_bytes(bytes), bytes.size(), name).info(0);
+    if (looks_like_pnm(as_bytes(bytes), bytes.size())) return read_pnm_info(as_bytes(bytes), bytes.size(), name);
     StbSource source(bytes);
     const stbi_io_callbacks io = source.callbacks();
     int w = 0, h = 0, c = 0;
@@ -305,6 +307,7 @@ Image decode_image(const std::string& bytes, const std::string& name) {
         return decode_jpeg(as_bytes(bytes), bytes.size(), name, check_jpeg);
     if (looks_like_tiff(as_bytes(bytes), bytes.size()))
         return TiffReader(as_bytes(bytes), bytes.size(), name).read(0);
+    if (looks_like_pnm(as_bytes(bytes), bytes.size())) return decode_pnm(as_bytes(bytes), bytes.size(), name);
     return decode_with_stb(bytes, name);
 }
 

@@ -1,5 +1,6 @@
 // Reading images for `fcnrt segment` (8/16-bit PNG row by row with zlib,
-// JPEG with libjpeg-turbo, other PNGs, BMP, TGA and PNM with stb_image) and
+// JPEG with libjpeg-turbo, TIFF with libtiff, binary PGM/PPM our own, other
+// PNGs, BMP and TGA with stb_image) and
 // encoding PNGs in memory (stb_image_write).
 //
 // Every input is untrusted: a file must be a regular file, its header's size

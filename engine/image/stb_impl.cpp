@@ -23,6 +23,8 @@
 #define STBI_NO_PSD
 #define STBI_NO_GIF
 #define STBI_NO_JPEG
+// PNM neither: its header parser overflows an int (engine/image/pnm_decode.cpp reads PGM/PPM).
+#define STBI_NO_PNM
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 
