@@ -294,6 +294,11 @@ for onnx in "$here"/fuzz/regression/onnx/*.onnx; do
     check_error "import of onnx regression $(basename "$onnx")" "$onnx" "$tmp/imported.json"
 done
 
+for graph in "$here"/fuzz/regression/graph_json/*; do
+    fcnrt info "$graph"
+    check_error "graph JSON regression $(basename "$graph")" "$graph"
+done
+
 # An output that cannot be written is reported under the name the user gave,
 # not under run's temporary (NAME.fcnrt-partial).
 fcnrt run "$model" --input "x=$input" --output "scores=$tmp/no_such_dir/s.npy"

@@ -487,6 +487,10 @@ OnnxImport import_graph(const onnx::ModelProto& model, const std::string& path) 
             if (it == mappers().end())
                 throw Error(n.op_type() + " is supported only on values known at import time "
                             "(constant subgraphs); here it reads a run-time tensor");
+            // Every mapper reads input 0 and output 0 (protobuf does not check
+            // the index: a node without them crashed the import, found by fuzz_onnx).
+            if (input_or_empty(n, 0).empty()) throw Error("has no input");
+            if (output_or_empty(n, 0).empty()) throw Error("has no output");
             it->second(im, n);
         } catch (const Error& e) {
             throw e.with_node(label);
