@@ -572,6 +572,27 @@ if [[ -n "${MAKE_TEST_TIFF:-}" && -x "$MAKE_TEST_TIFF" ]]; then
     else
         fail "a corrupt page in a TIFF stack: refused, no labels TIFF" "$(last_output); $(ls "$out/tiff_cut" 2>&1 | tr '\n' ' ')"
     fi
+    # A larger 16-bit stack (800x600, one LZW strip per page) within a budget
+    # that forces tiles: each page is decoded row by row into its samples, and
+    # the process's peak resident memory stays within --max-memory.
+    "$MAKE_TEST_TIFF" "$in/big_stack.tif" pages=2 bits=16 compression=lzw width=800 height=600 rows_per_strip=600
+    reserve=$(reserve_mib "$unet" cpu)
+    budget=$((reserve + 12))
+    if [[ -x /usr/bin/time ]]; then
+        /usr/bin/time -f 'peak_kib %M' -o "$tmp/peak" "$FCNRT" segment "$unet" "$in/big_stack.tif" \
+            -o "$out/tiff_budget" --max-memory "${budget}M" --device cpu >"$tmp/stdout" 2>"$tmp/stderr"
+        rc=$?
+        peak=$(grep -o 'peak_kib [0-9]*' "$tmp/peak" | grep -o '[0-9]*$')
+        n=$(tile_count)
+        if [[ $rc -eq 0 && -n "$n" && "$n" -ge 2 && -n "$peak" && $peak -le $((budget * 1024)) ]]; then
+            pass "a 2-page 800x600 16-bit TIFF in $n tiles within --max-memory ${budget}M (peak $((peak / 1024)) MiB)"
+        else
+            fail "a 2-page 800x600 16-bit TIFF within --max-memory ${budget}M" \
+                "tiles '${n:-none}', peak ${peak:-?} KiB; $(last_output)"
+        fi
+    else
+        echo "skip TIFF budget: /usr/bin/time is not installed"
+    fi
     partial_files | xargs -r rm -f
 else
     echo "skip TIFF: MAKE_TEST_TIFF is not set (ctest sets it to the make_test_tiff it builds)"

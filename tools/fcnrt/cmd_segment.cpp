@@ -379,6 +379,8 @@ int segment_command(const std::vector<std::string>& argv_in) {
     for (size_t i = 0; i < refs.size(); ++i) {
         const ImageRef& ref = refs[i];
         const std::string& path = ref.path;
+        // What the notes call it: the file, and the page of a multi-page TIFF.
+        const std::string shown = ref.pages > 1 ? path + " page " + std::to_string(ref.page) : path;
         if (opt.tiff_out && ref.page == 0) {
             tiff.reset();
             tiff_path = opt.outdir + "/" + stem_of(path) + "_labels.tif";
@@ -395,7 +397,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
                 const PatchwisePlan plan = plan_patchwise(model, pm, halo, run_budget);
                 if (!opt.quiet) {
                     bar.finish();
-                    std::cerr << "fcnrt: note: " << path << ": patchwise, " << plan.runs
+                    std::cerr << "fcnrt: note: " << shown << ": patchwise, " << plan.runs
                               << " runs of up to " << plan.batch << " patches (planned peak "
                               << bytes_text(plan.peak_bytes) << ": " << bytes_text(plan.run_bytes)
                               << " per run + " << bytes_text(plan.image_bytes)
@@ -414,7 +416,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
             const TilePlan plan = plan_tiles(model, sm, halo, run_budget);
             if (!opt.quiet) {
                 bar.finish();
-                std::cerr << "fcnrt: note: " << path << ": " << plan.tiles.size()
+                std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
                           << (plan.tiled() ? " tiles" : " tile") << " of up to " << plan.tile[0]
                           << "x" << plan.tile[1] << " pixels (planned peak "
                           << bytes_text(plan.peak_bytes) << " per run, of the "
