@@ -157,7 +157,8 @@ TEST_F(ImageFormats, RefusesFilesThatAreNotRegular) {
 TEST_F(ImageFormats, RegressionCorpusIsRefused) {
     const std::string dir = std::string(FCNRT_SOURCE_DIR) + "/tests/fuzz/regression/image/";
     for (const char* name : {"jpeg_dht_overflow.jpg", "png_header_claims_5g.png", "tga_truncated_rle.tga",
-                             "tga_truncated_rle_small.tga", "pnm_header_int_overflow.pgm"}) {
+                             "tga_truncated_rle_small.tga", "pnm_header_int_overflow.pgm",
+                             "png_idat_claims_1g.png"}) {
         const std::string file = dir + name;
         SCOPED_TRACE(file);
         ASSERT_FALSE(read_bytes(file).empty());
@@ -168,6 +169,8 @@ TEST_F(ImageFormats, RegressionCorpusIsRefused) {
                              dir + "png_header_claims_5g.png", "more than the file's 49 bytes can hold");
     expect_error_naming_file([&] { read_image(dir + "tga_truncated_rle_small.tga"); },
                              dir + "tga_truncated_rle_small.tga", "the data ends early");
+    expect_error_naming_file([&] { read_image(dir + "png_idat_claims_1g.png"); }, dir + "png_idat_claims_1g.png",
+                             "beyond the end of the file");
     expect_error_naming_file([&] { read_image_info(dir + "pnm_header_int_overflow.pgm"); },
                              dir + "pnm_header_int_overflow.pgm", "is too large");
 }

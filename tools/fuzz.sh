@@ -59,6 +59,7 @@ for t in "${targets[@]}"; do
 
     log="$build_dir/fuzz-$t.log"
     started=$SECONDS
+    touch "$findings/.started"  # findings of earlier runs are not this run's
     set +e
     "$build_dir/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$findings/" "${dirs[@]}" >"$log" 2>&1
@@ -68,7 +69,7 @@ for t in "${targets[@]}"; do
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
     files=$(find "$corpus" -type f | wc -l)
-    crashes=$(find "$findings" -type f | wc -l)
+    crashes=$(find "$findings" -type f -newer "$findings/.started" | wc -l)
     echo "fuzz $t: ${execs:-0} executions in ${elapsed} s (${rate:-0}/s), corpus $files files, findings $crashes (exit $status)"
     if ((status != 0 || crashes > 0)); then
         found=1
