@@ -60,9 +60,9 @@ void check_png_header_size(const std::string& bytes, const std::string& name) {
 
 // A header claims its size; the data must be able to hold it. Deflate
 // expands at most about 1032:1, so a streamed PNG's filtered rows are at most
-// 1032 times the file; the formats stb_image reads expand less than 1-bit
-// palette PNGs (8 pixels per inflated byte), so their pixels are at most
-// 8 * 1032 per file byte. Refusing here, before any allocation, keeps a
+// 1032 times the file; the formats stb_image reads (BMP, TGA, other PNGs)
+// expand less than 1-bit palette PNGs (8 pixels per inflated byte), so their
+// pixels are at most 8 * 1032 per file byte. Refusing here, before any allocation, keeps a
 // 49-byte file from claiming gigabytes.
 constexpr int64_t kDeflateRatio = 1032;
 
@@ -102,13 +102,12 @@ struct StbSource {
     }
     static void skip(void* user, int n) {
         auto* s = static_cast<StbSource*>(user);
-        if (n > 0 && size_t(n) > s->size - s->pos) {
+        const int64_t to = int64_t(s->pos) + int64_t(n);  // n < 0 steps back ("unget")
+        if (to > int64_t(s->size)) {
             s->overrun = true;
             s->pos = s->size;
-        } else if (n < 0 && size_t(-n) > s->pos) {
-            s->pos = 0;  // stb only steps back within what it read
         } else {
-            s->pos = size_t(int64_t(s->pos) + n);
+            s->pos = size_t(std::max<int64_t>(to, 0));
         }
     }
     static int eof(void* user) {
