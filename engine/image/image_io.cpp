@@ -163,7 +163,6 @@ ImageInfo info_from_bytes(const std::string& bytes, const std::string& name) {
     if (looks_like_tiff(as_bytes(bytes), bytes.size()))
         return TiffReader(as_bytes(bytes), bytes.size(), name).info(0);
     if (looks_like_pnm(as_bytes(bytes), bytes.size())) return read_pnm_info(as_bytes(bytes), bytes.size(), name);
-    check_png_chunks(bytes, name);
     StbSource source(bytes);
     const stbi_io_callbacks io = source.callbacks();
     int w = 0, h = 0, c = 0;
@@ -174,6 +173,7 @@ ImageInfo info_from_bytes(const std::string& bytes, const std::string& name) {
                     std::string("not a readable image (PNG, JPEG, TIFF, BMP, TGA or PNM)") +
                         (why ? std::string(": ") + why : std::string()));
     }
+    check_png_chunks(bytes, name);  // before stb's decoder allocates from a chunk's length
     source.rewind();
     info.width = w;
     info.height = h;
