@@ -283,7 +283,8 @@ Model load_model(const std::string& json_path, const LoadOptions& options) {
                                                std::to_string(kMaxJsonDepth) + " levels");
             return true;
         });
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
+        // parse_error, and out_of_range for a number beyond double (found by fuzz_graph_json).
         std::string what = e.what();
         const size_t colon = what.find("]: ");  // drop nlohmann's "[json.exception...]" prefix
         throw Error(json_path, "", "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 3)));

@@ -261,6 +261,54 @@ else fail "the directory named as --output is untouched" "$(ls -la "$tmp/adir" 2
 fcnrt run "$model" --input "x=$input" --output "labels=$tmp/adir" --output "scores=$tmp/good.npy"
 check_error "one bad and one good --output (a directory)" "$tmp/adir" "$tmp/good.npy"
 
+# ---- untrusted files (issue 16): not regular files, absurd headers ----
+# Each is one error line naming the file the user gave, exit 1, no output and
+# no hang (check_error fails a run that the 120 s timeout ends).
+
+mkdir -p "$tmp/zero_weights"
+cp "$model" "$tmp/zero_weights/"
+ln -s /dev/zero "$tmp/zero_weights/model.safetensors"
+fcnrt run "$tmp/zero_weights/model.json" --input "x=$input" --output "scores=$tmp/s.npy"
+check_error "weights a symlink to /dev/zero" "not a regular file" "$tmp/s.npy"
+
+mkdir -p "$tmp/fifo_weights"
+cp "$model" "$tmp/fifo_weights/"
+mkfifo "$tmp/fifo_weights/model.safetensors"
+fcnrt run "$tmp/fifo_weights/model.json" --input "x=$input" --output "scores=$tmp/s.npy"
+check_error "weights a FIFO" "a FIFO" "$tmp/s.npy"
+
+mkfifo "$tmp/fifo.npy"
+fcnrt run "$model" --input "x=$tmp/fifo.npy" --output "scores=$tmp/s.npy"
+check_error "input .npy a FIFO" "$tmp/fifo.npy: is a FIFO" "$tmp/s.npy"
+rm -f "$tmp/fifo.npy"
+
+ln -s /dev/zero "$tmp/zero.json"
+fcnrt info "$tmp/zero.json"
+check_error "graph a symlink to /dev/zero" "$tmp/zero.json: is a character device"
+rm -f "$tmp/zero.json"
+
+for onnx in "$here"/fuzz/regression/onnx/*.onnx; do
+    fcnrt info "$onnx"
+    check_error "onnx regression $(basename "$onnx")" "$onnx"
+    fcnrt import "$onnx" -o "$tmp/imported.json"
+    check_error "import of onnx regression $(basename "$onnx")" "$onnx" "$tmp/imported.json"
+done
+
+for graph in "$here"/fuzz/regression/graph_json/*; do
+    fcnrt info "$graph"
+    check_error "graph JSON regression $(basename "$graph")" "$graph"
+done
+
+# An output that cannot be written is reported under the name the user gave,
+# not under run's temporary (NAME.fcnrt-partial).
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/no_such_dir/s.npy"
+check_error "run --output into a missing directory" "$tmp/no_such_dir/s.npy:" "$tmp/no_such_dir"
+if grep -q 'fcnrt-partial' "$tmp/stderr"; then
+    fail "run's error names the user's file" "$(last_output)"
+else
+    pass "run's error names the user's file"
+fi
+
 # ---- info ----
 
 fcnrt info "$model" --size 64x64

@@ -425,6 +425,9 @@ check_same "good, bad, good: the good images' files as without the bad one" "$ou
 
 # An image whose own buffers do not fit the budget is refused from its header.
 png_header "$in/big.png" 00007530 00007530              # 30000 x 30000
+# padded to a size that could hold it (deflate expands at most about 1032:1),
+# else it is refused as impossible for its size before the budget is asked
+truncate -s 1M "$in/big.png"
 fcnrt segment "$unet" "$in/big.png" -o "$out/big" --max-memory 100M --device cpu
 check_image_error "an image larger than the budget: refused from its header" "--max-memory" "$out/big"
 
@@ -475,6 +478,127 @@ for signal in INT KILL; do
     fi
     rm -rf "${out:?}/interrupted_$signal"
 done
+
+# ---- untrusted files (issue 16) ----
+# Every input of the fuzzing regression corpus, and files that are not
+# regular: one error line naming the file, exit 1, no output, no hang.
+
+for bad in "$here"/fuzz/regression/image/*; do
+    name=$(basename "$bad")
+    fcnrt segment "$unet" "$bad" -o "$out/regression_$name" --device cpu
+    check_image_error "image regression $name" "$bad:" "$out/regression_$name"
+done
+
+ln -s /dev/zero "$in/z.png"
+fcnrt segment "$unet" "$in/z.png" -o "$out/dev_zero" --device cpu
+check_image_error "an image that is a symlink to /dev/zero" "$in/z.png: is a character device" "$out/dev_zero"
+rm -f "$in/z.png"
+
+mkdir -p "$in/with_fifo"
+cp "$in/gray8.pgm" "$in/with_fifo/b.pgm"
+mkfifo "$in/with_fifo/a.png"
+fcnrt segment "$unet" "$in/with_fifo" -o "$out/with_fifo" --device cpu
+check_image_error "a FIFO named a.png in a directory" "$in/with_fifo/a.png: is a FIFO" \
+    "$out/with_fifo" "b_labels.png b_mask.png"
+rm -rf "$in/with_fifo"
+
+# A truncated JPEG (libjpeg-turbo would fill the rest with grey) and a good one.
+jpegs="$here/fuzz/seeds/image"
+head -c 900 "$jpegs/rgb.jpg" >"$in/truncated.jpg"
+fcnrt segment "$unet" "$in/truncated.jpg" -o "$out/truncated_jpeg" --device cpu
+check_image_error "a truncated JPEG" "$in/truncated.jpg: cannot decode" "$out/truncated_jpeg"
+fcnrt segment "$unet" "$jpegs/gray.jpg" "$jpegs/rgb_progressive.jpg" -o "$out/jpeg" --device cpu --quiet
+check_ok "JPEG (greyscale baseline, RGB progressive) through libjpeg-turbo"
+
+# The cause of a failed mkdir is the real one (it was overwritten by a stat:
+# "No such file or directory"): mkdir(1) says what it should be.
+noperm=/sys/fcnrt_segment_cli_test
+if [[ $(id -u) -ne 0 ]]; then
+    mkdir -p "$in/readonly" && chmod 555 "$in/readonly"
+    noperm="$in/readonly/out"
+fi
+cause=$(mkdir "$noperm" 2>&1 | sed 's/.*: //')
+if [[ -n "$cause" ]]; then
+    fcnrt segment "$unet" "$sample" -o "$noperm" --device cpu
+    check_error "-o where mkdir fails: the real cause ($cause)" "$noperm: cannot create the output directory: $cause"
+else
+    rmdir "$noperm" 2>/dev/null
+    echo "skip -o where mkdir fails: mkdir $noperm succeeded here"
+fi
+
+# ---- TIFF (made with libtiff by make_test_tiff) ----
+
+if [[ -n "${MAKE_TEST_TIFF:-}" && -x "$MAKE_TEST_TIFF" ]]; then
+    # A 16-bit time-lapse of 3 pages: each page segmented as its own image.
+    "$MAKE_TEST_TIFF" "$in/stack.tif" pages=3 bits=16 compression=lzw width=45 height=31
+    fcnrt segment "$cells/dense.json" "$in/stack.tif" -o "$out/tiff_stack" --device cpu --quiet
+    check_ok "16-bit 3-page TIFF segments page by page"
+    check_listing "16-bit 3-page TIFF: one mask and labels per page" "$out/tiff_stack" \
+        "stack_p0000_labels.png stack_p0000_mask.png stack_p0001_labels.png stack_p0001_mask.png stack_p0002_labels.png stack_p0002_mask.png"
+    for p in 0 1 2; do
+        check_png "TIFF page $p labels" "$out/tiff_stack/stack_p000${p}_labels.png" 45 31 0
+    done
+    # The same pages as a tiled, deflated BigTIFF: the same labels.
+    "$MAKE_TEST_TIFF" "$in/stack_big.tif" pages=3 bits=16 compression=deflate tiled=1 bigtiff=1 width=45 height=31
+    fcnrt segment "$cells/dense.json" "$in/stack_big.tif" -o "$out/tiff_stack_big" --device cpu --quiet
+    check_ok "16-bit 3-page tiled BigTIFF segments"
+    for p in 0 1 2; do
+        if cmp -s "$out/tiff_stack/stack_p000${p}_labels.png" "$out/tiff_stack_big/stack_big_p000${p}_labels.png"; then
+            pass "strips and tiles give the same labels (page $p)"
+        else
+            fail "strips and tiles give the same labels (page $p)" "labels differ"
+        fi
+    done
+    # --tiff-out: the labels of every page in one TIFF, no labels PNGs.
+    fcnrt segment "$cells/dense.json" "$in/stack.tif" -o "$out/tiff_out" --tiff-out --device cpu --quiet
+    check_ok "--tiff-out"
+    check_listing "--tiff-out: masks per page and one labels TIFF" "$out/tiff_out" \
+        "stack_labels.tif stack_p0000_mask.png stack_p0001_mask.png stack_p0002_mask.png"
+    # Segmenting the labels TIFF reads its 3 pages back (8-bit grey).
+    fcnrt segment "$cells/dense.json" "$out/tiff_out/stack_labels.tif" -o "$out/tiff_out_back" --device cpu --quiet
+    check_ok "the labels TIFF reads back"
+    check_listing "the labels TIFF has 3 pages" "$out/tiff_out_back" \
+        "stack_labels_p0000_labels.png stack_labels_p0000_mask.png stack_labels_p0001_labels.png stack_labels_p0001_mask.png stack_labels_p0002_labels.png stack_labels_p0002_mask.png"
+    # The last page's data overwritten: the first pages are segmented, the
+    # last refused with one error, and the --tiff-out labels file not written.
+    cp "$in/stack.tif" "$in/cut.tif"
+    size=$(stat -c %s "$in/cut.tif")
+    head -c 64 /dev/zero | tr '\0' '\377' |
+        dd of="$in/cut.tif" bs=1 seek=$((size * 5 / 6)) conv=notrunc status=none
+    fcnrt segment "$cells/dense.json" "$in/cut.tif" -o "$out/tiff_cut" --tiff-out --device cpu --quiet
+    if [[ $rc -eq 1 && $(grep -c '^fcnrt: error:' "$tmp/stderr") -eq 1 && ! -e "$out/tiff_cut/cut_labels.tif" ]] &&
+        grep -q "^fcnrt: error: $in/cut.tif" "$tmp/stderr"; then
+        pass "a corrupt page in a TIFF stack: refused, no labels TIFF"
+    else
+        fail "a corrupt page in a TIFF stack: refused, no labels TIFF" "$(last_output); $(ls "$out/tiff_cut" 2>&1 | tr '\n' ' ')"
+    fi
+    # A larger 16-bit stack (800x600, one LZW strip per page) within a budget
+    # that forces tiles: each page is decoded row by row into its samples, and
+    # the process's peak resident memory stays within --max-memory.
+    "$MAKE_TEST_TIFF" "$in/big_stack.tif" pages=2 bits=16 compression=lzw width=800 height=600 rows_per_strip=600
+    reserve=$(reserve_mib "$unet" cpu)
+    budget=$((reserve + 12))
+    if grep -q AddressSanitizer "$FCNRT"; then
+        echo "skip TIFF budget: this fcnrt is built with AddressSanitizer, whose shadow memory is not in the budget"
+    elif [[ -x /usr/bin/time ]]; then
+        /usr/bin/time -f 'peak_kib %M' -o "$tmp/peak" "$FCNRT" segment "$unet" "$in/big_stack.tif" \
+            -o "$out/tiff_budget" --max-memory "${budget}M" --device cpu >"$tmp/stdout" 2>"$tmp/stderr"
+        rc=$?
+        peak=$(grep -o 'peak_kib [0-9]*' "$tmp/peak" | grep -o '[0-9]*$')
+        n=$(tile_count)
+        if [[ $rc -eq 0 && -n "$n" && "$n" -ge 2 && -n "$peak" && $peak -le $((budget * 1024)) ]]; then
+            pass "a 2-page 800x600 16-bit TIFF in $n tiles within --max-memory ${budget}M (peak $((peak / 1024)) MiB)"
+        else
+            fail "a 2-page 800x600 16-bit TIFF within --max-memory ${budget}M" \
+                "tiles '${n:-none}', peak ${peak:-?} KiB; $(last_output)"
+        fi
+    else
+        echo "skip TIFF budget: /usr/bin/time is not installed"
+    fi
+    partial_files | xargs -r rm -f
+else
+    echo "skip TIFF: MAKE_TEST_TIFF is not set (ctest sets it to the make_test_tiff it builds)"
+fi
 
 # ---- budget ----
 

@@ -564,7 +564,7 @@ TEST(PngStream, EncoderRoundTripsThroughStbImage) {
                     },
                     level);
                 EXPECT_EQ(next, h);
-                const Image im = decode_image(png, "stream.png");
+                const Image im = decode_with_stb(png, "stream.png");
                 ASSERT_EQ(im.width(), w);
                 ASSERT_EQ(im.height(), h);
                 ASSERT_EQ(im.channels(), channels);

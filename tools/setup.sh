@@ -9,9 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev
-          libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev libboost-context-dev
-          python3-venv)
+packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libjpeg-dev libtiff-dev
+          libgtest-dev libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev
+          libboost-context-dev python3-venv
+          clang libclang-rt-dev)  # the last two: libFuzzer for tools/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

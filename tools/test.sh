@@ -29,4 +29,12 @@ fi
 status=0
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" || status=$?
 tools/ctest_skips.sh "$build_dir" || true
+# Fuzzing (tools/fuzz.sh): ctest above replayed the regression corpus with
+# this build (fuzz_regression_*); here each target is also fuzzed briefly
+# under ASan and UBSan, built with clang in build-fuzz. FCNRT_CI_FUZZ_SECONDS
+# per target (default 10; 0 skips).
+fuzz_seconds=${FCNRT_CI_FUZZ_SECONDS:-10}
+if ((fuzz_seconds > 0)); then
+    tools/fuzz.sh "$fuzz_seconds" || status=$?
+fi
 exit $status

@@ -1,5 +1,11 @@
-// Reading images (PNG 8/16-bit, JPEG, BMP, TGA, PNM through stb_image) and
-// encoding PNGs in memory (stb_image_write), for `fcnrt segment`.
+// Reading images for `fcnrt segment` (8/16-bit PNG row by row with zlib,
+// JPEG with libjpeg-turbo, TIFF with libtiff, binary PGM/PPM our own, other
+// PNGs, BMP and TGA with stb_image) and
+// encoding PNGs in memory (stb_image_write).
+//
+// Every input is untrusted: a file must be a regular file, its header's size
+// must be possible for the file's size before anything is allocated, and
+// samples are allocated as decoded rows arrive.
 //
 // An image is kept as the file decoded it: interleaved 8- or 16-bit samples
 // with 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels. It is not
@@ -60,19 +66,32 @@ private:
 };
 
 // Size, channels and bit depth from the header, checked against
-// kMaxImageSide / kMaxImagePixels. Throws fcnrt::Error(path, "", reason) for a
-// missing file, an unknown format, a 0-pixel or an absurdly large image.
-ImageInfo read_image_info(const std::string& path);
+// kMaxImageSide / kMaxImagePixels and against the file's size. Throws
+// fcnrt::Error(path, "", reason) for a missing file, something not a regular
+// file, an unknown format, a 0-pixel or an absurdly large image. `page` picks
+// a page of a multi-page TIFF; other files have only page 0.
+ImageInfo read_image_info(const std::string& path, int64_t page = 0);
 
-// Decodes the whole image, keeping 16-bit samples 16-bit. The same checks as
-// read_image_info first; a truncated or corrupt file throws with the
-// decoder's reason. 8/16-bit non-interlaced gray/RGB(A) PNGs are inflated row
-// by row (engine/image/png_stream.h), so they cost their samples and little
-// more; other files are read whole and decoded by stb_image.
-Image read_image(const std::string& path);
+// The number of pages: a TIFF's image directories, 1 for every other format.
+int64_t read_image_pages(const std::string& path);
 
-// The same from bytes already in memory; `name` is the file named in errors.
+// Decodes the whole image (or TIFF page), keeping 16-bit samples 16-bit. The
+// same checks as read_image_info first; a truncated or corrupt file throws
+// with the decoder's reason. 8/16-bit non-interlaced gray/RGB(A) PNGs are
+// inflated row by row (engine/image/png_stream.h), JPEGs decoded row by row
+// by libjpeg-turbo and TIFFs by libtiff (engine/image/tiff_io.h), so they cost
+// their samples and little more; other files are read whole and decoded by
+// stb_image, which must not read past the data's end.
+Image read_image(const std::string& path, int64_t page = 0);
+
+// The same from bytes already in memory (a TIFF's first page); `name` is the
+// file named in errors.
 Image decode_image(const std::string& bytes, const std::string& name);
+ImageInfo probe_image(const std::string& bytes, const std::string& name);
+
+// Always through stb_image (not JPEG): for tests that check our PNG encoder
+// against an independent decoder.
+Image decode_with_stb(const std::string& bytes, const std::string& name);
 
 // 8-bit PNG files in memory: `pixels` holds height rows of width * channels
 // bytes (channels 1 = gray, 3 = RGB; 2 and 4 add alpha). 16-bit PNGs

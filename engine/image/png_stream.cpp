@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/image/sample_buffer.h"
+#include "engine/io/file_util.h"
 
 namespace fcnrt {
 
@@ -106,17 +109,6 @@ struct InflateStream {
     ~InflateStream() { inflateEnd(&z); }
 };
 
-struct FileCloser {
-    void operator()(FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
-
-File open_for_reading(const std::string& path) {
-    File f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
-    return f;
-}
-
 }  // namespace
 
 void encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSource& rows,
@@ -181,10 +173,8 @@ std::string encode_png_rows(int64_t width, int64_t height, int channels, const P
     return out;
 }
 
-bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_indices) {
-    const File f = open_for_reading(path);
-    unsigned char h[33];
-    if (std::fread(h, 1, sizeof h, f.get()) != sizeof h) return false;
+bool png_stream_header(const unsigned char* h, size_t n, ImageInfo* info, bool palette_indices) {
+    if (n < kPngHeaderBytes) return false;
     if (std::memcmp(h, kSignature, 8) != 0 || get_be32(h + 8) != 13 ||
         std::memcmp(h + 12, "IHDR", 4) != 0)
         return false;
@@ -206,10 +196,17 @@ bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_in
     return true;
 }
 
+bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_indices) {
+    InputFile file(path);
+    unsigned char h[kPngHeaderBytes];
+    return png_stream_header(h, file.read(h, sizeof h), info, palette_indices);
+}
+
 struct PngRowReader::State {
-    std::string path;
+    std::string name;
     ImageInfo info;
-    File f;
+    std::shared_ptr<InputFile> file;  // the path constructor's: `read` reads from it
+    ByteReader read;
     InflateStream is;
     size_t bpp = 0, stride = 0;
     // One filtered row as inflated (filter byte first), and the row before it unfiltered.
@@ -220,18 +217,26 @@ struct PngRowReader::State {
     bool in_idat = false, stream_end = false, seen_iend = false;
 
     Error corrupt(const std::string& why) const {
-        return Error(path, "", "cannot decode the image (truncated or corrupt?): " + why);
+        return Error(name, "", "cannot decode the image (truncated or corrupt?): " + why);
+    }
+
+    // Skips `n` bytes by reading them: the reader only goes forward.
+    void skip(size_t n) {
+        while (n > 0) {
+            const size_t take = std::min(n, in.size());
+            if (read(in.data(), take) != take) throw corrupt("the file ends inside a chunk");
+            n -= take;
+        }
     }
 
     // Moves to the next IDAT chunk (skipping the CRC of the current one and any
     // other chunk). False at IEND.
     bool next_idat() {
-        if (in_idat && std::fseek(f.get(), 4, SEEK_CUR) != 0)
-            throw corrupt("cannot skip a CRC");  // not checked, as by stb_image
+        if (in_idat) skip(4);  // the CRC, not checked, as by stb_image
         in_idat = false;
         for (;;) {
             unsigned char head[8];
-            if (std::fread(head, 1, 8, f.get()) != 8) throw corrupt("the file ends before IEND");
+            if (read(head, 8) != 8) throw corrupt("the file ends before IEND");
             const uint32_t length = get_be32(head);
             if (length > 0x7fffffffu) throw corrupt("a chunk length beyond 2^31");
             if (std::memcmp(head + 4, "IEND", 4) == 0) {
@@ -243,10 +248,18 @@ struct PngRowReader::State {
                 in_idat = true;
                 return true;
             }
-            // Ancillary chunks (and PLTE) are not needed.
-            if (std::fseek(f.get(), long(length) + 4, SEEK_CUR) != 0)
-                throw corrupt("cannot skip a chunk");
+            skip(size_t(length) + 4);  // ancillary chunks (and PLTE) are not needed
         }
+    }
+
+    void start(const ImageInfo& i) {
+        info = i;
+        // Filters work on whole bytes: a pixel of fewer than 8 bits counts as 1.
+        bpp = i.bit_depth < 8 ? 1 : size_t(i.channels) * size_t(i.bit_depth / 8);
+        stride = (size_t(i.width) * size_t(i.channels) * size_t(i.bit_depth) + 7) / 8;
+        row.resize(stride + 1);
+        prev.assign(stride, 0);
+        in.resize(size_t(1) << 16);
     }
 
     void unfilter() {
@@ -277,19 +290,23 @@ struct PngRowReader::State {
     }
 };
 
+PngRowReader::PngRowReader(ByteReader read, const ImageInfo& info, const std::string& name)
+    : s_(std::make_unique<State>()) {
+    s_->name = name;
+    s_->read = std::move(read);
+    s_->start(info);
+}
+
 PngRowReader::PngRowReader(const std::string& path, const ImageInfo& info)
     : s_(std::make_unique<State>()) {
     State& s = *s_;
-    s.path = path;
-    s.info = info;
-    s.f = open_for_reading(path);
-    if (std::fseek(s.f.get(), 8, SEEK_SET) != 0) throw s.corrupt("cannot seek");
-    // Filters work on whole bytes: a pixel of fewer than 8 bits counts as 1.
-    s.bpp = info.bit_depth < 8 ? 1 : size_t(info.channels) * size_t(info.bit_depth / 8);
-    s.stride = (size_t(info.width) * size_t(info.channels) * size_t(info.bit_depth) + 7) / 8;
-    s.row.resize(s.stride + 1);
-    s.prev.assign(s.stride, 0);
-    s.in.resize(size_t(1) << 16);
+    s.name = path;
+    s.file = std::make_shared<InputFile>(path);
+    unsigned char head[kPngHeaderBytes];
+    if (s.file->read(head, sizeof head) != sizeof head) throw s.corrupt("the file ends in its header");
+    std::shared_ptr<InputFile> file = s.file;
+    s.read = [file](void* out, size_t n) { return file->read(out, n); };
+    s.start(info);
 }
 
 PngRowReader::~PngRowReader() = default;
@@ -298,7 +315,7 @@ const ImageInfo& PngRowReader::info() const { return s_->info; }
 
 const uint8_t* PngRowReader::next_row() {
     State& s = *s_;
-    if (s.y >= s.info.height) throw Error(s.path, "", "internal: read past the last row");
+    if (s.y >= s.info.height) throw Error(s.name, "", "internal: read past the last row");
     z_stream& z = s.is.z;
     auto ended = [&] {
         return s.corrupt("the image data ends after " + std::to_string(s.y) + " of " +
@@ -319,8 +336,7 @@ const uint8_t* PngRowReader::next_row() {
             while (s.chunk_left == 0)
                 if (!s.next_idat()) throw ended();
             const size_t take = std::min<size_t>(s.chunk_left, s.in.size());
-            if (std::fread(s.in.data(), 1, take, s.f.get()) != take)
-                throw s.corrupt("the file ends inside image data");
+            if (s.read(s.in.data(), take) != take) throw s.corrupt("the file ends inside image data");
             s.chunk_left -= uint32_t(take);
             z.next_in = s.in.data();
             z.avail_in = uInt(take);
@@ -336,41 +352,33 @@ void PngRowReader::finish() {
     State& s = *s_;
     if (s.seen_iend) return;
     // The rest of the current IDAT, then every chunk up to IEND.
-    if (s.in_idat && s.chunk_left > 0) {
-        if (std::fseek(s.f.get(), long(s.chunk_left), SEEK_CUR) != 0)
-            throw s.corrupt("cannot skip a chunk");
-        s.chunk_left = 0;
-    }
+    s.skip(s.chunk_left);
+    s.chunk_left = 0;
     while (s.next_idat()) {
-        if (std::fseek(s.f.get(), long(s.chunk_left), SEEK_CUR) != 0)
-            throw s.corrupt("cannot skip a chunk");
+        s.skip(s.chunk_left);
         s.chunk_left = 0;
     }
 }
 
-Image read_png_stream(const std::string& path, const ImageInfo& info) {
-    PngRowReader reader(path, info);
+Image read_png_stream(const ByteReader& read, const ImageInfo& info, const std::string& name) {
+    PngRowReader reader(read, info, name);
     const size_t sample_bytes = info.bit_depth == 16 ? 2 : 1;
     const size_t stride = size_t(info.width) * size_t(info.channels) * sample_bytes;
-    const size_t total = stride * size_t(info.height);
-    void* data = std::malloc(std::max<size_t>(total, 1));
-    if (!data) throw std::bad_alloc();
-    std::shared_ptr<const void> samples(data,
-                                        [](const void* p) { std::free(const_cast<void*>(p)); });
-    auto* out = static_cast<uint8_t*>(data);
+    SampleBuffer samples(stride, size_t(info.height));
     for (int64_t y = 0; y < info.height; ++y) {
         const uint8_t* d = reader.next_row();
-        uint8_t* dst = out + size_t(y) * stride;
+        uint8_t* dst = samples.row(size_t(y));
         if (sample_bytes == 1) {
             std::memcpy(dst, d, stride);
         } else {
-            auto* dst16 = reinterpret_cast<uint16_t*>(dst);  // malloc'd: aligned
+            // 16-bit samples are stored big-endian; Image holds native uint16_t.
+            auto* dst16 = reinterpret_cast<uint16_t*>(dst);
             for (size_t i = 0; i < stride / 2; ++i)
                 dst16[i] = uint16_t((d[2 * i] << 8) | d[2 * i + 1]);
         }
     }
     reader.finish();
-    return Image(info, std::move(samples));
+    return Image(info, samples.release());
 }
 
 }  // namespace fcnrt

@@ -37,26 +37,40 @@ void encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSo
 std::string encode_png_rows(int64_t width, int64_t height, int channels, const PngRowSource& rows,
                             int level = 6);
 
-// Reads the header of the PNG at `path` (its first 33 bytes). True, with
-// `info` filled, when it is a PNG that read_png_stream decodes: bit depth 8 or
-// 16, gray, gray + alpha, RGB or RGBA, not interlaced. False for anything else
-// (another format, a palette or 1/2/4-bit PNG, Adam7 interlacing), which
-// stb_image then reads. With `palette_indices` (label maps), palette PNGs are
-// also accepted, as one channel of palette indices (stb_image would expand
-// them to RGB), and so are 1-, 2- and 4-bit gray and palette PNGs (bit_depth
-// 1, 2 or 4; stb_image would scale such gray to 0..255). Throws fcnrt::Error(path) only when the file cannot be
-// opened.
+// Bytes of the PNG header that png_stream_header reads: the signature and
+// the IHDR chunk with its CRC.
+constexpr size_t kPngHeaderBytes = 33;
+
+// From the first `n` bytes of a file (at least kPngHeaderBytes for a yes):
+// true, with `info` filled, when it is a PNG that read_png_stream decodes: bit
+// depth 8 or 16, gray, gray + alpha, RGB or RGBA, not interlaced. False for
+// anything else (another format, a palette or 1/2/4-bit PNG, Adam7
+// interlacing), which stb_image then reads. With `palette_indices` (label
+// maps), palette PNGs are also accepted, as one channel of palette indices
+// (stb_image would expand them to RGB), and so are 1-, 2- and 4-bit gray and
+// palette PNGs (bit_depth 1, 2 or 4; stb_image would scale such gray to 0..255).
+bool png_stream_header(const unsigned char* head, size_t n, ImageInfo* info,
+                       bool palette_indices = false);
+
+// The same for the file at `path`. Throws fcnrt::Error(path) when it cannot
+// be opened or is not a regular file.
 bool png_stream_header(const std::string& path, ImageInfo* info, bool palette_indices = false);
+
+// Reads up to `n` bytes into `out`, fewer only at the end of the data.
+using ByteReader = std::function<size_t(void* out, size_t n)>;
 
 // Decodes such a PNG one row at a time: memory is two rows and zlib's state,
 // whatever the image size. Rows come in order; each is width * channels
 // samples of 1 byte, of 2 bytes big-endian (as stored) for bit depth 16, or
 // packed most significant bits first for bit depths 1, 2 and 4.
-// Throws fcnrt::Error(path, "", "cannot decode the image (truncated or
+// Throws fcnrt::Error(name, "", "cannot decode the image (truncated or
 // corrupt?): ...").
 class PngRowReader {
 public:
-    // `info` from png_stream_header, its size already checked.
+    // `info` from png_stream_header, its size already checked; `read` continues
+    // right after the kPngHeaderBytes header; `name` is what errors name.
+    PngRowReader(ByteReader read, const ImageInfo& info, const std::string& name);
+    // The PNG file at `path` (a regular file: InputFile), from its start.
     PngRowReader(const std::string& path, const ImageInfo& info);
     ~PngRowReader();
     PngRowReader(const PngRowReader&) = delete;
@@ -75,8 +89,9 @@ private:
 };
 
 // Decodes such a PNG (after png_stream_header said yes and `info`'s size was
-// checked) chunk by chunk, inflating straight into the samples. Throws
-// fcnrt::Error(path, "", "cannot decode the image (truncated or corrupt?): ...").
-Image read_png_stream(const std::string& path, const ImageInfo& info);
+// checked) row by row through a PngRowReader into samples that grow as rows
+// arrive. `read` continues right after the kPngHeaderBytes header.
+// Throws fcnrt::Error(name, "", "cannot decode the image (truncated or corrupt?): ...").
+Image read_png_stream(const ByteReader& read, const ImageInfo& info, const std::string& name);
 
 }  // namespace fcnrt

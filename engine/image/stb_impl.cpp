@@ -14,12 +14,17 @@
 
 // Only the formats segment documents; no stdio (files are read by
 // read_file_bytes, so errors name the file our way) and no HDR/PIC/PSD/GIF.
+// No JPEG either: stb's decoder writes out of bounds on corrupt Huffman
+// tables; libjpeg-turbo decodes JPEG (engine/image/jpeg_decode.cpp).
 #define STBI_NO_STDIO
 #define STBI_NO_HDR
 #define STBI_NO_LINEAR
 #define STBI_NO_PIC
 #define STBI_NO_PSD
 #define STBI_NO_GIF
+#define STBI_NO_JPEG
+// PNM neither: its header parser overflows an int (engine/image/pnm_decode.cpp reads PGM/PPM).
+#define STBI_NO_PNM
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 

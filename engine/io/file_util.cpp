@@ -19,59 +19,62 @@ std::string errno_text(int err) {
     return std::error_code(err, std::generic_category()).message();
 }
 
-// Closes a descriptor on every path out of a scope.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
+}  // namespace
+
+InputFile::InputFile(const std::string& path) : path_(path) {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd_ < 0) {
+        const int err = errno;  // before anything else can change it
+        throw Error(path, "", "cannot open: " + errno_text(err));
     }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    struct stat info;
+    if (::fstat(fd_, &info) != 0) {
+        const int err = errno;
+        ::close(fd_);
+        throw Error(path, "", "cannot stat: " + errno_text(err));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        ::close(fd_);
+        const char* what = S_ISDIR(info.st_mode)    ? "a directory"
+                           : S_ISFIFO(info.st_mode) ? "a FIFO"
+                           : S_ISCHR(info.st_mode)  ? "a character device"
+                           : S_ISBLK(info.st_mode)  ? "a block device"
+                           : S_ISSOCK(info.st_mode) ? "a socket"
+                                                    : "not a regular file";
+        throw Error(path, "", std::string("is ") + what + ", not a regular file");
+    }
+    // Regular files never block; clear the flag so reads behave as usual.
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+    size_ = int64_t(info.st_size);
+}
 
-    int get() const { return fd_; }
+InputFile::~InputFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
 
-private:
-    int fd_;
-};
-
-// Reads until `size` bytes arrived or end of file; returns the count read.
-size_t read_up_to(int fd, char* out, size_t size, const std::string& path) {
+size_t InputFile::read(void* out, size_t n) {
+    char* p = static_cast<char*>(out);
     size_t done = 0;
-    while (done < size) {
-        const ssize_t n = ::read(fd, out + done, size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw Error(path, "", "read failed: " + errno_text(errno));
-        if (n == 0) break;
-        done += static_cast<size_t>(n);
+    while (done < n) {
+        const ssize_t got = ::read(fd_, p + done, n - done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            const int err = errno;
+            throw Error(path_, "", "read failed: " + errno_text(err));
+        }
+        if (got == 0) break;
+        done += static_cast<size_t>(got);
     }
     return done;
 }
 
-}  // namespace
-
 std::string read_file_bytes(const std::string& path) {
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) throw Error(path, "", "cannot open: " + errno_text(errno));
-
-    struct stat info;
-    if (::fstat(fd.get(), &info) != 0) throw Error(path, "", "cannot stat: " + errno_text(errno));
-    if (S_ISDIR(info.st_mode)) throw Error(path, "", "is a directory, not a file");
-
-    // Read straight into the result at the size stat reported, then keep going
-    // in chunks in case the file is not regular or grew meanwhile.
-    std::string bytes(S_ISREG(info.st_mode) ? static_cast<size_t>(info.st_size) : 0, '\0');
-    size_t filled = read_up_to(fd.get(), &bytes[0], bytes.size(), path);
-    if (filled == bytes.size()) {
-        constexpr size_t kChunk = size_t(1) << 16;
-        for (;;) {
-            bytes.resize(filled + kChunk);
-            const size_t n = read_up_to(fd.get(), &bytes[filled], kChunk, path);
-            filled += n;
-            if (n < kChunk) break;
-        }
-    }
-    bytes.resize(filled);
+    InputFile file(path);
+    // At most the size fstat reported: a file that grows meanwhile is read as it was.
+    std::string bytes(static_cast<size_t>(file.size()), '\0');
+    bytes.resize(file.read(&bytes[0], bytes.size()));
     return bytes;
 }
 

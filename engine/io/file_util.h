@@ -8,8 +8,36 @@
 
 namespace fcnrt {
 
-// The whole file as bytes. Throws fcnrt::Error naming `path` when it is
-// missing, unreadable or a directory.
+// An input file opened for reading, after the checks every untrusted input
+// gets: opened without blocking (a FIFO or a device never stalls open()),
+// fstat'ed, and refused unless it is a regular file (a symlink to one is
+// fine), so that /dev/zero, a FIFO or a directory is one error line instead of
+// endless reading or a hang. `size()` is what fstat reported: readers take at
+// most that many bytes. Closes the descriptor when destroyed.
+class InputFile {
+public:
+    // Throws fcnrt::Error(path, "", reason) naming the real cause.
+    explicit InputFile(const std::string& path);
+    ~InputFile();
+    InputFile(const InputFile&) = delete;
+    InputFile& operator=(const InputFile&) = delete;
+
+    int fd() const { return fd_; }
+    int64_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+
+    // Up to `n` bytes at the current position, stopping early only at end of
+    // file; returns the count. Throws fcnrt::Error naming the file on a read error.
+    size_t read(void* out, size_t n);
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    int64_t size_ = 0;
+};
+
+// The whole file as bytes (an InputFile, read up to its fstat size). Throws
+// fcnrt::Error naming `path` when it is missing, unreadable or not a regular file.
 std::string read_file_bytes(const std::string& path);
 
 // Writes `size` bytes to a temporary file in the directory of `path`, then

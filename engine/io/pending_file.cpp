@@ -53,7 +53,7 @@ PendingFile::PendingFile(std::string path) : path_(std::move(path)) {
     if (base.empty()) throw Error(path_, "", "output path does not name a file");
     // 0666 minus the umask: the permissions a plain create would give.
     if (::access("/proc/self/fd", X_OK) == 0) {
-        fd_ = ::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+        fd_ = ::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
         if (fd_ >= 0) return;  // temp_ stays empty until rename_into_place names it
     }
     // Any failure of O_TMPFILE (unsupported, or the directory is missing or
@@ -61,7 +61,7 @@ PendingFile::PendingFile(std::string path) : path_(std::move(path)) {
     std::random_device entropy;
     for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
         temp_ = temp_name(dir, base, entropy);
-        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        fd_ = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd_ < 0 && errno != EEXIST)
             throw Error(path_, "", "cannot create output file: " + errno_text(errno));
     }

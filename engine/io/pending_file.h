@@ -21,6 +21,9 @@ public:
     void append(const void* data, size_t size);  // at the end of what was appended
     void write_at(uint64_t offset, const void* data, size_t size);  // anywhere (pwrite)
     void resize(uint64_t size);  // ftruncate: a sparse file to fill
+    // The open temporary (read-write), for writers that read back what they
+    // wrote (libtiff links each page's directory to the last); -1 after finish().
+    int fd() const { return fd_; }
     void finish();               // fsync and close; throws on failure
     void rename_into_place();    // after finish()
 

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <fstream>
+#include <memory>
+
+#include <unistd.h>
 #include <limits>
 
 #include "engine/io/file_util.h"
@@ -18,7 +20,9 @@ namespace onnx_import {
 
 namespace {
 
-constexpr int64_t kMaxConstElements = int64_t(1) << 31;
+// Constants are held as double or int64 (8 bytes a value) while importing;
+// the limit counts those bytes, not elements.
+constexpr int64_t kMaxConstBytes = int64_t(1) << 31;
 
 std::string directory_of(const std::string& path) {
     const size_t slash = path.find_last_of('/');
@@ -59,17 +63,20 @@ std::string read_external(const onnx::TensorProto& t, const std::string& base_di
         throw Error("tensor '" + t.name() + "': external data length " + std::to_string(length) +
                     " does not match its " + std::to_string(want) + " bytes of elements");
     const std::string path = base_dir + location;
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) throw Error("tensor '" + t.name() + "': cannot open external data file '" + path + "'");
-    const int64_t size = int64_t(in.tellg());
+    std::unique_ptr<InputFile> in;
+    try {
+        in = std::make_unique<InputFile>(path);
+    } catch (const Error& e) {
+        throw Error("tensor '" + t.name() + "': external data file '" + path + "': " + e.reason());
+    }
+    const int64_t size = in->size();
     if (offset > size || int64_t(want) > size - offset)
         throw Error("tensor '" + t.name() + "': external data [" + std::to_string(offset) + ", " +
                     std::to_string(offset + int64_t(want)) + ") lies outside '" + path + "' (" +
                     std::to_string(size) + " bytes)");
     std::string bytes(want, '\0');
-    in.seekg(offset);
-    in.read(bytes.data(), std::streamsize(want));
-    if (!in) throw Error("tensor '" + t.name() + "': cannot read external data from '" + path + "'");
+    if (::lseek(in->fd(), off_t(offset), SEEK_SET) != off_t(offset) || in->read(&bytes[0], want) != want)
+        throw Error("tensor '" + t.name() + "': cannot read external data from '" + path + "'");
     return bytes;
 }
 
@@ -103,15 +110,18 @@ ConstValue const_from_tensor(const onnx::TensorProto& t, const std::string& base
         v.dims.push_back(d);
     }
     const int64_t n = checked_numel(v.dims, 1);
-    if (n > kMaxConstElements) throw Error("tensor '" + t.name() + "' is too large");
+    if (n > kMaxConstBytes / 8)
+        throw Error("tensor '" + t.name() + "' has " + std::to_string(n) +
+                    " elements, more than the 2 GiB fcnrt holds for one constant");
     const int type = t.data_type();
     const size_t esize = element_size(type);
     if (esize == 0 || type == onnx::TensorProto::FLOAT16)
         throw Error("tensor '" + t.name() + "' has ONNX data type " + std::to_string(type) +
                     ", which fcnrt does not import (float, double and integer types only)");
     v.is_float = type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::DOUBLE;
-    (v.is_float ? v.f.resize(n) : v.i.resize(n));
 
+    // The data present is checked against the shape before anything the
+    // shape sizes is allocated: a 71-byte file may claim 2^31 elements.
     std::string raw;
     const bool external = t.data_location() == onnx::TensorProto::EXTERNAL;
     if (external) {
@@ -124,6 +134,7 @@ ConstValue const_from_tensor(const onnx::TensorProto& t, const std::string& base
             throw Error("tensor '" + t.name() + "' holds " + std::to_string(raw.size()) +
                         " bytes of raw data for " + std::to_string(n) + " elements of " +
                         std::to_string(esize) + " bytes");
+        (v.is_float ? v.f.resize(n) : v.i.resize(n));
         for (int64_t k = 0; k < n; ++k) {
             const char* p = raw.data() + k * esize;
             switch (type) {
@@ -146,6 +157,7 @@ ConstValue const_from_tensor(const onnx::TensorProto& t, const std::string& base
         if (have != n)
             throw Error("tensor '" + t.name() + "' holds " + std::to_string(have) +
                         " elements for its shape " + shape_to_string(v.dims));
+        (v.is_float ? v.f.resize(n) : v.i.resize(n));
     };
     switch (type) {
         case onnx::TensorProto::FLOAT:
@@ -475,6 +487,10 @@ OnnxImport import_graph(const onnx::ModelProto& model, const std::string& path) 
             if (it == mappers().end())
                 throw Error(n.op_type() + " is supported only on values known at import time "
                             "(constant subgraphs); here it reads a run-time tensor");
+            // Every mapper reads input 0 and output 0 (protobuf does not check
+            // the index: a node without them crashed the import, found by fuzz_onnx).
+            if (input_or_empty(n, 0).empty()) throw Error("has no input");
+            if (output_or_empty(n, 0).empty()) throw Error("has no output");
             it->second(im, n);
         } catch (const Error& e) {
             throw e.with_node(label);

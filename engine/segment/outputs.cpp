@@ -71,9 +71,10 @@ void write_segment_outputs(const std::string& base, const Image& image, const Se
         for (int64_t x = 0; x < W; ++x) std::memcpy(row + 3 * x, palette[l[x]].data(), 3);
     };
     png(base + "_mask.png", 3, mask_row);
-    png(base + "_labels.png", 1, [&](int64_t y, uint8_t* row) {
-        std::memcpy(row, labels + size_t(y) * size_t(W), size_t(W));
-    });
+    if (opt.labels_png)
+        png(base + "_labels.png", 1, [&](int64_t y, uint8_t* row) {
+            std::memcpy(row, labels + size_t(y) * size_t(W), size_t(W));
+        });
     if (opt.overlay) {
         const int cc = image.colour_channels();
         double lo = 0, scale = 1;

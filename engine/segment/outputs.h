@@ -35,8 +35,9 @@ private:
 };
 
 struct OutputOptions {
-    bool overlay = false;  // also STEM_overlay.png
-    double opacity = 0.5;  // the mask's weight in the overlay
+    bool overlay = false;     // also STEM_overlay.png
+    double opacity = 0.5;     // the mask's weight in the overlay
+    bool labels_png = true;   // STEM_labels.png (off when the labels go to a TIFF)
 };
 
 // Writes BASE_mask.png (palette colours, 8-bit RGB), BASE_labels.png (8-bit

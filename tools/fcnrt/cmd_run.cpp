@@ -110,7 +110,12 @@ int run_command(const std::vector<std::string>& argv) {
     try {
         for (const auto& [index, path] : writes) {
             temps.push_back(path + ".fcnrt-partial");
-            write_npy(temps.back(), outputs[index]);
+            try {
+                write_npy(temps.back(), outputs[index]);
+            } catch (const Error& e) {
+                // The error names the file the user asked for, not our temporary.
+                throw Error(path, e.node(), e.reason());
+            }
         }
     } catch (...) {
         for (const std::string& t : temps) std::remove(t.c_str());

@@ -20,6 +20,7 @@
 #include "engine/process_memory.h"
 #include "engine/executor.h"
 #include "engine/image/image_io.h"
+#include "engine/image/tiff_io.h"
 #include "engine/io/file_util.h"
 #include "engine/io/npy.h"
 #include "engine/model_loader.h"
@@ -37,10 +38,12 @@ namespace fcnrt::cli {
 const char* const kSegmentHelp =
     "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
     "                     [--probs] [--device auto|cpu|cuda] [--max-memory BYTES]\n"
-    "                     [--halo reflect|zero] [--patchwise] [--quiet]\n"
+    "                     [--halo reflect|zero] [--patchwise] [--tiff-out] [--quiet]\n"
     "\n"
-    "Segments whole images (PNG 8/16-bit, JPEG, BMP, TGA, PNM; a DIR means every image\n"
-    "file in it, sorted) with a dense model, writing for each image STEM:\n"
+    "Segments whole images (PNG 8/16-bit, JPEG, TIFF 8/16-bit, BMP, TGA, PNM; a DIR means\n"
+    "every image file in it, sorted) with a dense model, writing for each image STEM\n"
+    "(each page of a multi-page TIFF is an image of its own, STEM_p0000, STEM_p0001, ...\n"
+    "numbered from 0):\n"
     "  OUTDIR/STEM_mask.png     class colours (the model's \"classes\", else the Pascal\n"
     "                           VOC palette), 8-bit RGB\n"
     "  OUTDIR/STEM_labels.png   class indices, 8-bit gray\n"
@@ -70,6 +73,8 @@ const char* const kSegmentHelp =
     "                       on the patch centred on every pixel, a batch of patches per\n"
     "                       run (the baseline the densified model is judged against;\n"
     "                       same halo, same scores, far slower)\n"
+    "  --tiff-out           labels as one TIFF per input file, OUTDIR/FILESTEM_labels.tif\n"
+    "                       (8-bit, one page per input page), instead of STEM_labels.png\n"
     "  --quiet              nothing on stderr but errors. Otherwise: the device, one\n"
     "                       note per image (runs or tiles and the planned peak memory)\n"
     "                       and progress: a bar on a terminal, a plain `fcnrt: progress:`\n"
@@ -94,14 +99,17 @@ bool has_image_extension(const std::string& name) {
     if (dot == std::string::npos) return false;
     std::string ext = name.substr(dot + 1);
     for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    static const char* const kExts[] = {"png", "jpg", "jpeg", "bmp", "tga", "pgm", "ppm", "pnm"};
+    static const char* const kExts[] = {"png", "jpg", "jpeg", "tif", "tiff", "bmp", "tga", "pgm", "ppm", "pnm"};
     return std::any_of(std::begin(kExts), std::end(kExts), [&](const char* e) { return ext == e; });
 }
 
 // Every image file directly in `dir`, sorted by name.
 std::vector<std::string> images_in(const std::string& dir) {
     DIR* d = ::opendir(dir.c_str());
-    if (!d) throw Error(dir, "", std::string("cannot read the directory: ") + std::strerror(errno));
+    if (!d) {
+        const int err = errno;
+        throw Error(dir, "", std::string("cannot read the directory: ") + std::strerror(err));
+    }
     std::vector<std::string> names;
     while (const dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
@@ -112,7 +120,7 @@ std::vector<std::string> images_in(const std::string& dir) {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     if (names.empty())
-        throw Error(dir, "", "the directory holds no image files (.png .jpg .jpeg .bmp .tga .pgm .ppm .pnm)");
+        throw Error(dir, "", "the directory holds no image files (.png .jpg .jpeg .tif .tiff .bmp .tga .pgm .ppm .pnm)");
     return names;
 }
 
@@ -157,7 +165,7 @@ std::string bytes_text(size_t b) {
 
 struct Options {
     std::string outdir;
-    bool overlay = false, probs = false, quiet = false;
+    bool overlay = false, probs = false, quiet = false, tiff_out = false;
     double opacity = 0.5;
     HaloMode halo = HaloMode::Reflect;
     size_t budget = 0;
@@ -165,13 +173,55 @@ struct Options {
 
 // Writes every file for one image, or none (engine/segment/outputs.h): the
 // PNGs row by row, the scores from `probs_file` when they were streamed there.
-void write_outputs(const std::string& image_path, const Image& image, const SegmentResult& r,
+void write_outputs(const std::string& stem, const Image& image, const SegmentResult& r,
                    const std::vector<Rgb>& palette, const Options& opt,
                    NpyPlanesFile* probs_file = nullptr) {
     OutputOptions out;
     out.overlay = opt.overlay;
     out.opacity = opt.opacity;
-    write_segment_outputs(opt.outdir + "/" + stem_of(image_path), image, r, palette, out, probs_file);
+    out.labels_png = !opt.tiff_out;
+    write_segment_outputs(opt.outdir + "/" + stem, image, r, palette, out, probs_file);
+}
+
+// One image to segment: a file, or one page of a multi-page TIFF.
+struct ImageRef {
+    std::string path;
+    int64_t page = 0, pages = 1;
+    std::string stem;  // of its outputs: the file's, with _pNNNN for a page of several
+};
+
+std::vector<ImageRef> expand_pages(const std::vector<std::string>& paths) {
+    std::vector<ImageRef> refs;
+    for (const std::string& p : paths) {
+        int64_t pages = 1;
+        try {
+            pages = read_image_pages(p);
+        } catch (const Error&) {
+            // Reported when the image is read, with the others carrying on.
+        }
+        for (int64_t k = 0; k < pages; ++k) {
+            char suffix[32];
+            std::snprintf(suffix, sizeof suffix, "_p%04lld", static_cast<long long>(k));
+            refs.push_back({p, k, pages, stem_of(p) + (pages > 1 ? suffix : "")});
+        }
+    }
+    return refs;
+}
+
+// --tiff-out: the page's labels row by row into the file's labels TIFF, which
+// is renamed into place after its last page.
+void add_tiff_page(TiffLabelWriter* tiff, const SegmentResult& r, const ImageRef& ref, size_t) {
+    if (!tiff) return;
+    tiff->begin_page(r.width, r.height);
+    for (int64_t y = 0; y < r.height; ++y) tiff->write_row(r.labels.data() + size_t(y) * size_t(r.width));
+    if (ref.page + 1 == ref.pages) tiff->finish();
+}
+
+void abandon_tiff(std::unique_ptr<TiffLabelWriter>& tiff, const std::string& tiff_path, const ImageRef& ref) {
+    if (!tiff) return;
+    tiff.reset();  // the temporary is removed
+    std::cerr << "fcnrt: note: " << tiff_path << ": not written, since page " << ref.page << " of "
+              << ref.path << " failed\n";
 }
 
 }  // namespace
@@ -187,7 +237,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     for (std::string& a : argv)
         if (a == "-o") a = "--output";
     Args args("segment", argv, {"--output", "--opacity", "--device", "--max-memory", "--halo"},
-              {"--overlay", "--probs", "--quiet", "--patchwise"});
+              {"--overlay", "--probs", "--quiet", "--patchwise", "--tiff-out"});
     if (args.positional().size() < 2)
         throw UsageError{"segment takes MODEL.json and at least one IMAGE or DIR (see fcnrt segment --help)"};
     Options opt;
@@ -196,6 +246,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     opt.overlay = args.flag("--overlay");
     opt.probs = args.flag("--probs");
     opt.quiet = args.flag("--quiet");
+    opt.tiff_out = args.flag("--tiff-out");
     if (!args.value("--opacity").empty()) {
         const std::string t = args.value("--opacity");
         char* end = nullptr;
@@ -246,6 +297,13 @@ int segment_command(const std::vector<std::string>& argv_in) {
             throw Error(p, "", "its outputs would overwrite those of " + it->second +
                                    " (same name stem '" + it->first + "')");
     }
+    const std::vector<ImageRef> refs = expand_pages(images);
+    for (const ImageRef& ref : refs) {
+        auto [it, fresh] = by_stem.insert({ref.stem, ref.path});
+        if (!fresh && it->second != ref.path)
+            throw Error(ref.path, "", "its outputs would overwrite those of " + it->second +
+                                          " (same name stem '" + it->first + "')");
+    }
 
 
     std::string chosen;
@@ -274,8 +332,12 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                         " leaves nothing for images: the program, this model and "
                                         "the kernels' scratch already take " + bytes_text(reserve));
     const size_t budget = opt.budget - reserve;
-    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0 && !is_directory(opt.outdir))
-        throw Error(opt.outdir, "", std::string("cannot create the output directory: ") + std::strerror(errno));
+    if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0) {
+        const int err = errno;  // is_directory's stat would overwrite it
+        if (!is_directory(opt.outdir))
+            throw Error(opt.outdir, "", std::string("cannot create the output directory: ") +
+                                            std::strerror(err));
+    }
 
     const std::string budget_text =
         on_device ? bytes_text(opt.budget) + " device budget"
@@ -286,27 +348,39 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // Image i's tile `done` of `all` (runs of patches for --patchwise).
     auto show = [&](size_t i, size_t done, size_t all, const char* unit) {
         const double fraction = (double(i) + double(done) / double(std::max<size_t>(all, 1))) /
-                                double(images.size());
-        bar.update("image " + std::to_string(i + 1) + "/" + std::to_string(images.size()) + " " +
-                       stem_of(images[i]) + ", " + unit + " " + std::to_string(done) + "/" +
+                                double(refs.size());
+        bar.update("image " + std::to_string(i + 1) + "/" + std::to_string(refs.size()) + " " +
+                       refs[i].stem + ", " + unit + " " + std::to_string(done) + "/" +
                        std::to_string(all),
                    fraction);
     };
     int failures = 0;
-    for (size_t i = 0; i < images.size(); ++i) {
-        const std::string& path = images[i];
+    // With --tiff-out, the labels TIFF of the file whose pages are running;
+    // abandoned (never renamed into place) when one of its pages fails.
+    std::unique_ptr<TiffLabelWriter> tiff;
+    std::string tiff_path;
+    for (size_t i = 0; i < refs.size(); ++i) {
+        const ImageRef& ref = refs[i];
+        const std::string& path = ref.path;
+        // What the notes call it: the file, and the page of a multi-page TIFF.
+        const std::string shown = ref.pages > 1 ? path + " page " + std::to_string(ref.page) : path;
+        if (opt.tiff_out && ref.page == 0) {
+            tiff.reset();
+            tiff_path = opt.outdir + "/" + stem_of(path) + "_labels.tif";
+        }
         try {
+            if (opt.tiff_out && ref.page == 0) tiff = std::make_unique<TiffLabelWriter>(tiff_path);
             // The decoded samples and the labels exist for the whole image: counted
             // against the budget (from the header, before decoding), the rest is the tiles'.
-            const size_t run_budget = tile_budget(budget, read_image_info(path), path);
-            const Image image = read_image(path);
+            const size_t run_budget = tile_budget(budget, read_image_info(path, ref.page), path);
+            const Image image = read_image(path, ref.page);
             const InputTransform transform(pre, image.info(), path);
             if (patchwise) {
                 const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
                 const PatchwisePlan plan = plan_patchwise(model, pm, halo, run_budget);
                 if (!opt.quiet) {
                     bar.clear();
-                    std::cerr << "fcnrt: note: " << path << ": patchwise, " << plan.runs
+                    std::cerr << "fcnrt: note: " << shown << ": patchwise, " << plan.runs
                               << " runs of up to " << plan.batch << " patches (planned peak "
                               << bytes_text(plan.peak_bytes) << ": " << bytes_text(plan.run_bytes)
                               << " per run + " << bytes_text(plan.image_bytes)
@@ -317,14 +391,15 @@ int segment_command(const std::vector<std::string>& argv_in) {
                 const SegmentResult r = segment_image_patchwise(
                     executor, pm, halo, plan, image, transform, opt.halo, opt.probs,
                     [&](size_t done, size_t all) { show(i, done, all, "run"); });
-                write_outputs(path, image, r, palette, opt);
+                write_outputs(ref.stem, image, r, palette, opt);
+                add_tiff_page(tiff.get(), r, ref, refs.size());
                 continue;
             }
             const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
             const TilePlan plan = plan_tiles(model, sm, halo, run_budget);
             if (!opt.quiet) {
                 bar.clear();
-                std::cerr << "fcnrt: note: " << path << ": " << plan.tiles.size()
+                std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
                           << (plan.tiled() ? " tiles" : " tile") << " of up to " << plan.tile[0]
                           << "x" << plan.tile[1] << " pixels (planned peak "
                           << bytes_text(plan.peak_bytes) << " per run, of the "
@@ -336,20 +411,23 @@ int segment_command(const std::vector<std::string>& argv_in) {
             // far larger than the budget (20000 x 20000 x 3 classes: 4.5 GiB).
             std::unique_ptr<NpyPlanesFile> probs;
             if (opt.probs)
-                probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + stem_of(path) + "_probs.npy",
+                probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + ref.stem + "_probs.npy",
                                                         sm.classes, image.height(), image.width());
             const SegmentResult r = segment_image(
                 executor, sm, halo, plan, image, transform, opt.halo, opt.probs,
                 [&](size_t done, size_t all) { show(i, done, all, "tile"); },
                 probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
                       : TileScoresSink());
-            write_outputs(path, image, r, palette, opt, probs.get());
+            write_outputs(ref.stem, image, r, palette, opt, probs.get());
+            add_tiff_page(tiff.get(), r, ref, refs.size());
         } catch (const Error& e) {
+            abandon_tiff(tiff, tiff_path, ref);
             bar.clear();
             // An error not already naming a file belongs to this image.
             std::cerr << "fcnrt: error: " << (e.file().empty() ? e.with_file(path) : e).what() << "\n";
             ++failures;
         } catch (const std::bad_alloc&) {
+            abandon_tiff(tiff, tiff_path, ref);
             bar.clear();
             std::cerr << "fcnrt: error: " << path << ": out of memory\n";
             ++failures;
