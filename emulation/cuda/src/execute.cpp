@@ -334,6 +334,14 @@ void check_global(ThreadState* t, uintptr_t p, size_t size, bool write, bool ato
         }
         fail(t, "memcheck", cudaErrorIllegalAddress, s.str(), p);
     }
+    if ((g_checks & kMemcheck) && !peer_access_enabled(t->block->launch->device, a->device)) {
+        std::ostringstream s;
+        s << "Invalid " << space_name(false) << " " << (write ? "write" : "read") << " of size "
+          << size << " bytes at 0x" << std::hex << p << std::dec << ": memory of device "
+          << a->device << ", and device " << t->block->launch->device
+          << " has no peer access to it (cudaDeviceEnablePeerAccess)";
+        fail(t, "memcheck", cudaErrorIllegalAddress, s.str(), p);
+    }
     const uintptr_t off = p - a->base;
     if (g_checks & kInitcheck) {
         for (uintptr_t q = off; q < off + size;) {
