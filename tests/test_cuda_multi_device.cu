@@ -3,9 +3,8 @@
 // and the errors for bad device indices. Under the CUDA emulation the test asks for
 // two emulated devices (FCNRT_CUDA_EMU_DEVICES=2, set before the first CUDA call);
 // on GPUs it needs two and is SKIPPED with fewer.
-#include <gtest/gtest.h>
-
 #include <cuda_runtime.h>
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
@@ -96,7 +95,8 @@ TEST_F(MultiDevice, EachDeviceHasItsMemoryStreamsAndKernels) {
         ASSERT_EQ(cudaSetDevice(dev), cudaSuccess);
         ASSERT_EQ(cudaMemGetInfo(&free_after[dev], &total), cudaSuccess);
         EXPECT_GE(free_before[dev] - free_after[dev], kBytes) << "device " << dev;
-        EXPECT_LT(free_before[dev] - free_after[dev], kBytes + (size_t(4) << 20)) << "device " << dev;
+        EXPECT_LT(free_before[dev] - free_after[dev], kBytes + (size_t(4) << 20))
+            << "device " << dev;
     }
     // A stream may be synchronised from any current device.
     ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
@@ -106,7 +106,8 @@ TEST_F(MultiDevice, EachDeviceHasItsMemoryStreamsAndKernels) {
     for (int dev = 0; dev < 2; ++dev) {
         ASSERT_EQ(cudaSetDevice(dev), cudaSuccess);
         const auto h = read(d[dev]);
-        for (int i = 0; i < kN; i += 111) EXPECT_EQ(h[i], 1000.0f * (dev + 1) + i) << dev << " " << i;
+        for (int i = 0; i < kN; i += 111)
+            EXPECT_EQ(h[i], 1000.0f * (dev + 1) + i) << dev << " " << i;
         ASSERT_EQ(cudaStreamDestroy(s[dev]), cudaSuccess);
         ASSERT_EQ(cudaFree(d[dev]), cudaSuccess);
     }

@@ -7,9 +7,8 @@
 // against a float64 reference on the rounded inputs; and, under the emulation only,
 // WMMA calls that not all lanes reach or agree on, which synccheck and memcheck must
 // flag (on a GPU they are undefined behaviour).
-#include <gtest/gtest.h>
-
 #include <cuda_runtime.h>
+#include <gtest/gtest.h>
 #include <mma.h>
 
 #include <cmath>
@@ -30,11 +29,16 @@ namespace {
 using namespace nvcuda;
 
 // The toolkit's per-lane element counts (crt/mma.h), which the emulation must match.
-static_assert(wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major>::num_elements == 16);
-static_assert(wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major>::num_elements == 16);
-static_assert(wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major>::num_elements == 8);
-static_assert(wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>::num_elements == 4);
-static_assert(wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major>::num_elements == 4);
+static_assert(wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major>::num_elements ==
+              16);
+static_assert(wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major>::num_elements ==
+              16);
+static_assert(
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major>::num_elements == 8);
+static_assert(wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32,
+                             wmma::row_major>::num_elements == 4);
+static_assert(wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32,
+                             wmma::row_major>::num_elements == 4);
 static_assert(wmma::fragment<wmma::accumulator, 16, 16, 16, float>::num_elements == 8);
 static_assert(wmma::fragment<wmma::accumulator, 16, 16, 8, float>::num_elements == 8);
 
@@ -66,9 +70,9 @@ __global__ void wmma_gemm(const MemT* a, const MemT* b, float* c, int k, unsigne
     wmma::load_matrix_sync(acc, c_tile, ldc, c_layout);
     for (int k0 = 0; k0 < k; k0 += KS) {
         const MemT* a_tile = a_row_major ? a + static_cast<size_t>(tile_m) * lda + k0
-                                                    : a + static_cast<size_t>(k0) * lda + tile_m;
+                                         : a + static_cast<size_t>(k0) * lda + tile_m;
         const MemT* b_tile = b_row_major ? b + static_cast<size_t>(k0) * ldb + tile_n
-                                                    : b + static_cast<size_t>(tile_n) * ldb + k0;
+                                         : b + static_cast<size_t>(tile_n) * ldb + k0;
         wmma::load_matrix_sync(fa, a_tile, lda);
         wmma::load_matrix_sync(fb, b_tile, ldb);
         if constexpr (std::is_same<FragT, wmma::precision::tf32>::value) {
@@ -231,9 +235,9 @@ TEST_F(Wmma, FloatToTf32RoundsToNearestTiesAway) {
         {0x3fffffffu, 0x40000000u},  // a carry into the exponent
         {0x7f7fffffu, 0x7f800000u},  // FLT_MAX rounds to infinity
         {0x7f800000u, 0x7f800000u},  // infinity stays
-        {0xff800000u, 0xff800000u},
+        {0xff800000u, 0xff800000u},  // and its negative
         {0x00000000u, 0x00000000u},  // zeros keep their sign
-        {0x80000000u, 0x80000000u},
+        {0x80000000u, 0x80000000u},  // (negative zero)
         {0x00001000u, 0x00002000u},  // a subnormal tie: away
         {0x00000fffu, 0x00000000u},
     };
@@ -247,7 +251,8 @@ TEST_F(Wmma, FloatToTf32RoundsToNearestTiesAway) {
     const auto out = host_copy(d_out, in.size());
     for (size_t i = 0; i < cases.size(); ++i) {
         EXPECT_EQ(bits(out[i]), cases[i].second) << std::hex << "input 0x" << cases[i].first;
-        EXPECT_EQ(bits(tf32_rna(in[i])), cases[i].second) << std::hex << "host reference, 0x" << cases[i].first;
+        EXPECT_EQ(bits(tf32_rna(in[i])), cases[i].second)
+            << std::hex << "host reference, 0x" << cases[i].first;
     }
     EXPECT_TRUE(std::isnan(out.back()));
 }
@@ -255,16 +260,16 @@ TEST_F(Wmma, FloatToTf32RoundsToNearestTiesAway) {
 TEST_F(Wmma, HalfAndBfloat16RoundToNearestEven) {
     auto h = [](float x) { return __half_as_ushort(__float2half(x)); };
     EXPECT_EQ(h(1.0f), 0x3c00u);
-    EXPECT_EQ(h(1.0f + 0x1p-11f), 0x3c00u);         // a tie: to even
-    EXPECT_EQ(h(1.0f + 3 * 0x1p-11f), 0x3c02u);     // a tie: to even (up)
+    EXPECT_EQ(h(1.0f + 0x1p-11f), 0x3c00u);      // a tie: to even
+    EXPECT_EQ(h(1.0f + 3 * 0x1p-11f), 0x3c02u);  // a tie: to even (up)
     EXPECT_EQ(h(-1.0f - 0x1p-11f - 0x1p-20f), 0xbc01u);
     EXPECT_EQ(h(65504.0f), 0x7bffu);
     EXPECT_EQ(h(65519.0f), 0x7bffu);
-    EXPECT_EQ(h(65520.0f), 0x7c00u);                // half an ulp past the largest: infinity
-    EXPECT_EQ(h(0x1p-24f), 0x0001u);                // the smallest subnormal
-    EXPECT_EQ(h(0x1p-25f), 0x0000u);                // a tie with zero: to even
+    EXPECT_EQ(h(65520.0f), 0x7c00u);  // half an ulp past the largest: infinity
+    EXPECT_EQ(h(0x1p-24f), 0x0001u);  // the smallest subnormal
+    EXPECT_EQ(h(0x1p-25f), 0x0000u);  // a tie with zero: to even
     EXPECT_EQ(h(3 * 0x1p-25f), 0x0002u);
-    EXPECT_EQ(h(0x1p-14f - 0x1p-25f), 0x0400u);     // rounds up into the normal range
+    EXPECT_EQ(h(0x1p-14f - 0x1p-25f), 0x0400u);  // rounds up into the normal range
     EXPECT_EQ(__half2float(__ushort_as_half(0x3555u)), 0.333251953125f);
     EXPECT_EQ(__half2float(__ushort_as_half(0x8001u)), -0x1p-24f);
     auto bf = [](float x) { return __bfloat16_as_ushort(__float2bfloat16(x)); };
@@ -288,7 +293,9 @@ struct GemmCase {
 };
 
 std::string case_name(const GemmCase& g) {
-    const char* p = g.precision == Precision::kTf32 ? "tf32" : g.precision == Precision::kFp16 ? "fp16" : "bf16";
+    const char* p = g.precision == Precision::kTf32   ? "tf32"
+                    : g.precision == Precision::kFp16 ? "fp16"
+                                                      : "bf16";
     return std::string(p) + " A " + (g.a_row_major ? "row" : "col") + " B " +
            (g.b_row_major ? "row" : "col") + " C " + (g.c_row_major ? "row" : "col") +
            (g.integers ? " integers" : " random") + (g.round_tf32 ? "" : " unrounded");
@@ -313,7 +320,7 @@ protected:
         const unsigned unit = g.precision == Precision::kTf32 ? 4 : 8;  // elements per 16 bytes
         const unsigned lda = (g.a_row_major ? K : M) + unit;            // 52/56 or 36/40
         const unsigned ldb = (g.b_row_major ? N : K) + 3 * unit;
-        const unsigned ldc = (g.c_row_major ? N : M) + 4;               // floats
+        const unsigned ldc = (g.c_row_major ? N : M) + 4;  // floats
         std::mt19937 rng(20261202);
         std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
         std::uniform_int_distribution<int> small(-8, 8);
@@ -333,22 +340,24 @@ protected:
         for (int k = 0; k < K; ++k)
             for (int j = 0; j < N; ++j)
                 b_mem[g.b_row_major ? k * ldb + j : j * ldb + k] = B[k * N + j];
-        auto c_at = [&](int i, int j) -> size_t { return g.c_row_major ? i * ldc + j : j * ldc + i; };
+        auto c_at = [&](int i, int j) -> size_t {
+            return g.c_row_major ? i * ldc + j : j * ldc + i;
+        };
         for (int i = 0; i < M; ++i)
             for (int j = 0; j < N; ++j) c_mem[c_at(i, j)] = C[i * N + j];
 
         float* d_c = device_copy(c_mem);
         const dim3 grid(N / 16, M / 16);
         if (g.precision == Precision::kTf32) {
-            launch<float, wmma::precision::tf32, 8>(g, grid, device_copy(a_mem), device_copy(b_mem), d_c,
-                                                    K, lda, ldb, ldc);
+            launch<float, wmma::precision::tf32, 8>(g, grid, device_copy(a_mem), device_copy(b_mem),
+                                                    d_c, K, lda, ldb, ldc);
         } else if (g.precision == Precision::kFp16) {
             launch<__half, __half, 16>(g, grid, device_copy(convert<__half>(a_mem)),
                                        device_copy(convert<__half>(b_mem)), d_c, K, lda, ldb, ldc);
         } else {
-            launch<__nv_bfloat16, __nv_bfloat16, 16>(g, grid, device_copy(convert<__nv_bfloat16>(a_mem)),
-                                                     device_copy(convert<__nv_bfloat16>(b_mem)), d_c, K,
-                                                     lda, ldb, ldc);
+            launch<__nv_bfloat16, __nv_bfloat16, 16>(
+                g, grid, device_copy(convert<__nv_bfloat16>(a_mem)),
+                device_copy(convert<__nv_bfloat16>(b_mem)), d_c, K, lda, ldb, ldc);
         }
         CHECK_CUDA(cudaGetLastError());
         CHECK_CUDA(cudaDeviceSynchronize());
@@ -365,8 +374,9 @@ protected:
             for (int j = 0; j < N; ++j) {
                 double rounded = C[i * N + j], exact = C[i * N + j];
                 for (int k = 0; k < K; ++k) {
-                    rounded += static_cast<double>(round_input(g.precision, A[i * K + k], g.round_tf32)) *
-                               round_input(g.precision, B[k * N + j], g.round_tf32);
+                    rounded +=
+                        static_cast<double>(round_input(g.precision, A[i * K + k], g.round_tf32)) *
+                        round_input(g.precision, B[k * N + j], g.round_tf32);
                     exact += static_cast<double>(A[i * K + k]) * B[k * N + j];
                 }
                 const double got = out[c_at(i, j)];
@@ -407,29 +417,35 @@ protected:
         using R = wmma::row_major;
         using Cm = wmma::col_major;
         const float scale = 2.0f;
-        if (g.a_row_major && g.b_row_major)
-            wmma_gemm<MemT, FragT, KS, R, R><<<grid, 32>>>(a, b, c, k, lda, ldb, ldc, g.c_row_major, g.round_tf32, scale);
-        else if (g.a_row_major)
-            wmma_gemm<MemT, FragT, KS, R, Cm><<<grid, 32>>>(a, b, c, k, lda, ldb, ldc, g.c_row_major, g.round_tf32, scale);
-        else if (g.b_row_major)
-            wmma_gemm<MemT, FragT, KS, Cm, R><<<grid, 32>>>(a, b, c, k, lda, ldb, ldc, g.c_row_major, g.round_tf32, scale);
-        else
-            wmma_gemm<MemT, FragT, KS, Cm, Cm><<<grid, 32>>>(a, b, c, k, lda, ldb, ldc, g.c_row_major, g.round_tf32, scale);
+        using Kernel = void (*)(const MemT*, const MemT*, float*, int, unsigned, unsigned, unsigned,
+                                bool, bool, float);
+        const Kernel kernel = g.a_row_major ? (g.b_row_major ? wmma_gemm<MemT, FragT, KS, R, R>
+                                                             : wmma_gemm<MemT, FragT, KS, R, Cm>)
+                                            : (g.b_row_major ? wmma_gemm<MemT, FragT, KS, Cm, R>
+                                                             : wmma_gemm<MemT, FragT, KS, Cm, Cm>);
+        kernel<<<grid, 32>>>(a, b, c, k, lda, ldb, ldc, g.c_row_major, g.round_tf32, scale);
     }
 
     void run_all_layouts(Precision p) {
         for (int layouts = 0; layouts < 8; ++layouts) {
             for (bool integers : {false, true}) {
-                run(GemmCase{p, (layouts & 1) != 0, (layouts & 2) != 0, (layouts & 4) != 0, integers});
+                run(GemmCase{p, (layouts & 1) != 0, (layouts & 2) != 0, (layouts & 4) != 0,
+                             integers});
                 if (HasFatalFailure()) return;
             }
         }
     }
 };
 
-TEST_F(WmmaGemm, Tf32AgainstFloat64OnRoundedInputs) { run_all_layouts(Precision::kTf32); }
-TEST_F(WmmaGemm, Fp16AgainstFloat64OnRoundedInputs) { run_all_layouts(Precision::kFp16); }
-TEST_F(WmmaGemm, Bf16AgainstFloat64OnRoundedInputs) { run_all_layouts(Precision::kBf16); }
+TEST_F(WmmaGemm, Tf32AgainstFloat64OnRoundedInputs) {
+    run_all_layouts(Precision::kTf32);
+}
+TEST_F(WmmaGemm, Fp16AgainstFloat64OnRoundedInputs) {
+    run_all_layouts(Precision::kFp16);
+}
+TEST_F(WmmaGemm, Bf16AgainstFloat64OnRoundedInputs) {
+    run_all_layouts(Precision::kBf16);
+}
 
 // Without __float_to_tf32 the tensor cores read the upper 19 bits of each float:
 // the inputs are truncated, not rounded.
@@ -455,12 +471,14 @@ protected:
 
 TEST_F(WmmaChecks, SynccheckFlagsMmaSyncNotReachedByAllLanes) {
     wmma_half_warp_exits<<<1, 32>>>(a_, b_, c_);
-    expect_flagged(cudaErrorLaunchFailure, "synccheck", "wmma_half_warp_exits", "lane 16 of the mask has exited");
+    expect_flagged(cudaErrorLaunchFailure, "synccheck", "wmma_half_warp_exits",
+                   "lane 16 of the mask has exited");
 }
 
 TEST_F(WmmaChecks, SynccheckFlagsLanesAtDifferentMmaSyncs) {
     wmma_divergent_mma<<<1, 32>>>(a_, b_, c_);
-    expect_flagged(cudaErrorLaunchFailure, "synccheck", "wmma_divergent_mma", "divergent WMMA call");
+    expect_flagged(cudaErrorLaunchFailure, "synccheck", "wmma_divergent_mma",
+                   "divergent WMMA call");
 }
 
 TEST_F(WmmaChecks, SynccheckFlagsLanesPassingDifferentPointers) {
@@ -471,7 +489,8 @@ TEST_F(WmmaChecks, SynccheckFlagsLanesPassingDifferentPointers) {
 
 TEST_F(WmmaChecks, SynccheckFlagsAPartialWarp) {
     wmma_load_a<<<1, 16>>>(a_, 16, c_);
-    expect_flagged(cudaErrorLaunchFailure, "synccheck", "wmma_load_a", "does not exist (partial warp)");
+    expect_flagged(cudaErrorLaunchFailure, "synccheck", "wmma_load_a",
+                   "does not exist (partial warp)");
 }
 
 TEST_F(WmmaChecks, MemcheckFlagsMisalignedLeadingDimensionAndPointer) {
@@ -481,7 +500,8 @@ TEST_F(WmmaChecks, MemcheckFlagsMisalignedLeadingDimensionAndPointer) {
     const auto loaded = host_copy(c_, 32);
     for (float v : loaded) EXPECT_EQ(v, 1.0f);
     wmma_load_a<<<1, 32>>>(a_, 17, c_);
-    expect_flagged(cudaErrorMisalignedAddress, "memcheck", "wmma_load_a", "is not a multiple of 16 bytes");
+    expect_flagged(cudaErrorMisalignedAddress, "memcheck", "wmma_load_a",
+                   "is not a multiple of 16 bytes");
     cudaDeviceReset();
     cuda_emu::clear_reports();
     __half* a = device_copy(std::vector<__half>(512, __float2half(1.0f)));

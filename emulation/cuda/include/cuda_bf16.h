@@ -41,10 +41,22 @@ inline float bfloat16_bits_to_float(unsigned short b) {
 }  // namespace cuda_emu::detail
 
 inline __nv_bfloat16::__nv_bfloat16(float f) : __x(::cuda_emu::detail::float_to_bfloat16_bits(f)) {}
-inline __nv_bfloat16::operator float() const { return ::cuda_emu::detail::bfloat16_bits_to_float(__x); }
+inline __nv_bfloat16::operator float() const {
+    return ::cuda_emu::detail::bfloat16_bits_to_float(__x);
+}
 
-inline __nv_bfloat16 __float2bfloat16(float f) { return __nv_bfloat16(f); }
-inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __nv_bfloat16(f); }
-inline float __bfloat162float(__nv_bfloat16 b) { return static_cast<float>(b); }
-inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 b) { return b.__x; }
-inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short u) { return __nv_bfloat16(__nv_bfloat16_raw{u}); }
+inline __nv_bfloat16 __float2bfloat16(float f) {
+    return __nv_bfloat16(f);
+}
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    return __nv_bfloat16(f);
+}
+inline float __bfloat162float(__nv_bfloat16 b) {
+    return static_cast<float>(b);
+}
+inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 b) {
+    return b.__x;
+}
+inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short u) {
+    return __nv_bfloat16(__nv_bfloat16_raw{u});
+}

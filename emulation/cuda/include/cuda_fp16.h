@@ -53,15 +53,28 @@ inline float half_bits_to_float(unsigned short h) {
     const unsigned exponent = (h >> 10) & 0x1fu, fraction = h & 0x3ffu;
     if (exponent == 0x1f) return fraction ? std::nanf("") : sign * INFINITY;
     if (exponent == 0) return sign * std::ldexp(static_cast<float>(fraction), -24);
-    return sign * std::ldexp(static_cast<float>(fraction | 0x400u), static_cast<int>(exponent) - 25);
+    return sign *
+           std::ldexp(static_cast<float>(fraction | 0x400u), static_cast<int>(exponent) - 25);
 }
 }  // namespace cuda_emu::detail
 
 inline __half::__half(float f) : __x(::cuda_emu::detail::float_to_half_bits(f)) {}
-inline __half::operator float() const { return ::cuda_emu::detail::half_bits_to_float(__x); }
+inline __half::operator float() const {
+    return ::cuda_emu::detail::half_bits_to_float(__x);
+}
 
-inline __half __float2half(float f) { return __half(f); }
-inline __half __float2half_rn(float f) { return __half(f); }
-inline float __half2float(__half h) { return static_cast<float>(h); }
-inline unsigned short __half_as_ushort(__half h) { return h.__x; }
-inline __half __ushort_as_half(unsigned short u) { return __half(__half_raw{u}); }
+inline __half __float2half(float f) {
+    return __half(f);
+}
+inline __half __float2half_rn(float f) {
+    return __half(f);
+}
+inline float __half2float(__half h) {
+    return static_cast<float>(h);
+}
+inline unsigned short __half_as_ushort(__half h) {
+    return h.__x;
+}
+inline __half __ushort_as_half(unsigned short u) {
+    return __half(__half_raw{u});
+}

@@ -36,8 +36,8 @@
 #include <type_traits>
 
 #include "cuda_bf16.h"
-#include "cuda_fp16.h"
 #include "cuda_emu/device.h"
+#include "cuda_fp16.h"
 
 namespace nvcuda {
 namespace wmma {
@@ -78,20 +78,42 @@ struct __align__(8) __frag_base {
 template <typename Use, int m, int n, int k, typename T, typename Layout = void>
 class fragment;
 
-template <> class fragment<matrix_a, 16, 16, 16, __half, row_major> : public __frag_base<__half, 16> {};
-template <> class fragment<matrix_a, 16, 16, 16, __half, col_major> : public __frag_base<__half, 16> {};
-template <> class fragment<matrix_b, 16, 16, 16, __half, row_major> : public __frag_base<__half, 16> {};
-template <> class fragment<matrix_b, 16, 16, 16, __half, col_major> : public __frag_base<__half, 16> {};
-template <> class fragment<accumulator, 16, 16, 16, float> : public __frag_base<float, 8> {};
-template <> class fragment<matrix_a, 16, 16, 16, __nv_bfloat16, row_major> : public __frag_base<__nv_bfloat16, 8> {};
-template <> class fragment<matrix_a, 16, 16, 16, __nv_bfloat16, col_major> : public __frag_base<__nv_bfloat16, 8> {};
-template <> class fragment<matrix_b, 16, 16, 16, __nv_bfloat16, row_major> : public __frag_base<__nv_bfloat16, 8> {};
-template <> class fragment<matrix_b, 16, 16, 16, __nv_bfloat16, col_major> : public __frag_base<__nv_bfloat16, 8> {};
-template <> class fragment<matrix_a, 16, 16, 8, precision::tf32, row_major> : public __frag_base<precision::tf32, 4> {};
-template <> class fragment<matrix_a, 16, 16, 8, precision::tf32, col_major> : public __frag_base<precision::tf32, 4> {};
-template <> class fragment<matrix_b, 16, 16, 8, precision::tf32, row_major> : public __frag_base<precision::tf32, 4> {};
-template <> class fragment<matrix_b, 16, 16, 8, precision::tf32, col_major> : public __frag_base<precision::tf32, 4> {};
-template <> class fragment<accumulator, 16, 16, 8, float> : public __frag_base<float, 8> {};
+template <>
+class fragment<matrix_a, 16, 16, 16, __half, row_major> : public __frag_base<__half, 16> {};
+template <>
+class fragment<matrix_a, 16, 16, 16, __half, col_major> : public __frag_base<__half, 16> {};
+template <>
+class fragment<matrix_b, 16, 16, 16, __half, row_major> : public __frag_base<__half, 16> {};
+template <>
+class fragment<matrix_b, 16, 16, 16, __half, col_major> : public __frag_base<__half, 16> {};
+template <>
+class fragment<accumulator, 16, 16, 16, float> : public __frag_base<float, 8> {};
+template <>
+class fragment<matrix_a, 16, 16, 16, __nv_bfloat16, row_major>
+    : public __frag_base<__nv_bfloat16, 8> {};
+template <>
+class fragment<matrix_a, 16, 16, 16, __nv_bfloat16, col_major>
+    : public __frag_base<__nv_bfloat16, 8> {};
+template <>
+class fragment<matrix_b, 16, 16, 16, __nv_bfloat16, row_major>
+    : public __frag_base<__nv_bfloat16, 8> {};
+template <>
+class fragment<matrix_b, 16, 16, 16, __nv_bfloat16, col_major>
+    : public __frag_base<__nv_bfloat16, 8> {};
+template <>
+class fragment<matrix_a, 16, 16, 8, precision::tf32, row_major>
+    : public __frag_base<precision::tf32, 4> {};
+template <>
+class fragment<matrix_a, 16, 16, 8, precision::tf32, col_major>
+    : public __frag_base<precision::tf32, 4> {};
+template <>
+class fragment<matrix_b, 16, 16, 8, precision::tf32, row_major>
+    : public __frag_base<precision::tf32, 4> {};
+template <>
+class fragment<matrix_b, 16, 16, 8, precision::tf32, col_major>
+    : public __frag_base<precision::tf32, 4> {};
+template <>
+class fragment<accumulator, 16, 16, 8, float> : public __frag_base<float, 8> {};
 
 // cvt.rna.tf32.f32: a finite float rounded to 10 fraction bits, to nearest with ties
 // away from zero (add half of the dropped range to the magnitude's bits, then clear
@@ -101,7 +123,8 @@ inline float __float_to_tf32(float in) {
     uint32_t u;
     std::memcpy(&u, &in, 4);
     if ((u & 0x7fffffffu) > 0x7f800000u) {
-        u |= 0x7fffe000u;  // a quiet NaN (clearing a payload held in the low bits alone would make it inf)
+        u |= 0x7fffe000u;  // a quiet NaN (clearing a payload held in the low bits alone would make
+                           // it inf)
     } else if ((u & 0x7fffffffu) != 0x7f800000u) {
         u += 0x1000u;
     }
@@ -120,11 +143,23 @@ using namespace ::nvcuda::wmma;
 
 template <class Use, int M, int N, int K>
 struct Shape;
-template <int M, int N, int K> struct Shape<matrix_a, M, N, K> { static constexpr int rows = M, cols = K; };
-template <int M, int N, int K> struct Shape<matrix_b, M, N, K> { static constexpr int rows = K, cols = N; };
-template <int M, int N, int K> struct Shape<accumulator, M, N, K> { static constexpr int rows = M, cols = N; };
+template <int M, int N, int K>
+struct Shape<matrix_a, M, N, K> {
+    static constexpr int rows = M, cols = K;
+};
+template <int M, int N, int K>
+struct Shape<matrix_b, M, N, K> {
+    static constexpr int rows = K, cols = N;
+};
+template <int M, int N, int K>
+struct Shape<accumulator, M, N, K> {
+    static constexpr int rows = M, cols = N;
+};
 
-template <class L> constexpr bool is_row_major() { return std::is_same_v<L, row_major>; }
+template <class L>
+constexpr bool is_row_major() {
+    return std::is_same_v<L, row_major>;
+}
 
 // The value a tensor core multiplies.
 inline double operand(float v) {  // TF32: the upper 19 bits
@@ -135,8 +170,12 @@ inline double operand(float v) {  // TF32: the upper 19 bits
     std::memcpy(&t, &u, 4);
     return t;
 }
-inline double operand(__half v) { return static_cast<float>(v); }
-inline double operand(__nv_bfloat16 v) { return static_cast<float>(v); }
+inline double operand(__half v) {
+    return static_cast<float>(v);
+}
+inline double operand(__nv_bfloat16 v) {
+    return static_cast<float>(v);
+}
 
 enum Kind : int { kLoad = 1, kStore = 2, kMma = 3 };
 
@@ -169,8 +208,7 @@ inline const char* check_memory(::cuda_emu::detail::WmmaCall* const* lanes, char
         return "memcheck";
     }
     if (first->ldm * first->element_size % 16 != 0) {
-        std::snprintf(what, n,
-                      "%s: ldm %u (%u bytes) is not a multiple of 16 bytes", first->name,
+        std::snprintf(what, n, "%s: ldm %u (%u bytes) is not a multiple of 16 bytes", first->name,
                       first->ldm, first->ldm * first->element_size);
         return "memcheck";
     }
@@ -198,7 +236,8 @@ void load(fragment<Use, M, N, K, T, L>& f, P* p, unsigned ldm, bool row_major_me
     call.element_size = sizeof(P);
     call.name = name;
     ::cuda_emu::detail::wmma_collective(&call, file, line);
-    const int lane = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32;
+    const int lane =
+        static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32;
     for (int i = 0; i < Frag::num_elements; ++i)
         f.x[i] = p[element_offset<Frag, S::rows, S::cols>(lane, i, ldm, row_major_memory)];
 }
@@ -213,7 +252,8 @@ struct MmaCall : ::cuda_emu::detail::WmmaCall {
 };
 
 template <class Frag, int Rows, int Cols, class E>
-void gather(::cuda_emu::detail::WmmaCall* const* lanes, const Frag* (*pick)(::cuda_emu::detail::WmmaCall*), E* out) {
+void gather(::cuda_emu::detail::WmmaCall* const* lanes,
+            const Frag* (*pick)(::cuda_emu::detail::WmmaCall*), E* out) {
     for (int l = 0; l < 32; ++l) {
         const Frag* f = pick(lanes[l]);
         for (int i = 0; i < Frag::num_elements; ++i) {
@@ -235,9 +275,12 @@ const char* run_mma(::cuda_emu::detail::WmmaCall* const* lanes, char* what, size
     typename FA::storage_element_type a[M * K];
     typename FB::storage_element_type b[K * N];
     float c[M * N];
-    gather<FA, M, K>(lanes, [](::cuda_emu::detail::WmmaCall* w) { return static_cast<Call*>(w)->a; }, a);
-    gather<FB, K, N>(lanes, [](::cuda_emu::detail::WmmaCall* w) { return static_cast<Call*>(w)->b; }, b);
-    gather<FC, M, N>(lanes, [](::cuda_emu::detail::WmmaCall* w) { return static_cast<Call*>(w)->c; }, c);
+    gather<FA, M, K>(
+        lanes, [](::cuda_emu::detail::WmmaCall* w) { return static_cast<Call*>(w)->a; }, a);
+    gather<FB, K, N>(
+        lanes, [](::cuda_emu::detail::WmmaCall* w) { return static_cast<Call*>(w)->b; }, b);
+    gather<FC, M, N>(
+        lanes, [](::cuda_emu::detail::WmmaCall* w) { return static_cast<Call*>(w)->c; }, c);
     float d[M * N];
     for (int i = 0; i < M; ++i) {
         for (int j = 0; j < N; ++j) {
@@ -248,7 +291,8 @@ const char* run_mma(::cuda_emu::detail::WmmaCall* const* lanes, char* what, size
     }
     for (int l = 0; l < 32; ++l) {
         FD* f = static_cast<Call*>(lanes[l])->d;
-        for (int i = 0; i < FD::num_elements; ++i) f->x[i] = d[(l * FD::num_elements + i) % (M * N)];
+        for (int i = 0; i < FD::num_elements; ++i)
+            f->x[i] = d[(l * FD::num_elements + i) % (M * N)];
     }
     (void)what;
     (void)n;
@@ -268,23 +312,21 @@ inline void fill_fragment(__frag_base<T, size>& f,
 
 template <int M, int N, int K, class T, class L>
 inline void load_matrix_sync(fragment<matrix_a, M, N, K, T, L>& a,
-                             const typename helper_traits<T>::storage_element_type* p,
-                             unsigned ldm, const char* file = __builtin_FILE(),
-                             int line = __builtin_LINE()) {
+                             const typename helper_traits<T>::storage_element_type* p, unsigned ldm,
+                             const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
     ::cuda_emu::wmma_detail::load(a, p, ldm, ::cuda_emu::wmma_detail::is_row_major<L>(),
                                   "load_matrix_sync", file, line);
 }
 template <int M, int N, int K, class T, class L>
 inline void load_matrix_sync(fragment<matrix_b, M, N, K, T, L>& b,
-                             const typename helper_traits<T>::storage_element_type* p,
-                             unsigned ldm, const char* file = __builtin_FILE(),
-                             int line = __builtin_LINE()) {
+                             const typename helper_traits<T>::storage_element_type* p, unsigned ldm,
+                             const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
     ::cuda_emu::wmma_detail::load(b, p, ldm, ::cuda_emu::wmma_detail::is_row_major<L>(),
                                   "load_matrix_sync", file, line);
 }
 template <int M, int N, int K>
-inline void load_matrix_sync(fragment<accumulator, M, N, K, float>& c, const float* p,
-                             unsigned ldm, layout_t layout, const char* file = __builtin_FILE(),
+inline void load_matrix_sync(fragment<accumulator, M, N, K, float>& c, const float* p, unsigned ldm,
+                             layout_t layout, const char* file = __builtin_FILE(),
                              int line = __builtin_LINE()) {
     ::cuda_emu::wmma_detail::load(c, p, ldm, layout == mem_row_major, "load_matrix_sync", file,
                                   line);
@@ -304,9 +346,11 @@ inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, flo
     call.element_size = sizeof(float);
     call.name = "store_matrix_sync";
     ::cuda_emu::detail::wmma_collective(&call, file, line);
-    const int lane = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32;
+    const int lane =
+        static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32;
     for (int i = 0; i < Frag::num_elements; ++i)
-        p[::cuda_emu::wmma_detail::element_offset<Frag, M, N>(lane, i, ldm, layout == mem_row_major)] = d.x[i];
+        p[::cuda_emu::wmma_detail::element_offset<Frag, M, N>(lane, i, ldm,
+                                                              layout == mem_row_major)] = d.x[i];
 }
 
 template <int M, int N, int K, class T, class LA, class LB>
