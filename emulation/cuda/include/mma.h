@@ -21,7 +21,8 @@
 // Rounding, as the tensor cores: an FP16/BF16 input is the __half/__nv_bfloat16
 // value itself. A TF32 input is a float of which the tensor core reads the upper 19
 // bits (sign, exponent, 10 fraction bits): mma_sync ignores the low 13 bits
-// (truncation), so that code must round first with __float_to_tf32, which is PTX's
+// (truncation; what a GPU does with them is not documented, so code must not leave
+// them to it), and code rounds first with __float_to_tf32, which is PTX's
 // cvt.rna.tf32.f32: to nearest, ties away from zero. Products of the rounded inputs
 // are exact; each D element is C + the sum of its K products, computed in float64
 // and rounded once to float (to nearest even). A GPU's accumulation order and
