@@ -123,6 +123,22 @@ __global__ void wmma_lanes_disagree_on_pointer(const __half* a, float* c) {
     c[threadIdx.x] = __half2float(fa.x[0]);
 }
 
+// Stores a 16x16 accumulator to shared memory (zeroed first), then each lane reads a
+// row of it: rows other lanes stored, so correct only with the __syncwarp between.
+__global__ void wmma_store_then_read_rows(float* out, bool syncwarp) {
+    __shared__ __align__(32) float tile[256];
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    for (int i = 0; i < acc.num_elements; ++i) acc.x[i] = 1.0f;
+    for (int i = 0; i < 8; ++i) tile[threadIdx.x * 8 + i] = 0.0f;
+    __syncwarp();
+    wmma::store_matrix_sync(tile, acc, 16, wmma::mem_row_major);
+    if (syncwarp) __syncwarp();
+    const int row = (threadIdx.x * 7 + 3) % 16;
+    float sum = 0.0f;
+    for (int j = 0; j < 16; ++j) sum += tile[row * 16 + j];
+    out[threadIdx.x] = sum;
+}
+
 // Broken when ldm is not a multiple of 8 halves (16 bytes) or a is not 32-byte aligned.
 __global__ void wmma_load_a(const __half* a, unsigned ldm, float* c) {
     wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
@@ -509,6 +525,18 @@ TEST_F(WmmaChecks, MemcheckFlagsMisalignedLeadingDimensionAndPointer) {
     __half* a = device_copy(std::vector<__half>(512, __float2half(1.0f)));
     wmma_load_a<<<1, 32>>>(a + 8, 16, c_);  // 16-byte aligned only
     expect_flagged(cudaErrorMisalignedAddress, "memcheck", "wmma_load_a", "is not 32-byte");
+}
+
+// store_matrix_sync is not a barrier: reading what other lanes stored needs a
+// __syncwarp (on a GPU the element-to-lane mapping decides who stored what).
+TEST_F(WmmaChecks, RacecheckFlagsReadingStoredTileWithoutSyncwarp) {
+    float* out = device_copy(std::vector<float>(32, 0.0f));
+    wmma_store_then_read_rows<<<1, 32>>>(out, true);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    EXPECT_TRUE(cuda_emu::reports().empty());
+    for (float v : host_copy(out, 32)) EXPECT_EQ(v, 16.0f);
+    wmma_store_then_read_rows<<<1, 32>>>(out, false);
+    expect_flagged(cudaErrorLaunchFailure, "racecheck", "wmma_store_then_read_rows", "data race");
 }
 
 // Fragments in the wrong place: a load past the end of A is a memcheck finding of
