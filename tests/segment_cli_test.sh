@@ -366,6 +366,38 @@ check_tiling unet "$unet" cpu "$sample" 8
 check_tiling unet "$unet" reference "$sample" 8
 check_tiling cells "$cells/dense.json" cpu "$in/tiles16.pgm" 10
 
+# ---- the CUDA default budget (under the CUDA emulation) ----
+
+# Without --max-memory the budget on a GPU is 80% of the device memory that
+# cudaMemGetInfo reports free once the weights are up. An emulated device of 400 KiB
+# (FCNRT_CUDA_EMU_MEMORY) must therefore tile U-Net on a 96x80 image (planned peak
+# about 0.8 MiB untiled), every tile's buffers must fit that device (else cudaMalloc
+# fails the run), and the stitched labels, mask and probs must be the untiled run's
+# (on the default 8 GiB device) bit for bit. On a real GPU the capacity cannot be
+# set, so this runs only where `--device cuda` is the emulation.
+write_pgm "$in/cuda_budget.pgm" 96 80 65535 4001
+fcnrt segment "$unet" "$in/cuda_budget.pgm" -o "$out/cuda_untiled" --probs --device cuda
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: cuda: .*CUDA emulation' "$tmp/stderr"; then
+    n=$(tile_count)
+    if [[ "$n" == 1 ]]; then pass "CUDA, 8 GiB device: 1 tile"
+    else fail "CUDA, 8 GiB device: 1 tile" "the note says '${n:-nothing}'; $(last_output)"; fi
+    FCNRT_CUDA_EMU_MEMORY=400K fcnrt segment "$unet" "$in/cuda_budget.pgm" -o "$out/cuda_tiled" \
+        --probs --device cuda
+    check_ok "CUDA, 400 KiB device, default budget"
+    n=$(tile_count)
+    if [[ -n "$n" && "$n" -ge 3 ]] && grep -q 'of the 0\.[0-9]* MiB device budget' "$tmp/stderr"; then
+        pass "CUDA, 400 KiB device: the default budget from cudaMemGetInfo gives $n tiles"
+    else
+        fail "CUDA, 400 KiB device: at least 3 tiles under a sub-MiB device budget" \
+            "the note says '${n:-nothing}'; $(last_output)"
+    fi
+    check_same "CUDA: tiled by the device budget equals untiled bit for bit: labels, mask, probs" \
+        "$out/cuda_untiled" "$out/cuda_tiled" cuda_budget_labels.png cuda_budget_mask.png \
+        cuda_budget_probs.npy
+else
+    echo "note: --device cuda is not the CUDA emulation here: the CUDA budget checks are not run"
+fi
+
 # ---- patchwise ----
 
 fcnrt segment "$cells/patch.json" "$in/gray8.pgm" -o "$out/patch_dense" --device cpu

@@ -195,6 +195,21 @@ __global__ void add_one(float* data, int n) {
     if (i < n) data[i] += 1.0f;
 }
 
+// y = 2x + 1.
+__global__ void affine(const float* x, float* y, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = 2.0f * x[i] + 1.0f;
+}
+
+// acc[blockIdx.x] += the sum of y over the block's elements (a warp shuffle
+// reduction per warp, then one atomic per warp).
+__global__ void block_sums(const float* y, float* acc, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    float v = i < n ? y[i] : 0.0f;
+    for (int d = 16; d > 0; d /= 2) v += __shfl_down_sync(0xffffffffu, v, d);
+    if (threadIdx.x % 32 == 0) atomicAdd(acc + blockIdx.x, v);
+}
+
 // ---------------------------------------------------------------- helpers
 
 template <class T>
@@ -697,6 +712,136 @@ TEST_F(Emulation, StreamCaptureReplaysAGraph) {
     ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
     ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
     EXPECT_EQ(host_copy(d, 64)[63], 4.0f);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(s);
+}
+
+// One step of a multi-kernel sequence, launched directly or captured: acc = 0
+// (memset), y = 2x + 1, acc += per-block sums of y, x += 1 (so each replay sees new
+// inputs), out = y (device-to-device copy).
+void sequence_step(cudaStream_t s, float* x, float* y, float* acc, float* out, int n) {
+    const int blocks = (n + 127) / 128;
+    ASSERT_EQ(cudaMemsetAsync(acc, 0, blocks * sizeof(float), s), cudaSuccess);
+    affine<<<blocks, 128, 0, s>>>(x, y, n);
+    block_sums<<<blocks, 128, 0, s>>>(y, acc, n);
+    add_one<<<blocks, 128, 0, s>>>(x, n);
+    ASSERT_EQ(cudaMemcpyAsync(out, y, n * sizeof(float), cudaMemcpyDeviceToDevice, s), cudaSuccess);
+}
+
+TEST_F(Emulation, CapturedSequenceReplaysLikeDirectLaunches) {
+    constexpr int n = 1000, blocks = (n + 127) / 128;
+    std::vector<float> h(n);
+    for (int i = 0; i < n; ++i) h[i] = 0.25f * static_cast<float>(i % 37) - 3.0f;
+    cudaStream_t s, other;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+    ASSERT_EQ(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking), cudaSuccess);
+
+    // Direct launches, two steps, each step's results kept.
+    float* x = device_copy(h);
+    float *y, *acc, *out;
+    ASSERT_EQ(cudaMalloc(&y, n * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&acc, blocks * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&out, n * sizeof(float)), cudaSuccess);
+    // cudaMemcpy from pageable memory may return before its copy lands (the legacy
+    // stream, which the non-blocking `s` does not wait for): the emulation's
+    // initcheck catches a missing synchronisation here.
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<std::vector<float>> direct_out, direct_acc, direct_x;
+    for (int step = 0; step < 2; ++step) {
+        sequence_step(s, x, y, acc, out, n);
+        ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+        direct_out.push_back(host_copy(out, n));
+        direct_acc.push_back(host_copy(acc, blocks));
+        direct_x.push_back(host_copy(x, n));
+    }
+    // Spot check the direct results against the host.
+    EXPECT_EQ(direct_out[0][5], 2.0f * h[5] + 1.0f);
+    EXPECT_EQ(direct_out[1][5], 2.0f * (h[5] + 1.0f) + 1.0f);
+    double block0 = 0;
+    for (int i = 0; i < 128; ++i) block0 += 2.0 * h[i] + 1.0;
+    EXPECT_EQ(direct_acc[0][0], static_cast<float>(block0));  // quarter-integers: exact
+
+    // The same step captured on `s` into a graph: nothing runs while capturing.
+    float* gx = device_copy(h);
+    float *gy, *gacc, *gout;
+    ASSERT_EQ(cudaMalloc(&gy, n * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&gacc, blocks * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&gout, n * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaMemset(gout, 0, n * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    ASSERT_EQ(cudaStreamIsCapturing(s, &status), cudaSuccess);
+    EXPECT_EQ(status, cudaStreamCaptureStatusActive);
+    sequence_step(s, gx, gy, gacc, gout, n);
+    cudaGraph_t graph = nullptr;
+    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+    ASSERT_EQ(cudaStreamIsCapturing(s, &status), cudaSuccess);
+    EXPECT_EQ(status, cudaStreamCaptureStatusNone);
+    size_t nodes = 0;
+    ASSERT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
+    EXPECT_EQ(nodes, 5u);
+    EXPECT_EQ(host_copy(gx, n), h);                        // x += 1 did not run
+    EXPECT_EQ(host_copy(gout, n), std::vector<float>(n, 0.0f));  // nor the copy
+
+    // Two replays, on another stream: each equals the direct step bit for bit.
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    for (int step = 0; step < 2; ++step) {
+        SCOPED_TRACE("replay " + std::to_string(step));
+        ASSERT_EQ(cudaGraphLaunch(exec, other), cudaSuccess);
+        ASSERT_EQ(cudaStreamSynchronize(other), cudaSuccess);
+        EXPECT_EQ(host_copy(gout, n), direct_out[step]);
+        EXPECT_EQ(host_copy(gacc, blocks), direct_acc[step]);
+        EXPECT_EQ(host_copy(gx, n), direct_x[step]);
+    }
+    expect_clean();
+    ASSERT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+    ASSERT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+    EXPECT_EQ(cudaGraphDestroy(graph), cudaErrorInvalidResourceHandle);
+    cudaGetLastError();
+    cudaStreamDestroy(s);
+    cudaStreamDestroy(other);
+}
+
+TEST_F(Emulation, StreamCaptureErrors) {
+    cudaStream_t s;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+    float* d = device_copy(std::vector<float>(64, 0.0f));
+    // The legacy default stream cannot be captured.
+    EXPECT_EQ(cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeGlobal),
+              cudaErrorStreamCaptureUnsupported);
+    EXPECT_EQ(cudaGetLastError(), cudaErrorStreamCaptureUnsupported);
+    // Ending a capture that was never begun.
+    cudaGraph_t graph = nullptr;
+    EXPECT_EQ(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureUnmatched);
+    cudaGetLastError();
+    // Beginning twice.
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    EXPECT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaErrorIllegalState);
+    cudaGetLastError();
+    // Waiting for a capturing stream is not allowed and invalidates the capture:
+    // ending it gives no graph.
+    add_one<<<1, 64, 0, s>>>(d, 64);
+    EXPECT_EQ(cudaStreamSynchronize(s), cudaErrorStreamCaptureUnsupported);
+    cudaGetLastError();
+    EXPECT_EQ(cudaStreamEndCapture(s, &graph), cudaErrorStreamCaptureInvalidated);
+    EXPECT_EQ(graph, nullptr);
+    cudaGetLastError();
+    EXPECT_EQ(host_copy(d, 1)[0], 0.0f);  // the captured kernel never ran
+    // A graph handle that is not one.
+    cudaGraphExec_t exec = nullptr;
+    EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaErrorInvalidValue);
+    cudaGetLastError();
+    // After all this the stream captures and replays normally.
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    add_one<<<1, 64, 0, s>>>(d, 64);
+    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    EXPECT_EQ(host_copy(d, 64)[63], 1.0f);
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
     cudaStreamDestroy(s);

@@ -19,7 +19,7 @@ if grep -q '^FCNRT_CUDA_EMULATION:BOOL=ON' "$build_dir/CMakeCache.txt" && [ "${F
         echo "fcnrt test: compiling the CUDA code with nvcc too ($build_dir-nvcc, not run: no GPU)"
         cmake -S . -B "$build_dir-nvcc" -DCMAKE_BUILD_TYPE=Release -DFCNRT_WITH_CUDA=ON \
             -DFCNRT_CUDA_EMULATION=OFF -DCMAKE_CUDA_COMPILER="$nvcc" >/dev/null
-        cmake --build "$build_dir-nvcc" -j"$(nproc)" --target fcnrt test_kernels_cuda \
+        cmake --build "$build_dir-nvcc" -j"$(nproc)" --target fcnrt test_kernels_cuda test_cuda_wmma test_cuda_multi_device \
             test_golden_models_cuda bench_cuda_kernels
     else
         echo "fcnrt test: no nvcc here: the CUDA code was built only against the emulation"

@@ -162,17 +162,18 @@ std::string where(const ThreadState* t) {
 }
 
 // A report from the scheduler (no single thread at fault).
-void fail_block(Block* b, const char* check, const std::string& what) {
+void fail_block(Block* b, const char* check, const std::string& what,
+                cudaError_t error = cudaErrorLaunchFailure) {
     Report r;
     r.check = check;
     r.kernel = b->launch->name;
     r.block = dim3(b->idx.x, b->idx.y, b->idx.z);
-    r.error = cudaErrorLaunchFailure;
+    r.error = error;
     r.message = "CUDA emulation " + std::string(check) + ": " + what + "\n    in " +
                 b->launch->name + ", block " + dim_text(b->idx);
     add_report(std::move(r));
     b->failed = true;
-    b->error = cudaErrorLaunchFailure;
+    b->error = error;
 }
 
 ThreadState* current(const char* what) {
@@ -331,6 +332,14 @@ void check_global(ThreadState* t, uintptr_t p, size_t size, bool write, bool ato
         } else {
             s << ": in a guard zone, outside every allocation";
         }
+        fail(t, "memcheck", cudaErrorIllegalAddress, s.str(), p);
+    }
+    if ((g_checks & kMemcheck) && !peer_access_enabled(t->block->launch->device, a->device)) {
+        std::ostringstream s;
+        s << "Invalid " << space_name(false) << " " << (write ? "write" : "read") << " of size "
+          << size << " bytes at 0x" << std::hex << p << std::dec << ": memory of device "
+          << a->device << ", and device " << t->block->launch->device
+          << " has no peer access to it (cudaDeviceEnablePeerAccess)";
         fail(t, "memcheck", cudaErrorIllegalAddress, s.str(), p);
     }
     const uintptr_t off = p - a->base;
@@ -498,6 +507,7 @@ const char* op_name(WarpOp op) {
         case WarpOp::MatchAny: return "__match_any_sync";
         case WarpOp::MatchAll: return "__match_all_sync";
         case WarpOp::ActiveMask: return "__activemask";
+        case WarpOp::Wmma: return "wmma::*_sync";
         default: return "__reduce_*_sync";
     }
 }
@@ -594,6 +604,41 @@ void complete_warp(Block* b, unsigned warp, unsigned group, std::vector<ThreadSt
         case WarpOp::ActiveMask:
             lanes([&](ThreadState& t) { std::memcpy(t.result, &group, 4); });
             break;
+        case WarpOp::Wmma: {
+            // Every lane of the warp at the same call site (the operations are .aligned
+            // in PTX), then the operation's own checks and work.
+            WmmaCall* calls[32] = {};
+            bool aligned = true;
+            lanes([&](ThreadState& t) {
+                std::memcpy(&calls[t.lane], t.value, sizeof(WmmaCall*));
+                if (t.line != first.line || std::strcmp(t.file, first.file) != 0) aligned = false;
+            });
+            if (!aligned || group != 0xffffffffu) {
+                std::string where;
+                lanes([&](ThreadState& t) {
+                    if (where.size() < 400)
+                        where += "\n      lane " + std::to_string(t.lane) + " at " + t.file + ":" +
+                                 std::to_string(t.line);
+                });
+                fail_block(b, "synccheck",
+                           "divergent WMMA call: all 32 lanes of warp " + std::to_string(warp) +
+                               " must execute the same load_matrix_sync/store_matrix_sync/mma_sync:" +
+                               where);
+                return;
+            }
+            char what[512] = {};
+            if (const char* check = calls[0]->run(calls, what, sizeof what)) {
+                const bool mem = std::strcmp(check, "memcheck") == 0;
+                if (g_checks & (mem ? kMemcheck : kSynccheck)) {
+                    fail_block(b, check,
+                               std::string(what) + " at " + first.file + ":" +
+                                   std::to_string(first.line),
+                               mem ? cudaErrorMisalignedAddress : cudaErrorLaunchFailure);
+                    return;
+                }
+            }
+            break;
+        }
         default: {
             int64_t acc = as_int(first);
             uint32_t uacc = static_cast<uint32_t>(acc);
@@ -812,6 +857,11 @@ void warp_collective(WarpOp op, unsigned mask, const void* value, unsigned size,
             default: std::memcpy(out, t->result, 4); break;
         }
     }
+}
+
+void wmma_collective(WmmaCall* call, const char* file, int line) {
+    warp_collective(WarpOp::Wmma, 0xffffffffu, &call, sizeof call, call->kind, 32, nullptr, file,
+                    line);
 }
 
 void* static_shared(const void* site, size_t size, size_t align, const char* name) {

@@ -46,6 +46,9 @@ struct Allocation {
 Allocation* allocation_at(uintptr_t p);
 bool in_device_region(uintptr_t p);
 bool in_pinned_host(uintptr_t p, size_t size);
+// Whether kernels of `device` may access memory of `peer_device` (the same device, or
+// cudaDeviceEnablePeerAccess).
+bool peer_access_enabled(int device, int peer_device);
 // Marks [p, p+n) of a device allocation as written (copies, memsets).
 void mark_initialized(uintptr_t p, size_t n);
 void copy_init_state(uintptr_t dst, uintptr_t src, size_t n);

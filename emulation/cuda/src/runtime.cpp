@@ -74,6 +74,7 @@ struct Device {
     cudaError_t sticky = cudaSuccess;
     Stream null_stream;
     std::map<const void*, int> max_dynamic_shared;
+    std::set<int> peers;  // devices whose memory this one's kernels may access
 };
 
 struct State {
@@ -479,6 +480,13 @@ cudaError_t launch_kernel(const char* name, const void* fn, dim3 grid, dim3 bloc
     return cudaSuccess;
 }
 
+bool peer_access_enabled(int device, int peer_device) {
+    State& s = state();
+    return device == peer_device ||
+           (device >= 0 && device < static_cast<int>(s.devices.size()) &&
+            s.devices[static_cast<size_t>(device)]->peers.count(peer_device) != 0);
+}
+
 }  // namespace cuda_emu::detail
 
 // ---------------------------------------------------------------- emulator controls
@@ -545,6 +553,7 @@ const char* cudaGetErrorName(cudaError_t e) {
         N(cudaErrorInvalidDeviceFunction) N(cudaErrorNoDevice) N(cudaErrorInvalidDevice)
         N(cudaErrorNoKernelImageForDevice) N(cudaErrorInvalidResourceHandle) N(cudaErrorIllegalState)
         N(cudaErrorNotReady) N(cudaErrorIllegalAddress) N(cudaErrorLaunchOutOfResources)
+        N(cudaErrorPeerAccessAlreadyEnabled) N(cudaErrorPeerAccessNotEnabled)
         N(cudaErrorAssert) N(cudaErrorMisalignedAddress) N(cudaErrorLaunchFailure)
         N(cudaErrorNotPermitted) N(cudaErrorNotSupported) N(cudaErrorStreamCaptureUnsupported)
         N(cudaErrorStreamCaptureInvalidated) N(cudaErrorStreamCaptureUnmatched)
@@ -579,6 +588,9 @@ const char* cudaGetErrorString(cudaError_t e) {
         case cudaErrorNotReady: return "device not ready";
         case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
         case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
+        case cudaErrorPeerAccessAlreadyEnabled:
+            return "peer access is already enabled";
+        case cudaErrorPeerAccessNotEnabled: return "peer access has not been enabled";
         case cudaErrorAssert: return "device-side assert triggered";
         case cudaErrorMisalignedAddress: return "misaligned address";
         case cudaErrorLaunchFailure: return "unspecified launch failure";
@@ -637,6 +649,35 @@ cudaError_t cudaSetDevice(int device) {
     if (device < 0 || device >= static_cast<int>(state().devices.size()))
         return set_last(cudaErrorInvalidDevice);
     t_device = device;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceCanAccessPeer(int* can_access, int device, int peer_device) {
+    CUDA_EMU_LOCK;
+    const int n = static_cast<int>(state().devices.size());
+    if (device < 0 || device >= n || peer_device < 0 || peer_device >= n)
+        return set_last(cudaErrorInvalidDevice);
+    if (!can_access) return set_last(cudaErrorInvalidValue);
+    *can_access = device != peer_device;  // as on an NVLink/NVSwitch machine
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceEnablePeerAccess(int peer_device, unsigned int flags) {
+    CUDA_EMU_DEVICE;
+    if (peer_device < 0 || peer_device >= static_cast<int>(state().devices.size()) ||
+        peer_device == t_device)
+        return set_last(cudaErrorInvalidDevice);
+    if (flags != 0) return set_last(cudaErrorInvalidValue);
+    if (!dev->peers.insert(peer_device).second) return set_last(cudaErrorPeerAccessAlreadyEnabled);
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceDisablePeerAccess(int peer_device) {
+    CUDA_EMU_DEVICE;
+    if (peer_device < 0 || peer_device >= static_cast<int>(state().devices.size()) ||
+        peer_device == t_device)
+        return set_last(cudaErrorInvalidDevice);
+    if (dev->peers.erase(peer_device) == 0) return set_last(cudaErrorPeerAccessNotEnabled);
     return cudaSuccess;
 }
 
@@ -713,6 +754,7 @@ cudaError_t cudaDeviceReset(void) {
     }
     dev->sticky = cudaSuccess;
     dev->max_dynamic_shared.clear();
+    dev->peers.clear();
     t_last = cudaSuccess;
     return cudaSuccess;
 }
@@ -849,6 +891,42 @@ cudaError_t cudaHostUnregister(void* ptr) {
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
     CUDA_EMU_DEVICE;
     return memcpy_impl(dst, src, count, kind, &dev->null_stream, true);
+}
+
+// Peer copies need no peer access (the driver stages them). Each side must lie in a
+// live allocation of the device named for it.
+cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device,
+                                size_t count, cudaStream_t stream) {
+    CUDA_EMU_DEVICE;
+    const int n = static_cast<int>(state().devices.size());
+    if (dst_device < 0 || dst_device >= n || src_device < 0 || src_device >= n)
+        return set_last(cudaErrorInvalidDevice);
+    if (count == 0) return cudaSuccess;
+    const Allocation* da = allocation_at(reinterpret_cast<uintptr_t>(dst));
+    const Allocation* sa = allocation_at(reinterpret_cast<uintptr_t>(src));
+    if (!valid_device_range(dst, count) || !valid_device_range(src, count) ||
+        da->device != dst_device || sa->device != src_device) {
+        api_report("cudaMemcpyPeer of " + std::to_string(count) +
+                   " bytes: each side must lie in a live allocation of the device named for it");
+        return set_last(cudaErrorInvalidValue);
+    }
+    return memcpy_impl(dst, src, count, cudaMemcpyDeviceToDevice, resolve_stream(stream), false);
+}
+
+// Serialised with all work of the current, source and destination devices: here
+// they are drained first and the copy is done when the call returns (earlier than
+// CUDA requires, never later).
+cudaError_t cudaMemcpyPeer(void* dst, int dst_device, const void* src, int src_device,
+                           size_t count) {
+    CUDA_EMU_DEVICE;
+    const int n = static_cast<int>(state().devices.size());
+    if (dst_device < 0 || dst_device >= n || src_device < 0 || src_device >= n)
+        return set_last(cudaErrorInvalidDevice);
+    for (const int d : {t_device, src_device, dst_device}) drain_device(d);
+    const cudaError_t e = cudaMemcpyPeerAsync(dst, dst_device, src, src_device, count, nullptr);
+    if (e != cudaSuccess) return e;
+    drain_device(t_device);
+    return set_last(sticky(t_device));
 }
 
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind,

@@ -42,11 +42,22 @@ enum class WarpOp : int {
     Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, MatchAny, MatchAll,
     ReduceAdd, ReduceMin, ReduceMax, ReduceUMin, ReduceUMax, ReduceAnd, ReduceOr, ReduceXor,
     ActiveMask,
+    Wmma,  // nvcuda::wmma's *_sync operations (mma.h): the whole warp, one call site
 };
 // A warp collective over the lanes of `mask`; blocks until every lane of the mask
 // arrives. `value` holds `size` bytes (<= 16); the lane's result is written to `out`.
 void warp_collective(WarpOp op, unsigned mask, const void* value, unsigned size, int arg,
                      int width, void* out, const char* file, int line);
+
+// One lane's part of an nvcuda::wmma collective (mma.h). When all 32 lanes of the
+// warp wait at the same call site, the executor calls lane 0's `run` with every
+// lane's WmmaCall (lane order); it returns nullptr, or the check ("memcheck",
+// "synccheck") whose rule the call breaks, with `what` written.
+struct WmmaCall {
+    const char* (*run)(WmmaCall* const* lanes, char* what, size_t what_size);
+    int kind;
+};
+void wmma_collective(WmmaCall* call, const char* file, int line);
 
 void* static_shared(const void* site, size_t size, size_t align, const char* name);
 void* dynamic_shared(size_t align);
