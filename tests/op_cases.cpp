@@ -605,6 +605,57 @@ std::vector<OpCase> hard_activation_cases() {
     return v;
 }
 
+// prelu (per-channel slope, a scalar slope, slopes read from device memory as
+// an input tensor), elu (alphas 1, 0.3) and gelu (erf and tanh forms): strided,
+// in place, NaNs, wide values (exp and erf saturate, tiny negatives).
+std::vector<OpCase> prelu_elu_gelu_cases() {
+    std::vector<OpCase> v;
+    for (int variant = 0; variant < 3; ++variant) {
+        TensorSpec x = variant == 0   ? f32(3, 5, 33, 7, Fill::Wide, 7)
+                       : variant == 1 ? f32(1, 17, 127, 127, Fill::Wide)
+                                      : f32(2, 3, 7, 33);
+        if (variant == 2) x.nan_fraction = 0.1;
+        TensorSpec y = f32(x.n, x.c, x.h, x.w, Fill::Uniform, variant == 0 ? 33 : 0);
+        if (variant == 1) y.alias_input = 0;
+        const std::string suffix = "_" + dims(x) + (variant == 1 ? "_inplace" : "") +
+                                   (variant == 2 ? "_nan" : "") + "_out" + dims(y);
+        for (bool scalar : {false, true}) {
+            OpCase pr;
+            pr.family = "prelu";
+            const int64_t count = scalar ? 1 : x.c;
+            pr.inputs = {x, f32(1, count, 1, 1)};
+            pr.outputs = {y};
+            pr.name = std::string(scalar ? "scalar" : "per_channel") + suffix;
+            pr.run = [count](const KernelSet& k, const std::vector<View>& in,
+                             const std::vector<View>& out) {
+                k.prelu(in[0], in[1].f32(), count, out[0]);
+            };
+            v.push_back(pr);
+        }
+        for (float alpha : {1.0f, 0.3f}) {
+            OpCase e;
+            e.family = "elu";
+            e.inputs = {x};
+            e.outputs = {y};
+            e.name = "alpha" + std::to_string(alpha).substr(0, 4) + suffix;
+            e.run = [alpha](const KernelSet& k, const std::vector<View>& in,
+                            const std::vector<View>& out) { k.elu(in[0], out[0], alpha); };
+            v.push_back(e);
+        }
+        for (bool tanh_form : {false, true}) {
+            OpCase g;
+            g.family = "gelu";
+            g.inputs = {x};
+            g.outputs = {y};
+            g.name = std::string(tanh_form ? "tanh" : "erf") + suffix;
+            g.run = [tanh_form](const KernelSet& k, const std::vector<View>& in,
+                                const std::vector<View>& out) { k.gelu(in[0], out[0], tanh_form); };
+            v.push_back(g);
+        }
+    }
+    return v;
+}
+
 std::vector<OpCase> binary_cases() {
     std::vector<OpCase> v;
     for (BinaryOp op : {BinaryOp::Add, BinaryOp::Mul}) {
@@ -975,7 +1026,7 @@ std::vector<OpCase> dense_cases() {
 std::vector<OpCase> build_all() {
     std::vector<OpCase> all;
     for (auto builder : {conv2d_cases, conv_transpose2d_cases, max_pool2d_cases, avg_pool2d_cases,
-                         global_avg_pool_cases, max_unpool2d_cases, activation_cases, hard_activation_cases, binary_cases,
+                         global_avg_pool_cases, max_unpool2d_cases, activation_cases, hard_activation_cases, prelu_elu_gelu_cases, binary_cases,
                          batch_norm_cases, copy_cases, concat_copy_cases, softmax_cases,
                          argmax_cases, resize_cases, crop_cases, pad_cases, dense_cases}) {
         std::vector<OpCase> cases = builder();

@@ -231,5 +231,166 @@ TEST(OnnxImport, HardSigmoidAndHardSwishOnBothCpuBackends) {
     }
 }
 
+// The devices every new op is checked on: float64 reference, fast CPU and, where
+// built (a GPU or the emulation layer), CUDA.
+std::vector<const char*> test_devices() {
+#ifdef FCNRT_WITH_CUDA
+    return {"reference", "cpu", "cuda"};
+#else
+    return {"reference", "cpu"};
+#endif
+}
+
+onnx::AttributeProto& attr(onnx::NodeProto& n, const std::string& name) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    return *a;
+}
+
+double gelu_erf(double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }
+double gelu_tanh(double v) {
+    return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+}
+
+TEST(OnnxImport, PReluPerChannelAndScalarEluOnEveryDevice) {
+    Builder b;
+    b.input("x", {2, 3, 5, 7});
+    b.init("slope_c", {3, 1, 1}, {0.25f, -0.5f, 2.0f}, false);
+    b.init("slope_1", {1}, {0.125f}, true);
+    b.node("PRelu", {"x", "slope_c"}, {"a"});
+    b.node("PRelu", {"x", "slope_1"}, {"b"});
+    auto& elu = b.node("Elu", {"x"}, {"c"});
+    auto& alpha = attr(elu, "alpha");
+    alpha.set_type(onnx::AttributeProto::FLOAT);
+    alpha.set_f(0.5f);
+    b.output("a");
+    b.output("b");
+    b.output("c");
+    const Model m = load_onnx_model(b.save("prelu_elu.onnx"));
+    const Tensor x = random_tensor({2, 3, 5, 7}, 5);
+    const double slope_c[3] = {0.25, -0.5, 2.0};
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            const double v = x.f32()[i];
+            const int64_t c = (i / 35) % 3;
+            EXPECT_NEAR(y[0].f32()[i], v >= 0 ? v : slope_c[c] * v, 1e-6) << device << " " << i;
+            EXPECT_NEAR(y[1].f32()[i], v >= 0 ? v : 0.125 * v, 1e-6) << device << " " << i;
+            EXPECT_NEAR(y[2].f32()[i], v > 0 ? v : 0.5 * std::expm1(v), 1e-6) << device << " " << i;
+        }
+    }
+}
+
+TEST(OnnxImport, PReluRefusesASlopeThatIsNotPerChannel) {
+    Builder b;
+    b.input("x", {1, 3, 2, 4});
+    b.init("slope", {4}, {1, 2, 3, 4}, false);  // broadcasts over W, not C
+    b.node("PRelu", {"x", "slope"}, {"y"});
+    b.output("y");
+    try {
+        import_onnx(b.save("prelu_w.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("one slope per channel"), std::string::npos) << e.what();
+    }
+}
+
+TEST(OnnxImport, GeluOfOpset20BothForms) {
+    Builder b;
+    b.m.mutable_opset_import(0)->set_version(20);
+    b.input("x", {1, 4, 3, 5});
+    b.node("Gelu", {"x"}, {"a"});
+    auto& t = b.node("Gelu", {"x"}, {"b"});
+    auto& approx = attr(t, "approximate");
+    approx.set_type(onnx::AttributeProto::STRING);
+    approx.set_s("tanh");
+    b.output("a");
+    b.output("b");
+    const Model m = load_onnx_model(b.save("gelu20.onnx"));
+    const Tensor x = random_tensor({1, 4, 3, 5}, 7);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            EXPECT_NEAR(y[0].f32()[i], gelu_erf(x.f32()[i]), 1e-5) << device;
+            EXPECT_NEAR(y[1].f32()[i], gelu_tanh(x.f32()[i]), 1e-5) << device;
+        }
+    }
+}
+
+// Scalar constants as Constant nodes (as the TorchScript exporter writes them).
+void constant_scalar(Builder& b, const std::string& name, float v) {
+    auto& n = b.node("Constant", {}, {name});
+    auto& a = attr(n, "value");
+    a.set_type(onnx::AttributeProto::TENSOR);
+    a.mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+    a.mutable_t()->add_float_data(v);
+}
+
+TEST(OnnxImport, GeluErfPatternsBecomeOneGeluNode) {
+    Builder b;
+    b.input("x", {2, 3, 4, 5});
+    b.node("Relu", {"x"}, {"r"});
+    // PyTorch's export: Mul(Mul(r, Add(Erf(Div(r, sqrt2)), 1)), 0.5).
+    constant_scalar(b, "sqrt2", 1.4142135f);
+    b.node("Div", {"r", "sqrt2"}, {"d"});
+    b.node("Erf", {"d"}, {"e"});
+    constant_scalar(b, "one", 1.0f);
+    b.node("Add", {"e", "one"}, {"p"});
+    b.node("Mul", {"r", "p"}, {"m"});
+    constant_scalar(b, "half", 0.5f);
+    b.node("Mul", {"m", "half"}, {"g1"});
+    // The other form: Mul(Mul(x, 0.5), Add(1, Erf(Mul(x, 1/sqrt2)))), initializers.
+    b.init("inv_sqrt2", {}, {0.70710678f}, false);
+    b.init("half2", {}, {0.5f}, false);
+    b.init("one2", {}, {1.0f}, false);
+    b.node("Mul", {"inv_sqrt2", "x"}, {"d2"});
+    b.node("Erf", {"d2"}, {"e2"});
+    b.node("Add", {"one2", "e2"}, {"p2"});
+    b.node("Mul", {"x", "half2"}, {"h2"});
+    b.node("Mul", {"h2", "p2"}, {"g2"});
+    b.output("g1");
+    b.output("g2");
+    const OnnxImport imp = import_onnx(b.save("gelu_erf.onnx"));
+    int gelus = 0;
+    for (const auto& n : imp.doc["nodes"]) {
+        EXPECT_NE(n["op"], "mul") << n.dump();
+        EXPECT_NE(n["op"], "add") << n.dump();
+        gelus += n["op"] == "gelu";
+    }
+    EXPECT_EQ(gelus, 2);
+    const Model m = load_onnx_model(b.save("gelu_erf.onnx"));
+    const Tensor x = random_tensor({2, 3, 4, 5}, 9);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            const double v = x.f32()[i];
+            EXPECT_NEAR(y[0].f32()[i], gelu_erf(std::max(v, 0.0)), 1e-5) << device;
+            EXPECT_NEAR(y[1].f32()[i], gelu_erf(v), 1e-5) << device;
+        }
+    }
+}
+
+// An Erf whose intermediate has another reader is not GELU; Erf stays refused.
+TEST(OnnxImport, ErfChainWithAnotherReaderIsNotGelu) {
+    Builder b;
+    b.input("x", {1, 2, 3, 3});
+    b.init("sqrt2", {}, {1.4142135f}, false);
+    b.init("one", {}, {1.0f}, false);
+    b.init("half", {}, {0.5f}, false);
+    b.node("Div", {"x", "sqrt2"}, {"d"});
+    b.node("Erf", {"d"}, {"e"});
+    b.node("Add", {"e", "one"}, {"p"});
+    b.node("Mul", {"x", "p"}, {"m"});
+    b.node("Mul", {"m", "half"}, {"g"});
+    b.output("g");
+    b.output("p");  // the intermediate is also a graph output
+    try {
+        import_onnx(b.save("erf_not_gelu.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Erf"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt

@@ -119,6 +119,20 @@ private:
     int counter_ = 0;
 };
 
+// GELU exported as erf arithmetic (Div, Erf, Add, Mul, Mul; see
+// onnx_map_elementwise.cpp): the nodes of each recognised chain. The chain's last
+// node (by index) is replaced by one fcnrt gelu node x -> y; the others are skipped.
+struct GeluChain {
+    std::string x, y;
+    int erf_node = -1;  // names the gelu node
+};
+struct GeluPatterns {
+    std::set<int> skip;
+    std::map<int, GeluChain> emit_at;
+};
+// Needs the initializers already set as constants.
+GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g);
+
 // ---- helpers for the mappers ----
 
 // Input `k` of the node, or "" when absent or empty.

@@ -8,6 +8,9 @@
 // whole shape otherwise; either needs those dims static.
 #include "engine/onnx/onnx_importer.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace fcnrt::onnx_import {
 
 namespace {
@@ -21,6 +24,46 @@ void map_activation(Importer& im, const onnx::NodeProto& n, const std::string& o
         j["alpha"] = a.number("alpha", 0.2);
         j["beta"] = a.number("beta", 0.5);
     }
+    im.emit(std::move(j));
+}
+
+// PRelu with a slope known at import: per channel (after ONNX's right-aligned
+// broadcast to x, only the channel axis differs from 1) or a single value.
+void map_prelu(Importer& im, const onnx::NodeProto& n) {
+    const Shape& x = value_input(im, n, 0).shape;
+    const ConstValue& slope = const_input(im, n, 1, "slope");
+    if (slope.dims.size() > x.size())
+        throw Error("slope " + shape_to_string(slope.dims) + " has a higher rank than x " + shape_to_string(x));
+    bool per_channel_or_scalar = true;
+    for (size_t k = 0; k < slope.dims.size(); ++k) {
+        const size_t ax = k + x.size() - slope.dims.size();
+        if (slope.dims[k] != 1 && (ax != 1 || slope.dims[k] != x[1])) per_channel_or_scalar = false;
+    }
+    if (!per_channel_or_scalar)
+        throw Error("slope of shape " + shape_to_string(slope.dims) + " for x of shape " + shape_to_string(x) +
+                    "; fcnrt's prelu takes one slope per channel ([C, 1, 1]) or a single slope");
+    Json j = make_node("prelu", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["slope"] = im.add_weight(n.input(1), slope, {slope.numel()});
+    im.emit(std::move(j));
+}
+
+void map_elu(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    value_input(im, n, 0);
+    Json j = make_node("elu", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["alpha"] = a.number("alpha", 1.0);
+    im.emit(std::move(j));
+}
+
+// Gelu (opset 20): approximate "none" (erf) or "tanh".
+void map_gelu(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    value_input(im, n, 0);
+    const std::string approximate = a.text("approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+        throw Error("Gelu approximate='" + approximate + "'; expected 'none' or 'tanh'");
+    Json j = make_node("gelu", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["approximate"] = approximate;
     im.emit(std::move(j));
 }
 
@@ -131,9 +174,141 @@ void register_elementwise_mappers(std::map<std::string, OpMapper>& m) {
         const std::string o = op;
         m[op] = [o](Importer& im, const onnx::NodeProto& n) { map_binary(im, n, o); };
     }
+    m["PRelu"] = map_prelu;
+    m["Elu"] = map_elu;
+    m["Gelu"] = map_gelu;
     m["BatchNormalization"] = map_batch_norm;
     m["Dropout"] = map_pass_through;
     m["Identity"] = map_pass_through;
+}
+
+// ---- GELU exported as erf arithmetic ---------------------------------------------
+//
+// PyTorch exports GELU (approximate "none") before opset 20 as
+//   Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5)
+// and some exporters as Mul(Mul(x, 0.5), Add(Erf(Mul(x, 1/sqrt 2)), 1)); either
+// operand order. The chain becomes one gelu node when every intermediate has no
+// other reader. A lone Erf stays unsupported.
+namespace {
+
+struct GraphIndex {
+    std::map<std::string, int> producer;
+    std::map<std::string, std::vector<int>> readers;
+    std::set<std::string> outputs;
+};
+
+// A scalar known at import (an initializer or a Constant node's value).
+bool scalar_value(const Importer& im, const onnx::GraphProto& g, const GraphIndex& gi,
+                  const std::string& name, double& out) {
+    if (im.is_const(name)) {
+        const ConstValue& c = im.constant(name);
+        if (c.numel() != 1) return false;
+        out = c.as_double(0);
+        return true;
+    }
+    auto p = gi.producer.find(name);
+    if (p == gi.producer.end()) return false;
+    const onnx::NodeProto& n = g.node(p->second);
+    if (n.op_type() != "Constant") return false;
+    const Attrs a(n);
+    if (a.has("value_float")) {
+        out = a.number("value_float", 0);
+        return true;
+    }
+    const onnx::TensorProto* t = a.has("value") ? a.tensor("value") : nullptr;
+    if (!t) return false;
+    const ConstValue c = const_from_tensor(*t, im.base_dir());
+    if (c.numel() != 1) return false;
+    out = c.as_double(0);
+    return true;
+}
+
+bool near(double v, double target) { return std::abs(v - target) <= 1e-6 * std::abs(target); }
+
+// The one reader of `t` (not a graph output), or -1.
+int sole_reader(const GraphIndex& gi, const std::string& t) {
+    auto r = gi.readers.find(t);
+    if (r == gi.readers.end() || r->second.size() != 1 || gi.outputs.count(t)) return -1;
+    return r->second[0];
+}
+
+// For a binary node with inputs {a, b}: the input that is not `known` ("" when neither).
+std::string other_input(const onnx::NodeProto& n, const std::string& known) {
+    if (n.input_size() != 2) return "";
+    if (n.input(0) == known) return n.input(1);
+    if (n.input(1) == known) return n.input(0);
+    return "";
+}
+
+// The run-time operand of a binary op whose other operand is a scalar ~ target.
+std::string operand_with_scalar(const Importer& im, const onnx::GraphProto& g, const GraphIndex& gi,
+                                const onnx::NodeProto& n, double target, bool either_side) {
+    if (n.input_size() != 2) return "";
+    double v;
+    if (scalar_value(im, g, gi, n.input(1), v) && near(v, target)) return n.input(0);
+    if (either_side && scalar_value(im, g, gi, n.input(0), v) && near(v, target)) return n.input(1);
+    return "";
+}
+
+}  // namespace
+
+GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g) {
+    GraphIndex gi;
+    for (int k = 0; k < g.node_size(); ++k) {
+        for (const std::string& o : g.node(k).output()) gi.producer[o] = k;
+        for (const std::string& i : g.node(k).input())
+            if (!i.empty()) gi.readers[i].push_back(k);
+    }
+    for (const auto& o : g.output()) gi.outputs.insert(o.name());
+    GeluPatterns found;
+    const double sqrt2 = std::sqrt(2.0);
+    for (int ke = 0; ke < g.node_size(); ++ke) {
+        const onnx::NodeProto& erf = g.node(ke);
+        if (erf.op_type() != "Erf" || erf.input_size() != 1 || erf.output_size() != 1) continue;
+        auto pp = gi.producer.find(erf.input(0));
+        if (pp == gi.producer.end() || sole_reader(gi, erf.input(0)) != ke) continue;
+        const int kp = pp->second;
+        const onnx::NodeProto& scale = g.node(kp);
+        std::string x;
+        if (scale.op_type() == "Div") x = operand_with_scalar(im, g, gi, scale, sqrt2, false);
+        else if (scale.op_type() == "Mul") x = operand_with_scalar(im, g, gi, scale, 1.0 / sqrt2, true);
+        if (x.empty()) continue;
+        const int ka = sole_reader(gi, erf.output(0));
+        if (ka < 0 || g.node(ka).op_type() != "Add" ||
+            operand_with_scalar(im, g, gi, g.node(ka), 1.0, true) != erf.output(0))
+            continue;
+        const int km = sole_reader(gi, g.node(ka).output(0));
+        if (km < 0 || g.node(km).op_type() != "Mul") continue;
+        const onnx::NodeProto& mul = g.node(km);
+        const std::string other = other_input(mul, g.node(ka).output(0));
+        std::vector<int> chain = {kp, ke, ka, km};
+        std::string y;
+        if (other == x) {
+            // Mul(x, 1 + erf) then Mul(., 0.5)
+            const int kh = sole_reader(gi, mul.output(0));
+            if (kh < 0 || g.node(kh).op_type() != "Mul" ||
+                operand_with_scalar(im, g, gi, g.node(kh), 0.5, true) != mul.output(0))
+                continue;
+            chain.push_back(kh);
+            y = g.node(kh).output(0);
+        } else {
+            // Mul(Mul(x, 0.5), 1 + erf)
+            auto ph = gi.producer.find(other);
+            if (ph == gi.producer.end() || sole_reader(gi, other) != km) continue;
+            const onnx::NodeProto& half = g.node(ph->second);
+            if (half.op_type() != "Mul" || operand_with_scalar(im, g, gi, half, 0.5, true) != x) continue;
+            chain.push_back(ph->second);
+            y = mul.output(0);
+        }
+        const int last = *std::max_element(chain.begin(), chain.end());
+        bool taken = false;
+        for (int k : chain) taken = taken || found.skip.count(k) || found.emit_at.count(k);
+        if (taken) continue;
+        for (int k : chain)
+            if (k != last) found.skip.insert(k);
+        found.emit_at[last] = {x, y, ke};
+    }
+    return found;
 }
 
 }  // namespace fcnrt::onnx_import

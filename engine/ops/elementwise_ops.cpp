@@ -32,6 +32,18 @@ void run_hard_swish(const KernelArgs& a) {
     invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0]);
 }
 template <auto Fn>
+void run_prelu(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[0].numel(), a.outputs[0]);
+}
+template <auto Fn>
+void run_elu(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<EluOp>(*a.params).alpha);
+}
+template <auto Fn>
+void run_gelu(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<GeluOp>(*a.params).tanh_form);
+}
+template <auto Fn>
 void run_batch_norm(const KernelArgs& a) {
     invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[1].f32(), a.weights[2].f32(),
        a.weights[3].f32(), params_as<BatchNormOp>(*a.params).epsilon,
@@ -94,6 +106,65 @@ OpDef hard_swish_def() {
     };
     set_kernels(d, run_hard_swish<reference::hard_swish>, run_hard_swish<cpu::hard_swish>,
                 FCNRT_CUDA_KERNEL(run_hard_swish<cuda::hard_swish>));
+    return d;
+}
+
+// prelu (ONNX PRelu with a per-channel or scalar slope), elu (ONNX Elu) and
+// gelu (ONNX Gelu, approximate "none" or "tanh"): fcnrt extensions.
+OpDef prelu_def() {
+    OpDef d;
+    d.name = "prelu";
+    d.weights = {{"slope", false}};
+    d.parse = [](const AttrReader&) { return std::make_shared<const OpParams>(); };
+    d.infer = [](const InferContext& c) {
+        auto out = same_as_input(c);
+        const Tensor* s = c.weights[0];
+        const int64_t ch = c.inputs[0].shape[1];
+        const bool ok = s->dtype() == DType::F32 && s->shape().size() == 1 &&
+                        (s->shape()[0] == 1 || s->shape()[0] == ch || !known(ch));
+        if (!ok)
+            throw Error("weight 'slope' has shape " + shape_to_string(s->shape()) +
+                        ", expected [1] or [C] = [" + (known(ch) ? std::to_string(ch) : "?") + "] (float32)");
+        return out;
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return count(c.inputs[0].shape);
+    };
+    set_kernels(d, run_prelu<reference::prelu>, run_prelu<cpu::prelu>,
+                FCNRT_CUDA_KERNEL(run_prelu<cuda::prelu>));
+    return d;
+}
+
+OpDef elu_def() {
+    OpDef d;
+    d.name = "elu";
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<EluOp>();
+        p->alpha = float(r.number("alpha", 1.0));
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 3.0 * count(c.inputs[0].shape);
+    };
+    set_kernels(d, run_elu<reference::elu>, run_elu<cpu::elu>, FCNRT_CUDA_KERNEL(run_elu<cuda::elu>));
+    return d;
+}
+
+OpDef gelu_def() {
+    OpDef d;
+    d.name = "gelu";
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<GeluOp>();
+        p->tanh_form = r.choice("approximate", {"none", "tanh"}, "none") == "tanh";
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 8.0 * count(c.inputs[0].shape);
+    };
+    set_kernels(d, run_gelu<reference::gelu>, run_gelu<cpu::gelu>,
+                FCNRT_CUDA_KERNEL(run_gelu<cuda::gelu>));
     return d;
 }
 
@@ -195,6 +266,7 @@ void register_elementwise_ops(std::map<std::string, OpDef>& ops) {
                     activation_def("tanh", Activation::Tanh),
                     activation_def("leaky_relu", Activation::LeakyRelu),
                     ops::hard_sigmoid_def(), ops::hard_swish_def(),
+                    ops::prelu_def(), ops::elu_def(), ops::gelu_def(),
                     ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
                     ops::batch_norm_def(), ops::pass_through_def("dropout"),
                     ops::pass_through_def("identity")})

@@ -128,6 +128,58 @@ void hard_swish(const View& x, const View& y) {
     }
 }
 
+// PReLU, ELU and GELU: one (n, c) plane per task as above. Float32 arithmetic
+// with the libm functions (expm1f, erff, tanhf), each accurate to a few ulp.
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y) {
+    const int64_t hw = x.hw();
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float s = slope[slope_count == 1 ? 0 : c];
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+#pragma omp simd
+            for (int64_t i = 0; i < hw; ++i) out[i] = in[i] >= 0.0f ? in[i] : s * in[i];
+        }
+    }
+}
+
+void elu(const View& x, const View& y, float alpha) {
+    const int64_t hw = x.hw();
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+            for (int64_t i = 0; i < hw; ++i)
+                out[i] = in[i] > 0.0f ? in[i] : alpha * std::expm1(in[i]);
+        }
+    }
+}
+
+void gelu(const View& x, const View& y, bool tanh_form) {
+    const int64_t hw = x.hw();
+    const float inv_sqrt2 = 0.70710678118654752f, sqrt_2_over_pi = 0.79788456080286536f;
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+            if (tanh_form) {
+                for (int64_t i = 0; i < hw; ++i) {
+                    const float v = in[i];
+                    out[i] = 0.5f * v * (1.0f + std::tanh(sqrt_2_over_pi * (v + 0.044715f * v * v * v)));
+                }
+            } else {
+                for (int64_t i = 0; i < hw; ++i) {
+                    const float v = in[i];
+                    out[i] = 0.5f * v * (1.0f + std::erf(v * inv_sqrt2));
+                }
+            }
+        }
+    }
+}
+
 void copy(const View& x, const View& y) {
     // F32 and I32 are both 4 bytes: copy bytes.
     const int64_t chw = x.chw();

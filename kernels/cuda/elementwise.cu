@@ -1,4 +1,5 @@
-// CUDA elementwise ops: activation, hard_sigmoid and hard_swish, add/mul (same
+// CUDA elementwise ops: activation, hard_sigmoid and hard_swish, prelu, elu and
+// gelu, add/mul (same
 // shape or b broadcast from [N, C, 1, 1]), eval-mode batch norm and plain copies
 // (float32 or int32).
 //
@@ -54,6 +55,44 @@ __global__ void hard_swish_kernel(View x, View y, int64_t total) {
         const int64_t n = i / chw, r = i - n * chw;
         const float v = x.f32()[n * x.batch_stride + r];
         y.f32()[n * y.batch_stride + r] = __fmul_rn(v, clamp01(__fadd_rn(__fmul_rn(v, sixth), 0.5f)));
+    }
+}
+
+// prelu: the slope is read per element from a tiny array (one channel's value,
+// or the single scalar), so it stays in cache.
+__global__ void prelu_kernel(View x, const float* slope, int64_t slope_count, View y, int64_t total) {
+    const int64_t chw = x.chw(), hw = x.hw();
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        const float s = slope[slope_count == 1 ? 0 : r / hw];
+        y.f32()[n * y.batch_stride + r] = v >= 0.0f ? v : s * v;
+    }
+}
+
+// elu and gelu use the accurate math functions (expm1f, erff, tanhf), not the
+// fast intrinsics, so they stay within the float64 reference's 1e-5.
+__global__ void elu_kernel(View x, View y, float alpha, int64_t total) {
+    const int64_t chw = x.chw();
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        y.f32()[n * y.batch_stride + r] = v > 0.0f ? v : alpha * expm1f(v);
+    }
+}
+
+__global__ void gelu_kernel(View x, View y, bool tanh_form, int64_t total) {
+    const int64_t chw = x.chw();
+    const float inv_sqrt2 = 0.70710678118654752f, sqrt_2_over_pi = 0.79788456080286536f;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        const float inner = tanh_form ? tanhf(sqrt_2_over_pi * (v + 0.044715f * v * v * v))
+                                      : erff(v * inv_sqrt2);
+        y.f32()[n * y.batch_stride + r] = 0.5f * v * (1.0f + inner);
     }
 }
 
@@ -123,6 +162,28 @@ void hard_swish(const View& x, const View& y, cudaStream_t stream) {
     if (total == 0) return;
     hard_swish_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, total);
     check_launch("hard_swish_kernel");
+}
+
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y,
+           cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    prelu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, slope, slope_count, y, total);
+    check_launch("prelu_kernel");
+}
+
+void elu(const View& x, const View& y, float alpha, cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    elu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, alpha, total);
+    check_launch("elu_kernel");
+}
+
+void gelu(const View& x, const View& y, bool tanh_form, cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    gelu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, tanh_form, total);
+    check_launch("gelu_kernel");
 }
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p,

@@ -29,6 +29,13 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta, cudaStream_t stream);
 void hard_swish(const View& x, const View& y, cudaStream_t stream);
 
+// prelu (slope[c] when slope_count == C, else slope[0]), elu and gelu (erf or
+// tanh form), as the reference kernels of the same name; y may alias x.
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y,
+           cudaStream_t stream);
+void elu(const View& x, const View& y, float alpha, cudaStream_t stream);
+void gelu(const View& x, const View& y, bool tanh_form, cudaStream_t stream);
+
 // y = x elementwise (same dims, either may be strided over the batch). F32 or I32.
 void copy(const View& x, const View& y, cudaStream_t stream);
 

@@ -107,3 +107,48 @@ void copy(const View& x, const View& y) {
 }
 
 }  // namespace fcnrt::reference
+
+namespace fcnrt::reference {
+
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y) {
+    // x (N, C, H, W); slope (C) or (1); y (N, C, H, W)
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c) {
+            const double s = static_cast<double>(slope[slope_count == 1 ? 0 : c]);
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(v >= 0.0 ? v : s * v);
+                }
+        }
+}
+
+void elu(const View& x, const View& y, float alpha) {
+    // x (N, C, H, W); y (N, C, H, W)
+    const double a = static_cast<double>(alpha);
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] =
+                        static_cast<float>(v > 0.0 ? v : a * std::expm1(v));
+                }
+}
+
+void gelu(const View& x, const View& y, bool tanh_form) {
+    // x (N, C, H, W); y (N, C, H, W)
+    const double sqrt_2_over_pi = std::sqrt(2.0 / 3.14159265358979323846);
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    const double g =
+                        tanh_form ? 0.5 * v * (1.0 + std::tanh(sqrt_2_over_pi * (v + 0.044715 * v * v * v)))
+                                  : 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(g);
+                }
+}
+
+}  // namespace fcnrt::reference
