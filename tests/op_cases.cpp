@@ -687,6 +687,48 @@ std::vector<OpCase> binary_cases() {
             }
         }
     }
+    // NumPy broadcasting, any dim of size 1 on either side: attention gates
+    // ([N, 1, H, W] against [N, C, H, W]), rows and columns, both operands growing,
+    // batch broadcast, strided operands, y in place of a or of b, and a large one.
+    struct Broadcast {
+        TensorSpec a, b;
+        int alias;  // output computed in place in input #alias, or -1
+    };
+    const Broadcast shapes[] = {
+        {f32(2, 1, 7, 33), f32(2, 5, 7, 33, Fill::Uniform, 3), -1},
+        {f32(2, 5, 7, 33, Fill::Uniform, 4), f32(2, 1, 7, 33), 0},
+        {f32(2, 5, 7, 33), f32(1, 5, 1, 33), -1},
+        {f32(3, 5, 1, 33), f32(3, 1, 7, 1), -1},
+        {f32(1, 17, 1, 1), f32(2, 17, 9, 13), 1},
+        {f32(2, 5, 7, 33), f32(2, 5, 7, 1, Fill::Uniform, 2), -1},
+        {f32(3, 1, 1, 1), f32(1, 5, 3, 7), -1},
+        {f32(4, 9, 1, 1), f32(1, 9, 1, 1), -1},
+        {f32(1, 1, 127, 127), f32(1, 17, 127, 127), -1},
+    };
+    int k = 0;
+    for (const Broadcast& s : shapes) {
+        const ActivationParams a = kActs[k % 5];
+        const BinaryOp op = k % 2 ? BinaryOp::Add : BinaryOp::Mul;
+        ++k;
+        TensorSpec y = f32(std::max(s.a.n, s.b.n), std::max(s.a.c, s.b.c), std::max(s.a.h, s.b.h),
+                           std::max(s.a.w, s.b.w), Fill::Uniform,
+                           s.alias < 0 ? 5 : (s.alias == 0 ? s.a : s.b).batch_gap);
+        y.alias_input = s.alias;
+        BinaryParams p;
+        p.op = op;
+        p.act = a;
+        OpCase c;
+        c.family = "binary";
+        c.inputs = {s.a, s.b};
+        c.outputs = {y};
+        c.name = std::string(op == BinaryOp::Add ? "add_" : "mul_") + act_name(a) + "_broadcast_" +
+                 dims(s.a) + "_b" + dims(s.b) +
+                 (s.alias >= 0 ? "_inplace" + std::to_string(s.alias) : "") + "_out" + dims(y);
+        c.run = [p](const KernelSet& k, const std::vector<View>& in, const std::vector<View>& out) {
+            k.binary(in[0], in[1], out[0], p);
+        };
+        v.push_back(c);
+    }
     return v;
 }
 

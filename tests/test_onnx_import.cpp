@@ -392,5 +392,53 @@ TEST(OnnxImport, ErfChainWithAnotherReaderIsNotGelu) {
     }
 }
 
+// Attention gates and other NumPy broadcasts: Mul of [N,1,H,W] by [N,C,H,W], the
+// smaller operand first, a row [N,C,1,W], and a constant that grows the channels.
+TEST(OnnxImport, BinaryOpsBroadcastNumpyStyle) {
+    Builder b;
+    b.input("x", {2, 3, 4, 5});
+    b.input("r", {2, 3, 1, 5});
+    b.input("g", {2, 1, 4, 5});
+    b.init("k", {3, 1, 1}, {1, -2, 4}, false);
+    b.node("Mul", {"g", "x"}, {"gated"});
+    b.node("Add", {"r", "gated"}, {"y"});
+    b.node("Sub", {"g", "k"}, {"z"});
+    b.output("y");
+    b.output("z");
+    const Model m = load_onnx_model(b.save("broadcast.onnx"));
+    const Tensor x = random_tensor({2, 3, 4, 5}, 1), r = random_tensor({2, 3, 1, 5}, 2),
+                 g = random_tensor({2, 1, 4, 5}, 3);
+    const double k[3] = {1, -2, 4};
+    for (const char* device : test_devices()) {
+        Executor ex(m, select_backend(device, nullptr));
+        const auto out = ex.run({{"x", x}, {"r", r}, {"g", g}});
+        ASSERT_EQ(out[1].shape(), (Shape{2, 3, 4, 5}));
+        for (int64_t n = 0; n < 2; ++n)
+            for (int64_t c = 0; c < 3; ++c)
+                for (int64_t h = 0; h < 4; ++h)
+                    for (int64_t w = 0; w < 5; ++w) {
+                        const int64_t i = ((n * 3 + c) * 4 + h) * 5 + w;
+                        const double gv = g.f32()[(n * 4 + h) * 5 + w];
+                        const double want = r.f32()[(n * 3 + c) * 5 + w] + gv * x.f32()[i];
+                        EXPECT_NEAR(out[0].f32()[i], want, 1e-6) << device << " " << i;
+                        EXPECT_NEAR(out[1].f32()[i], gv - k[c], 1e-6) << device << " " << i;
+                    }
+    }
+}
+
+TEST(OnnxImport, BinaryOpsRefuseShapesThatDoNotBroadcast) {
+    Builder b;
+    b.input("x", {1, 3, 4, 5});
+    b.input("y", {1, 3, 5, 4});
+    b.node("Add", {"x", "y"}, {"z"});
+    b.output("z");
+    try {
+        import_onnx(b.save("no_broadcast.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("do not broadcast"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt

@@ -1,11 +1,11 @@
 // ONNX activations, BatchNormalization, Add/Mul (and Sub/Div by a constant),
 // Dropout and Identity onto fcnrt's elementwise ops.
 //
-// Broadcasting: fcnrt's add and mul take b of a's shape or [N, C, 1, 1]. Two
-// run-time operands are ordered so the smaller is b (both ops commute). A
-// constant operand becomes the weight `b` of the node (fcnrt's constant form),
-// expanded at import to [N, C, 1, 1] when it is constant over H and W, or to a's
-// whole shape otherwise; either needs those dims static.
+// Broadcasting: fcnrt's add and mul broadcast NumPy-style (any dim of size 1,
+// either side) between operands of the same rank. A constant operand becomes the
+// weight `b` of the node (fcnrt's constant form), kept at its own size with
+// leading 1s up to the other operand's rank (Sub and Div fold their sign or
+// reciprocal into it).
 #include "engine/onnx/onnx_importer.h"
 
 #include <algorithm>
@@ -82,10 +82,6 @@ void map_batch_norm(Importer& im, const onnx::NodeProto& n) {
     im.emit(std::move(j));
 }
 
-bool is_per_channel_of(const Shape& b, const Shape& a) {
-    return a.size() == 4 && b.size() == 4 && b[0] == a[0] && b[1] == a[1] && b[2] == 1 && b[3] == 1;
-}
-
 // The constant `c` broadcast (numpy, right-aligned) to `target`.
 Tensor expand_to(const ConstValue& c, const Shape& target, double sign_or_inverse, bool invert) {
     Tensor t(DType::F32, target);
@@ -108,6 +104,15 @@ Tensor expand_to(const ConstValue& c, const Shape& target, double sign_or_invers
     return t;
 }
 
+// Each dim of `a` and `b` (same rank) equal, 1 on one side, or unknown.
+bool broadcastable(const Shape& a, const Shape& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i] && a[i] != 1 && b[i] != 1 && a[i] != kUnknownDim && b[i] != kUnknownDim)
+            return false;
+    return true;
+}
+
 void map_binary(Importer& im, const onnx::NodeProto& n, const std::string& onnx_op) {
     const std::string in0 = input_or_empty(n, 0), in1 = input_or_empty(n, 1);
     const bool c0 = im.is_const(in0), c1 = im.is_const(in1);
@@ -118,12 +123,14 @@ void map_binary(Importer& im, const onnx::NodeProto& n, const std::string& onnx_
         if (!commutes) throw Error(onnx_op + " of two run-time tensors is not supported");
         const Shape& a = im.value(in0).shape;
         const Shape& b = im.value(in1).shape;
-        std::string first = in0, second = in1;
-        if (a != b && is_per_channel_of(a, b)) std::swap(first, second);
-        else if (a != b && !is_per_channel_of(b, a))
+        if (a.size() != b.size())
+            throw Error("operands of ranks " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
+                        " (" + shape_to_string(a) + ", " + shape_to_string(b) +
+                        "); fcnrt broadcasts run-time operands of the same rank only");
+        if (!broadcastable(a, b))
             throw Error("operands of shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
-                        "; fcnrt broadcasts only [N, C, 1, 1] over [N, C, H, W]");
-        im.emit(make_node(op, name, {first, second}, {n.output(0)}));
+                        " do not broadcast");
+        im.emit(make_node(op, name, {in0, in1}, {n.output(0)}));
         return;
     }
     if (c0 && !commutes)
@@ -133,19 +140,13 @@ void map_binary(Importer& im, const onnx::NodeProto& n, const std::string& onnx_
     const Shape& x = im.value(x_name).shape;
     if (c.dims.size() > x.size())
         throw Error("constant operand " + shape_to_string(c.dims) + " has a higher rank than " + shape_to_string(x));
-    bool over_hw_constant = x.size() == 4;
-    for (size_t k = 0; k < c.dims.size(); ++k) {
-        const size_t ax = k + x.size() - c.dims.size();
-        if (c.dims[k] != 1 && c.dims[k] != x[ax])
-            throw Error("constant operand " + shape_to_string(c.dims) + " does not broadcast to " +
-                        shape_to_string(x) + " without growing it");
-        if (ax >= 2 && c.dims[k] != 1) over_hw_constant = false;
-    }
-    Shape target = over_hw_constant ? Shape{x[0], x[1], 1, 1} : x;
-    for (int64_t d : target)
-        if (d == kUnknownDim)
-            throw Error("a constant operand needs the static shape of '" + x_name + "' (" +
-                        shape_to_string(x) + ") to become an fcnrt weight; fix the ONNX input dims");
+    // The constant keeps its own size, right-aligned to x's rank (NumPy): fcnrt's
+    // add/mul broadcast it at run time, so x's dims need not be static.
+    Shape target(x.size() - c.dims.size(), 1);
+    target.insert(target.end(), c.dims.begin(), c.dims.end());
+    if (!broadcastable(x, target))
+        throw Error("constant operand " + shape_to_string(c.dims) + " does not broadcast to " +
+                    shape_to_string(x));
     Tensor w = expand_to(c, target, onnx_op == "Sub" ? -1.0 : 1.0, onnx_op == "Div");
     Json j = make_node(op, name, {x_name}, {n.output(0)});
     j["b"] = im.add_weight(c0 ? in0 : in1, std::move(w));

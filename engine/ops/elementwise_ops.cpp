@@ -170,6 +170,7 @@ OpDef gelu_def() {
 
 // add/mul take b as a second input or, an fcnrt extension for constants (ONNX
 // initializers), as the weight named by attribute "b": exactly one of the two.
+// a and b broadcast NumPy-style (an fcnrt extension of the spec's [N, C, 1, 1]).
 OpDef binary_def(const std::string& name, BinaryOp op) {
     OpDef d;
     d.name = name;
@@ -195,18 +196,26 @@ OpDef binary_def(const std::string& name, BinaryOp op) {
         const Shape& b = b_is_weight ? c.weights[0]->shape() : c.inputs[1].shape;
         if (a.size() != 2 && a.size() != 4)
             throw Error("input a must have rank 2 or 4, got shape " + shape_to_string(a));
-        bool same = a.size() == b.size();
-        for (size_t i = 0; same && i < a.size(); ++i)
-            same = a[i] == b[i] || !known(a[i]) || !known(b[i]);
-        const bool per_channel = a.size() == 4 && b.size() == 4 && (a[0] == b[0] || !known(a[0])) &&
-                                 (a[1] == b[1] || !known(a[1])) && b[2] == 1 && b[3] == 1;
-        if (!same && !per_channel)
-            throw Error("input b has shape " + shape_to_string(b) + "; it must equal a's shape " +
-                        shape_to_string(a) + " or be [N, C, 1, 1]");
-        return std::vector<TensorInfo>{{DType::F32, a}};
+        if (b.size() != a.size())
+            throw Error("input b has shape " + shape_to_string(b) + "; it must have a's rank (a is " +
+                        shape_to_string(a) + ")");
+        // NumPy broadcasting: per dim equal, or one side 1. An unknown dim against
+        // a known one other than 1 takes the known size.
+        Shape y(a.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+            if (a[i] == b[i] || b[i] == 1) y[i] = a[i];
+            else if (a[i] == 1) y[i] = b[i];
+            else if (!known(a[i])) y[i] = b[i];
+            else if (!known(b[i])) y[i] = a[i];
+            else
+                throw Error("inputs of shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
+                            " do not broadcast (dim " + std::to_string(i) + ": " + std::to_string(a[i]) +
+                            " vs " + std::to_string(b[i]) + "; each dim must be equal or 1 on one side)");
+        }
+        return std::vector<TensorInfo>{{DType::F32, y}};
     };
-    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
-        return count(c.inputs[0].shape);
+    d.flops = [](const InferContext&, const std::vector<TensorInfo>& out) {
+        return count(out[0].shape);
     };
     set_kernels(d, run_binary<reference::binary>, run_binary<cpu::binary>,
                 FCNRT_CUDA_KERNEL(run_binary<cuda::binary>));

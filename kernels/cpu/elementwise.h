@@ -13,7 +13,9 @@ namespace fcnrt::cpu {
 // y = act(x); x and y may be the same memory.
 void activation(const View& x, const View& y, ActivationParams act);
 
-// y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
+// y = act(a op b) with NumPy broadcasting: y's dims are the broadcast of a's and
+// b's, each of a's and b's dims equals y's or is 1 (either side, any dim). y may
+// alias a or b when that operand has y's dims.
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p);
 
 // y = act((x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c])

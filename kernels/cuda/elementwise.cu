@@ -1,7 +1,6 @@
 // CUDA elementwise ops: activation, hard_sigmoid and hard_swish, prelu, elu and
-// gelu, add/mul (same
-// shape or b broadcast from [N, C, 1, 1]), eval-mode batch norm and plain copies
-// (float32 or int32).
+// gelu, add/mul (NumPy broadcasting, any dim of size 1 on either side), eval-mode
+// batch norm and plain copies (float32 or int32).
 //
 // Thread mapping: one thread per output element, a 1-D grid-stride loop over the
 // N*C*H*W elements in NCHW order. Element i is batch item i / CHW at position
@@ -96,15 +95,19 @@ __global__ void gelu_kernel(View x, View y, bool tanh_form, int64_t total) {
     }
 }
 
+// binary: NumPy broadcasting. The thread's output element (n, c, h, w) is read
+// in each operand at index 0 along that operand's dims of size 1; one element of
+// an operand may thus be read by many threads (a cached broadcast).
 __global__ void binary_kernel(View a, View b, View y, BinaryParams p, int64_t total) {
-    const int64_t chw = a.chw(), hw = a.hw();
-    const bool broadcast = b.h == 1 && b.w == 1;
+    const int64_t chw = y.chw(), hw = y.hw(), w = y.w;
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
          i += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t n = i / chw, r = i - n * chw;
-        const float va = a.f32()[n * a.batch_stride + r];
-        const int64_t b_at = n * b.batch_stride + (broadcast ? r / hw : r);
-        const float vb = b.f32()[b_at];
+        const int64_t n = i / chw, r = i - n * chw, c = r / hw, q = r - c * hw, iy = q / w,
+                      ix = q - iy * w;
+        const float va = a.f32()[a.offset(a.n == 1 ? 0 : n, a.c == 1 ? 0 : c, a.h == 1 ? 0 : iy,
+                                          a.w == 1 ? 0 : ix)];
+        const float vb = b.f32()[b.offset(b.n == 1 ? 0 : n, b.c == 1 ? 0 : c, b.h == 1 ? 0 : iy,
+                                          b.w == 1 ? 0 : ix)];
         const float v = p.op == BinaryOp::Add ? va + vb : va * vb;
         y.f32()[n * y.batch_stride + r] = apply_activation(v, p.act);
     }
@@ -188,7 +191,7 @@ void gelu(const View& x, const View& y, bool tanh_form, cudaStream_t stream) {
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p,
             cudaStream_t stream) {
-    const int64_t total = a.numel();
+    const int64_t total = y.numel();
     if (total == 0) return;
     binary_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(a, b, y, p, total);
     check_launch("binary_kernel");

@@ -16,7 +16,8 @@ namespace fcnrt::cuda {
 // y = act(x); x and y may be the same memory.
 void activation(const View& x, const View& y, ActivationParams act, cudaStream_t stream);
 
-// y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
+// y = act(a op b) with NumPy broadcasting: each of a's and b's dims equals y's or
+// is 1. y may alias a or b when that operand has y's dims.
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p, cudaStream_t stream);
 
 // y = act((x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c])

@@ -1,5 +1,4 @@
-// Reference elementwise ops: activations, add/mul (same shape or b broadcast from
-// [N, C, 1, 1]), eval-mode batch norm and plain copies. Each element is computed in
+// Reference elementwise ops: activations, add/mul (NumPy broadcasting), eval-mode batch norm and plain copies. Each element is computed in
 // float64 from its float32 inputs and rounded once when stored.
 #include "kernels/reference/elementwise.h"
 
@@ -24,15 +23,16 @@ void activation(const View& x, const View& y, ActivationParams act) {
 }
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p) {
-    // a (N, C, H, W); b (N, C, H, W) or (N, C, 1, 1); y (N, C, H, W)
-    const bool broadcast = b.h == 1 && b.w == 1;
-    for (int64_t n = 0; n < a.n; ++n) {
-        for (int64_t c = 0; c < a.c; ++c) {
-            for (int64_t iy = 0; iy < a.h; ++iy) {
-                for (int64_t ix = 0; ix < a.w; ++ix) {
-                    const double va = static_cast<double>(a.f32()[a.offset(n, c, iy, ix)]);
-                    const int64_t b_at =
-                        broadcast ? b.offset(n, c, 0, 0) : b.offset(n, c, iy, ix);
+    // a, b (N|1, C|1, H|1, W|1); y (N, C, H, W): a dim of 1 reads index 0.
+    for (int64_t n = 0; n < y.n; ++n) {
+        for (int64_t c = 0; c < y.c; ++c) {
+            for (int64_t iy = 0; iy < y.h; ++iy) {
+                for (int64_t ix = 0; ix < y.w; ++ix) {
+                    const int64_t a_at = a.offset(a.n == 1 ? 0 : n, a.c == 1 ? 0 : c,
+                                                  a.h == 1 ? 0 : iy, a.w == 1 ? 0 : ix);
+                    const int64_t b_at = b.offset(b.n == 1 ? 0 : n, b.c == 1 ? 0 : c,
+                                                  b.h == 1 ? 0 : iy, b.w == 1 ? 0 : ix);
+                    const double va = static_cast<double>(a.f32()[a_at]);
                     const double vb = static_cast<double>(b.f32()[b_at]);
                     const double v = p.op == BinaryOp::Add ? va + vb : va * vb;
                     y.f32()[y.offset(n, c, iy, ix)] =
