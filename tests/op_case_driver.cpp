@@ -183,7 +183,7 @@ const std::vector<std::string>& op_case_families() {
         "max_unpool2d", "activation",     "hard_sigmoid", "hard_swish", "prelu", "elu", "gelu", "binary",
         "batch_norm", "copy",
         "concat_copy", "softmax",         "argmax",      "resize",     "crop",
-        "pad",        "dense"};
+        "pad",        "depth_to_space", "space_to_depth", "dense"};
     return families;
 }
 

@@ -50,6 +50,8 @@ constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossib
         k.resize = ns::resize;                     \
         k.crop = ns::crop;                         \
         k.pad = ns::pad;                           \
+        k.depth_to_space = ns::depth_to_space;     \
+        k.space_to_depth = ns::space_to_depth;     \
         k.dense = ns::dense;                       \
         return k;                                  \
     }()

@@ -1028,6 +1028,45 @@ std::vector<OpCase> pad_cases() {
     return v;
 }
 
+// depth_to_space / space_to_depth: blocks 1-4, both channel orders, odd sizes,
+// strided inputs and outputs, a large threaded one. Pure copies: exact.
+std::vector<OpCase> space_depth_cases() {
+    std::vector<OpCase> v;
+    struct Shape {
+        int64_t n, c, h, w;  // space side: [n, c, h*b, w*b]; depth side [n, c*b*b, h, w]
+        int b;
+        int64_t in_gap, out_gap;
+    };
+    for (Shape s : {Shape{2, 3, 7, 5, 2, 0, 0}, Shape{1, 5, 3, 11, 3, 7, 3}, Shape{3, 1, 1, 1, 4, 0, 2},
+                    Shape{2, 17, 9, 7, 1, 3, 0}, Shape{1, 8, 33, 65, 2, 0, 0}}) {
+        for (bool crd : {false, true}) {
+            for (bool to_space : {true, false}) {
+                SpaceDepthParams p;
+                p.block = s.b;
+                p.crd = crd;
+                const TensorSpec space = f32(s.n, s.c, s.h * s.b, s.w * s.b);
+                const TensorSpec depth = f32(s.n, s.c * s.b * s.b, s.h, s.w);
+                TensorSpec x = to_space ? depth : space, y = to_space ? space : depth;
+                x.batch_gap = s.in_gap;
+                y.batch_gap = s.out_gap;
+                OpCase c;
+                c.family = to_space ? "depth_to_space" : "space_to_depth";
+                c.inputs = {x};
+                c.outputs = {y};
+                c.name = dims(x) + "_b" + std::to_string(s.b) + (crd ? "_CRD" : "_DCR") + "_out" + dims(y);
+                c.tolerance = 0.0;
+                c.run = [p, to_space](const KernelSet& k, const std::vector<View>& in,
+                                      const std::vector<View>& out) {
+                    if (to_space) k.depth_to_space(in[0], out[0], p);
+                    else k.space_to_depth(in[0], out[0], p);
+                };
+                v.push_back(c);
+            }
+        }
+    }
+    return v;
+}
+
 std::vector<OpCase> dense_cases() {
     std::vector<OpCase> v;
     struct Dense {
@@ -1070,7 +1109,7 @@ std::vector<OpCase> build_all() {
     for (auto builder : {conv2d_cases, conv_transpose2d_cases, max_pool2d_cases, avg_pool2d_cases,
                          global_avg_pool_cases, max_unpool2d_cases, activation_cases, hard_activation_cases, prelu_elu_gelu_cases, binary_cases,
                          batch_norm_cases, copy_cases, concat_copy_cases, softmax_cases,
-                         argmax_cases, resize_cases, crop_cases, pad_cases, dense_cases}) {
+                         argmax_cases, resize_cases, crop_cases, pad_cases, space_depth_cases, dense_cases}) {
         std::vector<OpCase> cases = builder();
         for (size_t i = 0; i < cases.size(); ++i) {
             // Fixed seeds: a function of the family and the position within it.

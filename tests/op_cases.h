@@ -57,6 +57,8 @@ struct KernelSet {
     std::function<void(const View&, const View&, const ResizeParams&)> resize;
     std::function<void(const View&, const View&, int64_t, int64_t)> crop;
     std::function<void(const View&, const View&, const PadParams&)> pad;
+    std::function<void(const View&, const View&, const SpaceDepthParams&)> depth_to_space;
+    std::function<void(const View&, const View&, const SpaceDepthParams&)> space_to_depth;
     std::function<void(const View&, const View&, const float*, const View&, ActivationParams)>
         dense;
 };

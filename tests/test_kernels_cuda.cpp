@@ -145,6 +145,12 @@ KernelSet cuda_kernels(cudaStream_t s) {
         cuda::crop(x, y, top, left, s);
     };
     k.pad = [s](const View& x, const View& y, const PadParams& p) { cuda::pad(x, y, p, s); };
+    k.depth_to_space = [s](const View& x, const View& y, const SpaceDepthParams& p) {
+        cuda::depth_to_space(x, y, p, s);
+    };
+    k.space_to_depth = [s](const View& x, const View& y, const SpaceDepthParams& p) {
+        cuda::space_to_depth(x, y, p, s);
+    };
     k.dense = [s](const View& x, const View& w, const float* b, const View& y, ActivationParams a) {
         cuda::dense(x, w, b, y, a, s);
     };

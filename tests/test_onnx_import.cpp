@@ -440,5 +440,42 @@ TEST(OnnxImport, BinaryOpsRefuseShapesThatDoNotBroadcast) {
     }
 }
 
+// DepthToSpace in both modes and SpaceToDepth, against the formulas of the ONNX
+// operator documentation (DCR: depth channel (i*b + j)*C + c; CRD: (c*b + i)*b + j).
+TEST(OnnxImport, DepthToSpaceAndSpaceToDepth) {
+    Builder b;
+    b.input("x", {2, 12, 3, 5});
+    auto& dcr = b.node("DepthToSpace", {"x"}, {"dcr"});
+    auto& bs = attr(dcr, "blocksize");
+    bs.set_type(onnx::AttributeProto::INT);
+    bs.set_i(2);
+    auto& crd = b.node("DepthToSpace", {"x"}, {"crd"});
+    attr(crd, "blocksize").CopyFrom(bs);
+    auto& mode = attr(crd, "mode");
+    mode.set_type(onnx::AttributeProto::STRING);
+    mode.set_s("CRD");
+    auto& s2d = b.node("SpaceToDepth", {"dcr"}, {"back"});
+    attr(s2d, "blocksize").CopyFrom(bs);
+    b.output("dcr");
+    b.output("crd");
+    b.output("back");
+    const Model m = load_onnx_model(b.save("depth_space.onnx"));
+    const Tensor x = random_tensor({2, 12, 3, 5}, 13);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        ASSERT_EQ(y[0].shape(), (Shape{2, 3, 6, 10}));
+        for (int64_t n = 0; n < 2; ++n)
+            for (int64_t c = 0; c < 3; ++c)
+                for (int64_t oy = 0; oy < 6; ++oy)
+                    for (int64_t ox = 0; ox < 10; ++ox) {
+                        const int64_t i = oy % 2, j = ox % 2, out = ((n * 3 + c) * 6 + oy) * 10 + ox;
+                        const auto at = [&](int64_t ch) { return x.f32()[((n * 12 + ch) * 3 + oy / 2) * 5 + ox / 2]; };
+                        EXPECT_EQ(y[0].f32()[out], at((i * 2 + j) * 3 + c)) << device;
+                        EXPECT_EQ(y[1].f32()[out], at((c * 2 + i) * 2 + j)) << device;
+                    }
+        for (int64_t k = 0; k < x.numel(); ++k) EXPECT_EQ(y[2].f32()[k], x.f32()[k]) << device;
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt

@@ -275,6 +275,23 @@ void map_reshape(Importer& im, const onnx::NodeProto& n) {
                 "] is not supported (only a flatten to [N, C*H*W] or a no-op)");
 }
 
+// DepthToSpace and SpaceToDepth (mode DCR or CRD) onto fcnrt's
+// depth_to_space / space_to_depth.
+void map_space_depth(Importer& im, const onnx::NodeProto& n, bool to_space) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    if (x.shape.size() != 4) throw Error(n.op_type() + " needs an NCHW (rank-4) input");
+    const int64_t block = a.integer("blocksize", 0);
+    if (block < 1) throw Error("blocksize must be at least 1");
+    const std::string mode = a.text("mode", "DCR");  // SpaceToDepth has one in recent opsets too
+    if (mode != "DCR" && mode != "CRD") throw Error(n.op_type() + " mode '" + mode + "' (DCR or CRD)");
+    Json j = make_node(to_space ? "depth_to_space" : "space_to_depth", im.node_name(n), {n.input(0)},
+                       {n.output(0)});
+    j["block_size"] = block;
+    j["mode"] = mode;
+    im.emit(std::move(j));
+}
+
 }  // namespace
 
 void register_shape_mappers(std::map<std::string, OpMapper>& m) {
@@ -287,6 +304,8 @@ void register_shape_mappers(std::map<std::string, OpMapper>& m) {
     m["Slice"] = map_slice;
     m["Flatten"] = map_flatten;
     m["Reshape"] = map_reshape;
+    m["DepthToSpace"] = [](Importer& im, const onnx::NodeProto& n) { map_space_depth(im, n, true); };
+    m["SpaceToDepth"] = [](Importer& im, const onnx::NodeProto& n) { map_space_depth(im, n, false); };
 }
 
 }  // namespace fcnrt::onnx_import
