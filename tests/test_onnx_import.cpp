@@ -477,5 +477,79 @@ TEST(OnnxImport, DepthToSpaceAndSpaceToDepth) {
     }
 }
 
+onnx::NodeProto& transpose(Builder& b, const std::string& in, const std::string& out, std::vector<int64_t> perm) {
+    auto& t = b.node("Transpose", {in}, {out});
+    auto& a = attr(t, "perm");
+    a.set_type(onnx::AttributeProto::INTS);
+    for (int64_t p : perm) a.add_ints(p);
+    return t;
+}
+
+// PyTorch's PixelShuffle (opset < 11) and PixelUnshuffle exports, Reshape to rank
+// 6, Transpose, Reshape back, become depth_to_space / space_to_depth; compared
+// with DepthToSpace nodes (themselves checked against ONNX's node cases).
+TEST(OnnxImport, ReshapeTransposeReshapeIsPixelShuffle) {
+    Builder b;
+    b.input("x", {2, 12, 3, 5});
+    b.init_ints("crd6", {0, 3, 2, 2, 3, 5});
+    b.init_ints("dcr6", {0, 2, 2, 3, 3, 5});
+    b.init_ints("space4", {0, -1, 6, 10});
+    b.init_ints("unshuffle6", {0, 3, 3, 2, 5, 2});
+    b.init_ints("depth4", {0, 12, 3, 5});
+    b.node("Reshape", {"x", "crd6"}, {"c6"});
+    transpose(b, "c6", "c6t", {0, 1, 4, 2, 5, 3});
+    b.node("Reshape", {"c6t", "space4"}, {"shuffled_crd"});
+    b.node("Reshape", {"x", "dcr6"}, {"d6"});
+    transpose(b, "d6", "d6t", {0, 3, 4, 1, 5, 2});
+    b.node("Reshape", {"d6t", "space4"}, {"shuffled_dcr"});
+    b.node("Reshape", {"shuffled_crd", "unshuffle6"}, {"u6"});
+    transpose(b, "u6", "u6t", {0, 1, 3, 5, 2, 4});
+    b.node("Reshape", {"u6t", "depth4"}, {"unshuffled"});
+    for (const char* mode : {"CRD", "DCR"}) {
+        auto& n = b.node("DepthToSpace", {"x"}, {std::string("d2s_") + mode});
+        auto& bs = attr(n, "blocksize");
+        bs.set_type(onnx::AttributeProto::INT);
+        bs.set_i(2);
+        auto& m = attr(n, "mode");
+        m.set_type(onnx::AttributeProto::STRING);
+        m.set_s(mode);
+    }
+    for (const char* o : {"shuffled_crd", "shuffled_dcr", "unshuffled", "d2s_CRD", "d2s_DCR"}) b.output(o);
+    const OnnxImport imp = import_onnx(b.save("pixel_shuffle.onnx"));
+    std::vector<std::string> ops;
+    for (const auto& n : imp.doc["nodes"]) ops.push_back(n["op"]);
+    EXPECT_EQ(ops, (std::vector<std::string>{"depth_to_space", "depth_to_space", "space_to_depth",
+                                             "depth_to_space", "depth_to_space"}));
+    const Model m = load_onnx_model(b.save("pixel_shuffle.onnx"));
+    const Tensor x = random_tensor({2, 12, 3, 5}, 17);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        ASSERT_EQ(y[0].shape(), (Shape{2, 3, 6, 10}));
+        for (int64_t k = 0; k < y[0].numel(); ++k) {
+            EXPECT_EQ(y[0].f32()[k], y[3].f32()[k]) << device;
+            EXPECT_EQ(y[1].f32()[k], y[4].f32()[k]) << device;
+        }
+        ASSERT_EQ(y[2].shape(), x.shape());
+        for (int64_t k = 0; k < x.numel(); ++k) EXPECT_EQ(y[2].f32()[k], x.f32()[k]) << device;
+    }
+}
+
+TEST(OnnxImport, OtherRank6TransposesAreRefused) {
+    Builder b;
+    b.input("x", {1, 12, 3, 5});
+    b.init_ints("s6", {1, 3, 2, 2, 3, 5});
+    b.init_ints("s4", {1, 3, 6, 10});
+    b.node("Reshape", {"x", "s6"}, {"v"});
+    transpose(b, "v", "t", {0, 1, 2, 4, 3, 5});
+    b.node("Reshape", {"t", "s4"}, {"y"});
+    b.output("y");
+    try {
+        import_onnx(b.save("not_shuffle.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not PixelShuffle"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt
