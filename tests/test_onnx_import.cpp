@@ -551,5 +551,84 @@ TEST(OnnxImport, OtherRank6TransposesAreRefused) {
     }
 }
 
+onnx::NodeProto& with_ints(onnx::NodeProto& n, const std::string& name, std::vector<int64_t> v) {
+    auto& a = attr(n, name);
+    a.set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v) a.add_ints(x);
+    return n;
+}
+
+void init_scalar_int(Builder& b, const std::string& name, int64_t v) {
+    auto* t = b.g().add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_int64_data(v);
+}
+
+// The subgraph the TorchScript exporter (opset 17) writes for F.pad(x, (1, 2, 0, 3),
+// mode="reflect"): the pads list is extended with zeros, reshaped to pairs,
+// reversed with a Slice of step -1, transposed and flattened. Folded at import
+// (Transpose, Where, Expand, Equal included), it must give ONNX pads
+// [0, 0, 0, 1, 0, 0, 3, 2], i.e. fcnrt pads [top 0, left 1, bottom 3, right 2].
+TEST(OnnxImport, FoldsTorchPadSubgraphWithTranspose) {
+    Builder b;
+    b.input("x", {2, 3, 5, 6});
+    b.init_ints("pad", {1, 2, 0, 3});
+    init_scalar_int(b, "rank", 4);
+    init_scalar_int(b, "two", 2);
+    init_scalar_int(b, "zero_i", 0);
+    b.init_ints("axis0", {0});
+    b.init_ints("pairs", {-1, 2});
+    b.init_ints("flat", {-1});
+    b.init_ints("start", {-1});
+    b.init_ints("end", {-9223372036854775807});
+    b.init_ints("step", {-1});
+    b.init_ints("eight", {8});
+    b.node("Shape", {"pad"}, {"pad_shape"});
+    b.node("Gather", {"pad_shape", "zero_i"}, {"pad_len"});
+    b.node("Mul", {"rank", "two"}, {"twice"});
+    b.node("Sub", {"twice", "pad_len"}, {"extension"});
+    b.node("Unsqueeze", {"extension", "axis0"}, {"ext1"});
+    b.node("ConstantOfShape", {"ext1"}, {"zeros"});
+    auto& cat = b.node("Concat", {"pad", "zeros"}, {"padded"});
+    auto& axis = attr(cat, "axis");
+    axis.set_type(onnx::AttributeProto::INT);
+    axis.set_i(0);
+    b.node("Reshape", {"padded", "pairs"}, {"as_pairs"});
+    b.node("Slice", {"as_pairs", "start", "end", "axis0", "step"}, {"reversed"});
+    transpose(b, "reversed", "by_side", {1, 0});
+    b.node("Reshape", {"by_side", "flat"}, {"onnx_pads"});
+    // Where(Equal(p, 0), Expand(0, [8]), p): p again, through the other folds.
+    b.node("Equal", {"onnx_pads", "zero_i"}, {"is_zero"});
+    b.node("Expand", {"zero_i", "eight"}, {"zeros8"});
+    b.node("Where", {"is_zero", "zeros8", "onnx_pads"}, {"pads"});
+    auto& cast = b.node("Cast", {"pads"}, {"pads64"});
+    auto& to = attr(cast, "to");
+    to.set_type(onnx::AttributeProto::INT);
+    to.set_i(onnx::TensorProto::INT64);
+    auto& pad = b.node("Pad", {"x", "pads64"}, {"y"});
+    auto& mode = attr(pad, "mode");
+    mode.set_type(onnx::AttributeProto::STRING);
+    mode.set_s("reflect");
+    b.output("y");
+    const OnnxImport imp = import_onnx(b.save("torch_pad.onnx"));
+    ASSERT_EQ(imp.doc["nodes"].size(), 1u) << imp.doc["nodes"].dump();
+    EXPECT_EQ(imp.doc["nodes"][0]["op"], "pad");
+    EXPECT_EQ(imp.doc["nodes"][0]["pads"], Json({0, 1, 3, 2}));
+    const Model m = load_onnx_model(b.save("torch_pad.onnx"));
+    const Tensor x = random_tensor({2, 3, 5, 6}, 19);
+    auto reflect = [](int64_t i, int64_t size) { return i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i); };
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        ASSERT_EQ(y[0].shape(), (Shape{2, 3, 8, 9}));
+        for (int64_t nc = 0; nc < 6; ++nc)
+            for (int64_t oy = 0; oy < 8; ++oy)
+                for (int64_t ox = 0; ox < 9; ++ox)
+                    EXPECT_EQ(y[0].f32()[(nc * 8 + oy) * 9 + ox],
+                              x.f32()[(nc * 5 + reflect(oy, 5)) * 6 + reflect(ox - 1, 6)])
+                        << device;
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt
