@@ -170,7 +170,8 @@ struct SpaceDepthParams {
 
 // The depth channel of shallow channel c at block offset (i, j); C is the
 // shallow (space-side) channel count.
-FCNRT_HD int64_t depth_channel(int64_t c, int64_t i, int64_t j, int64_t C, const SpaceDepthParams& p) {
+FCNRT_HD int64_t depth_channel(int64_t c, int64_t i, int64_t j, int64_t C,
+                               const SpaceDepthParams& p) {
     const int64_t b = p.block;
     return p.crd ? (c * b + i) * b + j : (i * b + j) * C + c;
 }

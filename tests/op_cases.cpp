@@ -1037,8 +1037,9 @@ std::vector<OpCase> space_depth_cases() {
         int b;
         int64_t in_gap, out_gap;
     };
-    for (Shape s : {Shape{2, 3, 7, 5, 2, 0, 0}, Shape{1, 5, 3, 11, 3, 7, 3}, Shape{3, 1, 1, 1, 4, 0, 2},
-                    Shape{2, 17, 9, 7, 1, 3, 0}, Shape{1, 8, 33, 65, 2, 0, 0}}) {
+    for (Shape s :
+         {Shape{2, 3, 7, 5, 2, 0, 0}, Shape{1, 5, 3, 11, 3, 7, 3}, Shape{3, 1, 1, 1, 4, 0, 2},
+          Shape{2, 17, 9, 7, 1, 3, 0}, Shape{1, 8, 33, 65, 2, 0, 0}}) {
         for (bool crd : {false, true}) {
             for (bool to_space : {true, false}) {
                 SpaceDepthParams p;
@@ -1053,12 +1054,15 @@ std::vector<OpCase> space_depth_cases() {
                 c.family = to_space ? "depth_to_space" : "space_to_depth";
                 c.inputs = {x};
                 c.outputs = {y};
-                c.name = dims(x) + "_b" + std::to_string(s.b) + (crd ? "_CRD" : "_DCR") + "_out" + dims(y);
+                c.name = dims(x) + "_b" + std::to_string(s.b) + (crd ? "_CRD" : "_DCR") + "_out" +
+                         dims(y);
                 c.tolerance = 0.0;
                 c.run = [p, to_space](const KernelSet& k, const std::vector<View>& in,
                                       const std::vector<View>& out) {
-                    if (to_space) k.depth_to_space(in[0], out[0], p);
-                    else k.space_to_depth(in[0], out[0], p);
+                    if (to_space)
+                        k.depth_to_space(in[0], out[0], p);
+                    else
+                        k.space_to_depth(in[0], out[0], p);
                 };
                 v.push_back(c);
             }
@@ -1106,10 +1110,26 @@ std::vector<OpCase> dense_cases() {
 
 std::vector<OpCase> build_all() {
     std::vector<OpCase> all;
-    for (auto builder : {conv2d_cases, conv_transpose2d_cases, max_pool2d_cases, avg_pool2d_cases,
-                         global_avg_pool_cases, max_unpool2d_cases, activation_cases, hard_activation_cases, prelu_elu_gelu_cases, binary_cases,
-                         batch_norm_cases, copy_cases, concat_copy_cases, softmax_cases,
-                         argmax_cases, resize_cases, crop_cases, pad_cases, space_depth_cases, dense_cases}) {
+    for (auto builder : {conv2d_cases,
+                         conv_transpose2d_cases,
+                         max_pool2d_cases,
+                         avg_pool2d_cases,
+                         global_avg_pool_cases,
+                         max_unpool2d_cases,
+                         activation_cases,
+                         hard_activation_cases,
+                         prelu_elu_gelu_cases,
+                         binary_cases,
+                         batch_norm_cases,
+                         copy_cases,
+                         concat_copy_cases,
+                         softmax_cases,
+                         argmax_cases,
+                         resize_cases,
+                         crop_cases,
+                         pad_cases,
+                         space_depth_cases,
+                         dense_cases}) {
         std::vector<OpCase> cases = builder();
         for (size_t i = 0; i < cases.size(); ++i) {
             // Fixed seeds: a function of the family and the position within it.

@@ -247,7 +247,9 @@ onnx::AttributeProto& attr(onnx::NodeProto& n, const std::string& name) {
     return *a;
 }
 
-double gelu_erf(double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }
+double gelu_erf(double v) {
+    return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+}
 double gelu_tanh(double v) {
     return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
 }
@@ -291,7 +293,8 @@ TEST(OnnxImport, PReluRefusesASlopeThatIsNotPerChannel) {
         import_onnx(b.save("prelu_w.onnx"));
         FAIL() << "expected an error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("one slope per channel"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("one slope per channel"), std::string::npos)
+            << e.what();
     }
 }
 
@@ -468,8 +471,11 @@ TEST(OnnxImport, DepthToSpaceAndSpaceToDepth) {
             for (int64_t c = 0; c < 3; ++c)
                 for (int64_t oy = 0; oy < 6; ++oy)
                     for (int64_t ox = 0; ox < 10; ++ox) {
-                        const int64_t i = oy % 2, j = ox % 2, out = ((n * 3 + c) * 6 + oy) * 10 + ox;
-                        const auto at = [&](int64_t ch) { return x.f32()[((n * 12 + ch) * 3 + oy / 2) * 5 + ox / 2]; };
+                        const int64_t i = oy % 2, j = ox % 2,
+                                      out = ((n * 3 + c) * 6 + oy) * 10 + ox;
+                        const auto at = [&](int64_t ch) {
+                            return x.f32()[((n * 12 + ch) * 3 + oy / 2) * 5 + ox / 2];
+                        };
                         EXPECT_EQ(y[0].f32()[out], at((i * 2 + j) * 3 + c)) << device;
                         EXPECT_EQ(y[1].f32()[out], at((c * 2 + i) * 2 + j)) << device;
                     }
@@ -477,7 +483,8 @@ TEST(OnnxImport, DepthToSpaceAndSpaceToDepth) {
     }
 }
 
-onnx::NodeProto& transpose(Builder& b, const std::string& in, const std::string& out, std::vector<int64_t> perm) {
+onnx::NodeProto& transpose(Builder& b, const std::string& in, const std::string& out,
+                           std::vector<int64_t> perm) {
     auto& t = b.node("Transpose", {in}, {out});
     auto& a = attr(t, "perm");
     a.set_type(onnx::AttributeProto::INTS);
@@ -514,7 +521,8 @@ TEST(OnnxImport, ReshapeTransposeReshapeIsPixelShuffle) {
         m.set_type(onnx::AttributeProto::STRING);
         m.set_s(mode);
     }
-    for (const char* o : {"shuffled_crd", "shuffled_dcr", "unshuffled", "d2s_CRD", "d2s_DCR"}) b.output(o);
+    for (const char* o : {"shuffled_crd", "shuffled_dcr", "unshuffled", "d2s_CRD", "d2s_DCR"})
+        b.output(o);
     const OnnxImport imp = import_onnx(b.save("pixel_shuffle.onnx"));
     std::vector<std::string> ops;
     for (const auto& n : imp.doc["nodes"]) ops.push_back(n["op"]);
@@ -549,13 +557,6 @@ TEST(OnnxImport, OtherRank6TransposesAreRefused) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("not PixelShuffle"), std::string::npos) << e.what();
     }
-}
-
-onnx::NodeProto& with_ints(onnx::NodeProto& n, const std::string& name, std::vector<int64_t> v) {
-    auto& a = attr(n, name);
-    a.set_type(onnx::AttributeProto::INTS);
-    for (int64_t x : v) a.add_ints(x);
-    return n;
 }
 
 void init_scalar_int(Builder& b, const std::string& name, int64_t v) {
@@ -617,7 +618,9 @@ TEST(OnnxImport, FoldsTorchPadSubgraphWithTranspose) {
     EXPECT_EQ(imp.doc["nodes"][0]["pads"], Json({0, 1, 3, 2}));
     const Model m = load_onnx_model(b.save("torch_pad.onnx"));
     const Tensor x = random_tensor({2, 3, 5, 6}, 19);
-    auto reflect = [](int64_t i, int64_t size) { return i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i); };
+    auto reflect = [](int64_t i, int64_t size) {
+        return i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i);
+    };
     for (const char* device : test_devices()) {
         const auto y = run(m, device, x);
         ASSERT_EQ(y[0].shape(), (Shape{2, 3, 8, 9}));

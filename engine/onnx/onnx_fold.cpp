@@ -113,7 +113,8 @@ ConstValue transpose(const ConstValue& x, std::vector<int64_t> perm) {
     std::vector<int> seen(size_t(r), 0);
     Shape dims(static_cast<size_t>(r), 0);
     for (int64_t k = 0; k < r; ++k) {
-        if (perm[k] < 0 || perm[k] >= r || seen[size_t(perm[k])]++) throw Error("Transpose perm is not a permutation");
+        if (perm[k] < 0 || perm[k] >= r || seen[size_t(perm[k])]++)
+            throw Error("Transpose perm is not a permutation");
         dims[k] = x.dims[size_t(perm[k])];
     }
     ConstValue out = empty_like(x.is_float, dims);
@@ -121,8 +122,10 @@ ConstValue transpose(const ConstValue& x, std::vector<int64_t> perm) {
     for_each_index(dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
         int64_t src = 0;
         for (int64_t k = 0; k < r; ++k) src += idx[k] * in_strides[size_t(perm[k])];
-        if (x.is_float) out.f[flat] = x.f[src];
-        else out.i[flat] = x.i[src];
+        if (x.is_float)
+            out.f[flat] = x.f[src];
+        else
+            out.i[flat] = x.i[src];
     });
     return out;
 }
@@ -130,23 +133,29 @@ ConstValue transpose(const ConstValue& x, std::vector<int64_t> perm) {
 // Where(cond, a, b) and Expand(x, shape), numpy broadcasting.
 ConstValue where(const ConstValue& cond, const ConstValue& a, const ConstValue& b) {
     const bool is_float = a.is_float || b.is_float;
-    ConstValue out = empty_like(is_float, broadcast_shape(cond.dims, broadcast_shape(a.dims, b.dims)));
+    ConstValue out =
+        empty_like(is_float, broadcast_shape(cond.dims, broadcast_shape(a.dims, b.dims)));
     for_each_index(out.dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
         const bool c = cond.as_double(broadcast_index(out.dims, idx, cond.dims)) != 0.0;
         const ConstValue& from = c ? a : b;
         const int64_t at = broadcast_index(out.dims, idx, from.dims);
-        if (is_float) out.f[flat] = from.as_double(at);
-        else out.i[flat] = from.i[at];
+        if (is_float)
+            out.f[flat] = from.as_double(at);
+        else
+            out.i[flat] = from.i[at];
     });
     return out;
 }
 
 ConstValue expand(const ConstValue& x, const std::vector<int64_t>& shape) {
-    ConstValue out = empty_like(x.is_float, broadcast_shape(x.dims, Shape(shape.begin(), shape.end())));
+    ConstValue out =
+        empty_like(x.is_float, broadcast_shape(x.dims, Shape(shape.begin(), shape.end())));
     for_each_index(out.dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
         const int64_t at = broadcast_index(out.dims, idx, x.dims);
-        if (x.is_float) out.f[flat] = x.f[at];
-        else out.i[flat] = x.i[at];
+        if (x.is_float)
+            out.f[flat] = x.f[at];
+        else
+            out.i[flat] = x.i[at];
     });
     return out;
 }
@@ -294,11 +303,32 @@ ConstValue constant_node(const Attrs& a, const std::string& base_dir) {
 }  // namespace
 
 const std::set<std::string>& foldable_op_types() {
-    static const std::set<std::string> types = {
-        "Constant", "Shape",  "Gather", "Unsqueeze", "Squeeze", "Concat",   "Cast",
-        "Slice",    "Div",    "Floor",  "Ceil",      "Mul",     "Add",      "Sub",
-        "Reshape",  "Identity", "ConstantOfShape", "Range", "Sqrt", "Transpose", "Where",
-        "Expand",   "Equal",  "Less",   "Greater",   "Neg"};
+    static const std::set<std::string> types = {"Constant",
+                                                "Shape",
+                                                "Gather",
+                                                "Unsqueeze",
+                                                "Squeeze",
+                                                "Concat",
+                                                "Cast",
+                                                "Slice",
+                                                "Div",
+                                                "Floor",
+                                                "Ceil",
+                                                "Mul",
+                                                "Add",
+                                                "Sub",
+                                                "Reshape",
+                                                "Identity",
+                                                "ConstantOfShape",
+                                                "Range",
+                                                "Sqrt",
+                                                "Transpose",
+                                                "Where",
+                                                "Expand",
+                                                "Equal",
+                                                "Less",
+                                                "Greater",
+                                                "Neg"};
     return types;
 }
 

@@ -104,9 +104,9 @@ public:
     // (Reshape, Transpose, Reshape), which become one depth_to_space or
     // space_to_depth node at the closing Reshape (onnx_map_shape.cpp).
     struct Pending6d {
-        std::string x;               // the rank-4 tensor reshaped
-        Shape dims;                  // its rank-6 view
-        std::vector<int64_t> perm;   // empty until transposed
+        std::string x;              // the rank-4 tensor reshaped
+        Shape dims;                 // its rank-6 view
+        std::vector<int64_t> perm;  // empty until transposed
     };
     std::map<std::string, Pending6d> pending_6d;
 

@@ -6,10 +6,10 @@
 // weight `b` of the node (fcnrt's constant form), kept at its own size with
 // leading 1s up to the other operand's rank (Sub and Div fold their sign or
 // reciprocal into it).
-#include "engine/onnx/onnx_importer.h"
-
 #include <algorithm>
 #include <cmath>
+
+#include "engine/onnx/onnx_importer.h"
 
 namespace fcnrt::onnx_import {
 
@@ -33,14 +33,16 @@ void map_prelu(Importer& im, const onnx::NodeProto& n) {
     const Shape& x = value_input(im, n, 0).shape;
     const ConstValue& slope = const_input(im, n, 1, "slope");
     if (slope.dims.size() > x.size())
-        throw Error("slope " + shape_to_string(slope.dims) + " has a higher rank than x " + shape_to_string(x));
+        throw Error("slope " + shape_to_string(slope.dims) + " has a higher rank than x " +
+                    shape_to_string(x));
     bool per_channel_or_scalar = true;
     for (size_t k = 0; k < slope.dims.size(); ++k) {
         const size_t ax = k + x.size() - slope.dims.size();
         if (slope.dims[k] != 1 && (ax != 1 || slope.dims[k] != x[1])) per_channel_or_scalar = false;
     }
     if (!per_channel_or_scalar)
-        throw Error("slope of shape " + shape_to_string(slope.dims) + " for x of shape " + shape_to_string(x) +
+        throw Error("slope of shape " + shape_to_string(slope.dims) + " for x of shape " +
+                    shape_to_string(x) +
                     "; fcnrt's prelu takes one slope per channel ([C, 1, 1]) or a single slope");
     Json j = make_node("prelu", im.node_name(n), {n.input(0)}, {n.output(0)});
     j["slope"] = im.add_weight(n.input(1), slope, {slope.numel()});
@@ -124,8 +126,9 @@ void map_binary(Importer& im, const onnx::NodeProto& n, const std::string& onnx_
         const Shape& a = im.value(in0).shape;
         const Shape& b = im.value(in1).shape;
         if (a.size() != b.size())
-            throw Error("operands of ranks " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
-                        " (" + shape_to_string(a) + ", " + shape_to_string(b) +
+            throw Error("operands of ranks " + std::to_string(a.size()) + " and " +
+                        std::to_string(b.size()) + " (" + shape_to_string(a) + ", " +
+                        shape_to_string(b) +
                         "); fcnrt broadcasts run-time operands of the same rank only");
         if (!broadcastable(a, b))
             throw Error("operands of shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
@@ -224,7 +227,9 @@ bool scalar_value(const Importer& im, const onnx::GraphProto& g, const GraphInde
     return true;
 }
 
-bool near(double v, double target) { return std::abs(v - target) <= 1e-6 * std::abs(target); }
+bool near(double v, double target) {
+    return std::abs(v - target) <= 1e-6 * std::abs(target);
+}
 
 // The one reader of `t` (not a graph output), or -1.
 int sole_reader(const GraphIndex& gi, const std::string& t) {
@@ -271,8 +276,10 @@ GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g) {
         const int kp = pp->second;
         const onnx::NodeProto& scale = g.node(kp);
         std::string x;
-        if (scale.op_type() == "Div") x = operand_with_scalar(im, g, gi, scale, sqrt2, false);
-        else if (scale.op_type() == "Mul") x = operand_with_scalar(im, g, gi, scale, 1.0 / sqrt2, true);
+        if (scale.op_type() == "Div")
+            x = operand_with_scalar(im, g, gi, scale, sqrt2, false);
+        else if (scale.op_type() == "Mul")
+            x = operand_with_scalar(im, g, gi, scale, 1.0 / sqrt2, true);
         if (x.empty()) continue;
         const int ka = sole_reader(gi, erf.output(0));
         if (ka < 0 || g.node(ka).op_type() != "Add" ||
@@ -297,7 +304,8 @@ GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g) {
             auto ph = gi.producer.find(other);
             if (ph == gi.producer.end() || sole_reader(gi, other) != km) continue;
             const onnx::NodeProto& half = g.node(ph->second);
-            if (half.op_type() != "Mul" || operand_with_scalar(im, g, gi, half, 0.5, true) != x) continue;
+            if (half.op_type() != "Mul" || operand_with_scalar(im, g, gi, half, 0.5, true) != x)
+                continue;
             chain.push_back(ph->second);
             y = mul.output(0);
         }

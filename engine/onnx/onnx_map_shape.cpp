@@ -253,16 +253,25 @@ Shape resolve_reshape(const Shape& from, const std::vector<int64_t>& spec, bool 
     int64_t total = 1, known_product = 1;
     bool total_known = true;
     for (int64_t d : from) {
-        if (d == kUnknownDim) total_known = false;
-        else total *= d;
+        if (d == kUnknownDim)
+            total_known = false;
+        else
+            total *= d;
     }
     int infer_at = -1;
     for (size_t k = 0; k < spec.size(); ++k) {
-        if (spec[k] == 0 && !allowzero) out[k] = k < from.size() ? from[k] : kUnknownDim;
-        else if (spec[k] == -1) { out[k] = kUnknownDim; infer_at = int(k); continue; }
-        else out[k] = spec[k];
-        if (out[k] == kUnknownDim) total_known = false;
-        else known_product *= out[k];
+        if (spec[k] == 0 && !allowzero)
+            out[k] = k < from.size() ? from[k] : kUnknownDim;
+        else if (spec[k] == -1) {
+            out[k] = kUnknownDim;
+            infer_at = int(k);
+            continue;
+        } else
+            out[k] = spec[k];
+        if (out[k] == kUnknownDim)
+            total_known = false;
+        else
+            known_product *= out[k];
     }
     if (infer_at >= 0 && total_known && known_product > 0) out[infer_at] = total / known_product;
     return out;
@@ -276,8 +285,9 @@ void open_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const Shape& x,
 void map_transpose(Importer& im, const onnx::NodeProto& n) {
     auto it = im.pending_6d.find(n.input(0));
     if (it == im.pending_6d.end() || !it->second.perm.empty())
-        throw Error("Transpose of a run-time tensor is supported only as PixelShuffle / PixelUnshuffle "
-                    "(Reshape to rank 6, Transpose, Reshape to rank 4)");
+        throw Error(
+            "Transpose of a run-time tensor is supported only as PixelShuffle / PixelUnshuffle "
+            "(Reshape to rank 6, Transpose, Reshape to rank 4)");
     Importer::Pending6d t = it->second;
     t.perm = Attrs(n).ints("perm", {});
     if (t.perm.size() != 6) throw Error("Transpose of a rank-6 view needs a perm of 6 axes");
@@ -290,7 +300,9 @@ void close_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const std::vect
     const Shape& x = im.value(p.x).shape;  // [N, C0, H0, W0]
     const Shape& d = p.dims;
     auto eq = [](int64_t u, int64_t v) { return u == v && u != kUnknownDim; };
-    auto times = [](int64_t u, int64_t v) { return u == kUnknownDim || v == kUnknownDim ? kUnknownDim : u * v; };
+    auto times = [](int64_t u, int64_t v) {
+        return u == kUnknownDim || v == kUnknownDim ? kUnknownDim : u * v;
+    };
     using P = std::vector<int64_t>;
     std::string op, mode;
     int64_t b = 0;
@@ -321,8 +333,9 @@ void close_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const std::vect
     for (size_t k = 0; matches && k < 4; ++k)
         matches = want[k] == out[k] || want[k] == kUnknownDim || out[k] == kUnknownDim;
     if (!matches)
-        throw Error("Reshape to rank 6, Transpose and Reshape that is not PixelShuffle or PixelUnshuffle "
-                    "(DepthToSpace / SpaceToDepth in DCR or CRD order); fcnrt has no general transpose");
+        throw Error(
+            "Reshape to rank 6, Transpose and Reshape that is not PixelShuffle or PixelUnshuffle "
+            "(DepthToSpace / SpaceToDepth in DCR or CRD order); fcnrt has no general transpose");
     Json j = make_node(op, im.node_name(n), {p.x}, {n.output(0)});
     j["block_size"] = b;
     j["mode"] = mode;
@@ -379,9 +392,10 @@ void map_space_depth(Importer& im, const onnx::NodeProto& n, bool to_space) {
     const int64_t block = a.integer("blocksize", 0);
     if (block < 1) throw Error("blocksize must be at least 1");
     const std::string mode = a.text("mode", "DCR");  // SpaceToDepth has one in recent opsets too
-    if (mode != "DCR" && mode != "CRD") throw Error(n.op_type() + " mode '" + mode + "' (DCR or CRD)");
-    Json j = make_node(to_space ? "depth_to_space" : "space_to_depth", im.node_name(n), {n.input(0)},
-                       {n.output(0)});
+    if (mode != "DCR" && mode != "CRD")
+        throw Error(n.op_type() + " mode '" + mode + "' (DCR or CRD)");
+    Json j = make_node(to_space ? "depth_to_space" : "space_to_depth", im.node_name(n),
+                       {n.input(0)}, {n.output(0)});
     j["block_size"] = block;
     j["mode"] = mode;
     im.emit(std::move(j));
@@ -400,8 +414,12 @@ void register_shape_mappers(std::map<std::string, OpMapper>& m) {
     m["Flatten"] = map_flatten;
     m["Reshape"] = map_reshape;
     m["Transpose"] = map_transpose;
-    m["DepthToSpace"] = [](Importer& im, const onnx::NodeProto& n) { map_space_depth(im, n, true); };
-    m["SpaceToDepth"] = [](Importer& im, const onnx::NodeProto& n) { map_space_depth(im, n, false); };
+    m["DepthToSpace"] = [](Importer& im, const onnx::NodeProto& n) {
+        map_space_depth(im, n, true);
+    };
+    m["SpaceToDepth"] = [](Importer& im, const onnx::NodeProto& n) {
+        map_space_depth(im, n, false);
+    };
 }
 
 }  // namespace fcnrt::onnx_import

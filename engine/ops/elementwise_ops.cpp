@@ -33,7 +33,8 @@ void run_hard_swish(const KernelArgs& a) {
 }
 template <auto Fn>
 void run_prelu(const KernelArgs& a) {
-    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[0].numel(), a.outputs[0]);
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[0].numel(),
+                  a.outputs[0]);
 }
 template <auto Fn>
 void run_elu(const KernelArgs& a) {
@@ -124,7 +125,8 @@ OpDef prelu_def() {
                         (s->shape()[0] == 1 || s->shape()[0] == ch || !known(ch));
         if (!ok)
             throw Error("weight 'slope' has shape " + shape_to_string(s->shape()) +
-                        ", expected [1] or [C] = [" + (known(ch) ? std::to_string(ch) : "?") + "] (float32)");
+                        ", expected [1] or [C] = [" + (known(ch) ? std::to_string(ch) : "?") +
+                        "] (float32)");
         return out;
     };
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
@@ -147,7 +149,8 @@ OpDef elu_def() {
     d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
         return 3.0 * count(c.inputs[0].shape);
     };
-    set_kernels(d, run_elu<reference::elu>, run_elu<cpu::elu>, FCNRT_CUDA_KERNEL(run_elu<cuda::elu>));
+    set_kernels(d, run_elu<reference::elu>, run_elu<cpu::elu>,
+                FCNRT_CUDA_KERNEL(run_elu<cuda::elu>));
     return d;
 }
 
@@ -197,20 +200,25 @@ OpDef binary_def(const std::string& name, BinaryOp op) {
         if (a.size() != 2 && a.size() != 4)
             throw Error("input a must have rank 2 or 4, got shape " + shape_to_string(a));
         if (b.size() != a.size())
-            throw Error("input b has shape " + shape_to_string(b) + "; it must have a's rank (a is " +
-                        shape_to_string(a) + ")");
+            throw Error("input b has shape " + shape_to_string(b) +
+                        "; it must have a's rank (a is " + shape_to_string(a) + ")");
         // NumPy broadcasting: per dim equal, or one side 1. An unknown dim against
         // a known one other than 1 takes the known size.
         Shape y(a.size());
         for (size_t i = 0; i < a.size(); ++i) {
-            if (a[i] == b[i] || b[i] == 1) y[i] = a[i];
-            else if (a[i] == 1) y[i] = b[i];
-            else if (!known(a[i])) y[i] = b[i];
-            else if (!known(b[i])) y[i] = a[i];
+            if (a[i] == b[i] || b[i] == 1)
+                y[i] = a[i];
+            else if (a[i] == 1)
+                y[i] = b[i];
+            else if (!known(a[i]))
+                y[i] = b[i];
+            else if (!known(b[i]))
+                y[i] = a[i];
             else
-                throw Error("inputs of shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
-                            " do not broadcast (dim " + std::to_string(i) + ": " + std::to_string(a[i]) +
-                            " vs " + std::to_string(b[i]) + "; each dim must be equal or 1 on one side)");
+                throw Error("inputs of shapes " + shape_to_string(a) + " and " +
+                            shape_to_string(b) + " do not broadcast (dim " + std::to_string(i) +
+                            ": " + std::to_string(a[i]) + " vs " + std::to_string(b[i]) +
+                            "; each dim must be equal or 1 on one side)");
         }
         return std::vector<TensorInfo>{{DType::F32, y}};
     };
@@ -270,15 +278,14 @@ OpDef pass_through_def(const std::string& name) {
 
 void register_elementwise_ops(std::map<std::string, OpDef>& ops) {
     using ops::activation_def;
-    for (OpDef d : {activation_def("relu", Activation::Relu),
-                    activation_def("sigmoid", Activation::Sigmoid),
-                    activation_def("tanh", Activation::Tanh),
-                    activation_def("leaky_relu", Activation::LeakyRelu),
-                    ops::hard_sigmoid_def(), ops::hard_swish_def(),
-                    ops::prelu_def(), ops::elu_def(), ops::gelu_def(),
-                    ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
-                    ops::batch_norm_def(), ops::pass_through_def("dropout"),
-                    ops::pass_through_def("identity")})
+    for (OpDef d :
+         {activation_def("relu", Activation::Relu), activation_def("sigmoid", Activation::Sigmoid),
+          activation_def("tanh", Activation::Tanh),
+          activation_def("leaky_relu", Activation::LeakyRelu), ops::hard_sigmoid_def(),
+          ops::hard_swish_def(), ops::prelu_def(), ops::elu_def(), ops::gelu_def(),
+          ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
+          ops::batch_norm_def(), ops::pass_through_def("dropout"),
+          ops::pass_through_def("identity")})
         ops.emplace(d.name, std::move(d));
 }
 

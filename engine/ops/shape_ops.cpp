@@ -310,8 +310,8 @@ OpDef space_depth_def(bool to_space) {
         } else {
             for (int a = 2; a < 4; ++a)
                 if (known(x[a]) && x[a] % b != 0)
-                    throw Error("input " + shape_to_string(x) + ": H and W must be multiples of block_size " +
-                                std::to_string(b));
+                    throw Error("input " + shape_to_string(x) +
+                                ": H and W must be multiples of block_size " + std::to_string(b));
             if (known(x[1])) y[1] = x[1] * b * b;
             for (int a = 2; a < 4; ++a)
                 if (known(x[a])) y[a] = x[a] / b;
@@ -332,10 +332,12 @@ OpDef space_depth_def(bool to_space) {
         return m;
     };
     if (to_space) {
-        set_kernels(d, run_space_depth<reference::depth_to_space>, run_space_depth<cpu::depth_to_space>,
+        set_kernels(d, run_space_depth<reference::depth_to_space>,
+                    run_space_depth<cpu::depth_to_space>,
                     FCNRT_CUDA_KERNEL(run_space_depth<cuda::depth_to_space>));
     } else {
-        set_kernels(d, run_space_depth<reference::space_to_depth>, run_space_depth<cpu::space_to_depth>,
+        set_kernels(d, run_space_depth<reference::space_to_depth>,
+                    run_space_depth<cpu::space_to_depth>,
                     FCNRT_CUDA_KERNEL(run_space_depth<cuda::space_to_depth>));
     }
     return d;
@@ -487,8 +489,7 @@ OpDef resize_def() {
 
 void register_shape_ops(std::map<std::string, OpDef>& ops) {
     for (OpDef d : {ops::concat_def(), ops::crop_def(), ops::pad_def(), ops::space_depth_def(true),
-                    ops::space_depth_def(false), ops::flatten_def(),
-                    ops::resize_def()})
+                    ops::space_depth_def(false), ops::flatten_def(), ops::resize_def()})
         ops.emplace(d.name, std::move(d));
 }
 

@@ -395,7 +395,8 @@ void Densifier::convert_binary(const Node& n) {
     const Placement& b = placement_.at(n.inputs[1]);
     for (const auto& [big, small, which] : {std::tuple{&a, &b, "b"}, std::tuple{&b, &a, "a"}})
         if (big->size[0] * big->size[1] > 1 && small->size[0] == 1 && small->size[1] == 1)
-            refuse(n, std::string("input ") + which + " broadcasts one value per channel over the whole " +
+            refuse(n, std::string("input ") + which +
+                          " broadcasts one value per channel over the whole " +
                           pair_text(big->size) +
                           " map; in the dense model it varies with the position, so the broadcast "
                           "has no dense equivalent");
@@ -412,7 +413,8 @@ void Densifier::convert_binary(const Node& n) {
         refuse(n, "its inputs broadcast over rows or columns (" + pair_text(a.size) + " and " +
                       pair_text(b.size) + "); in the dense model that has no equivalent");
     if (a.channels != b.channels)
-        refuse(n, "its inputs have " + std::to_string(a.channels) + " and " + std::to_string(b.channels) +
+        refuse(n, "its inputs have " + std::to_string(a.channels) + " and " +
+                      std::to_string(b.channels) +
                       " channels (a broadcast over channels); densify needs equal channels");
     int64_t spare[2];
     std::vector<std::string> inputs = align_inputs(n, spare);

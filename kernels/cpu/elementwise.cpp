@@ -195,7 +195,8 @@ void gelu(const View& x, const View& y, bool tanh_form) {
             if (tanh_form) {
                 for (int64_t i = 0; i < hw; ++i) {
                     const float v = in[i];
-                    out[i] = 0.5f * v * (1.0f + std::tanh(sqrt_2_over_pi * (v + 0.044715f * v * v * v)));
+                    out[i] =
+                        0.5f * v * (1.0f + std::tanh(sqrt_2_over_pi * (v + 0.044715f * v * v * v)));
                 }
             } else {
                 for (int64_t i = 0; i < hw; ++i) {

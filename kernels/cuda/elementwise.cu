@@ -59,7 +59,8 @@ __global__ void hard_swish_kernel(View x, View y, int64_t total) {
 
 // prelu: the slope is read per element from a tiny array (one channel's value,
 // or the single scalar), so it stays in cache.
-__global__ void prelu_kernel(View x, const float* slope, int64_t slope_count, View y, int64_t total) {
+__global__ void prelu_kernel(View x, const float* slope, int64_t slope_count, View y,
+                             int64_t total) {
     const int64_t chw = x.chw(), hw = x.hw();
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
          i += int64_t(gridDim.x) * blockDim.x) {
@@ -89,8 +90,8 @@ __global__ void gelu_kernel(View x, View y, bool tanh_form, int64_t total) {
          i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t n = i / chw, r = i - n * chw;
         const float v = x.f32()[n * x.batch_stride + r];
-        const float inner = tanh_form ? tanhf(sqrt_2_over_pi * (v + 0.044715f * v * v * v))
-                                      : erff(v * inv_sqrt2);
+        const float inner =
+            tanh_form ? tanhf(sqrt_2_over_pi * (v + 0.044715f * v * v * v)) : erff(v * inv_sqrt2);
         y.f32()[n * y.batch_stride + r] = 0.5f * v * (1.0f + inner);
     }
 }
@@ -171,7 +172,8 @@ void prelu(const View& x, const float* slope, int64_t slope_count, const View& y
            cudaStream_t stream) {
     const int64_t total = x.numel();
     if (total == 0) return;
-    prelu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, slope, slope_count, y, total);
+    prelu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, slope, slope_count, y,
+                                                                     total);
     check_launch("prelu_kernel");
 }
 

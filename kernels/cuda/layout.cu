@@ -82,7 +82,8 @@ __global__ void depth_to_space_kernel(View x, View y, SpaceDepthParams p, int64_
         int64_t at[4];
         split_index(i, y, at);
         const int64_t dc = depth_channel(at[1], at[2] % b, at[3] % b, y.c, p);
-        y.f32()[y.offset(at[0], at[1], at[2], at[3])] = x.f32()[x.offset(at[0], dc, at[2] / b, at[3] / b)];
+        y.f32()[y.offset(at[0], at[1], at[2], at[3])] =
+            x.f32()[x.offset(at[0], dc, at[2] / b, at[3] / b)];
     }
 }
 

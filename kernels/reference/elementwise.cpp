@@ -1,5 +1,6 @@
-// Reference elementwise ops: activations, add/mul (NumPy broadcasting), eval-mode batch norm and plain copies. Each element is computed in
-// float64 from its float32 inputs and rounded once when stored.
+// Reference elementwise ops: activations, add/mul (NumPy broadcasting), eval-mode batch norm and
+// plain copies. Each element is computed in float64 from its float32 inputs and rounded once when
+// stored.
 #include "kernels/reference/elementwise.h"
 
 #include <algorithm>
@@ -145,8 +146,10 @@ void gelu(const View& x, const View& y, bool tanh_form) {
                 for (int64_t ix = 0; ix < x.w; ++ix) {
                     const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
                     const double g =
-                        tanh_form ? 0.5 * v * (1.0 + std::tanh(sqrt_2_over_pi * (v + 0.044715 * v * v * v)))
-                                  : 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+                        tanh_form
+                            ? 0.5 * v *
+                                  (1.0 + std::tanh(sqrt_2_over_pi * (v + 0.044715 * v * v * v)))
+                            : 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
                     y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(g);
                 }
 }
