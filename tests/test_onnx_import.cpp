@@ -633,5 +633,35 @@ TEST(OnnxImport, FoldsTorchPadSubgraphWithTranspose) {
     }
 }
 
+// GELU approximate="tanh" as torch.onnx writes it before opset 20.
+TEST(OnnxImport, GeluTanhPatternBecomesOneGeluNode) {
+    Builder b;
+    b.input("x", {2, 3, 4, 5});
+    constant_scalar(b, "kappa", 0.044715f);
+    constant_scalar(b, "beta", 0.7978845608f);
+    constant_scalar(b, "one", 1.0f);
+    constant_scalar(b, "half", 0.5f);
+    b.node("Mul", {"x", "x"}, {"sq"});
+    b.node("Mul", {"x", "sq"}, {"cube"});
+    b.node("Mul", {"kappa", "cube"}, {"kc"});
+    b.node("Add", {"x", "kc"}, {"s"});
+    b.node("Mul", {"beta", "s"}, {"inner"});
+    b.node("Tanh", {"inner"}, {"t"});
+    b.node("Add", {"one", "t"}, {"p"});
+    b.node("Mul", {"x", "p"}, {"q"});
+    b.node("Mul", {"half", "q"}, {"y"});
+    b.output("y");
+    const OnnxImport imp = import_onnx(b.save("gelu_tanh.onnx"));
+    ASSERT_EQ(imp.doc["nodes"].size(), 1u) << imp.doc["nodes"].dump();
+    EXPECT_EQ(imp.doc["nodes"][0]["op"], "gelu");
+    EXPECT_EQ(imp.doc["nodes"][0]["approximate"], "tanh");
+    const Model m = load_onnx_model(b.save("gelu_tanh.onnx"));
+    const Tensor x = random_tensor({2, 3, 4, 5}, 23);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) EXPECT_NEAR(y[0].f32()[i], gelu_tanh(x.f32()[i]), 1e-5) << device;
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt

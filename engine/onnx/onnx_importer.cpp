@@ -476,11 +476,11 @@ OnnxImport import_graph(const onnx::ModelProto& model, const std::string& path) 
             if (gelu.skip.count(k)) continue;
             if (auto chain = gelu.emit_at.find(k); chain != gelu.emit_at.end()) {
                 if (!im.is_value(chain->second.x))
-                    throw Error("GELU (erf form) of '" + chain->second.x +
+                    throw Error("GELU (erf or tanh arithmetic) of '" + chain->second.x +
                                 "', which is not a run-time tensor");
                 Json j = make_node("gelu", im.node_name(g.node(chain->second.erf_node)),
                                    {chain->second.x}, {chain->second.y});
-                j["approximate"] = "none";
+                j["approximate"] = chain->second.tanh_form ? "tanh" : "none";
                 im.emit(std::move(j));
                 continue;
             }

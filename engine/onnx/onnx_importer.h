@@ -130,12 +130,13 @@ private:
     int counter_ = 0;
 };
 
-// GELU exported as erf arithmetic (Div, Erf, Add, Mul, Mul; see
+// GELU exported as erf or tanh arithmetic (Div, Erf, Add, Mul, Mul; see
 // onnx_map_elementwise.cpp): the nodes of each recognised chain. The chain's last
 // node (by index) is replaced by one fcnrt gelu node x -> y; the others are skipped.
 struct GeluChain {
     std::string x, y;
-    int erf_node = -1;  // names the gelu node
+    int erf_node = -1;  // the Erf (or Tanh) node, which names the gelu node
+    bool tanh_form = false;
 };
 struct GeluPatterns {
     std::set<int> skip;

@@ -191,8 +191,10 @@ void register_elementwise_mappers(std::map<std::string, OpMapper>& m) {
 // PyTorch exports GELU (approximate "none") before opset 20 as
 //   Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5)
 // and some exporters as Mul(Mul(x, 0.5), Add(Erf(Mul(x, 1/sqrt 2)), 1)); either
-// operand order. The chain becomes one gelu node when every intermediate has no
-// other reader. A lone Erf stays unsupported.
+// operand order. GELU approximate "tanh" is exported as
+//   Mul(0.5, Mul(x, Add(1, Tanh(Mul(sqrt(2/pi), Add(x, Mul(0.044715, Mul(x, Mul(x, x)))))))))
+// The chain becomes one gelu node when every intermediate has no other reader.
+// A lone Erf stays unsupported (a lone Tanh is fcnrt's tanh).
 namespace {
 
 struct GraphIndex {
@@ -267,32 +269,62 @@ GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g) {
     }
     for (const auto& o : g.output()) gi.outputs.insert(o.name());
     GeluPatterns found;
-    const double sqrt2 = std::sqrt(2.0);
-    for (int ke = 0; ke < g.node_size(); ++ke) {
-        const onnx::NodeProto& erf = g.node(ke);
-        if (erf.op_type() != "Erf" || erf.input_size() != 1 || erf.output_size() != 1) continue;
-        auto pp = gi.producer.find(erf.input(0));
-        if (pp == gi.producer.end() || sole_reader(gi, erf.input(0)) != ke) continue;
-        const int kp = pp->second;
+    const double sqrt2 = std::sqrt(2.0), sqrt_2_over_pi = std::sqrt(2.0 / 3.14159265358979323846);
+    // The node producing `t` when `t` has it as its only reader, else -1.
+    auto sole_producer = [&](const std::string& t, int reader) {
+        auto p = gi.producer.find(t);
+        return p == gi.producer.end() || sole_reader(gi, t) != reader ? -1 : p->second;
+    };
+    for (int kf = 0; kf < g.node_size(); ++kf) {
+        const onnx::NodeProto& f = g.node(kf);
+        const bool is_erf = f.op_type() == "Erf", is_tanh = f.op_type() == "Tanh";
+        if ((!is_erf && !is_tanh) || f.input_size() != 1 || f.output_size() != 1) continue;
+        const int kp = sole_producer(f.input(0), kf);
+        if (kp < 0) continue;
         const onnx::NodeProto& scale = g.node(kp);
         std::string x;
-        if (scale.op_type() == "Div")
-            x = operand_with_scalar(im, g, gi, scale, sqrt2, false);
-        else if (scale.op_type() == "Mul")
-            x = operand_with_scalar(im, g, gi, scale, 1.0 / sqrt2, true);
+        std::vector<int> chain = {kp, kf};
+        if (is_erf) {
+            // erf(x / sqrt 2) or erf(x * (1 / sqrt 2))
+            if (scale.op_type() == "Div")
+                x = operand_with_scalar(im, g, gi, scale, sqrt2, false);
+            else if (scale.op_type() == "Mul")
+                x = operand_with_scalar(im, g, gi, scale, 1.0 / sqrt2, true);
+        } else if (scale.op_type() == "Mul") {
+            // tanh(sqrt(2/pi) * (x + 0.044715 * (x * (x * x)))), torch's tanh-form export
+            const std::string s = operand_with_scalar(im, g, gi, scale, sqrt_2_over_pi, true);
+            const int ks = s.empty() ? -1 : sole_producer(s, kp);
+            if (ks < 0 || g.node(ks).op_type() != "Add" || g.node(ks).input_size() != 2) continue;
+            for (int side = 0; side < 2 && x.empty(); ++side) {
+                const std::string cand = g.node(ks).input(side), kc_name = g.node(ks).input(1 - side);
+                const int kk = sole_producer(kc_name, ks);
+                if (kk < 0 || g.node(kk).op_type() != "Mul") continue;
+                const std::string cube = operand_with_scalar(im, g, gi, g.node(kk), 0.044715, true);
+                const int kc = cube.empty() ? -1 : sole_producer(cube, kk);
+                if (kc < 0 || g.node(kc).op_type() != "Mul") continue;
+                const std::string sq = other_input(g.node(kc), cand);
+                const int kq = sq.empty() ? -1 : sole_producer(sq, kc);
+                if (kq < 0 || g.node(kq).op_type() != "Mul" || g.node(kq).input_size() != 2 ||
+                    g.node(kq).input(0) != cand || g.node(kq).input(1) != cand)
+                    continue;
+                x = cand;
+                chain.insert(chain.end(), {ks, kk, kc, kq});
+            }
+        }
         if (x.empty()) continue;
-        const int ka = sole_reader(gi, erf.output(0));
+        // The tail: 1 + f, times x, times 0.5 (in either nesting).
+        const int ka = sole_reader(gi, f.output(0));
         if (ka < 0 || g.node(ka).op_type() != "Add" ||
-            operand_with_scalar(im, g, gi, g.node(ka), 1.0, true) != erf.output(0))
+            operand_with_scalar(im, g, gi, g.node(ka), 1.0, true) != f.output(0))
             continue;
         const int km = sole_reader(gi, g.node(ka).output(0));
         if (km < 0 || g.node(km).op_type() != "Mul") continue;
         const onnx::NodeProto& mul = g.node(km);
         const std::string other = other_input(mul, g.node(ka).output(0));
-        std::vector<int> chain = {kp, ke, ka, km};
+        chain.insert(chain.end(), {ka, km});
         std::string y;
         if (other == x) {
-            // Mul(x, 1 + erf) then Mul(., 0.5)
+            // Mul(x, 1 + f) then Mul(., 0.5)
             const int kh = sole_reader(gi, mul.output(0));
             if (kh < 0 || g.node(kh).op_type() != "Mul" ||
                 operand_with_scalar(im, g, gi, g.node(kh), 0.5, true) != mul.output(0))
@@ -300,13 +332,12 @@ GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g) {
             chain.push_back(kh);
             y = g.node(kh).output(0);
         } else {
-            // Mul(Mul(x, 0.5), 1 + erf)
-            auto ph = gi.producer.find(other);
-            if (ph == gi.producer.end() || sole_reader(gi, other) != km) continue;
-            const onnx::NodeProto& half = g.node(ph->second);
-            if (half.op_type() != "Mul" || operand_with_scalar(im, g, gi, half, 0.5, true) != x)
+            // Mul(Mul(x, 0.5), 1 + f)
+            const int kh = other.empty() ? -1 : sole_producer(other, km);
+            if (kh < 0 || g.node(kh).op_type() != "Mul" ||
+                operand_with_scalar(im, g, gi, g.node(kh), 0.5, true) != x)
                 continue;
-            chain.push_back(ph->second);
+            chain.push_back(kh);
             y = mul.output(0);
         }
         const int last = *std::max_element(chain.begin(), chain.end());
@@ -315,7 +346,7 @@ GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g) {
         if (taken) continue;
         for (int k : chain)
             if (k != last) found.skip.insert(k);
-        found.emit_at[last] = {x, y, ke};
+        found.emit_at[last] = {x, y, kf, is_tanh};
     }
     return found;
 }

@@ -3,7 +3,7 @@
 
 Builds, with the onnx package, small graphs in the form current PyTorch exports
 write them (PRelu per channel and scalar, Elu, GELU as erf arithmetic and as the
-opset-20 Gelu op in both forms, an attention gate Mul of [N,1,H,W] by [N,C,H,W],
+opset-20 Gelu op in both forms and the tanh form's arithmetic, an attention gate Mul of [N,1,H,W] by [N,C,H,W],
 DepthToSpace DCR/CRD, PixelUnshuffle as Reshape/Transpose/Reshape, and the pads
 subgraph of an asymmetric ReflectionPad2d / ReplicationPad2d / ZeroPad2d), at
 batch 1 and 4 and two sizes, runs each with onnxruntime and with `fcnrt run` on
@@ -63,6 +63,17 @@ def gelu_erf(n, c, h, w, rng):
     return model(nodes, (n, c, h, w), ["y"])
 
 
+def gelu_tanh(n, c, h, w, rng):
+    # torch.onnx (TorchScript, opset < 20), GELU approximate="tanh"
+    nodes = [const("kappa", 0.044715), const("beta", 0.7978845608028654), const("one", 1.0),
+             const("half", 0.5), helper.make_node("Mul", ["x", "x"], ["sq"]),
+             helper.make_node("Mul", ["x", "sq"], ["cube"]), helper.make_node("Mul", ["kappa", "cube"], ["kc"]),
+             helper.make_node("Add", ["x", "kc"], ["s"]), helper.make_node("Mul", ["beta", "s"], ["inner"]),
+             helper.make_node("Tanh", ["inner"], ["t"]), helper.make_node("Add", ["one", "t"], ["p"]),
+             helper.make_node("Mul", ["x", "p"], ["q"]), helper.make_node("Mul", ["half", "q"], ["y"])]
+    return model(nodes, (n, c, h, w), ["y"])
+
+
 def gelu20(n, c, h, w, rng):
     nodes = [helper.make_node("Gelu", ["x"], ["y"]),
              helper.make_node("Gelu", ["x"], ["z"], approximate="tanh")]
@@ -116,7 +127,7 @@ def pads(n, c, h, w, rng):
     return model(nodes, (n, c, h, w), ["reflect", "edge", "zero"])
 
 
-CASES = {"prelu_elu": (prelu_elu, 5), "gelu_erf": (gelu_erf, 3), "gelu20": (gelu20, 3),
+CASES = {"prelu_elu": (prelu_elu, 5), "gelu_erf": (gelu_erf, 3), "gelu_tanh": (gelu_tanh, 3), "gelu20": (gelu20, 3),
          "attention": (attention, 6), "pixel": (pixel, 8), "pads": (pads, 3)}
 SIZES = [(1, 8, 12), (4, 6, 10)]  # batch, H, W: two sizes, batch 1 and 4
 
