@@ -158,4 +158,22 @@ struct PadParams {
     float value = 0.0f;
 };
 
+// depth_to_space: x [N, C*b*b, H, W] -> y [N, C, H*b, W*b] with
+//   y[n, c, h*b + i, w*b + j] = x[n, depth_channel(c, i, j), h, w];
+// space_to_depth is its inverse. The depth channel is (i*b + j)*C + c in DCR order
+// (ONNX's default and SpaceToDepth's) or (c*b + i)*b + j in CRD order (PyTorch's
+// pixel_shuffle / pixel_unshuffle).
+struct SpaceDepthParams {
+    int block = 2;
+    bool crd = false;
+};
+
+// The depth channel of shallow channel c at block offset (i, j); C is the
+// shallow (space-side) channel count.
+FCNRT_HD int64_t depth_channel(int64_t c, int64_t i, int64_t j, int64_t C,
+                               const SpaceDepthParams& p) {
+    const int64_t b = p.block;
+    return p.crd ? (c * b + i) * b + j : (i * b + j) * C + c;
+}
+
 }  // namespace fcnrt

@@ -178,12 +178,30 @@ void check_family(const std::string& family, const KernelSet& reference, const K
 }
 
 const std::vector<std::string>& op_case_families() {
-    static const std::vector<std::string> families = {
-        "conv2d",     "conv_transpose2d", "max_pool2d",  "avg_pool2d", "global_avg_pool",
-        "max_unpool2d", "activation",     "hard_sigmoid", "hard_swish", "binary",
-        "batch_norm", "copy",
-        "concat_copy", "softmax",         "argmax",      "resize",     "crop",
-        "pad",        "dense"};
+    static const std::vector<std::string> families = {"conv2d",
+                                                      "conv_transpose2d",
+                                                      "max_pool2d",
+                                                      "avg_pool2d",
+                                                      "global_avg_pool",
+                                                      "max_unpool2d",
+                                                      "activation",
+                                                      "hard_sigmoid",
+                                                      "hard_swish",
+                                                      "prelu",
+                                                      "elu",
+                                                      "gelu",
+                                                      "binary",
+                                                      "batch_norm",
+                                                      "copy",
+                                                      "concat_copy",
+                                                      "softmax",
+                                                      "argmax",
+                                                      "resize",
+                                                      "crop",
+                                                      "pad",
+                                                      "depth_to_space",
+                                                      "space_to_depth",
+                                                      "dense"};
     return families;
 }
 

@@ -38,6 +38,9 @@ constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossib
         k.activation = ns::activation;             \
         k.hard_sigmoid = ns::hard_sigmoid;         \
         k.hard_swish = ns::hard_swish;             \
+        k.prelu = ns::prelu;                       \
+        k.elu = ns::elu;                           \
+        k.gelu = ns::gelu;                         \
         k.binary = ns::binary;                     \
         k.batch_norm = ns::batch_norm;             \
         k.copy = ns::copy;                         \
@@ -47,6 +50,8 @@ constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossib
         k.resize = ns::resize;                     \
         k.crop = ns::crop;                         \
         k.pad = ns::pad;                           \
+        k.depth_to_space = ns::depth_to_space;     \
+        k.space_to_depth = ns::space_to_depth;     \
         k.dense = ns::dense;                       \
         return k;                                  \
     }()

@@ -605,6 +605,57 @@ std::vector<OpCase> hard_activation_cases() {
     return v;
 }
 
+// prelu (per-channel slope, a scalar slope, slopes read from device memory as
+// an input tensor), elu (alphas 1, 0.3) and gelu (erf and tanh forms): strided,
+// in place, NaNs, wide values (exp and erf saturate, tiny negatives).
+std::vector<OpCase> prelu_elu_gelu_cases() {
+    std::vector<OpCase> v;
+    for (int variant = 0; variant < 3; ++variant) {
+        TensorSpec x = variant == 0   ? f32(3, 5, 33, 7, Fill::Wide, 7)
+                       : variant == 1 ? f32(1, 17, 127, 127, Fill::Wide)
+                                      : f32(2, 3, 7, 33);
+        if (variant == 2) x.nan_fraction = 0.1;
+        TensorSpec y = f32(x.n, x.c, x.h, x.w, Fill::Uniform, variant == 0 ? 33 : 0);
+        if (variant == 1) y.alias_input = 0;
+        const std::string suffix = "_" + dims(x) + (variant == 1 ? "_inplace" : "") +
+                                   (variant == 2 ? "_nan" : "") + "_out" + dims(y);
+        for (bool scalar : {false, true}) {
+            OpCase pr;
+            pr.family = "prelu";
+            const int64_t count = scalar ? 1 : x.c;
+            pr.inputs = {x, f32(1, count, 1, 1)};
+            pr.outputs = {y};
+            pr.name = std::string(scalar ? "scalar" : "per_channel") + suffix;
+            pr.run = [count](const KernelSet& k, const std::vector<View>& in,
+                             const std::vector<View>& out) {
+                k.prelu(in[0], in[1].f32(), count, out[0]);
+            };
+            v.push_back(pr);
+        }
+        for (float alpha : {1.0f, 0.3f}) {
+            OpCase e;
+            e.family = "elu";
+            e.inputs = {x};
+            e.outputs = {y};
+            e.name = "alpha" + std::to_string(alpha).substr(0, 4) + suffix;
+            e.run = [alpha](const KernelSet& k, const std::vector<View>& in,
+                            const std::vector<View>& out) { k.elu(in[0], out[0], alpha); };
+            v.push_back(e);
+        }
+        for (bool tanh_form : {false, true}) {
+            OpCase g;
+            g.family = "gelu";
+            g.inputs = {x};
+            g.outputs = {y};
+            g.name = std::string(tanh_form ? "tanh" : "erf") + suffix;
+            g.run = [tanh_form](const KernelSet& k, const std::vector<View>& in,
+                                const std::vector<View>& out) { k.gelu(in[0], out[0], tanh_form); };
+            v.push_back(g);
+        }
+    }
+    return v;
+}
+
 std::vector<OpCase> binary_cases() {
     std::vector<OpCase> v;
     for (BinaryOp op : {BinaryOp::Add, BinaryOp::Mul}) {
@@ -635,6 +686,48 @@ std::vector<OpCase> binary_cases() {
                 v.push_back(c);
             }
         }
+    }
+    // NumPy broadcasting, any dim of size 1 on either side: attention gates
+    // ([N, 1, H, W] against [N, C, H, W]), rows and columns, both operands growing,
+    // batch broadcast, strided operands, y in place of a or of b, and a large one.
+    struct Broadcast {
+        TensorSpec a, b;
+        int alias;  // output computed in place in input #alias, or -1
+    };
+    const Broadcast shapes[] = {
+        {f32(2, 1, 7, 33), f32(2, 5, 7, 33, Fill::Uniform, 3), -1},
+        {f32(2, 5, 7, 33, Fill::Uniform, 4), f32(2, 1, 7, 33), 0},
+        {f32(2, 5, 7, 33), f32(1, 5, 1, 33), -1},
+        {f32(3, 5, 1, 33), f32(3, 1, 7, 1), -1},
+        {f32(1, 17, 1, 1), f32(2, 17, 9, 13), 1},
+        {f32(2, 5, 7, 33), f32(2, 5, 7, 1, Fill::Uniform, 2), -1},
+        {f32(3, 1, 1, 1), f32(1, 5, 3, 7), -1},
+        {f32(4, 9, 1, 1), f32(1, 9, 1, 1), -1},
+        {f32(1, 1, 127, 127), f32(1, 17, 127, 127), -1},
+    };
+    int k = 0;
+    for (const Broadcast& s : shapes) {
+        const ActivationParams a = kActs[k % 5];
+        const BinaryOp op = k % 2 ? BinaryOp::Add : BinaryOp::Mul;
+        ++k;
+        TensorSpec y = f32(std::max(s.a.n, s.b.n), std::max(s.a.c, s.b.c), std::max(s.a.h, s.b.h),
+                           std::max(s.a.w, s.b.w), Fill::Uniform,
+                           s.alias < 0 ? 5 : (s.alias == 0 ? s.a : s.b).batch_gap);
+        y.alias_input = s.alias;
+        BinaryParams p;
+        p.op = op;
+        p.act = a;
+        OpCase c;
+        c.family = "binary";
+        c.inputs = {s.a, s.b};
+        c.outputs = {y};
+        c.name = std::string(op == BinaryOp::Add ? "add_" : "mul_") + act_name(a) + "_broadcast_" +
+                 dims(s.a) + "_b" + dims(s.b) +
+                 (s.alias >= 0 ? "_inplace" + std::to_string(s.alias) : "") + "_out" + dims(y);
+        c.run = [p](const KernelSet& k, const std::vector<View>& in, const std::vector<View>& out) {
+            k.binary(in[0], in[1], out[0], p);
+        };
+        v.push_back(c);
     }
     return v;
 }
@@ -935,6 +1028,49 @@ std::vector<OpCase> pad_cases() {
     return v;
 }
 
+// depth_to_space / space_to_depth: blocks 1-4, both channel orders, odd sizes,
+// strided inputs and outputs, a large threaded one. Pure copies: exact.
+std::vector<OpCase> space_depth_cases() {
+    std::vector<OpCase> v;
+    struct Shape {
+        int64_t n, c, h, w;  // space side: [n, c, h*b, w*b]; depth side [n, c*b*b, h, w]
+        int b;
+        int64_t in_gap, out_gap;
+    };
+    for (Shape s :
+         {Shape{2, 3, 7, 5, 2, 0, 0}, Shape{1, 5, 3, 11, 3, 7, 3}, Shape{3, 1, 1, 1, 4, 0, 2},
+          Shape{2, 17, 9, 7, 1, 3, 0}, Shape{1, 8, 33, 65, 2, 0, 0}}) {
+        for (bool crd : {false, true}) {
+            for (bool to_space : {true, false}) {
+                SpaceDepthParams p;
+                p.block = s.b;
+                p.crd = crd;
+                const TensorSpec space = f32(s.n, s.c, s.h * s.b, s.w * s.b);
+                const TensorSpec depth = f32(s.n, s.c * s.b * s.b, s.h, s.w);
+                TensorSpec x = to_space ? depth : space, y = to_space ? space : depth;
+                x.batch_gap = s.in_gap;
+                y.batch_gap = s.out_gap;
+                OpCase c;
+                c.family = to_space ? "depth_to_space" : "space_to_depth";
+                c.inputs = {x};
+                c.outputs = {y};
+                c.name = dims(x) + "_b" + std::to_string(s.b) + (crd ? "_CRD" : "_DCR") + "_out" +
+                         dims(y);
+                c.tolerance = 0.0;
+                c.run = [p, to_space](const KernelSet& k, const std::vector<View>& in,
+                                      const std::vector<View>& out) {
+                    if (to_space)
+                        k.depth_to_space(in[0], out[0], p);
+                    else
+                        k.space_to_depth(in[0], out[0], p);
+                };
+                v.push_back(c);
+            }
+        }
+    }
+    return v;
+}
+
 std::vector<OpCase> dense_cases() {
     std::vector<OpCase> v;
     struct Dense {
@@ -974,10 +1110,26 @@ std::vector<OpCase> dense_cases() {
 
 std::vector<OpCase> build_all() {
     std::vector<OpCase> all;
-    for (auto builder : {conv2d_cases, conv_transpose2d_cases, max_pool2d_cases, avg_pool2d_cases,
-                         global_avg_pool_cases, max_unpool2d_cases, activation_cases, hard_activation_cases, binary_cases,
-                         batch_norm_cases, copy_cases, concat_copy_cases, softmax_cases,
-                         argmax_cases, resize_cases, crop_cases, pad_cases, dense_cases}) {
+    for (auto builder : {conv2d_cases,
+                         conv_transpose2d_cases,
+                         max_pool2d_cases,
+                         avg_pool2d_cases,
+                         global_avg_pool_cases,
+                         max_unpool2d_cases,
+                         activation_cases,
+                         hard_activation_cases,
+                         prelu_elu_gelu_cases,
+                         binary_cases,
+                         batch_norm_cases,
+                         copy_cases,
+                         concat_copy_cases,
+                         softmax_cases,
+                         argmax_cases,
+                         resize_cases,
+                         crop_cases,
+                         pad_cases,
+                         space_depth_cases,
+                         dense_cases}) {
         std::vector<OpCase> cases = builder();
         for (size_t i = 0; i < cases.size(); ++i) {
             // Fixed seeds: a function of the family and the position within it.

@@ -43,6 +43,9 @@ struct KernelSet {
     std::function<void(const View&, const View&, ActivationParams)> activation;
     std::function<void(const View&, const View&, float, float)> hard_sigmoid;
     std::function<void(const View&, const View&)> hard_swish;
+    std::function<void(const View&, const float*, int64_t, const View&)> prelu;
+    std::function<void(const View&, const View&, float)> elu;
+    std::function<void(const View&, const View&, bool)> gelu;
     std::function<void(const View&, const View&, const View&, const BinaryParams&)> binary;
     std::function<void(const View&, const float*, const float*, const float*, const float*, float,
                        ActivationParams, const View&)>
@@ -54,6 +57,8 @@ struct KernelSet {
     std::function<void(const View&, const View&, const ResizeParams&)> resize;
     std::function<void(const View&, const View&, int64_t, int64_t)> crop;
     std::function<void(const View&, const View&, const PadParams&)> pad;
+    std::function<void(const View&, const View&, const SpaceDepthParams&)> depth_to_space;
+    std::function<void(const View&, const View&, const SpaceDepthParams&)> space_to_depth;
     std::function<void(const View&, const View&, const float*, const View&, ActivationParams)>
         dense;
 };

@@ -120,6 +120,11 @@ KernelSet cuda_kernels(cudaStream_t s) {
         cuda::hard_sigmoid(x, y, alpha, beta, s);
     };
     k.hard_swish = [s](const View& x, const View& y) { cuda::hard_swish(x, y, s); };
+    k.prelu = [s](const View& x, const float* slope, int64_t count, const View& y) {
+        cuda::prelu(x, slope, count, y, s);
+    };
+    k.elu = [s](const View& x, const View& y, float alpha) { cuda::elu(x, y, alpha, s); };
+    k.gelu = [s](const View& x, const View& y, bool tanh_form) { cuda::gelu(x, y, tanh_form, s); };
     k.binary = [s](const View& a, const View& b, const View& y, const BinaryParams& p) {
         cuda::binary(a, b, y, p, s);
     };
@@ -140,6 +145,12 @@ KernelSet cuda_kernels(cudaStream_t s) {
         cuda::crop(x, y, top, left, s);
     };
     k.pad = [s](const View& x, const View& y, const PadParams& p) { cuda::pad(x, y, p, s); };
+    k.depth_to_space = [s](const View& x, const View& y, const SpaceDepthParams& p) {
+        cuda::depth_to_space(x, y, p, s);
+    };
+    k.space_to_depth = [s](const View& x, const View& y, const SpaceDepthParams& p) {
+        cuda::space_to_depth(x, y, p, s);
+    };
     k.dense = [s](const View& x, const View& w, const float* b, const View& y, ActivationParams a) {
         cuda::dense(x, w, b, y, a, s);
     };

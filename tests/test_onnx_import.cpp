@@ -231,5 +231,437 @@ TEST(OnnxImport, HardSigmoidAndHardSwishOnBothCpuBackends) {
     }
 }
 
+// The devices every new op is checked on: float64 reference, fast CPU and, where
+// built (a GPU or the emulation layer), CUDA.
+std::vector<const char*> test_devices() {
+#ifdef FCNRT_WITH_CUDA
+    return {"reference", "cpu", "cuda"};
+#else
+    return {"reference", "cpu"};
+#endif
+}
+
+onnx::AttributeProto& attr(onnx::NodeProto& n, const std::string& name) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    return *a;
+}
+
+double gelu_erf(double v) {
+    return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+}
+double gelu_tanh(double v) {
+    return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+}
+
+TEST(OnnxImport, PReluPerChannelAndScalarEluOnEveryDevice) {
+    Builder b;
+    b.input("x", {2, 3, 5, 7});
+    b.init("slope_c", {3, 1, 1}, {0.25f, -0.5f, 2.0f}, false);
+    b.init("slope_1", {1}, {0.125f}, true);
+    b.node("PRelu", {"x", "slope_c"}, {"a"});
+    b.node("PRelu", {"x", "slope_1"}, {"b"});
+    auto& elu = b.node("Elu", {"x"}, {"c"});
+    auto& alpha = attr(elu, "alpha");
+    alpha.set_type(onnx::AttributeProto::FLOAT);
+    alpha.set_f(0.5f);
+    b.output("a");
+    b.output("b");
+    b.output("c");
+    const Model m = load_onnx_model(b.save("prelu_elu.onnx"));
+    const Tensor x = random_tensor({2, 3, 5, 7}, 5);
+    const double slope_c[3] = {0.25, -0.5, 2.0};
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            const double v = x.f32()[i];
+            const int64_t c = (i / 35) % 3;
+            EXPECT_NEAR(y[0].f32()[i], v >= 0 ? v : slope_c[c] * v, 1e-6) << device << " " << i;
+            EXPECT_NEAR(y[1].f32()[i], v >= 0 ? v : 0.125 * v, 1e-6) << device << " " << i;
+            EXPECT_NEAR(y[2].f32()[i], v > 0 ? v : 0.5 * std::expm1(v), 1e-6) << device << " " << i;
+        }
+    }
+}
+
+TEST(OnnxImport, PReluRefusesASlopeThatIsNotPerChannel) {
+    Builder b;
+    b.input("x", {1, 3, 2, 4});
+    b.init("slope", {4}, {1, 2, 3, 4}, false);  // broadcasts over W, not C
+    b.node("PRelu", {"x", "slope"}, {"y"});
+    b.output("y");
+    try {
+        import_onnx(b.save("prelu_w.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("one slope per channel"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(OnnxImport, GeluOfOpset20BothForms) {
+    Builder b;
+    b.m.mutable_opset_import(0)->set_version(20);
+    b.input("x", {1, 4, 3, 5});
+    b.node("Gelu", {"x"}, {"a"});
+    auto& t = b.node("Gelu", {"x"}, {"b"});
+    auto& approx = attr(t, "approximate");
+    approx.set_type(onnx::AttributeProto::STRING);
+    approx.set_s("tanh");
+    b.output("a");
+    b.output("b");
+    const Model m = load_onnx_model(b.save("gelu20.onnx"));
+    const Tensor x = random_tensor({1, 4, 3, 5}, 7);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            EXPECT_NEAR(y[0].f32()[i], gelu_erf(x.f32()[i]), 1e-5) << device;
+            EXPECT_NEAR(y[1].f32()[i], gelu_tanh(x.f32()[i]), 1e-5) << device;
+        }
+    }
+}
+
+// Scalar constants as Constant nodes (as the TorchScript exporter writes them).
+void constant_scalar(Builder& b, const std::string& name, float v) {
+    auto& n = b.node("Constant", {}, {name});
+    auto& a = attr(n, "value");
+    a.set_type(onnx::AttributeProto::TENSOR);
+    a.mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+    a.mutable_t()->add_float_data(v);
+}
+
+TEST(OnnxImport, GeluErfPatternsBecomeOneGeluNode) {
+    Builder b;
+    b.input("x", {2, 3, 4, 5});
+    b.node("Relu", {"x"}, {"r"});
+    // PyTorch's export: Mul(Mul(r, Add(Erf(Div(r, sqrt2)), 1)), 0.5).
+    constant_scalar(b, "sqrt2", 1.4142135f);
+    b.node("Div", {"r", "sqrt2"}, {"d"});
+    b.node("Erf", {"d"}, {"e"});
+    constant_scalar(b, "one", 1.0f);
+    b.node("Add", {"e", "one"}, {"p"});
+    b.node("Mul", {"r", "p"}, {"m"});
+    constant_scalar(b, "half", 0.5f);
+    b.node("Mul", {"m", "half"}, {"g1"});
+    // The other form: Mul(Mul(x, 0.5), Add(1, Erf(Mul(x, 1/sqrt2)))), initializers.
+    b.init("inv_sqrt2", {}, {0.70710678f}, false);
+    b.init("half2", {}, {0.5f}, false);
+    b.init("one2", {}, {1.0f}, false);
+    b.node("Mul", {"inv_sqrt2", "x"}, {"d2"});
+    b.node("Erf", {"d2"}, {"e2"});
+    b.node("Add", {"one2", "e2"}, {"p2"});
+    b.node("Mul", {"x", "half2"}, {"h2"});
+    b.node("Mul", {"h2", "p2"}, {"g2"});
+    b.output("g1");
+    b.output("g2");
+    const OnnxImport imp = import_onnx(b.save("gelu_erf.onnx"));
+    int gelus = 0;
+    for (const auto& n : imp.doc["nodes"]) {
+        EXPECT_NE(n["op"], "mul") << n.dump();
+        EXPECT_NE(n["op"], "add") << n.dump();
+        gelus += n["op"] == "gelu";
+    }
+    EXPECT_EQ(gelus, 2);
+    const Model m = load_onnx_model(b.save("gelu_erf.onnx"));
+    const Tensor x = random_tensor({2, 3, 4, 5}, 9);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            const double v = x.f32()[i];
+            EXPECT_NEAR(y[0].f32()[i], gelu_erf(std::max(v, 0.0)), 1e-5) << device;
+            EXPECT_NEAR(y[1].f32()[i], gelu_erf(v), 1e-5) << device;
+        }
+    }
+}
+
+// An Erf whose intermediate has another reader is not GELU; Erf stays refused.
+TEST(OnnxImport, ErfChainWithAnotherReaderIsNotGelu) {
+    Builder b;
+    b.input("x", {1, 2, 3, 3});
+    b.init("sqrt2", {}, {1.4142135f}, false);
+    b.init("one", {}, {1.0f}, false);
+    b.init("half", {}, {0.5f}, false);
+    b.node("Div", {"x", "sqrt2"}, {"d"});
+    b.node("Erf", {"d"}, {"e"});
+    b.node("Add", {"e", "one"}, {"p"});
+    b.node("Mul", {"x", "p"}, {"m"});
+    b.node("Mul", {"m", "half"}, {"g"});
+    b.output("g");
+    b.output("p");  // the intermediate is also a graph output
+    try {
+        import_onnx(b.save("erf_not_gelu.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Erf"), std::string::npos) << e.what();
+    }
+}
+
+// Attention gates and other NumPy broadcasts: Mul of [N,1,H,W] by [N,C,H,W], the
+// smaller operand first, a row [N,C,1,W], and a constant that grows the channels.
+TEST(OnnxImport, BinaryOpsBroadcastNumpyStyle) {
+    Builder b;
+    b.input("x", {2, 3, 4, 5});
+    b.input("r", {2, 3, 1, 5});
+    b.input("g", {2, 1, 4, 5});
+    b.init("k", {3, 1, 1}, {1, -2, 4}, false);
+    b.node("Mul", {"g", "x"}, {"gated"});
+    b.node("Add", {"r", "gated"}, {"y"});
+    b.node("Sub", {"g", "k"}, {"z"});
+    b.output("y");
+    b.output("z");
+    const Model m = load_onnx_model(b.save("broadcast.onnx"));
+    const Tensor x = random_tensor({2, 3, 4, 5}, 1), r = random_tensor({2, 3, 1, 5}, 2),
+                 g = random_tensor({2, 1, 4, 5}, 3);
+    const double k[3] = {1, -2, 4};
+    for (const char* device : test_devices()) {
+        Executor ex(m, select_backend(device, nullptr));
+        const auto out = ex.run({{"x", x}, {"r", r}, {"g", g}});
+        ASSERT_EQ(out[1].shape(), (Shape{2, 3, 4, 5}));
+        for (int64_t n = 0; n < 2; ++n)
+            for (int64_t c = 0; c < 3; ++c)
+                for (int64_t h = 0; h < 4; ++h)
+                    for (int64_t w = 0; w < 5; ++w) {
+                        const int64_t i = ((n * 3 + c) * 4 + h) * 5 + w;
+                        const double gv = g.f32()[(n * 4 + h) * 5 + w];
+                        const double want = r.f32()[(n * 3 + c) * 5 + w] + gv * x.f32()[i];
+                        EXPECT_NEAR(out[0].f32()[i], want, 1e-6) << device << " " << i;
+                        EXPECT_NEAR(out[1].f32()[i], gv - k[c], 1e-6) << device << " " << i;
+                    }
+    }
+}
+
+TEST(OnnxImport, BinaryOpsRefuseShapesThatDoNotBroadcast) {
+    Builder b;
+    b.input("x", {1, 3, 4, 5});
+    b.input("y", {1, 3, 5, 4});
+    b.node("Add", {"x", "y"}, {"z"});
+    b.output("z");
+    try {
+        import_onnx(b.save("no_broadcast.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("do not broadcast"), std::string::npos) << e.what();
+    }
+}
+
+// DepthToSpace in both modes and SpaceToDepth, against the formulas of the ONNX
+// operator documentation (DCR: depth channel (i*b + j)*C + c; CRD: (c*b + i)*b + j).
+TEST(OnnxImport, DepthToSpaceAndSpaceToDepth) {
+    Builder b;
+    b.input("x", {2, 12, 3, 5});
+    auto& dcr = b.node("DepthToSpace", {"x"}, {"dcr"});
+    auto& bs = attr(dcr, "blocksize");
+    bs.set_type(onnx::AttributeProto::INT);
+    bs.set_i(2);
+    auto& crd = b.node("DepthToSpace", {"x"}, {"crd"});
+    attr(crd, "blocksize").CopyFrom(bs);
+    auto& mode = attr(crd, "mode");
+    mode.set_type(onnx::AttributeProto::STRING);
+    mode.set_s("CRD");
+    auto& s2d = b.node("SpaceToDepth", {"dcr"}, {"back"});
+    attr(s2d, "blocksize").CopyFrom(bs);
+    b.output("dcr");
+    b.output("crd");
+    b.output("back");
+    const Model m = load_onnx_model(b.save("depth_space.onnx"));
+    const Tensor x = random_tensor({2, 12, 3, 5}, 13);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        ASSERT_EQ(y[0].shape(), (Shape{2, 3, 6, 10}));
+        for (int64_t n = 0; n < 2; ++n)
+            for (int64_t c = 0; c < 3; ++c)
+                for (int64_t oy = 0; oy < 6; ++oy)
+                    for (int64_t ox = 0; ox < 10; ++ox) {
+                        const int64_t i = oy % 2, j = ox % 2,
+                                      out = ((n * 3 + c) * 6 + oy) * 10 + ox;
+                        const auto at = [&](int64_t ch) {
+                            return x.f32()[((n * 12 + ch) * 3 + oy / 2) * 5 + ox / 2];
+                        };
+                        EXPECT_EQ(y[0].f32()[out], at((i * 2 + j) * 3 + c)) << device;
+                        EXPECT_EQ(y[1].f32()[out], at((c * 2 + i) * 2 + j)) << device;
+                    }
+        for (int64_t k = 0; k < x.numel(); ++k) EXPECT_EQ(y[2].f32()[k], x.f32()[k]) << device;
+    }
+}
+
+onnx::NodeProto& transpose(Builder& b, const std::string& in, const std::string& out,
+                           std::vector<int64_t> perm) {
+    auto& t = b.node("Transpose", {in}, {out});
+    auto& a = attr(t, "perm");
+    a.set_type(onnx::AttributeProto::INTS);
+    for (int64_t p : perm) a.add_ints(p);
+    return t;
+}
+
+// PyTorch's PixelShuffle (opset < 11) and PixelUnshuffle exports, Reshape to rank
+// 6, Transpose, Reshape back, become depth_to_space / space_to_depth; compared
+// with DepthToSpace nodes (themselves checked against ONNX's node cases).
+TEST(OnnxImport, ReshapeTransposeReshapeIsPixelShuffle) {
+    Builder b;
+    b.input("x", {2, 12, 3, 5});
+    b.init_ints("crd6", {0, 3, 2, 2, 3, 5});
+    b.init_ints("dcr6", {0, 2, 2, 3, 3, 5});
+    b.init_ints("space4", {0, -1, 6, 10});
+    b.init_ints("unshuffle6", {0, 3, 3, 2, 5, 2});
+    b.init_ints("depth4", {0, 12, 3, 5});
+    b.node("Reshape", {"x", "crd6"}, {"c6"});
+    transpose(b, "c6", "c6t", {0, 1, 4, 2, 5, 3});
+    b.node("Reshape", {"c6t", "space4"}, {"shuffled_crd"});
+    b.node("Reshape", {"x", "dcr6"}, {"d6"});
+    transpose(b, "d6", "d6t", {0, 3, 4, 1, 5, 2});
+    b.node("Reshape", {"d6t", "space4"}, {"shuffled_dcr"});
+    b.node("Reshape", {"shuffled_crd", "unshuffle6"}, {"u6"});
+    transpose(b, "u6", "u6t", {0, 1, 3, 5, 2, 4});
+    b.node("Reshape", {"u6t", "depth4"}, {"unshuffled"});
+    for (const char* mode : {"CRD", "DCR"}) {
+        auto& n = b.node("DepthToSpace", {"x"}, {std::string("d2s_") + mode});
+        auto& bs = attr(n, "blocksize");
+        bs.set_type(onnx::AttributeProto::INT);
+        bs.set_i(2);
+        auto& m = attr(n, "mode");
+        m.set_type(onnx::AttributeProto::STRING);
+        m.set_s(mode);
+    }
+    for (const char* o : {"shuffled_crd", "shuffled_dcr", "unshuffled", "d2s_CRD", "d2s_DCR"})
+        b.output(o);
+    const OnnxImport imp = import_onnx(b.save("pixel_shuffle.onnx"));
+    std::vector<std::string> ops;
+    for (const auto& n : imp.doc["nodes"]) ops.push_back(n["op"]);
+    EXPECT_EQ(ops, (std::vector<std::string>{"depth_to_space", "depth_to_space", "space_to_depth",
+                                             "depth_to_space", "depth_to_space"}));
+    const Model m = load_onnx_model(b.save("pixel_shuffle.onnx"));
+    const Tensor x = random_tensor({2, 12, 3, 5}, 17);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        ASSERT_EQ(y[0].shape(), (Shape{2, 3, 6, 10}));
+        for (int64_t k = 0; k < y[0].numel(); ++k) {
+            EXPECT_EQ(y[0].f32()[k], y[3].f32()[k]) << device;
+            EXPECT_EQ(y[1].f32()[k], y[4].f32()[k]) << device;
+        }
+        ASSERT_EQ(y[2].shape(), x.shape());
+        for (int64_t k = 0; k < x.numel(); ++k) EXPECT_EQ(y[2].f32()[k], x.f32()[k]) << device;
+    }
+}
+
+TEST(OnnxImport, OtherRank6TransposesAreRefused) {
+    Builder b;
+    b.input("x", {1, 12, 3, 5});
+    b.init_ints("s6", {1, 3, 2, 2, 3, 5});
+    b.init_ints("s4", {1, 3, 6, 10});
+    b.node("Reshape", {"x", "s6"}, {"v"});
+    transpose(b, "v", "t", {0, 1, 2, 4, 3, 5});
+    b.node("Reshape", {"t", "s4"}, {"y"});
+    b.output("y");
+    try {
+        import_onnx(b.save("not_shuffle.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not PixelShuffle"), std::string::npos) << e.what();
+    }
+}
+
+void init_scalar_int(Builder& b, const std::string& name, int64_t v) {
+    auto* t = b.g().add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_int64_data(v);
+}
+
+// The subgraph the TorchScript exporter (opset 17) writes for F.pad(x, (1, 2, 0, 3),
+// mode="reflect"): the pads list is extended with zeros, reshaped to pairs,
+// reversed with a Slice of step -1, transposed and flattened. Folded at import
+// (Transpose, Where, Expand, Equal included), it must give ONNX pads
+// [0, 0, 0, 1, 0, 0, 3, 2], i.e. fcnrt pads [top 0, left 1, bottom 3, right 2].
+TEST(OnnxImport, FoldsTorchPadSubgraphWithTranspose) {
+    Builder b;
+    b.input("x", {2, 3, 5, 6});
+    b.init_ints("pad", {1, 2, 0, 3});
+    init_scalar_int(b, "rank", 4);
+    init_scalar_int(b, "two", 2);
+    init_scalar_int(b, "zero_i", 0);
+    b.init_ints("axis0", {0});
+    b.init_ints("pairs", {-1, 2});
+    b.init_ints("flat", {-1});
+    b.init_ints("start", {-1});
+    b.init_ints("end", {-9223372036854775807});
+    b.init_ints("step", {-1});
+    b.init_ints("eight", {8});
+    b.node("Shape", {"pad"}, {"pad_shape"});
+    b.node("Gather", {"pad_shape", "zero_i"}, {"pad_len"});
+    b.node("Mul", {"rank", "two"}, {"twice"});
+    b.node("Sub", {"twice", "pad_len"}, {"extension"});
+    b.node("Unsqueeze", {"extension", "axis0"}, {"ext1"});
+    b.node("ConstantOfShape", {"ext1"}, {"zeros"});
+    auto& cat = b.node("Concat", {"pad", "zeros"}, {"padded"});
+    auto& axis = attr(cat, "axis");
+    axis.set_type(onnx::AttributeProto::INT);
+    axis.set_i(0);
+    b.node("Reshape", {"padded", "pairs"}, {"as_pairs"});
+    b.node("Slice", {"as_pairs", "start", "end", "axis0", "step"}, {"reversed"});
+    transpose(b, "reversed", "by_side", {1, 0});
+    b.node("Reshape", {"by_side", "flat"}, {"onnx_pads"});
+    // Where(Equal(p, 0), Expand(0, [8]), p): p again, through the other folds.
+    b.node("Equal", {"onnx_pads", "zero_i"}, {"is_zero"});
+    b.node("Expand", {"zero_i", "eight"}, {"zeros8"});
+    b.node("Where", {"is_zero", "zeros8", "onnx_pads"}, {"pads"});
+    auto& cast = b.node("Cast", {"pads"}, {"pads64"});
+    auto& to = attr(cast, "to");
+    to.set_type(onnx::AttributeProto::INT);
+    to.set_i(onnx::TensorProto::INT64);
+    auto& pad = b.node("Pad", {"x", "pads64"}, {"y"});
+    auto& mode = attr(pad, "mode");
+    mode.set_type(onnx::AttributeProto::STRING);
+    mode.set_s("reflect");
+    b.output("y");
+    const OnnxImport imp = import_onnx(b.save("torch_pad.onnx"));
+    ASSERT_EQ(imp.doc["nodes"].size(), 1u) << imp.doc["nodes"].dump();
+    EXPECT_EQ(imp.doc["nodes"][0]["op"], "pad");
+    EXPECT_EQ(imp.doc["nodes"][0]["pads"], Json({0, 1, 3, 2}));
+    const Model m = load_onnx_model(b.save("torch_pad.onnx"));
+    const Tensor x = random_tensor({2, 3, 5, 6}, 19);
+    auto reflect = [](int64_t i, int64_t size) {
+        return i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i);
+    };
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        ASSERT_EQ(y[0].shape(), (Shape{2, 3, 8, 9}));
+        for (int64_t nc = 0; nc < 6; ++nc)
+            for (int64_t oy = 0; oy < 8; ++oy)
+                for (int64_t ox = 0; ox < 9; ++ox)
+                    EXPECT_EQ(y[0].f32()[(nc * 8 + oy) * 9 + ox],
+                              x.f32()[(nc * 5 + reflect(oy, 5)) * 6 + reflect(ox - 1, 6)])
+                        << device;
+    }
+}
+
+// GELU approximate="tanh" as torch.onnx writes it before opset 20.
+TEST(OnnxImport, GeluTanhPatternBecomesOneGeluNode) {
+    Builder b;
+    b.input("x", {2, 3, 4, 5});
+    constant_scalar(b, "kappa", 0.044715f);
+    constant_scalar(b, "beta", 0.7978845608f);
+    constant_scalar(b, "one", 1.0f);
+    constant_scalar(b, "half", 0.5f);
+    b.node("Mul", {"x", "x"}, {"sq"});
+    b.node("Mul", {"x", "sq"}, {"cube"});
+    b.node("Mul", {"kappa", "cube"}, {"kc"});
+    b.node("Add", {"x", "kc"}, {"s"});
+    b.node("Mul", {"beta", "s"}, {"inner"});
+    b.node("Tanh", {"inner"}, {"t"});
+    b.node("Add", {"one", "t"}, {"p"});
+    b.node("Mul", {"x", "p"}, {"q"});
+    b.node("Mul", {"half", "q"}, {"y"});
+    b.output("y");
+    const OnnxImport imp = import_onnx(b.save("gelu_tanh.onnx"));
+    ASSERT_EQ(imp.doc["nodes"].size(), 1u) << imp.doc["nodes"].dump();
+    EXPECT_EQ(imp.doc["nodes"][0]["op"], "gelu");
+    EXPECT_EQ(imp.doc["nodes"][0]["approximate"], "tanh");
+    const Model m = load_onnx_model(b.save("gelu_tanh.onnx"));
+    const Tensor x = random_tensor({2, 3, 4, 5}, 23);
+    for (const char* device : test_devices()) {
+        const auto y = run(m, device, x);
+        for (int64_t i = 0; i < x.numel(); ++i) EXPECT_NEAR(y[0].f32()[i], gelu_tanh(x.f32()[i]), 1e-5) << device;
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt

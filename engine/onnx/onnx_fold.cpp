@@ -104,6 +104,73 @@ ConstValue binary(const ConstValue& a, const ConstValue& b, const std::string& o
     return out;
 }
 
+// Transpose: output dim k is input dim perm[k] (default: reversed).
+ConstValue transpose(const ConstValue& x, std::vector<int64_t> perm) {
+    const int64_t r = int64_t(x.dims.size());
+    if (perm.empty())
+        for (int64_t k = r - 1; k >= 0; --k) perm.push_back(k);
+    if (int64_t(perm.size()) != r) throw Error("Transpose perm has the wrong length");
+    std::vector<int> seen(size_t(r), 0);
+    Shape dims(static_cast<size_t>(r), 0);
+    for (int64_t k = 0; k < r; ++k) {
+        if (perm[k] < 0 || perm[k] >= r || seen[size_t(perm[k])]++)
+            throw Error("Transpose perm is not a permutation");
+        dims[k] = x.dims[size_t(perm[k])];
+    }
+    ConstValue out = empty_like(x.is_float, dims);
+    const std::vector<int64_t> in_strides = strides_of(x.dims);
+    for_each_index(dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
+        int64_t src = 0;
+        for (int64_t k = 0; k < r; ++k) src += idx[k] * in_strides[size_t(perm[k])];
+        if (x.is_float)
+            out.f[flat] = x.f[src];
+        else
+            out.i[flat] = x.i[src];
+    });
+    return out;
+}
+
+// Where(cond, a, b) and Expand(x, shape), numpy broadcasting.
+ConstValue where(const ConstValue& cond, const ConstValue& a, const ConstValue& b) {
+    const bool is_float = a.is_float || b.is_float;
+    ConstValue out =
+        empty_like(is_float, broadcast_shape(cond.dims, broadcast_shape(a.dims, b.dims)));
+    for_each_index(out.dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
+        const bool c = cond.as_double(broadcast_index(out.dims, idx, cond.dims)) != 0.0;
+        const ConstValue& from = c ? a : b;
+        const int64_t at = broadcast_index(out.dims, idx, from.dims);
+        if (is_float)
+            out.f[flat] = from.as_double(at);
+        else
+            out.i[flat] = from.i[at];
+    });
+    return out;
+}
+
+ConstValue expand(const ConstValue& x, const std::vector<int64_t>& shape) {
+    ConstValue out =
+        empty_like(x.is_float, broadcast_shape(x.dims, Shape(shape.begin(), shape.end())));
+    for_each_index(out.dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
+        const int64_t at = broadcast_index(out.dims, idx, x.dims);
+        if (x.is_float)
+            out.f[flat] = x.f[at];
+        else
+            out.i[flat] = x.i[at];
+    });
+    return out;
+}
+
+// Equal / Less / Greater as 0/1 integers (ONNX bool).
+ConstValue compare(const ConstValue& a, const ConstValue& b, const std::string& op) {
+    ConstValue out = empty_like(false, broadcast_shape(a.dims, b.dims));
+    for_each_index(out.dims, [&](int64_t flat, const std::vector<int64_t>& idx) {
+        const double x = a.as_double(broadcast_index(out.dims, idx, a.dims));
+        const double y = b.as_double(broadcast_index(out.dims, idx, b.dims));
+        out.i[flat] = op == "Equal" ? x == y : op == "Less" ? x < y : x > y;
+    });
+    return out;
+}
+
 ConstValue gather(const ConstValue& data, const ConstValue& indices, int64_t axis) {
     const int64_t r = int64_t(data.dims.size());
     if (r == 0) throw Error("Gather on a scalar");
@@ -236,10 +303,32 @@ ConstValue constant_node(const Attrs& a, const std::string& base_dir) {
 }  // namespace
 
 const std::set<std::string>& foldable_op_types() {
-    static const std::set<std::string> types = {
-        "Constant", "Shape",  "Gather", "Unsqueeze", "Squeeze", "Concat",   "Cast",
-        "Slice",    "Div",    "Floor",  "Ceil",      "Mul",     "Add",      "Sub",
-        "Reshape",  "Identity", "ConstantOfShape", "Range", "Sqrt"};
+    static const std::set<std::string> types = {"Constant",
+                                                "Shape",
+                                                "Gather",
+                                                "Unsqueeze",
+                                                "Squeeze",
+                                                "Concat",
+                                                "Cast",
+                                                "Slice",
+                                                "Div",
+                                                "Floor",
+                                                "Ceil",
+                                                "Mul",
+                                                "Add",
+                                                "Sub",
+                                                "Reshape",
+                                                "Identity",
+                                                "ConstantOfShape",
+                                                "Range",
+                                                "Sqrt",
+                                                "Transpose",
+                                                "Where",
+                                                "Expand",
+                                                "Equal",
+                                                "Less",
+                                                "Greater",
+                                                "Neg"};
     return types;
 }
 
@@ -284,6 +373,18 @@ bool fold_node(Importer& im, const onnx::NodeProto& n) {
         result = in(0);
     } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
         result = binary(in(0), in(1), op);
+    } else if (op == "Transpose") {
+        result = transpose(in(0), a.ints("perm", {}));
+    } else if (op == "Where") {
+        result = where(in(0), in(1), in(2));
+    } else if (op == "Expand") {
+        result = expand(in(0), in(1).ints());
+    } else if (op == "Equal" || op == "Less" || op == "Greater") {
+        result = compare(in(0), in(1), op);
+    } else if (op == "Neg") {
+        result = in(0);
+        for (double& v : result.f) v = -v;
+        for (int64_t& v : result.i) v = -v;
     } else if (op == "Floor" || op == "Ceil" || op == "Sqrt") {
         result = in(0);
         if (result.is_float)

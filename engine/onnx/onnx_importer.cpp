@@ -455,10 +455,13 @@ OnnxImport import_graph(const onnx::ModelProto& model, const std::string& path) 
     }
     if (inputs.empty()) throw Error("the graph has no run-time inputs");
 
+    const GeluPatterns gelu = find_gelu_patterns(im, g);
+
     // Every op type fcnrt cannot map, with its nodes, in one message.
     std::map<std::string, std::vector<std::string>> unsupported;
     for (int k = 0; k < g.node_size(); ++k) {
         const auto& n = g.node(k);
+        if (gelu.skip.count(k)) continue;
         const bool ours = n.domain().empty() || n.domain() == "ai.onnx";
         const std::string type = ours ? n.op_type() : n.domain() + "." + n.op_type();
         if (!ours || (!mappers().count(type) && !foldable_op_types().count(type)))
@@ -482,6 +485,17 @@ OnnxImport import_graph(const onnx::ModelProto& model, const std::string& path) 
         const auto& n = g.node(k);
         const std::string label = n.name().empty() ? n.op_type() + " " + node_label(n, k) : n.name();
         try {
+            if (gelu.skip.count(k)) continue;
+            if (auto chain = gelu.emit_at.find(k); chain != gelu.emit_at.end()) {
+                if (!im.is_value(chain->second.x))
+                    throw Error("GELU (erf or tanh arithmetic) of '" + chain->second.x +
+                                "', which is not a run-time tensor");
+                Json j = make_node("gelu", im.node_name(g.node(chain->second.erf_node)),
+                                   {chain->second.x}, {chain->second.y});
+                j["approximate"] = chain->second.tanh_form ? "tanh" : "none";
+                im.emit(std::move(j));
+                continue;
+            }
             if (fold_node(im, n)) continue;
             auto it = mappers().find(n.op_type());
             if (it == mappers().end())

@@ -99,6 +99,17 @@ public:
     // shapes are known to later mappings. Throws naming the node.
     void emit(Json node);
 
+    // Run-time tensors viewed at rank 6 by a Reshape (and then maybe permuted by a
+    // Transpose): the first steps of PyTorch's PixelShuffle / PixelUnshuffle export
+    // (Reshape, Transpose, Reshape), which become one depth_to_space or
+    // space_to_depth node at the closing Reshape (onnx_map_shape.cpp).
+    struct Pending6d {
+        std::string x;              // the rank-4 tensor reshaped
+        Shape dims;                 // its rank-6 view
+        std::vector<int64_t> perm;  // empty until transposed
+    };
+    std::map<std::string, Pending6d> pending_6d;
+
     // Tensors that carry fcnrt's per-plane max_pool indices.
     std::set<std::string> plane_indices;
     // Tensors read by each node (name -> consumer op types), for checks such as
@@ -118,6 +129,21 @@ private:
     std::set<std::string> used_tensor_names_;
     int counter_ = 0;
 };
+
+// GELU exported as erf or tanh arithmetic (Div, Erf, Add, Mul, Mul; see
+// onnx_map_elementwise.cpp): the nodes of each recognised chain. The chain's last
+// node (by index) is replaced by one fcnrt gelu node x -> y; the others are skipped.
+struct GeluChain {
+    std::string x, y;
+    int erf_node = -1;  // the Erf (or Tanh) node, which names the gelu node
+    bool tanh_form = false;
+};
+struct GeluPatterns {
+    std::set<int> skip;
+    std::map<int, GeluChain> emit_at;
+};
+// Needs the initializers already set as constants.
+GeluPatterns find_gelu_patterns(const Importer& im, const onnx::GraphProto& g);
 
 // ---- helpers for the mappers ----
 

@@ -243,12 +243,120 @@ void map_flatten(Importer& im, const onnx::NodeProto& n) {
     im.emit(make_node("flatten", im.node_name(n), {n.input(0)}, {n.output(0)}));
 }
 
+// ---- PyTorch's PixelShuffle / PixelUnshuffle export: Reshape to rank 6,
+// Transpose, Reshape back to rank 4 ----
+
+// A Reshape target with 0 (copy, unless allowzero) and -1 (inferred) resolved
+// against `from`; unknown where it cannot be.
+Shape resolve_reshape(const Shape& from, const std::vector<int64_t>& spec, bool allowzero) {
+    Shape out(spec.size());
+    int64_t total = 1, known_product = 1;
+    bool total_known = true;
+    for (int64_t d : from) {
+        if (d == kUnknownDim)
+            total_known = false;
+        else
+            total *= d;
+    }
+    int infer_at = -1;
+    for (size_t k = 0; k < spec.size(); ++k) {
+        if (spec[k] == 0 && !allowzero)
+            out[k] = k < from.size() ? from[k] : kUnknownDim;
+        else if (spec[k] == -1) {
+            out[k] = kUnknownDim;
+            infer_at = int(k);
+            continue;
+        } else
+            out[k] = spec[k];
+        if (out[k] == kUnknownDim)
+            total_known = false;
+        else
+            known_product *= out[k];
+    }
+    if (infer_at >= 0 && total_known && known_product > 0) out[infer_at] = total / known_product;
+    return out;
+}
+
+void open_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const Shape& x,
+                        const std::vector<int64_t>& spec, bool allowzero) {
+    im.pending_6d[n.output(0)] = {n.input(0), resolve_reshape(x, spec, allowzero), {}};
+}
+
+void map_transpose(Importer& im, const onnx::NodeProto& n) {
+    auto it = im.pending_6d.find(n.input(0));
+    if (it == im.pending_6d.end() || !it->second.perm.empty())
+        throw Error(
+            "Transpose of a run-time tensor is supported only as PixelShuffle / PixelUnshuffle "
+            "(Reshape to rank 6, Transpose, Reshape to rank 4)");
+    Importer::Pending6d t = it->second;
+    t.perm = Attrs(n).ints("perm", {});
+    if (t.perm.size() != 6) throw Error("Transpose of a rank-6 view needs a perm of 6 axes");
+    im.pending_6d[n.output(0)] = std::move(t);
+}
+
+void close_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const std::vector<int64_t>& spec,
+                         bool allowzero) {
+    const Importer::Pending6d p = im.pending_6d.at(n.input(0));
+    const Shape& x = im.value(p.x).shape;  // [N, C0, H0, W0]
+    const Shape& d = p.dims;
+    auto eq = [](int64_t u, int64_t v) { return u == v && u != kUnknownDim; };
+    auto times = [](int64_t u, int64_t v) {
+        return u == kUnknownDim || v == kUnknownDim ? kUnknownDim : u * v;
+    };
+    using P = std::vector<int64_t>;
+    std::string op, mode;
+    int64_t b = 0;
+    Shape out;
+    if (p.perm == P{0, 1, 4, 2, 5, 3} || p.perm == P{0, 3, 4, 1, 5, 2}) {
+        // depth_to_space: CRD views depth as [C, b, b], DCR as [b, b, C]
+        const bool crd = p.perm[1] == 1;
+        b = crd ? d[2] : d[1];
+        const int64_t c = crd ? d[1] : d[3];
+        if (eq(d[crd ? 3 : 2], b) && eq(times(c, b * b), x[1]) && d[4] == x[2] && d[5] == x[3]) {
+            op = "depth_to_space";
+            mode = crd ? "CRD" : "DCR";
+            out = {x[0], c, times(x[2], b), times(x[3], b)};
+        }
+    } else if (p.perm == P{0, 1, 3, 5, 2, 4} || p.perm == P{0, 3, 5, 1, 2, 4}) {
+        // space_to_depth: the view is [N, C, H, b, W, b]
+        b = d[3];
+        if (eq(d[5], b) && d[1] == x[1] && times(d[2], b) == x[2] && times(d[4], b) == x[3]) {
+            op = "space_to_depth";
+            mode = p.perm[1] == 1 ? "CRD" : "DCR";
+            out = {x[0], times(x[1], b * b), d[2], d[4]};
+        }
+    }
+    Shape transposed(6);
+    for (int k = 0; k < 6; ++k) transposed[k] = d[size_t(p.perm[k])];
+    const Shape want = resolve_reshape(transposed, spec, allowzero);
+    bool matches = !op.empty() && want.size() == 4;
+    for (size_t k = 0; matches && k < 4; ++k)
+        matches = want[k] == out[k] || want[k] == kUnknownDim || out[k] == kUnknownDim;
+    if (!matches)
+        throw Error(
+            "Reshape to rank 6, Transpose and Reshape that is not PixelShuffle or PixelUnshuffle "
+            "(DepthToSpace / SpaceToDepth in DCR or CRD order); fcnrt has no general transpose");
+    Json j = make_node(op, im.node_name(n), {p.x}, {n.output(0)});
+    j["block_size"] = b;
+    j["mode"] = mode;
+    im.emit(std::move(j));
+}
+
 // Reshape of a run-time tensor: [N, C, H, W] -> [N, C*H*W] is fcnrt's flatten; a
-// reshape to the same shape is an identity. Anything else is refused.
+// reshape to the same shape is an identity; a reshape to rank 6 opens the
+// PixelShuffle pattern above. Anything else is refused.
 void map_reshape(Importer& im, const onnx::NodeProto& n) {
     const Attrs a(n);
-    const TensorInfo& x = value_input(im, n, 0);
     const std::vector<int64_t> spec = im.opset() < 5 ? a.ints("shape", {}) : const_input(im, n, 1, "shape").ints();
+    if (im.pending_6d.count(n.input(0))) {
+        close_pixel_shuffle(im, n, spec, a.integer("allowzero", 0) != 0);
+        return;
+    }
+    const TensorInfo& x = value_input(im, n, 0);
+    if (x.shape.size() == 4 && spec.size() == 6) {
+        open_pixel_shuffle(im, n, x.shape, spec, a.integer("allowzero", 0) != 0);
+        return;
+    }
     const Shape& s = x.shape;
     int64_t rest = 1;
     bool rest_known = true;
@@ -275,6 +383,24 @@ void map_reshape(Importer& im, const onnx::NodeProto& n) {
                 "] is not supported (only a flatten to [N, C*H*W] or a no-op)");
 }
 
+// DepthToSpace and SpaceToDepth (mode DCR or CRD) onto fcnrt's
+// depth_to_space / space_to_depth.
+void map_space_depth(Importer& im, const onnx::NodeProto& n, bool to_space) {
+    const Attrs a(n);
+    const TensorInfo& x = value_input(im, n, 0);
+    if (x.shape.size() != 4) throw Error(n.op_type() + " needs an NCHW (rank-4) input");
+    const int64_t block = a.integer("blocksize", 0);
+    if (block < 1) throw Error("blocksize must be at least 1");
+    const std::string mode = a.text("mode", "DCR");  // SpaceToDepth has one in recent opsets too
+    if (mode != "DCR" && mode != "CRD")
+        throw Error(n.op_type() + " mode '" + mode + "' (DCR or CRD)");
+    Json j = make_node(to_space ? "depth_to_space" : "space_to_depth", im.node_name(n),
+                       {n.input(0)}, {n.output(0)});
+    j["block_size"] = block;
+    j["mode"] = mode;
+    im.emit(std::move(j));
+}
+
 }  // namespace
 
 void register_shape_mappers(std::map<std::string, OpMapper>& m) {
@@ -287,6 +413,13 @@ void register_shape_mappers(std::map<std::string, OpMapper>& m) {
     m["Slice"] = map_slice;
     m["Flatten"] = map_flatten;
     m["Reshape"] = map_reshape;
+    m["Transpose"] = map_transpose;
+    m["DepthToSpace"] = [](Importer& im, const onnx::NodeProto& n) {
+        map_space_depth(im, n, true);
+    };
+    m["SpaceToDepth"] = [](Importer& im, const onnx::NodeProto& n) {
+        map_space_depth(im, n, false);
+    };
 }
 
 }  // namespace fcnrt::onnx_import

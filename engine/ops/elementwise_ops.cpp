@@ -32,6 +32,19 @@ void run_hard_swish(const KernelArgs& a) {
     invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0]);
 }
 template <auto Fn>
+void run_prelu(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[0].numel(),
+                  a.outputs[0]);
+}
+template <auto Fn>
+void run_elu(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<EluOp>(*a.params).alpha);
+}
+template <auto Fn>
+void run_gelu(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<GeluOp>(*a.params).tanh_form);
+}
+template <auto Fn>
 void run_batch_norm(const KernelArgs& a) {
     invoke_kernel(Fn, a.stream, a.inputs[0], a.weights[0].f32(), a.weights[1].f32(), a.weights[2].f32(),
        a.weights[3].f32(), params_as<BatchNormOp>(*a.params).epsilon,
@@ -97,8 +110,70 @@ OpDef hard_swish_def() {
     return d;
 }
 
+// prelu (ONNX PRelu with a per-channel or scalar slope), elu (ONNX Elu) and
+// gelu (ONNX Gelu, approximate "none" or "tanh"): fcnrt extensions.
+OpDef prelu_def() {
+    OpDef d;
+    d.name = "prelu";
+    d.weights = {{"slope", false}};
+    d.parse = [](const AttrReader&) { return std::make_shared<const OpParams>(); };
+    d.infer = [](const InferContext& c) {
+        auto out = same_as_input(c);
+        const Tensor* s = c.weights[0];
+        const int64_t ch = c.inputs[0].shape[1];
+        const bool ok = s->dtype() == DType::F32 && s->shape().size() == 1 &&
+                        (s->shape()[0] == 1 || s->shape()[0] == ch || !known(ch));
+        if (!ok)
+            throw Error("weight 'slope' has shape " + shape_to_string(s->shape()) +
+                        ", expected [1] or [C] = [" + (known(ch) ? std::to_string(ch) : "?") +
+                        "] (float32)");
+        return out;
+    };
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return count(c.inputs[0].shape);
+    };
+    set_kernels(d, run_prelu<reference::prelu>, run_prelu<cpu::prelu>,
+                FCNRT_CUDA_KERNEL(run_prelu<cuda::prelu>));
+    return d;
+}
+
+OpDef elu_def() {
+    OpDef d;
+    d.name = "elu";
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<EluOp>();
+        p->alpha = float(r.number("alpha", 1.0));
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 3.0 * count(c.inputs[0].shape);
+    };
+    set_kernels(d, run_elu<reference::elu>, run_elu<cpu::elu>,
+                FCNRT_CUDA_KERNEL(run_elu<cuda::elu>));
+    return d;
+}
+
+OpDef gelu_def() {
+    OpDef d;
+    d.name = "gelu";
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<GeluOp>();
+        p->tanh_form = r.choice("approximate", {"none", "tanh"}, "none") == "tanh";
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = same_as_input;
+    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
+        return 8.0 * count(c.inputs[0].shape);
+    };
+    set_kernels(d, run_gelu<reference::gelu>, run_gelu<cpu::gelu>,
+                FCNRT_CUDA_KERNEL(run_gelu<cuda::gelu>));
+    return d;
+}
+
 // add/mul take b as a second input or, an fcnrt extension for constants (ONNX
 // initializers), as the weight named by attribute "b": exactly one of the two.
+// a and b broadcast NumPy-style (an fcnrt extension of the spec's [N, C, 1, 1]).
 OpDef binary_def(const std::string& name, BinaryOp op) {
     OpDef d;
     d.name = name;
@@ -124,18 +199,31 @@ OpDef binary_def(const std::string& name, BinaryOp op) {
         const Shape& b = b_is_weight ? c.weights[0]->shape() : c.inputs[1].shape;
         if (a.size() != 2 && a.size() != 4)
             throw Error("input a must have rank 2 or 4, got shape " + shape_to_string(a));
-        bool same = a.size() == b.size();
-        for (size_t i = 0; same && i < a.size(); ++i)
-            same = a[i] == b[i] || !known(a[i]) || !known(b[i]);
-        const bool per_channel = a.size() == 4 && b.size() == 4 && (a[0] == b[0] || !known(a[0])) &&
-                                 (a[1] == b[1] || !known(a[1])) && b[2] == 1 && b[3] == 1;
-        if (!same && !per_channel)
-            throw Error("input b has shape " + shape_to_string(b) + "; it must equal a's shape " +
-                        shape_to_string(a) + " or be [N, C, 1, 1]");
-        return std::vector<TensorInfo>{{DType::F32, a}};
+        if (b.size() != a.size())
+            throw Error("input b has shape " + shape_to_string(b) +
+                        "; it must have a's rank (a is " + shape_to_string(a) + ")");
+        // NumPy broadcasting: per dim equal, or one side 1. An unknown dim against
+        // a known one other than 1 takes the known size.
+        Shape y(a.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+            if (a[i] == b[i] || b[i] == 1)
+                y[i] = a[i];
+            else if (a[i] == 1)
+                y[i] = b[i];
+            else if (!known(a[i]))
+                y[i] = b[i];
+            else if (!known(b[i]))
+                y[i] = a[i];
+            else
+                throw Error("inputs of shapes " + shape_to_string(a) + " and " +
+                            shape_to_string(b) + " do not broadcast (dim " + std::to_string(i) +
+                            ": " + std::to_string(a[i]) + " vs " + std::to_string(b[i]) +
+                            "; each dim must be equal or 1 on one side)");
+        }
+        return std::vector<TensorInfo>{{DType::F32, y}};
     };
-    d.flops = [](const InferContext& c, const std::vector<TensorInfo>&) {
-        return count(c.inputs[0].shape);
+    d.flops = [](const InferContext&, const std::vector<TensorInfo>& out) {
+        return count(out[0].shape);
     };
     set_kernels(d, run_binary<reference::binary>, run_binary<cpu::binary>,
                 FCNRT_CUDA_KERNEL(run_binary<cuda::binary>));
@@ -190,14 +278,14 @@ OpDef pass_through_def(const std::string& name) {
 
 void register_elementwise_ops(std::map<std::string, OpDef>& ops) {
     using ops::activation_def;
-    for (OpDef d : {activation_def("relu", Activation::Relu),
-                    activation_def("sigmoid", Activation::Sigmoid),
-                    activation_def("tanh", Activation::Tanh),
-                    activation_def("leaky_relu", Activation::LeakyRelu),
-                    ops::hard_sigmoid_def(), ops::hard_swish_def(),
-                    ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
-                    ops::batch_norm_def(), ops::pass_through_def("dropout"),
-                    ops::pass_through_def("identity")})
+    for (OpDef d :
+         {activation_def("relu", Activation::Relu), activation_def("sigmoid", Activation::Sigmoid),
+          activation_def("tanh", Activation::Tanh),
+          activation_def("leaky_relu", Activation::LeakyRelu), ops::hard_sigmoid_def(),
+          ops::hard_swish_def(), ops::prelu_def(), ops::elu_def(), ops::gelu_def(),
+          ops::binary_def("add", BinaryOp::Add), ops::binary_def("mul", BinaryOp::Mul),
+          ops::batch_norm_def(), ops::pass_through_def("dropout"),
+          ops::pass_through_def("identity")})
         ops.emplace(d.name, std::move(d));
 }
 

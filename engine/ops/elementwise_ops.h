@@ -15,6 +15,12 @@ struct BinaryOpParams : OpParams {
 struct HardSigmoidOp : OpParams {
     float alpha = 0.2f, beta = 0.5f;
 };
+struct EluOp : OpParams {
+    float alpha = 1.0f;
+};
+struct GeluOp : OpParams {
+    bool tanh_form = false;  // approximate "tanh"
+};
 struct BatchNormOp : OpParams {
     float epsilon = 1e-5f;
     ActivationParams act;  // an fcnrt extension (fuse_activation sets it)

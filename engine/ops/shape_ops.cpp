@@ -274,6 +274,75 @@ OpDef pad_def() {
     return d;
 }
 
+// ---- depth_to_space / space_to_depth (fcnrt extensions: ONNX DepthToSpace,
+// SpaceToDepth; PyTorch pixel_shuffle, pixel_unshuffle) ----
+
+struct SpaceDepthOp : OpParams {
+    SpaceDepthParams k;
+};
+
+template <auto Fn>
+void run_space_depth(const KernelArgs& a) {
+    invoke_kernel(Fn, a.stream, a.inputs[0], a.outputs[0], params_as<SpaceDepthOp>(*a.params).k);
+}
+
+OpDef space_depth_def(bool to_space) {
+    OpDef d;
+    d.name = to_space ? "depth_to_space" : "space_to_depth";
+    d.parse = [](const AttrReader& r) {
+        auto p = std::make_shared<SpaceDepthOp>();
+        p->k.block = int(r.integer("block_size", 2, 1, 1 << 12));
+        p->k.crd = r.choice("mode", {"DCR", "CRD"}, "DCR") == "CRD";
+        return std::shared_ptr<const OpParams>(p);
+    };
+    d.infer = [to_space](const InferContext& c) {
+        const int64_t b = params_as<SpaceDepthOp>(c.params).k.block;
+        const Shape& x = input_shape(c, 0, 4, "x");
+        require_f32(c, 0);
+        Shape y = x;
+        if (to_space) {
+            if (known(x[1]) && x[1] % (b * b) != 0)
+                throw Error("input " + shape_to_string(x) + " has " + std::to_string(x[1]) +
+                            " channels, not a multiple of block_size^2 = " + std::to_string(b * b));
+            if (known(x[1])) y[1] = x[1] / (b * b);
+            for (int a = 2; a < 4; ++a)
+                if (known(x[a])) y[a] = x[a] * b;
+        } else {
+            for (int a = 2; a < 4; ++a)
+                if (known(x[a]) && x[a] % b != 0)
+                    throw Error("input " + shape_to_string(x) +
+                                ": H and W must be multiples of block_size " + std::to_string(b));
+            if (known(x[1])) y[1] = x[1] * b * b;
+            for (int a = 2; a < 4; ++a)
+                if (known(x[a])) y[a] = x[a] / b;
+        }
+        return std::vector<TensorInfo>{{DType::F32, y}};
+    };
+    d.flops = [](const InferContext&, const std::vector<TensorInfo>&) { return 0.0; };
+    // As geometry: depth_to_space spreads each pixel over a b x b block (max_unpool's
+    // map with kernel = stride = b); space_to_depth gathers one (a b x b window, stride b).
+    d.spatial = [to_space](const OpParams& op, const std::vector<const Tensor*>&) {
+        const int b = params_as<SpaceDepthOp>(op).k.block;
+        SpatialMap m;
+        m.kind = to_space ? SpatialMap::Kind::Upsample : SpatialMap::Kind::Window;
+        for (int a = 0; a < 2; ++a) {
+            m.extent[a] = b;
+            m.stride[a] = b;
+        }
+        return m;
+    };
+    if (to_space) {
+        set_kernels(d, run_space_depth<reference::depth_to_space>,
+                    run_space_depth<cpu::depth_to_space>,
+                    FCNRT_CUDA_KERNEL(run_space_depth<cuda::depth_to_space>));
+    } else {
+        set_kernels(d, run_space_depth<reference::space_to_depth>,
+                    run_space_depth<cpu::space_to_depth>,
+                    FCNRT_CUDA_KERNEL(run_space_depth<cuda::space_to_depth>));
+    }
+    return d;
+}
+
 // ---- flatten ----
 
 OpDef flatten_def() {
@@ -419,8 +488,8 @@ OpDef resize_def() {
 }  // namespace ops
 
 void register_shape_ops(std::map<std::string, OpDef>& ops) {
-    for (OpDef d : {ops::concat_def(), ops::crop_def(), ops::pad_def(), ops::flatten_def(),
-                    ops::resize_def()})
+    for (OpDef d : {ops::concat_def(), ops::crop_def(), ops::pad_def(), ops::space_depth_def(true),
+                    ops::space_depth_def(false), ops::flatten_def(), ops::resize_def()})
         ops.emplace(d.name, std::move(d));
 }
 

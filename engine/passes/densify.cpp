@@ -393,10 +393,13 @@ void Densifier::convert_binary(const Node& n) {
                   "would have to vary with the output size");
     const Placement& a = placement_.at(n.inputs[0]);
     const Placement& b = placement_.at(n.inputs[1]);
-    if (a.size[0] * a.size[1] > 1 && b.size[0] == 1 && b.size[1] == 1)
-        refuse(n, "input b broadcasts one value per channel over the whole " + pair_text(a.size) +
-                      " map; in the dense model b varies with the position, so the broadcast "
-                      "has no dense equivalent");
+    for (const auto& [big, small, which] : {std::tuple{&a, &b, "b"}, std::tuple{&b, &a, "a"}})
+        if (big->size[0] * big->size[1] > 1 && small->size[0] == 1 && small->size[1] == 1)
+            refuse(n, std::string("input ") + which +
+                          " broadcasts one value per channel over the whole " +
+                          pair_text(big->size) +
+                          " map; in the dense model it varies with the position, so the broadcast "
+                          "has no dense equivalent");
     // Flattened maps add feature by feature, i.e. position by position only
     // when both maps have the same channels and size.
     if (a.flattened != b.flattened ||
@@ -406,6 +409,13 @@ void Densifier::convert_binary(const Node& n) {
                "its inputs are flattened maps of different geometry (or one is flattened "
                "and the other not); their features do not line up position by position in "
                "the dense model");
+    if (a.size[0] != b.size[0] || a.size[1] != b.size[1])
+        refuse(n, "its inputs broadcast over rows or columns (" + pair_text(a.size) + " and " +
+                      pair_text(b.size) + "); in the dense model that has no equivalent");
+    if (a.channels != b.channels)
+        refuse(n, "its inputs have " + std::to_string(a.channels) + " and " +
+                      std::to_string(b.channels) +
+                      " channels (a broadcast over channels); densify needs equal channels");
     int64_t spare[2];
     std::vector<std::string> inputs = align_inputs(n, spare);
     Placement out = a;

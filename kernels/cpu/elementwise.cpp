@@ -19,15 +19,43 @@ namespace {
 // Below this many elements a loop runs on the calling thread.
 constexpr int64_t kParallelThreshold = 32768;
 
+// y[i] = a[i * a_step] op b[i * b_step], a step 0 broadcasting one value.
 template <BinaryOp op>
-void binary_run(const float* a, const float* b, bool broadcast, float* y, int64_t count) {
-    if (broadcast) {
+void binary_run(const float* a, int64_t a_step, const float* b, int64_t b_step, float* y,
+                int64_t count) {
+    auto f = [](float u, float v) { return op == BinaryOp::Add ? u + v : u * v; };
+    if (a_step == 1 && b_step == 1) {
+#pragma omp simd
+        for (int64_t i = 0; i < count; ++i) y[i] = f(a[i], b[i]);
+    } else if (a_step == 1) {
         const float bv = b[0];
 #pragma omp simd
-        for (int64_t i = 0; i < count; ++i) y[i] = op == BinaryOp::Add ? a[i] + bv : a[i] * bv;
-    } else {
+        for (int64_t i = 0; i < count; ++i) y[i] = f(a[i], bv);
+    } else if (b_step == 1) {
+        const float av = a[0];
 #pragma omp simd
-        for (int64_t i = 0; i < count; ++i) y[i] = op == BinaryOp::Add ? a[i] + b[i] : a[i] * b[i];
+        for (int64_t i = 0; i < count; ++i) y[i] = f(av, b[i]);
+    } else {
+        const float v = f(a[0], b[0]);
+        for (int64_t i = 0; i < count; ++i) y[i] = v;
+    }
+}
+
+// One output plane of binary(): whole planes at once when each operand's plane is
+// full or a single value, else row by row (a row full or a single value).
+template <BinaryOp op>
+void binary_plane(const float* a, const View& av, const float* b, const View& bv, float* y,
+                  int64_t h, int64_t w) {
+    const bool a_flat = av.h * av.w == 1 || (av.h == h && av.w == w);
+    const bool b_flat = bv.h * bv.w == 1 || (bv.h == h && bv.w == w);
+    if (a_flat && b_flat) {
+        binary_run<op>(a, av.h * av.w == 1 && h * w != 1 ? 0 : 1, b,
+                       bv.h * bv.w == 1 && h * w != 1 ? 0 : 1, y, h * w);
+        return;
+    }
+    for (int64_t iy = 0; iy < h; ++iy) {
+        binary_run<op>(a + (av.h == 1 ? 0 : iy * av.w), av.w == 1 && w != 1 ? 0 : 1,
+                       b + (bv.h == 1 ? 0 : iy * bv.w), bv.w == 1 && w != 1 ? 0 : 1, y + iy * w, w);
     }
 }
 
@@ -47,18 +75,17 @@ void activation(const View& x, const View& y, ActivationParams act) {
 }
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p) {
-    const int64_t hw = a.hw();
-    const bool broadcast = b.h * b.w == 1 && hw != 1;
-#pragma omp parallel for collapse(2) schedule(static) if (a.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < a.n; ++n) {
-        for (int64_t c = 0; c < a.c; ++c) {
-            const float* pa = a.f32() + a.offset(n, c, 0, 0);
-            const float* pb = b.f32() + b.offset(n, c, 0, 0);
+    const int64_t hw = y.hw();
+#pragma omp parallel for collapse(2) schedule(static) if (y.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < y.n; ++n) {
+        for (int64_t c = 0; c < y.c; ++c) {
+            const float* pa = a.f32() + a.offset(a.n == 1 ? 0 : n, a.c == 1 ? 0 : c, 0, 0);
+            const float* pb = b.f32() + b.offset(b.n == 1 ? 0 : n, b.c == 1 ? 0 : c, 0, 0);
             float* out = y.f32() + y.offset(n, c, 0, 0);
             if (p.op == BinaryOp::Add) {
-                binary_run<BinaryOp::Add>(pa, pb, broadcast, out, hw);
+                binary_plane<BinaryOp::Add>(pa, a, pb, b, out, y.h, y.w);
             } else {
-                binary_run<BinaryOp::Mul>(pa, pb, broadcast, out, hw);
+                binary_plane<BinaryOp::Mul>(pa, a, pb, b, out, y.h, y.w);
             }
             bias_activation(out, hw, 0.0f, p.act);
         }
@@ -124,6 +151,59 @@ void hard_swish(const View& x, const View& y) {
 #pragma omp simd
             for (int64_t i = 0; i < hw; ++i)
                 out[i] = in[i] * clamp01(in[i] * sixth + 0.5f);
+        }
+    }
+}
+
+// PReLU, ELU and GELU: one (n, c) plane per task as above. Float32 arithmetic
+// with the libm functions (expm1f, erff, tanhf), each accurate to a few ulp.
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y) {
+    const int64_t hw = x.hw();
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float s = slope[slope_count == 1 ? 0 : c];
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+#pragma omp simd
+            for (int64_t i = 0; i < hw; ++i) out[i] = in[i] >= 0.0f ? in[i] : s * in[i];
+        }
+    }
+}
+
+void elu(const View& x, const View& y, float alpha) {
+    const int64_t hw = x.hw();
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+            for (int64_t i = 0; i < hw; ++i)
+                out[i] = in[i] > 0.0f ? in[i] : alpha * std::expm1(in[i]);
+        }
+    }
+}
+
+void gelu(const View& x, const View& y, bool tanh_form) {
+    const int64_t hw = x.hw();
+    const float inv_sqrt2 = 0.70710678118654752f, sqrt_2_over_pi = 0.79788456080286536f;
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
+    for (int64_t n = 0; n < x.n; ++n) {
+        for (int64_t c = 0; c < x.c; ++c) {
+            const float* in = x.f32() + x.offset(n, c, 0, 0);
+            float* out = y.f32() + y.offset(n, c, 0, 0);
+            if (tanh_form) {
+                for (int64_t i = 0; i < hw; ++i) {
+                    const float v = in[i];
+                    out[i] =
+                        0.5f * v * (1.0f + std::tanh(sqrt_2_over_pi * (v + 0.044715f * v * v * v)));
+                }
+            } else {
+                for (int64_t i = 0; i < hw; ++i) {
+                    const float v = in[i];
+                    out[i] = 0.5f * v * (1.0f + std::erf(v * inv_sqrt2));
+                }
+            }
         }
     }
 }

@@ -79,4 +79,41 @@ void pad(const View& x, const View& y, const PadParams& p) {
     }
 }
 
+// depth_to_space / space_to_depth: one task per (n, shallow channel c, block row
+// i); for each block column j one strided copy between a depth plane and every
+// b-th column of the space-side rows. Pure copies, so exact.
+void depth_to_space(const View& x, const View& y, const SpaceDepthParams& p) {
+    const int64_t b = p.block, h = x.h, w = x.w;
+#pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
+    for (int64_t n = 0; n < y.n; ++n)
+        for (int64_t c = 0; c < y.c; ++c)
+            for (int64_t i = 0; i < b; ++i)
+                for (int64_t j = 0; j < b; ++j) {
+                    const float* src = x.f32() + x.offset(n, depth_channel(c, i, j, y.c, p), 0, 0);
+                    float* dst = y.f32() + y.offset(n, c, i, j);
+                    for (int64_t r = 0; r < h; ++r) {
+                        const float* s_row = src + r * w;
+                        float* d_row = dst + r * b * y.w;
+                        for (int64_t q = 0; q < w; ++q) d_row[q * b] = s_row[q];
+                    }
+                }
+}
+
+void space_to_depth(const View& x, const View& y, const SpaceDepthParams& p) {
+    const int64_t b = p.block, h = y.h, w = y.w;
+#pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t i = 0; i < b; ++i)
+                for (int64_t j = 0; j < b; ++j) {
+                    const float* src = x.f32() + x.offset(n, c, i, j);
+                    float* dst = y.f32() + y.offset(n, depth_channel(c, i, j, x.c, p), 0, 0);
+                    for (int64_t r = 0; r < h; ++r) {
+                        const float* s_row = src + r * b * x.w;
+                        float* d_row = dst + r * w;
+                        for (int64_t q = 0; q < w; ++q) d_row[q] = s_row[q * b];
+                    }
+                }
+}
+
 }  // namespace fcnrt::cpu

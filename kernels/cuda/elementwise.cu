@@ -1,6 +1,6 @@
-// CUDA elementwise ops: activation, hard_sigmoid and hard_swish, add/mul (same
-// shape or b broadcast from [N, C, 1, 1]), eval-mode batch norm and plain copies
-// (float32 or int32).
+// CUDA elementwise ops: activation, hard_sigmoid and hard_swish, prelu, elu and
+// gelu, add/mul (NumPy broadcasting, any dim of size 1 on either side), eval-mode
+// batch norm and plain copies (float32 or int32).
 //
 // Thread mapping: one thread per output element, a 1-D grid-stride loop over the
 // N*C*H*W elements in NCHW order. Element i is batch item i / CHW at position
@@ -57,15 +57,58 @@ __global__ void hard_swish_kernel(View x, View y, int64_t total) {
     }
 }
 
-__global__ void binary_kernel(View a, View b, View y, BinaryParams p, int64_t total) {
-    const int64_t chw = a.chw(), hw = a.hw();
-    const bool broadcast = b.h == 1 && b.w == 1;
+// prelu: the slope is read per element from a tiny array (one channel's value,
+// or the single scalar), so it stays in cache.
+__global__ void prelu_kernel(View x, const float* slope, int64_t slope_count, View y,
+                             int64_t total) {
+    const int64_t chw = x.chw(), hw = x.hw();
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
          i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t n = i / chw, r = i - n * chw;
-        const float va = a.f32()[n * a.batch_stride + r];
-        const int64_t b_at = n * b.batch_stride + (broadcast ? r / hw : r);
-        const float vb = b.f32()[b_at];
+        const float v = x.f32()[n * x.batch_stride + r];
+        const float s = slope[slope_count == 1 ? 0 : r / hw];
+        y.f32()[n * y.batch_stride + r] = v >= 0.0f ? v : s * v;
+    }
+}
+
+// elu and gelu use the accurate math functions (expm1f, erff, tanhf), not the
+// fast intrinsics, so they stay within the float64 reference's 1e-5.
+__global__ void elu_kernel(View x, View y, float alpha, int64_t total) {
+    const int64_t chw = x.chw();
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        y.f32()[n * y.batch_stride + r] = v > 0.0f ? v : alpha * expm1f(v);
+    }
+}
+
+__global__ void gelu_kernel(View x, View y, bool tanh_form, int64_t total) {
+    const int64_t chw = x.chw();
+    const float inv_sqrt2 = 0.70710678118654752f, sqrt_2_over_pi = 0.79788456080286536f;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw;
+        const float v = x.f32()[n * x.batch_stride + r];
+        const float inner =
+            tanh_form ? tanhf(sqrt_2_over_pi * (v + 0.044715f * v * v * v)) : erff(v * inv_sqrt2);
+        y.f32()[n * y.batch_stride + r] = 0.5f * v * (1.0f + inner);
+    }
+}
+
+// binary: NumPy broadcasting. The thread's output element (n, c, h, w) is read
+// in each operand at index 0 along that operand's dims of size 1; one element of
+// an operand may thus be read by many threads (a cached broadcast).
+__global__ void binary_kernel(View a, View b, View y, BinaryParams p, int64_t total) {
+    const int64_t chw = y.chw(), hw = y.hw(), w = y.w;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = i / chw, r = i - n * chw, c = r / hw, q = r - c * hw, iy = q / w,
+                      ix = q - iy * w;
+        const float va = a.f32()[a.offset(a.n == 1 ? 0 : n, a.c == 1 ? 0 : c, a.h == 1 ? 0 : iy,
+                                          a.w == 1 ? 0 : ix)];
+        const float vb = b.f32()[b.offset(b.n == 1 ? 0 : n, b.c == 1 ? 0 : c, b.h == 1 ? 0 : iy,
+                                          b.w == 1 ? 0 : ix)];
         const float v = p.op == BinaryOp::Add ? va + vb : va * vb;
         y.f32()[n * y.batch_stride + r] = apply_activation(v, p.act);
     }
@@ -125,9 +168,32 @@ void hard_swish(const View& x, const View& y, cudaStream_t stream) {
     check_launch("hard_swish_kernel");
 }
 
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y,
+           cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    prelu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, slope, slope_count, y,
+                                                                     total);
+    check_launch("prelu_kernel");
+}
+
+void elu(const View& x, const View& y, float alpha, cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    elu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, alpha, total);
+    check_launch("elu_kernel");
+}
+
+void gelu(const View& x, const View& y, bool tanh_form, cudaStream_t stream) {
+    const int64_t total = x.numel();
+    if (total == 0) return;
+    gelu_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, tanh_form, total);
+    check_launch("gelu_kernel");
+}
+
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p,
             cudaStream_t stream) {
-    const int64_t total = a.numel();
+    const int64_t total = y.numel();
     if (total == 0) return;
     binary_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(a, b, y, p, total);
     check_launch("binary_kernel");

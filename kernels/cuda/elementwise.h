@@ -16,7 +16,8 @@ namespace fcnrt::cuda {
 // y = act(x); x and y may be the same memory.
 void activation(const View& x, const View& y, ActivationParams act, cudaStream_t stream);
 
-// y = act(a op b); b has a's shape or [N, C, 1, 1]. y may alias a.
+// y = act(a op b) with NumPy broadcasting: each of a's and b's dims equals y's or
+// is 1. y may alias a or b when that operand has y's dims.
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p, cudaStream_t stream);
 
 // y = act((x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c])
@@ -28,6 +29,13 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
 // HardSigmoid and HardSwish); NaN propagates.
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta, cudaStream_t stream);
 void hard_swish(const View& x, const View& y, cudaStream_t stream);
+
+// prelu (slope[c] when slope_count == C, else slope[0]), elu and gelu (erf or
+// tanh form), as the reference kernels of the same name; y may alias x.
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y,
+           cudaStream_t stream);
+void elu(const View& x, const View& y, float alpha, cudaStream_t stream);
+void gelu(const View& x, const View& y, bool tanh_form, cudaStream_t stream);
 
 // y = x elementwise (same dims, either may be strided over the batch). F32 or I32.
 void copy(const View& x, const View& y, cudaStream_t stream);

@@ -1,10 +1,12 @@
-// CUDA crop and pad.
+// CUDA crop, pad, depth_to_space and space_to_depth.
 //
 // Thread mapping: one thread per output element, a 1-D grid-stride loop over y's
 // N*C*H*W elements in NCHW order; each thread maps its (n, c, oy, ox) back to one
 // input element (or the pad constant), exactly as kernels/reference/layout.cpp.
 // Consecutive threads write consecutive addresses of a row (coalesced); reads
-// are coalesced except where reflect mode runs backwards. 256 threads per block,
+// are coalesced except where reflect mode runs backwards, and in depth_to_space /
+// space_to_depth, where neighbouring threads read b planes (or b columns) apart
+// (both are pure copies, bound by memory either way). 256 threads per block,
 // grid clamped by grid_for; 64-bit indices.
 #include "kernels/cuda/layout.h"
 
@@ -70,7 +72,54 @@ __global__ void pad_kernel(View x, View y, PadParams p, int64_t total) {
     }
 }
 
+// depth_to_space: thread = output element (n, c, oy, ox) of the space side,
+// reading depth channel depth_channel(c, oy % b, ox % b) at (oy / b, ox / b);
+// writes coalesced, reads strided over b planes.
+__global__ void depth_to_space_kernel(View x, View y, SpaceDepthParams p, int64_t total) {
+    const int64_t b = p.block;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        int64_t at[4];
+        split_index(i, y, at);
+        const int64_t dc = depth_channel(at[1], at[2] % b, at[3] % b, y.c, p);
+        y.f32()[y.offset(at[0], at[1], at[2], at[3])] =
+            x.f32()[x.offset(at[0], dc, at[2] / b, at[3] / b)];
+    }
+}
+
+// space_to_depth: thread = output element (n, dc, oy, ox) of the depth side; the
+// shallow channel and block offset are recovered from dc.
+__global__ void space_to_depth_kernel(View x, View y, SpaceDepthParams p, int64_t total) {
+    const int64_t b = p.block, C = x.c;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        int64_t at[4];
+        split_index(i, y, at);
+        const int64_t dc = at[1];
+        // Inverse of depth_channel: DCR dc = (bi*b + bj)*C + c, CRD dc = (c*b + bi)*b + bj.
+        const int64_t c = p.crd ? dc / (b * b) : dc % C;
+        const int64_t k = p.crd ? dc % (b * b) : dc / C;
+        const int64_t bi = k / b, bj = k % b;
+        y.f32()[y.offset(at[0], dc, at[2], at[3])] =
+            x.f32()[x.offset(at[0], c, at[2] * b + bi, at[3] * b + bj)];
+    }
+}
+
 }  // namespace
+
+void depth_to_space(const View& x, const View& y, const SpaceDepthParams& p, cudaStream_t stream) {
+    const int64_t total = y.numel();
+    if (total == 0) return;
+    depth_to_space_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, p, total);
+    check_launch("depth_to_space_kernel");
+}
+
+void space_to_depth(const View& x, const View& y, const SpaceDepthParams& p, cudaStream_t stream) {
+    const int64_t total = y.numel();
+    if (total == 0) return;
+    space_to_depth_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(x, y, p, total);
+    check_launch("space_to_depth_kernel");
+}
 
 void crop(const View& x, const View& y, int64_t top, int64_t left, cudaStream_t stream) {
     const int64_t total = y.numel();

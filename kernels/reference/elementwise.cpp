@@ -1,6 +1,6 @@
-// Reference elementwise ops: activations, add/mul (same shape or b broadcast from
-// [N, C, 1, 1]), eval-mode batch norm and plain copies. Each element is computed in
-// float64 from its float32 inputs and rounded once when stored.
+// Reference elementwise ops: activations, add/mul (NumPy broadcasting), eval-mode batch norm and
+// plain copies. Each element is computed in float64 from its float32 inputs and rounded once when
+// stored.
 #include "kernels/reference/elementwise.h"
 
 #include <algorithm>
@@ -24,15 +24,16 @@ void activation(const View& x, const View& y, ActivationParams act) {
 }
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p) {
-    // a (N, C, H, W); b (N, C, H, W) or (N, C, 1, 1); y (N, C, H, W)
-    const bool broadcast = b.h == 1 && b.w == 1;
-    for (int64_t n = 0; n < a.n; ++n) {
-        for (int64_t c = 0; c < a.c; ++c) {
-            for (int64_t iy = 0; iy < a.h; ++iy) {
-                for (int64_t ix = 0; ix < a.w; ++ix) {
-                    const double va = static_cast<double>(a.f32()[a.offset(n, c, iy, ix)]);
-                    const int64_t b_at =
-                        broadcast ? b.offset(n, c, 0, 0) : b.offset(n, c, iy, ix);
+    // a, b (N|1, C|1, H|1, W|1); y (N, C, H, W): a dim of 1 reads index 0.
+    for (int64_t n = 0; n < y.n; ++n) {
+        for (int64_t c = 0; c < y.c; ++c) {
+            for (int64_t iy = 0; iy < y.h; ++iy) {
+                for (int64_t ix = 0; ix < y.w; ++ix) {
+                    const int64_t a_at = a.offset(a.n == 1 ? 0 : n, a.c == 1 ? 0 : c,
+                                                  a.h == 1 ? 0 : iy, a.w == 1 ? 0 : ix);
+                    const int64_t b_at = b.offset(b.n == 1 ? 0 : n, b.c == 1 ? 0 : c,
+                                                  b.h == 1 ? 0 : iy, b.w == 1 ? 0 : ix);
+                    const double va = static_cast<double>(a.f32()[a_at]);
                     const double vb = static_cast<double>(b.f32()[b_at]);
                     const double v = p.op == BinaryOp::Add ? va + vb : va * vb;
                     y.f32()[y.offset(n, c, iy, ix)] =
@@ -104,6 +105,53 @@ void copy(const View& x, const View& y) {
             }
         }
     }
+}
+
+}  // namespace fcnrt::reference
+
+namespace fcnrt::reference {
+
+void prelu(const View& x, const float* slope, int64_t slope_count, const View& y) {
+    // x (N, C, H, W); slope (C) or (1); y (N, C, H, W)
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c) {
+            const double s = static_cast<double>(slope[slope_count == 1 ? 0 : c]);
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(v >= 0.0 ? v : s * v);
+                }
+        }
+}
+
+void elu(const View& x, const View& y, float alpha) {
+    // x (N, C, H, W); y (N, C, H, W)
+    const double a = static_cast<double>(alpha);
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    y.f32()[y.offset(n, c, iy, ix)] =
+                        static_cast<float>(v > 0.0 ? v : a * std::expm1(v));
+                }
+}
+
+void gelu(const View& x, const View& y, bool tanh_form) {
+    // x (N, C, H, W); y (N, C, H, W)
+    const double sqrt_2_over_pi = std::sqrt(2.0 / 3.14159265358979323846);
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
+                    const double g =
+                        tanh_form
+                            ? 0.5 * v *
+                                  (1.0 + std::tanh(sqrt_2_over_pi * (v + 0.044715 * v * v * v)))
+                            : 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(g);
+                }
 }
 
 }  // namespace fcnrt::reference

@@ -63,4 +63,28 @@ void pad(const View& x, const View& y, const PadParams& p) {
     }
 }
 
+void depth_to_space(const View& x, const View& y, const SpaceDepthParams& p) {
+    // x (N, C*b*b, H, W); y (N, C, H*b, W*b)
+    const int64_t b = p.block;
+    for (int64_t n = 0; n < y.n; ++n)
+        for (int64_t c = 0; c < y.c; ++c)
+            for (int64_t oy = 0; oy < y.h; ++oy)
+                for (int64_t ox = 0; ox < y.w; ++ox) {
+                    const int64_t dc = depth_channel(c, oy % b, ox % b, y.c, p);
+                    y.f32()[y.offset(n, c, oy, ox)] = x.f32()[x.offset(n, dc, oy / b, ox / b)];
+                }
+}
+
+void space_to_depth(const View& x, const View& y, const SpaceDepthParams& p) {
+    // x (N, C, H*b, W*b); y (N, C*b*b, H, W)
+    const int64_t b = p.block;
+    for (int64_t n = 0; n < x.n; ++n)
+        for (int64_t c = 0; c < x.c; ++c)
+            for (int64_t iy = 0; iy < x.h; ++iy)
+                for (int64_t ix = 0; ix < x.w; ++ix) {
+                    const int64_t dc = depth_channel(c, iy % b, ix % b, x.c, p);
+                    y.f32()[y.offset(n, dc, iy / b, ix / b)] = x.f32()[x.offset(n, c, iy, ix)];
+                }
+}
+
 }  // namespace fcnrt::reference

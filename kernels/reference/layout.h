@@ -1,4 +1,4 @@
-// Spatial layout ops: crop and pad.
+// Spatial layout ops: crop, pad, depth_to_space and space_to_depth.
 // Naive reference kernels: straight loops with float64 accumulation, written
 // to be audited, not to be fast. The oracle for the fast CPU and CUDA kernels.
 #pragma once
@@ -16,5 +16,10 @@ void crop(const View& x, const View& y, int64_t top, int64_t left);
 // y = pad(x) with constant, reflect (mirror without repeating the edge) or edge
 // mode; negative pads crop.
 void pad(const View& x, const View& y, const PadParams& p);
+
+// y = depth_to_space(x) (x [N, C*b*b, H, W], y [N, C, H*b, W*b]) and its inverse
+// y = space_to_depth(x), in the channel order of p (see SpaceDepthParams).
+void depth_to_space(const View& x, const View& y, const SpaceDepthParams& p);
+void space_to_depth(const View& x, const View& y, const SpaceDepthParams& p);
 
 }  // namespace fcnrt::reference
