@@ -95,8 +95,8 @@ const PackedMatrix& group_matrix(const PackedConvWeights& packed, int64_t g, con
 }
 
 // Where conv2d's B entries come from, for the tiles of one plane (n, g),
-// packed per tile and reduction block (rows copied whole where every tap of
-// the tile is inside the input and contiguous, else gathered with zeros):
+// packed per group of tiles and reduction block (rows copied whole where every
+// tap of the tile is inside the input and contiguous, else gathered with zeros):
 // B[(c, ky, kx)][q] = x_g[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw] for
 // output pixel q = oy*OW + ox, 0 outside the input.
 struct ConvColumns {
@@ -106,22 +106,25 @@ struct ConvColumns {
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     bool flat;  // 1x1, stride 1, unpadded: output pixel q reads input pixel q
 
-    TileColumns operator()(int64_t t, int64_t r0, int64_t kc, float* buf) const {
+    // The input pointer of a full tile whose every tap is inside the input and
+    // contiguous (row r of the tile at it + off[r]), else nullptr.
+    const float* in_place(int64_t t) const {
         const int64_t p0 = t * nr;
-        if (p0 + nr <= pixels) {  // a full tile: read in place when every tap is inside
-            if (flat) {
-                pack_rows(x_g + p0, off + r0, kc, nr, buf);
-                return TileColumns{buf, nullptr};
-            }
-            const int64_t oy = p0 / ow, ox0 = p0 % ow;
-            const int64_t iy0 = oy * sh - pt, ix0 = ox0 - pl;
-            if (sw == 1 && ox0 + nr <= ow && iy0 >= 0 && iy0 + (kh - 1) * dh < h && ix0 >= 0 &&
-                ix0 + nr - 1 + (kw - 1) * dw < w) {
-                pack_rows(x_g + iy0 * w + ix0, off + r0, kc, nr, buf);
-                return TileColumns{buf, nullptr};
-            }
-        }
-        // Packed: each column's first input row and column, then kc rows of taps.
+        if (p0 + nr > pixels) return nullptr;
+        if (flat) return x_g + p0;
+        const int64_t oy = p0 / ow, ox0 = p0 % ow;
+        const int64_t iy0 = oy * sh - pt, ix0 = ox0 - pl;
+        if (sw == 1 && ox0 + nr <= ow && iy0 >= 0 && iy0 + (kh - 1) * dh < h && ix0 >= 0 &&
+            ix0 + nr - 1 + (kw - 1) * dw < w)
+            return x_g + iy0 * w + ix0;
+        return nullptr;
+    }
+
+    // Tile t's rows [r0, r0 + kc) gathered with zeros for padding, into
+    // dst (rows ld floats apart).
+    void gather(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
+        const int64_t p0 = t * nr;
+        // Each column's first input row and column, then kc rows of taps.
         int64_t iy_base[kMaxTile], ix_base[kMaxTile];
         for (int64_t j = 0; j < nr; ++j) {
             const int64_t q = p0 + j;
@@ -137,10 +140,10 @@ struct ConvColumns {
         for (int64_t r = 0; r < kc; ++r) {
             const float* plane = x_g + c * h * w;
             const int64_t dy = ky * dh, dx = kx * dw;
-            float* dst = buf + r * nr;
+            float* row = dst + r * ld;
             for (int64_t j = 0; j < nr; ++j) {
                 const int64_t iy = iy_base[j] + dy, ix = ix_base[j] + dx;
-                dst[j] = (uint64_t(iy) < uint64_t(h) && uint64_t(ix) < uint64_t(w)) ? plane[iy * w + ix]
+                row[j] = (uint64_t(iy) < uint64_t(h) && uint64_t(ix) < uint64_t(w)) ? plane[iy * w + ix]
                                                                                     : 0.0f;
             }
             if (++kx == kw) {
@@ -151,7 +154,24 @@ struct ConvColumns {
                 }
             }
         }
-        return TileColumns{buf, nullptr};
+    }
+
+    // The group's B block [kc][ld]: runs of consecutive in-place tiles that
+    // continue each other in memory are copied one long piece per row, the
+    // rest gathered tile by tile.
+    void operator()(int64_t t0, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) const {
+        for (int64_t u = 0; u < count;) {
+            const float* src = in_place(t0 + u);
+            if (src == nullptr) {
+                gather(t0 + u, r0, kc, buf + u * nr, ld);
+                ++u;
+                continue;
+            }
+            int64_t run = 1;
+            while (u + run < count && in_place(t0 + u + run) == src + run * nr) ++run;
+            pack_rows(src, off + r0, kc, run * nr, buf + u * nr, ld);
+            u += run;
+        }
     }
 };
 
@@ -345,16 +365,17 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
                 // (taps, Cg) x (Cg, len) -> cols (taps, len)
                 gemm_tiles(
                     mk, a, panel0, panel1, q0 / nr, (q0 + len + nr - 1) / nr,
-                    [&](int64_t t, int64_t r0, int64_t kc, float* buf) {
-                        const int64_t p0 = t * nr;
-                        if (p0 + nr <= pixels) {
-                            pack_rows(x_g + p0, off.data() + r0, kc, nr, buf);
-                            return TileColumns{buf, nullptr};
+                    [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
+                        const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
+                        if (valid == count * nr) {
+                            pack_rows(x_g + p0, off.data() + r0, kc, valid, buf, ld);
+                            return;
                         }
-                        for (int64_t r = 0; r < kc; ++r)
-                            for (int64_t j = 0; j < nr; ++j)
-                                buf[r * nr + j] = p0 + j < pixels ? x_g[(r0 + r) * pixels + p0 + j] : 0.0f;
-                        return TileColumns{buf, nullptr};
+                        for (int64_t r = 0; r < kc; ++r) {
+                            const float* src = x_g + (r0 + r) * pixels + p0;
+                            std::copy(src, src + valid, buf + r * ld);
+                            std::fill(buf + r * ld + valid, buf + r * ld + count * nr, 0.0f);
+                        }
                     },
                     [&](int64_t t, int64_t tiles, const float* c, int64_t ldc) {
                         const int64_t p0 = t * nr, valid = std::min(tiles * nr, pixels - p0);

@@ -35,17 +35,16 @@ void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, 
     for (int64_t job = 0; job < jobs; ++job) {
         gemm_tiles(
             mk, packed, 0, packed.panels(), job, job + 1,
-            [&](int64_t t, int64_t r0, int64_t kc, float* buf) {
-                for (int64_t j = 0; j < nr; ++j) {
+            [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
+                for (int64_t j = 0; j < count * nr; ++j) {
                     const int64_t item = t * nr + j;
                     if (item >= rows) {
-                        for (int64_t r = 0; r < kc; ++r) buf[r * nr + j] = 0.0f;
+                        for (int64_t r = 0; r < kc; ++r) buf[r * ld + j] = 0.0f;
                         continue;
                     }
                     const float* src = x.f32() + item * ldx + r0;  // (kc) of the item's features
-                    for (int64_t r = 0; r < kc; ++r) buf[r * nr + j] = src[r];
+                    for (int64_t r = 0; r < kc; ++r) buf[r * ld + j] = src[r];
                 }
-                return TileColumns{buf, nullptr};
             },
             [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
                 for (int64_t j = 0; j < count * nr && t * nr + j < rows; ++j) {

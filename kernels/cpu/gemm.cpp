@@ -61,28 +61,13 @@ float* gemm_scratch(size_t floats) {
     return buffer.data();
 }
 
-namespace {
-
-// Each row is also prefetched 4 tiles ahead: consecutive tiles read the next
-// bytes of the same rows, dozens of streams that the hardware prefetchers do
-// not follow on their own.
-template <int NR>
-void pack_rows_fixed(const float* src, const int64_t* off, int64_t kc, float* dst) {
+void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t width, float* dst,
+               int64_t ld) {
     for (int64_t r = 0; r < kc; ++r) {
-        __builtin_prefetch(src + off[r] + 4 * NR);
-        std::memcpy(dst + r * NR, src + off[r], sizeof(float) * NR);
-    }
-}
-
-}  // namespace
-
-void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t nr, float* dst) {
-    switch (nr) {
-        case 4: return pack_rows_fixed<4>(src, off, kc, dst);
-        case 16: return pack_rows_fixed<16>(src, off, kc, dst);
-        case 48: return pack_rows_fixed<48>(src, off, kc, dst);
-        default:
-            for (int64_t r = 0; r < kc; ++r) std::memcpy(dst + r * nr, src + off[r], sizeof(float) * nr);
+        // The next rows' starts, a few ahead: the hardware prefetchers do not
+        // follow dozens of interleaved streams on their own.
+        if (r + 4 < kc) __builtin_prefetch(src + off[r + 4]);
+        std::memcpy(dst + r * ld, src + off[r], sizeof(float) * size_t(width));
     }
 }
 
@@ -104,12 +89,13 @@ void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const flo
         const int64_t t0 = job * per_job, t1 = std::min(tiles, t0 + per_job);
         gemm_tiles(
             mk, packed, 0, packed.panels(), t0, t1,
-            [&](int64_t t, int64_t r0, int64_t kc, float* buf) {  // B packed: rows ldb apart
-                const int64_t j0 = t * nr, valid = std::min(nr, n - j0);
-                for (int64_t r = 0; r < kc; ++r)
-                    for (int64_t j = 0; j < nr; ++j)
-                        buf[r * nr + j] = j < valid ? b[(r0 + r) * ldb + j0 + j] : 0.0f;
-                return TileColumns{buf, nullptr};
+            [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
+                const int64_t j0 = t * nr, valid = std::min(count * nr, n - j0);
+                for (int64_t r = 0; r < kc; ++r) {
+                    float* dst = buf + r * ld;
+                    std::copy(b + (r0 + r) * ldb + j0, b + (r0 + r) * ldb + j0 + valid, dst);
+                    std::fill(dst + valid, dst + count * nr, 0.0f);
+                }
             },
             [&](int64_t t, int64_t count, const float* block, int64_t ld) {
                 const int64_t j0 = t * nr, valid = std::min(count * nr, n - j0);

@@ -49,14 +49,6 @@ PackedMatrix pack_matrix(const float* a, int64_t m, int64_t r, int64_t stride_m,
 PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t stride_m,
                          int64_t stride_r);
 
-// One tile's B for one reduction block, as the micro-kernel takes it: row r
-// of the block at b + off[r] (in place), or at b + r * nr when off == nullptr
-// (packed into the buffer the driver handed to prepare).
-struct TileColumns {
-    const float* b = nullptr;
-    const int64_t* off = nullptr;
-};
-
 // Tiles per group and the thread-local scratch of gemm_tiles for A of m rows.
 int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m);
 size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m);
@@ -64,16 +56,20 @@ size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m);
 // Thread-local scratch of gemm_tiles, grown on demand and kept.
 float* gemm_scratch(size_t floats);
 
-// Packs B rows [0, kc) of a tile whose rows are contiguous in memory, row r
-// at src + off[r], into dst [kc][nr]. Packing (rather than handing the
-// micro-kernel the rows in place) keeps its reads sequential: rows a
-// power-of-two plane apart would otherwise all map to one L1 set.
-void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t nr, float* dst);
+// Packs B rows [0, kc) of `width` consecutive columns whose rows lie in
+// memory as they are, row r at src + off[r], into dst (rows ld floats apart).
+// Packing (rather than handing the micro-kernel the rows in place) keeps its
+// reads sequential: rows a power-of-two plane apart would otherwise all map to
+// one L1 set. A group's in-place tiles are packed in one run per row, so each
+// row is read as one long contiguous piece.
+void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t width, float* dst,
+               int64_t ld);
 
 // Runs tiles [tile0, tile1) of C against panels [panel0, panel1) of `a`, on the
 // calling thread, in groups of up to gemm_tile_group consecutive tiles:
-//   prepare(tile, r0, kc, float* buffer) -> TileColumns: B rows [r0, r0 + kc)
-//     of the tile (buffer holds kc * nr floats for a packed tile);
+//   prepare(first_tile, tiles, r0, kc, float* b, int64_t ldb): packs B rows
+//     [r0, r0 + kc) of the group's tiles into b [kc][ldb], ldb = tiles * nr,
+//     tile first_tile + u in columns [u * nr, (u + 1) * nr);
 //   emit(first_tile, tiles, const float* c, int64_t ldc): the group's C rows
 //     for panels [panel0, panel1), row i (of (panel1 - panel0) * mr) at
 //     c + i * ldc, tiles * nr columns (tile first_tile + u at column u * nr).
@@ -89,28 +85,22 @@ void gemm_tiles(const GemmMicroKernel& mk, const PackedMatrix& a, int64_t panel0
     // A panels per block: about 192 KiB of A, half a core's L2.
     const int64_t panel_block = 49152 / (kc_max * mr) > 0 ? 49152 / (kc_max * mr) : 1;
     float* scratch = gemm_scratch(size_t(group * kc_max * nr + np * mr * ldc));
-    float* pack = scratch;                          // (group, kc_max, nr)
+    float* pack = scratch;                          // (kc_max, group * nr)
     float* cblock = scratch + group * kc_max * nr;  // (np * mr, group * nr)
-    TileColumns cols[16];
     for (int64_t t0 = tile0; t0 < tile1; t0 += group) {
         const int64_t g = t0 + group <= tile1 ? group : tile1 - t0;
+        const int64_t ldb = g * nr;
         if (a.r == 0)
             for (int64_t i = 0; i < np * mr * ldc; ++i) cblock[i] = 0.0f;
         for (int64_t r0 = 0; r0 < a.r; r0 += kc_max) {
             const int64_t kc = r0 + kc_max <= a.r ? kc_max : a.r - r0;
-            for (int64_t u = 0; u < g; ++u) cols[u] = prepare(t0 + u, r0, kc, pack + u * kc_max * nr);
-            // B of one tile stays in L1 while the A panels of a block (in L2) pass it.
+            prepare(t0, g, r0, kc, pack, ldb);
             for (int64_t pb = panel0; pb < panel1; pb += panel_block) {
                 const int64_t pe = pb + panel_block < panel1 ? pb + panel_block : panel1;
                 for (int64_t u = 0; u < g; ++u) {
                     for (int64_t p = pb; p < pe; ++p) {
-                        const float* ap = a.panel(p) + r0 * mr;
-                        float* cp = cblock + (p - panel0) * mr * ldc + u * nr;
-                        if (cols[u].off != nullptr) {
-                            mk.indirect(kc, ap, cols[u].b, cols[u].off, cp, ldc, r0 > 0);
-                        } else {
-                            mk.packed(kc, ap, cols[u].b, cp, ldc, r0 > 0);
-                        }
+                        mk.packed(kc, a.panel(p) + r0 * mr, pack + u * nr, ldb,
+                                  cblock + (p - panel0) * mr * ldc + u * nr, ldc, r0 > 0);
                     }
                 }
             }

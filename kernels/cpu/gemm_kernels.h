@@ -15,11 +15,9 @@ struct GemmMicroKernel {
     int nr;  // columns of a tile (pixels)
     int kc;  // reduction steps per block
     const char* isa;
-    // C[mr][nr] (rows ldc apart) (+)= A[kc][mr] * B, B row r at b + r*nr.
-    void (*packed)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
-    // The same with B row r at b + off[r].
-    void (*indirect)(int64_t kc, const float* a, const float* b, const int64_t* off, float* c,
-                     int64_t ldc, bool accumulate);
+    // C[mr][nr] (rows ldc apart) (+)= A[kc][mr] * B, B row r at b + r*ldb.
+    void (*packed)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                   bool accumulate);
 };
 
 const GemmMicroKernel& gemm_micro_kernel_avx512();

@@ -8,8 +8,7 @@
 // One call computes a tile C[MR][NR] (NR = NV vectors of V::width floats, C
 // rows ldc floats apart) += A[kc][MR] * B[kc][NR]:
 //   A: a packed panel, MR floats per reduction step r (weights, packed at load);
-//   B: row r is NR contiguous floats at b + r*NR (packed) or b + off[r]
-//      (indirect: a conv's input read in place, one offset per tap).
+//   B: row r is NR contiguous floats at b + r*ldb (a packed group of tiles).
 // Register blocking: MR x NV accumulators; per step r, NV loads of B, MR
 // broadcasts of A and MR*NV fused multiply-adds.
 //
@@ -28,18 +27,17 @@
 namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE {
 namespace {
 
-template <class V, int MR, int NV, bool Indirect>
-void micro_tile(int64_t kc, const float* a, const float* b, const int64_t* off, float* c,
-                int64_t ldc, bool accumulate) {
+template <class V, int MR, int NV>
+void packed_tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                 bool accumulate) {
     constexpr int W = V::width;
-    constexpr int NR = NV * W;
     typename V::type acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc[i][v] = accumulate ? V::load(c + i * ldc + v * W) : V::zero();
     for (int64_t r = 0; r < kc; ++r) {
-        const float* br = Indirect ? b + off[r] : b + r * NR;
+        const float* br = b + r * ldb;
         typename V::type bv[NV];
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) bv[v] = V::load(br + v * W);
@@ -57,17 +55,6 @@ void micro_tile(int64_t kc, const float* a, const float* b, const int64_t* off, 
         for (int v = 0; v < NV; ++v) V::store(c + i * ldc + v * W, acc[i][v]);
 }
 
-template <class V, int MR, int NV>
-void packed_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
-    micro_tile<V, MR, NV, false>(kc, a, b, nullptr, c, ldc, accumulate);
-}
-
-template <class V, int MR, int NV>
-void indirect_tile(int64_t kc, const float* a, const float* b, const int64_t* off, float* c,
-                   int64_t ldc, bool accumulate) {
-    micro_tile<V, MR, NV, true>(kc, a, b, off, c, ldc, accumulate);
-}
-
 // The kernel table of this ISA; kc is the reduction block that keeps the B
 // panel (kc x NR) in L1 and the A panels of one block in L2.
 template <class V, int MR, int NV, int KC>
@@ -78,7 +65,6 @@ GemmMicroKernel make_micro_kernel(const char* isa) {
     k.kc = KC;
     k.isa = isa;
     k.packed = &packed_tile<V, MR, NV>;
-    k.indirect = &indirect_tile<V, MR, NV>;
     return k;
 }
 
