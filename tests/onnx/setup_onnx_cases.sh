@@ -26,7 +26,7 @@ if [[ -n "${FCNRT_PYTHON:-}" ]]; then
     "$python" -c "import onnx" 2>/dev/null || skip "FCNRT_PYTHON=$python has no onnx module"
 else
     python=$venv/bin/python
-    if ! "$python" -c "import onnx" 2>/dev/null; then
+    if ! "$python" -c "import onnx, onnxruntime" 2>/dev/null; then
         base=$(command -v python3 || true)
         [[ -n "$base" ]] || skip "no python3 to make a virtual environment with"
         if [[ ! -x "$python" ]]; then
@@ -34,9 +34,13 @@ else
             "$base" -m venv "$venv" ||
                 skip "cannot make a virtual environment in $venv (Debian: apt-get install python3-venv)"
         fi
-        echo "setup_onnx_cases: pip-installing onnx and numpy into $venv (a few minutes, once)"
+        echo "setup_onnx_cases: pip-installing onnx, onnxruntime and numpy into $venv (a few minutes, once)"
         "$python" -m pip install --quiet --disable-pip-version-check onnx numpy ||
             skip "pip install onnx into $venv failed (no network?)"
+        # onnxruntime is the peer of tests/onnx/issue14_vs_onnxruntime.py only: that
+        # test skips without it, the node cases do not need it.
+        "$python" -m pip install --quiet --disable-pip-version-check onnxruntime ||
+            echo "setup_onnx_cases: pip install onnxruntime failed; the onnxruntime comparison will skip"
     fi
 fi
 
