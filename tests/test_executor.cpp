@@ -236,6 +236,11 @@ TEST(ConcatInPlace, ProducersWriteIntoNestedAndStridedSlices) {
     }
 }
 
+// Output 0 of `model` on input "x" on the named backend.
+Tensor run_on(const Model& model, const char* device, const Tensor& x) {
+    return Executor(model, select_backend(device, nullptr)).run({{"x", x}})[0];
+}
+
 TEST(FuseResidual, ConvAddReluBecomesOneNode) {
     std::map<std::string, Tensor> weights;
     Tensor w(DType::F32, {3, 3, 3, 3});
@@ -269,8 +274,8 @@ TEST(FuseResidual, ConvAddReluBecomesOneNode) {
     for (int64_t e = 0; e < x.numel(); ++e) x.f32()[e] = uni(rng);
     for (const char* device : {"reference", "cpu"}) {
         SCOPED_TRACE(device);
-        const Tensor got = Executor(fused, select_backend(device, nullptr)).run({{"x", x}})[0];
-        const Tensor want = Executor(unfused, select_backend(device, nullptr)).run({{"x", x}})[0];
+        const Tensor got = run_on(fused, device, x);
+        const Tensor want = run_on(unfused, device, x);
         ASSERT_EQ(got.shape(), want.shape());
         EXPECT_LE(test::relative_max_error(got, want), 1e-6);
         float lo = 0.0f;
@@ -309,8 +314,8 @@ TEST(FuseActivation, BatchNormReluBecomesOnePass) {
     for (int64_t e = 0; e < x.numel(); ++e) x.f32()[e] = uni(rng);
     for (const char* device : {"reference", "cpu"}) {
         SCOPED_TRACE(device);
-        const Tensor got = Executor(fused, select_backend(device, nullptr)).run({{"x", x}})[0];
-        const Tensor want = Executor(unfused, select_backend(device, nullptr)).run({{"x", x}})[0];
+        const Tensor got = run_on(fused, device, x);
+        const Tensor want = run_on(unfused, device, x);
         ASSERT_EQ(got.shape(), want.shape());
         EXPECT_EQ(std::memcmp(got.data(), want.data(), got.bytes()), 0) << "one pass must give the two passes' bits";
     }

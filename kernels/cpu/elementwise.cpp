@@ -59,19 +59,27 @@ void binary_plane(const float* a, const View& av, const float* b, const View& bv
     }
 }
 
-}  // namespace
-
-void activation(const View& x, const View& y, ActivationParams act) {
+// Runs body(c, in, out, hw) on every (n, c) plane of x and y, one plane per
+// OpenMP task (threads only when the tensor is large enough to pay for them).
+// The elementwise kernels below are such loops; body holds the inner loop.
+template <class Body>
+void for_each_plane(const View& x, const View& y, Body body) {
     const int64_t hw = x.hw();
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
     for (int64_t n = 0; n < x.n; ++n) {
         for (int64_t c = 0; c < x.c; ++c) {
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
-            if (in != out) std::memcpy(out, in, sizeof(float) * hw);
-            bias_activation(out, hw, 0.0f, act);
+            body(c, x.f32() + x.offset(n, c, 0, 0), y.f32() + y.offset(n, c, 0, 0), hw);
         }
     }
+}
+
+}  // namespace
+
+void activation(const View& x, const View& y, ActivationParams act) {
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
+        if (in != out) std::memcpy(out, in, sizeof(float) * hw);
+        bias_activation(out, hw, 0.0f, act);
+    });
 }
 
 void binary(const View& a, const View& b, const View& y, const BinaryParams& p) {
@@ -94,33 +102,27 @@ void binary(const View& a, const View& b, const View& y, const BinaryParams& p) 
 
 void batch_norm(const View& x, const float* scale, const float* bias, const float* mean,
                 const float* var, float epsilon, ActivationParams act, const View& y) {
-    const int64_t hw = x.hw();
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < x.n; ++n) {
-        for (int64_t c = 0; c < x.c; ++c) {
-            // (x - mean) * inv_std * scale + bias, with the per-channel factor in
-            // float64 so only the final fused step rounds in float32.
-            const double inv_std = 1.0 / std::sqrt(static_cast<double>(var[c]) + epsilon);
-            const float mul = static_cast<float>(inv_std * scale[c]);
-            const float m = mean[c], b = bias[c];
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
-            // A fused activation (fuse_activation: FC-DenseNet's batch_norm + relu)
-            // runs in the same pass; relu, the common one, stays vectorised.
-            if (act.kind == Activation::Relu) {
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
+        // (x - mean) * inv_std * scale + bias, with the per-channel factor in
+        // float64 so only the final fused step rounds in float32.
+        const double inv_std = 1.0 / std::sqrt(static_cast<double>(var[c]) + epsilon);
+        const float mul = static_cast<float>(inv_std * scale[c]);
+        const float m = mean[c], b = bias[c];
+        // A fused activation (fuse_activation: FC-DenseNet's batch_norm + relu)
+        // runs in the same pass; relu, the common one, stays vectorised.
+        if (act.kind == Activation::Relu) {
 #pragma omp simd
-                for (int64_t i = 0; i < hw; ++i) {
-                    const float v = (in[i] - m) * mul + b;
-                    out[i] = v > 0.0f ? v : 0.0f;
-                }
-            } else if (act.kind == Activation::None) {
-#pragma omp simd
-                for (int64_t i = 0; i < hw; ++i) out[i] = (in[i] - m) * mul + b;
-            } else {
-                for (int64_t i = 0; i < hw; ++i) out[i] = apply_activation((in[i] - m) * mul + b, act);
+            for (int64_t i = 0; i < hw; ++i) {
+                const float v = (in[i] - m) * mul + b;
+                out[i] = v > 0.0f ? v : 0.0f;
             }
+        } else if (act.kind == Activation::None) {
+#pragma omp simd
+            for (int64_t i = 0; i < hw; ++i) out[i] = (in[i] - m) * mul + b;
+        } else {
+            for (int64_t i = 0; i < hw; ++i) out[i] = apply_activation((in[i] - m) * mul + b, act);
         }
-    }
+    });
 }
 
 // Clamp to [0, 1] that lets NaN through (fmin/fmax would turn it into a bound),
@@ -128,84 +130,54 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
 inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
-    const int64_t hw = x.hw();
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < x.n; ++n) {
-        for (int64_t c = 0; c < x.c; ++c) {
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
 #pragma omp simd
-            for (int64_t i = 0; i < hw; ++i) out[i] = clamp01(alpha * in[i] + beta);
-        }
-    }
+        for (int64_t i = 0; i < hw; ++i) out[i] = clamp01(alpha * in[i] + beta);
+    });
 }
 
 void hard_swish(const View& x, const View& y) {
-    const int64_t hw = x.hw();
     const float sixth = 1.0f / 6.0f;
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < x.n; ++n) {
-        for (int64_t c = 0; c < x.c; ++c) {
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
 #pragma omp simd
-            for (int64_t i = 0; i < hw; ++i)
-                out[i] = in[i] * clamp01(in[i] * sixth + 0.5f);
-        }
-    }
+        for (int64_t i = 0; i < hw; ++i)
+            out[i] = in[i] * clamp01(in[i] * sixth + 0.5f);
+    });
 }
 
 // PReLU, ELU and GELU: one (n, c) plane per task as above. Float32 arithmetic
 // with the libm functions (expm1f, erff, tanhf), each accurate to a few ulp.
 void prelu(const View& x, const float* slope, int64_t slope_count, const View& y) {
-    const int64_t hw = x.hw();
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < x.n; ++n) {
-        for (int64_t c = 0; c < x.c; ++c) {
-            const float s = slope[slope_count == 1 ? 0 : c];
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
+        const float s = slope[slope_count == 1 ? 0 : c];
 #pragma omp simd
-            for (int64_t i = 0; i < hw; ++i) out[i] = in[i] >= 0.0f ? in[i] : s * in[i];
-        }
-    }
+        for (int64_t i = 0; i < hw; ++i) out[i] = in[i] >= 0.0f ? in[i] : s * in[i];
+    });
 }
 
 void elu(const View& x, const View& y, float alpha) {
-    const int64_t hw = x.hw();
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < x.n; ++n) {
-        for (int64_t c = 0; c < x.c; ++c) {
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
-            for (int64_t i = 0; i < hw; ++i)
-                out[i] = in[i] > 0.0f ? in[i] : alpha * std::expm1(in[i]);
-        }
-    }
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
+        for (int64_t i = 0; i < hw; ++i)
+            out[i] = in[i] > 0.0f ? in[i] : alpha * std::expm1(in[i]);
+    });
 }
 
 void gelu(const View& x, const View& y, bool tanh_form) {
-    const int64_t hw = x.hw();
     const float inv_sqrt2 = 0.70710678118654752f, sqrt_2_over_pi = 0.79788456080286536f;
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() > kParallelThreshold)
-    for (int64_t n = 0; n < x.n; ++n) {
-        for (int64_t c = 0; c < x.c; ++c) {
-            const float* in = x.f32() + x.offset(n, c, 0, 0);
-            float* out = y.f32() + y.offset(n, c, 0, 0);
-            if (tanh_form) {
-                for (int64_t i = 0; i < hw; ++i) {
-                    const float v = in[i];
-                    out[i] =
-                        0.5f * v * (1.0f + std::tanh(sqrt_2_over_pi * (v + 0.044715f * v * v * v)));
-                }
-            } else {
-                for (int64_t i = 0; i < hw; ++i) {
-                    const float v = in[i];
-                    out[i] = 0.5f * v * (1.0f + std::erf(v * inv_sqrt2));
-                }
+    for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
+        if (tanh_form) {
+            for (int64_t i = 0; i < hw; ++i) {
+                const float v = in[i];
+                out[i] =
+                    0.5f * v * (1.0f + std::tanh(sqrt_2_over_pi * (v + 0.044715f * v * v * v)));
+            }
+        } else {
+            for (int64_t i = 0; i < hw; ++i) {
+                const float v = in[i];
+                out[i] = 0.5f * v * (1.0f + std::erf(v * inv_sqrt2));
             }
         }
-    }
+    });
 }
 
 void copy(const View& x, const View& y) {
