@@ -13,6 +13,7 @@ const std::map<std::string, OpDef>& registry() {
         register_elementwise_ops(m);
         register_shape_ops(m);
         register_channel_ops(m);
+        register_norm_ops(m);
         return m;
     }();
     return ops;

@@ -113,5 +113,6 @@ void register_pool_ops(std::map<std::string, OpDef>& ops);
 void register_elementwise_ops(std::map<std::string, OpDef>& ops);
 void register_shape_ops(std::map<std::string, OpDef>& ops);
 void register_channel_ops(std::map<std::string, OpDef>& ops);
+void register_norm_ops(std::map<std::string, OpDef>& ops);
 
 }  // namespace fcnrt

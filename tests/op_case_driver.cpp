@@ -14,6 +14,7 @@
 #include "kernels/reference/dense.h"
 #include "kernels/reference/elementwise.h"
 #include "kernels/reference/layout.h"
+#include "kernels/reference/norm.h"
 #include "kernels/reference/pool.h"
 #include "kernels/reference/resize.h"
 #include "kernels/reference/softmax.h"
@@ -201,7 +202,8 @@ const std::vector<std::string>& op_case_families() {
                                                       "pad",
                                                       "depth_to_space",
                                                       "space_to_depth",
-                                                      "dense"};
+                                                      "dense",
+                                                      "group_norm"};
     return families;
 }
 

@@ -53,6 +53,7 @@ constexpr uint32_t kPoison = 0x7fc00000u;    // quiet NaN (as int32: an impossib
         k.depth_to_space = ns::depth_to_space;     \
         k.space_to_depth = ns::space_to_depth;     \
         k.dense = ns::dense;                       \
+        k.group_norm = ns::group_norm;             \
         return k;                                  \
     }()
 

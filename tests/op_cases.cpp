@@ -1108,6 +1108,52 @@ std::vector<OpCase> dense_cases() {
     return v;
 }
 
+// group_norm: instance norm (groups == C), group norm (C / groups channels a
+// group), one group; with and without scale/bias; odd planes, a 1x1 plane (variance
+// 0: y = bias), strided batches, NaNs (poison their group only), positive inputs
+// (mean about three times the spread) and a large epsilon.
+std::vector<OpCase> group_norm_cases() {
+    std::vector<OpCase> v;
+    struct Variant {
+        TensorSpec x;
+        int64_t groups;
+        bool affine;
+        float epsilon;
+        int64_t out_gap;
+        double nan_fraction;
+    };
+    TensorSpec offset = f32(2, 6, 17, 9, Fill::Positive);
+    for (const Variant& s : {Variant{f32(2, 5, 33, 7), 5, true, 1e-5f, 0, 0.0},
+                             Variant{f32(3, 6, 7, 33, Fill::Wide, 11), 3, true, 1e-5f, 7, 0.0},
+                             Variant{f32(1, 17, 127, 127), 1, false, 1e-5f, 0, 0.0},
+                             Variant{f32(4, 4, 1, 1), 4, true, 1e-5f, 0, 0.0},
+                             Variant{f32(2, 8, 5, 3), 2, false, 0.5f, 0, 0.0},
+                             Variant{f32(2, 6, 9, 7), 3, true, 1e-5f, 0, 0.05},
+                             Variant{offset, 2, true, 1e-6f, 0, 0.0}}) {
+        OpCase c;
+        c.family = "group_norm";
+        TensorSpec x = s.x;
+        x.nan_fraction = s.nan_fraction;
+        c.inputs = {x};
+        if (s.affine) c.inputs.push_back(f32(1, x.c, 1, 1, Fill::Wide));
+        if (s.affine) c.inputs.push_back(f32(1, x.c, 1, 1));
+        c.outputs = {f32(x.n, x.c, x.h, x.w, Fill::Uniform, s.out_gap)};
+        c.name = dims(x) + "_groups" + std::to_string(s.groups) + (s.affine ? "_affine" : "") +
+                 (s.nan_fraction > 0 ? "_nan" : "") + "_eps" + std::to_string(s.epsilon).substr(0, 8) +
+                 "_out" + dims(c.outputs[0]);
+        const int64_t groups = s.groups;
+        const bool affine = s.affine;
+        const float eps = s.epsilon;
+        c.run = [groups, affine, eps](const KernelSet& k, const std::vector<View>& in,
+                                      const std::vector<View>& out) {
+            k.group_norm(in[0], affine ? in[1].f32() : nullptr, affine ? in[2].f32() : nullptr,
+                         out[0], groups, eps);
+        };
+        v.push_back(c);
+    }
+    return v;
+}
+
 std::vector<OpCase> build_all() {
     std::vector<OpCase> all;
     for (auto builder : {conv2d_cases,
@@ -1129,7 +1175,8 @@ std::vector<OpCase> build_all() {
                          crop_cases,
                          pad_cases,
                          space_depth_cases,
-                         dense_cases}) {
+                         dense_cases,
+                         group_norm_cases}) {
         std::vector<OpCase> cases = builder();
         for (size_t i = 0; i < cases.size(); ++i) {
             // Fixed seeds: a function of the family and the position within it.

@@ -61,6 +61,8 @@ struct KernelSet {
     std::function<void(const View&, const View&, const SpaceDepthParams&)> space_to_depth;
     std::function<void(const View&, const View&, const float*, const View&, ActivationParams)>
         dense;
+    std::function<void(const View&, const float*, const float*, const View&, int64_t, float)>
+        group_norm;
 };
 
 enum class Fill : uint8_t {

@@ -17,6 +17,7 @@
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/layout.h"
+#include "kernels/cpu/norm.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/resize.h"
 #include "kernels/cpu/softmax.h"

@@ -22,6 +22,7 @@
 #include "kernels/cuda/dense.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/layout.h"
+#include "kernels/cuda/norm.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/resize.h"
 #include "kernels/cuda/softmax.h"
@@ -154,6 +155,8 @@ KernelSet cuda_kernels(cudaStream_t s) {
     k.dense = [s](const View& x, const View& w, const float* b, const View& y, ActivationParams a) {
         cuda::dense(x, w, b, y, a, s);
     };
+    k.group_norm = [s](const View& x, const float* scale, const float* bias, const View& y,
+                       int64_t groups, float eps) { cuda::group_norm(x, scale, bias, y, groups, eps, s); };
     return k;
 }
 
