@@ -83,8 +83,8 @@ void trace_back(const Model& model, const std::map<std::string, TensorInfo>& sha
         const Shape& in_shape = shapes.at(n.inputs[0]).shape;
         const Shape& out_shape = shapes.at(n.outputs[0]).shape;
         for (size_t k = 0; k < n.inputs.size(); ++k) {
-            // A crop's ref input lends only its size.
-            if (n.op->name == "crop" && k == 1) continue;
+            // A crop's ref input, and a resize's size source, lend only their size.
+            if ((n.op->name == "crop" || n.op->name == "resize") && k == 1) continue;
             const std::string& t = n.inputs[k];
             whole[t] = whole[t] || reads_whole;
             // A conv's residual input is read pointwise, at the output's pixels.

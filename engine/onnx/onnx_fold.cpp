@@ -347,14 +347,14 @@ bool fold_node(Importer& im, const onnx::NodeProto& n) {
         const std::string in = input_or_empty(n, 0);
         Shape dims;
         if (im.is_const(in)) {
-            dims = im.constant(in).dims;
+            dims = im.constant_or_symbolic(in).dims;
         } else {
+            // A dim left open (null) becomes a symbol: dim k of `in`, followed
+            // through Gather, Slice, Concat and the like (below) to a Resize or
+            // Reshape that can name it (onnx_map_shape.cpp).
             dims = im.value(in).shape;
-            for (int64_t d : dims)
-                if (d == kUnknownDim)
-                    throw Error("Shape of '" + in + "', whose shape " + shape_to_string(dims) +
-                                " is not static; fcnrt folds shape arithmetic at import, so give "
-                                "the ONNX graph input fixed dims");
+            for (size_t k = 0; k < dims.size(); ++k)
+                if (dims[k] == kUnknownDim) dims[k] = im.symbol(in, int(k));
         }
         const int64_t r = int64_t(dims.size());
         int64_t start = a.integer("start", 0), end = a.integer("end", r);
@@ -362,12 +362,25 @@ bool fold_node(Importer& im, const onnx::NodeProto& n) {
         if (end < 0) end += r;
         start = std::clamp<int64_t>(start, 0, r);
         end = std::clamp<int64_t>(end, start, r);
-        im.set_const(out, make_ints({end - start}, std::vector<int64_t>(dims.begin() + start, dims.begin() + end)));
+        ConstValue v = make_ints({end - start}, std::vector<int64_t>(dims.begin() + start, dims.begin() + end));
+        for (int64_t d : v.i) v.symbolic = v.symbolic || im.is_symbol(d);
+        im.set_const(out, std::move(v));
         return true;
     }
     if (!all_inputs_const(im, n)) return false;
 
-    auto in = [&](int k) -> const ConstValue& { return im.constant(input_or_empty(n, k)); };
+    // Symbolic values (dynamic dims) pass only through ops that move elements
+    // without computing on them: the data input of Identity, Gather, Unsqueeze,
+    // Squeeze, Slice and Reshape, any input of Concat, an integer Cast. Anything
+    // else (arithmetic, a symbolic index or axis) is refused by im.constant().
+    const bool moves_elements = op == "Identity" || op == "Gather" || op == "Unsqueeze" ||
+                                op == "Squeeze" || op == "Slice" || op == "Reshape" || op == "Concat" ||
+                                (op == "Cast" && a.integer("to", 0) == onnx::TensorProto::INT64);
+    for (int k = 0; k < n.input_size(); ++k) {
+        if (n.input(k).empty() || !im.constant_or_symbolic(n.input(k)).symbolic) continue;
+        if (!moves_elements || (k > 0 && op != "Concat")) im.constant(n.input(k));  // throws
+    }
+    auto in = [&](int k) -> const ConstValue& { return im.constant_or_symbolic(input_or_empty(n, k)); };
     ConstValue result;
     if (op == "Identity") {
         result = in(0);
@@ -491,6 +504,8 @@ bool fold_node(Importer& im, const onnx::NodeProto& n) {
     } else {
         return false;
     }
+    if (!result.is_float)
+        for (int64_t v : result.i) result.symbolic = result.symbolic || im.is_symbol(v);
     im.set_const(out, std::move(result));
     return true;
 }

@@ -230,10 +230,52 @@ const onnx::TensorProto* Attrs::tensor(const std::string& name) const {
 
 // ---- importer state ----
 
-const ConstValue& Importer::constant(const std::string& name) const {
+namespace {
+// Symbol codes: kSymbolBase - id, for at most kMaxSymbols ids.
+constexpr int64_t kSymbolBase = -(int64_t(1) << 62);
+constexpr int64_t kMaxSymbols = int64_t(1) << 20;
+}  // namespace
+
+const ConstValue& Importer::constant_or_symbolic(const std::string& name) const {
     auto it = consts_.find(name);
     if (it == consts_.end()) throw Error("tensor '" + name + "' is not a constant");
     return it->second;
+}
+
+const ConstValue& Importer::constant(const std::string& name) const {
+    const ConstValue& v = constant_or_symbolic(name);
+    if (v.symbolic) {
+        std::string dims;
+        for (int64_t e : v.i)
+            if (is_symbol(e)) dims += (dims.empty() ? "" : ", ") + describe_symbol(e);
+        throw Error("tensor '" + name + "' depends on run-time sizes (" + dims +
+                    "), where fcnrt needs a value known at import; fcnrt follows dynamic sizes "
+                    "only into Resize sizes and Reshapes that keep dims (engine/onnx/README.md), "
+                    "otherwise give the ONNX graph input fixed dims");
+    }
+    return v;
+}
+
+int64_t Importer::symbol(const std::string& tensor, int dim) {
+    for (size_t k = 0; k < symbols_.size(); ++k)
+        if (symbols_[k].first == tensor && symbols_[k].second == dim) return kSymbolBase - int64_t(k);
+    if (int64_t(symbols_.size()) >= kMaxSymbols) throw Error("too many dynamic dims");
+    symbols_.emplace_back(tensor, dim);
+    return kSymbolBase - int64_t(symbols_.size() - 1);
+}
+
+bool Importer::is_symbol(int64_t v) const {
+    return v <= kSymbolBase && v > kSymbolBase - int64_t(symbols_.size());
+}
+
+const std::pair<std::string, int>& Importer::symbol_dim(int64_t v) const {
+    if (!is_symbol(v)) throw Error("internal: not a symbol code");
+    return symbols_[size_t(kSymbolBase - v)];
+}
+
+std::string Importer::describe_symbol(int64_t v) const {
+    const auto& s = symbol_dim(v);
+    return "dim " + std::to_string(s.second) + " of '" + s.first + "'";
 }
 
 const TensorInfo& Importer::value(const std::string& name) const {

@@ -20,6 +20,10 @@ namespace fcnrt::onnx_import {
 // int64; `dims` is the ONNX shape (empty for a scalar).
 struct ConstValue {
     bool is_float = true;
+    // Integer shape values some of whose elements are dims known only at run
+    // time (Shape of a tensor with a null dim): such an element holds a symbol
+    // code (Importer::symbol). Only the importer's symbol-aware paths read these.
+    bool symbolic = false;
     Shape dims;
     std::vector<double> f;
     std::vector<int64_t> i;
@@ -77,7 +81,34 @@ public:
 
     // ---- tensors known at import time ----
     bool is_const(const std::string& name) const { return consts_.count(name) > 0; }
+    // Throws, naming the dynamic dims, when the value is symbolic.
     const ConstValue& constant(const std::string& name) const;
+    // The value, symbolic or not.
+    const ConstValue& constant_or_symbolic(const std::string& name) const;
+
+    // ---- dynamic dims: dim `dim` of run-time tensor `tensor`, as a symbol code
+    // in a symbolic ConstValue (far below any shape value an exporter writes, and
+    // apart from the INT64_MIN-based sentinels of Slice) ----
+    int64_t symbol(const std::string& tensor, int dim);
+    // Whether `v` (an element of a symbolic value) is a symbol code.
+    bool is_symbol(int64_t v) const;
+    // The tensor and dim a symbol code names.
+    const std::pair<std::string, int>& symbol_dim(int64_t v) const;
+    // "dim 2 of 'x'", for messages.
+    std::string describe_symbol(int64_t v) const;
+
+    // GroupNorm's export, Reshape(x, [N, G, -1]) -> InstanceNormalization ->
+    // Reshape(to Shape(x)), collected over its three nodes into one group_norm
+    // (onnx_map_elementwise.cpp). Keyed by the intermediate tensor's name.
+    struct PendingGroupNorm {
+        std::string x;      // the rank-4 input
+        int64_t groups = 0;
+        bool normalised = false;  // the InstanceNormalization has been seen
+        std::string scale, bias;  // per-channel weights ([C]) once normalised
+        double epsilon = 1e-5;
+        std::string name;   // the fcnrt node name (from the InstanceNormalization)
+    };
+    std::map<std::string, PendingGroupNorm> pending_group_norm;
     void set_const(const std::string& name, ConstValue v) { consts_[name] = std::move(v); }
 
     // ---- run-time tensors (graph inputs and outputs of emitted nodes) ----
@@ -127,6 +158,7 @@ private:
     std::map<std::string, TensorInfo> values_;
     std::set<std::string> used_node_names_;
     std::set<std::string> used_tensor_names_;
+    std::vector<std::pair<std::string, int>> symbols_;
     int counter_ = 0;
 };
 

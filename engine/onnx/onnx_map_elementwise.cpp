@@ -57,6 +57,56 @@ void map_elu(Importer& im, const onnx::NodeProto& n) {
     im.emit(std::move(j));
 }
 
+// InstanceNormalization (scale and B known at import): of a rank-4 run-time
+// tensor, fcnrt's group_norm with one group per channel; of the [N, G, -1] view
+// opened by GroupNorm's export (a pending group norm, onnx_map_shape.cpp), the
+// middle step of that pattern: its per-group scale and B become per-channel
+// weights, and the closing Reshape emits one group_norm.
+void map_instance_norm(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    const double epsilon = a.number("epsilon", 1e-5);
+    const ConstValue& scale = const_input(im, n, 1, "scale");
+    const ConstValue& bias = const_input(im, n, 2, "B");
+    auto pending = im.pending_group_norm.find(n.input(0));
+    if (pending != im.pending_group_norm.end()) {
+        Importer::PendingGroupNorm p = pending->second;
+        if (p.normalised) throw Error("internal: group norm view normalised twice");
+        const int64_t groups = p.groups, channels = im.value(p.x).shape[1];
+        if (scale.numel() != groups || bias.numel() != groups)
+            throw Error("scale and B must have " + std::to_string(groups) +
+                        " elements (one per group of the [N, G, -1] view)");
+        const auto& readers = im.consumers[n.output(0)];
+        if (readers.size() != 1 || readers[0] != "Reshape" || im.graph_outputs.count(n.output(0)))
+            throw Error("InstanceNormalization of a [N, G, -1] view must be read by one Reshape "
+                        "back to the input's shape (PyTorch's GroupNorm export)");
+        Tensor s(DType::F32, {channels}), b(DType::F32, {channels});
+        for (int64_t c = 0; c < channels; ++c) {
+            s.f32()[c] = float(scale.as_double(c / (channels / groups)));
+            b.f32()[c] = float(bias.as_double(c / (channels / groups)));
+        }
+        p.normalised = true;
+        p.scale = im.add_weight(n.input(1), std::move(s));
+        p.bias = im.add_weight(n.input(2), std::move(b));
+        p.epsilon = epsilon;
+        p.name = im.node_name(n);
+        im.pending_group_norm[n.output(0)] = p;
+        return;
+    }
+    const Shape& x = value_input(im, n, 0).shape;
+    if (x.size() != 4)
+        throw Error("InstanceNormalization of rank " + std::to_string(x.size()) +
+                    "; fcnrt normalises NCHW (rank-4) tensors, or GroupNorm's [N, G, -1] view");
+    const int64_t channels = scale.numel();
+    if (bias.numel() != channels || (x[1] != kUnknownDim && x[1] != channels))
+        throw Error("scale and B must have one element per channel of x " + shape_to_string(x));
+    Json j = make_node("group_norm", im.node_name(n), {n.input(0)}, {n.output(0)});
+    j["groups"] = channels;
+    j["epsilon"] = epsilon;
+    j["scale"] = im.add_weight(n.input(1), scale, {channels});
+    j["bias"] = im.add_weight(n.input(2), bias, {channels});
+    im.emit(std::move(j));
+}
+
 // Gelu (opset 20): approximate "none" (erf) or "tanh".
 void map_gelu(Importer& im, const onnx::NodeProto& n) {
     const Attrs a(n);
@@ -182,6 +232,7 @@ void register_elementwise_mappers(std::map<std::string, OpMapper>& m) {
     m["Elu"] = map_elu;
     m["Gelu"] = map_gelu;
     m["BatchNormalization"] = map_batch_norm;
+    m["InstanceNormalization"] = map_instance_norm;
     m["Dropout"] = map_pass_through;
     m["Identity"] = map_pass_through;
 }

@@ -61,6 +61,37 @@ void map_argmax(Importer& im, const onnx::NodeProto& n) {
     im.emit(std::move(j));
 }
 
+// Resize sizes that depend on run-time dims: [N, C, H, W] where H and W are dims 2
+// and 3 of one run-time tensor T (PyTorch's interpolate(x, size=t.shape[-2:]) with
+// dynamic axes) and N, C keep x's (known and equal, or dims 0 and 1 of a tensor).
+// Returns T, which fcnrt's resize reads the size from (`size_from_input`).
+std::string dynamic_size_source(const Importer& im, const onnx::NodeProto& n, const Shape& x,
+                                const ConstValue& sizes) {
+    const std::vector<int64_t>& s = sizes.i;
+    std::string source;
+    bool ok = s.size() == 4;
+    for (size_t k = 0; ok && k < 4; ++k) {
+        if (!im.is_symbol(s[k])) {
+            ok = k < 2 && x[k] != kUnknownDim && s[k] == x[k];
+            continue;
+        }
+        const auto& d = im.symbol_dim(s[k]);
+        if (d.second != int(k)) ok = false;
+        if (k >= 2) {
+            if (source.empty()) source = d.first;
+            ok = ok && d.first == source;
+        }
+    }
+    if (!ok || source.empty() || !im.is_value(source) || im.value(source).shape.size() != 4) {
+        std::string what;
+        for (int64_t v : s) what += (what.empty() ? "" : ", ") + (im.is_symbol(v) ? im.describe_symbol(v) : std::to_string(v));
+        throw Error("Resize sizes [" + what + "] (input '" + n.input(3) +
+                    "') depend on run-time sizes; fcnrt follows them only when they are [N, C, "
+                    "H, W] of x with H and W those of one NCHW tensor (resize to its size)");
+    }
+    return source;
+}
+
 // Resize (opset 10: X, scales; 11+: X, roi, scales, sizes) and Upsample (opset
 // 7: scales attribute; 9: scales input).
 void map_resize(Importer& im, const onnx::NodeProto& n) {
@@ -88,6 +119,7 @@ void map_resize(Importer& im, const onnx::NodeProto& n) {
 
     std::vector<double> scales;
     std::vector<int64_t> sizes;
+    std::string size_source;  // sizes = another tensor's H and W, known at run time
     if (upsample && im.opset() < 9) {
         scales = a.numbers("scales");
     } else if (upsample || im.opset() < 11) {
@@ -97,7 +129,14 @@ void map_resize(Importer& im, const onnx::NodeProto& n) {
         if (!s.empty() && !const_input(im, n, 2, "scales").dims.empty() &&
             const_input(im, n, 2, "scales").numel() > 0)
             scales = const_input(im, n, 2, "scales").doubles();
-        if (!z.empty()) sizes = const_input(im, n, 3, "sizes").ints();
+        if (!z.empty()) {
+            if (im.is_const(z) && im.constant_or_symbolic(z).symbolic) {
+                size_source = dynamic_size_source(im, n, x.shape, im.constant_or_symbolic(z));
+                sizes = {x.shape[0], x.shape[1], kUnknownDim, kUnknownDim};
+            } else {
+                sizes = const_input(im, n, 3, "sizes").ints();
+            }
+        }
     }
     if (scales.empty() == sizes.empty()) throw Error("needs exactly one of scales and sizes");
     if (!scales.empty()) {
@@ -139,9 +178,12 @@ void map_resize(Importer& im, const onnx::NodeProto& n) {
             if (!scales.empty() && out[ax] == in[ax] && scales[2 + ax] != 1.0) pytorch_default = false;
         }
     }
-    Json j = make_node("resize", im.node_name(n), {n.input(0)}, {n.output(0)});
+    std::vector<std::string> inputs = {n.input(0)};
+    if (!size_source.empty()) inputs.push_back(size_source);
+    Json j = make_node("resize", im.node_name(n), inputs, {n.output(0)});
     j["mode"] = mode == "linear" ? "bilinear" : "nearest";
     if (!scales.empty()) j["scale"] = {scales[2], scales[3]};
+    else if (!size_source.empty()) j["size_from_input"] = true;
     else j["size"] = {sizes[2], sizes[3]};
     if (align) j["align_corners"] = true;
     if (!pytorch_default) {
@@ -345,14 +387,97 @@ void close_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const std::vect
 // Reshape of a run-time tensor: [N, C, H, W] -> [N, C*H*W] is fcnrt's flatten; a
 // reshape to the same shape is an identity; a reshape to rank 6 opens the
 // PixelShuffle pattern above. Anything else is refused.
+// Closes GroupNorm's pattern: `spec` must give back the shape of the pending
+// group norm's input x (dims equal where known, dim k of x itself, 0 for N, or
+// one -1).
+void close_group_norm(Importer& im, const onnx::NodeProto& n, const ConstValue& spec) {
+    const Importer::PendingGroupNorm p = im.pending_group_norm.at(n.input(0));
+    if (!p.normalised)
+        throw Error("Reshape of GroupNorm's [N, G, -1] view before its InstanceNormalization");
+    const Shape& x = im.value(p.x).shape;
+    const std::vector<int64_t>& s = spec.i;
+    bool restores = spec.dims.size() == 1 && s.size() == 4 && !spec.is_float;
+    int inferred = 0;
+    for (size_t k = 0; restores && k < 4; ++k) {
+        if (im.is_symbol(s[k])) {
+            const auto& d = im.symbol_dim(s[k]);
+            restores = d.first == p.x && d.second == int(k);
+        } else if (s[k] == -1) {
+            restores = ++inferred == 1;
+        } else {
+            restores = (k == 0 && s[k] == 0) || (x[k] != kUnknownDim && s[k] == x[k]);
+        }
+    }
+    if (!restores)
+        throw Error("GroupNorm's pattern (Reshape to [N, G, -1], InstanceNormalization, Reshape) "
+                    "must reshape back to the shape of '" + p.x + "'");
+    Json j = make_node("group_norm", p.name, {p.x}, {n.output(0)});
+    j["groups"] = p.groups;
+    j["epsilon"] = p.epsilon;
+    j["scale"] = p.scale;
+    j["bias"] = p.bias;
+    im.emit(std::move(j));
+}
+
+// Opens GroupNorm's pattern when `spec` views rank-4 x as [N, G, -1] for the one
+// InstanceNormalization that reads it; returns false for any other reshape.
+bool open_group_norm(Importer& im, const onnx::NodeProto& n, const Shape& x, const ConstValue& spec) {
+    const auto& readers = im.consumers[n.output(0)];
+    if (x.size() != 4 || spec.i.size() != 3 || readers.size() != 1 ||
+        readers[0] != "InstanceNormalization" || im.graph_outputs.count(n.output(0)))
+        return false;
+    const int64_t n0 = spec.i[0], groups = spec.i[1];
+    const bool keeps_n = n0 == 0 || (x[0] != kUnknownDim && n0 == x[0]) ||
+                         (im.is_symbol(n0) && im.symbol_dim(n0) == std::make_pair(n.input(0), 0));
+    if (!keeps_n || im.is_symbol(groups) || groups < 1 || x[1] == kUnknownDim || x[1] % groups != 0)
+        return false;
+    const int64_t rest = spec.i[2];
+    const bool fits = rest == -1 || (x[2] != kUnknownDim && x[3] != kUnknownDim &&
+                                     rest == x[1] / groups * x[2] * x[3]);
+    if (!fits) return false;
+    Importer::PendingGroupNorm p;
+    p.x = n.input(0);
+    p.groups = groups;
+    im.pending_group_norm[n.output(0)] = p;
+    return true;
+}
+
 void map_reshape(Importer& im, const onnx::NodeProto& n) {
     const Attrs a(n);
-    const std::vector<int64_t> spec = im.opset() < 5 ? a.ints("shape", {}) : const_input(im, n, 1, "shape").ints();
-    if (im.pending_6d.count(n.input(0))) {
-        close_pixel_shuffle(im, n, spec, a.integer("allowzero", 0) != 0);
+    const bool allowzero = a.integer("allowzero", 0) != 0;
+    ConstValue spec_value;
+    if (im.opset() < 5) {
+        const std::vector<int64_t> s = a.ints("shape", {});
+        spec_value.is_float = false;
+        spec_value.dims = {int64_t(s.size())};
+        spec_value.i = s;
+    } else {
+        if (input_or_empty(n, 1).empty()) throw Error("needs input 1 (shape)");
+        if (!im.is_const(n.input(1))) const_input(im, n, 1, "shape");  // throws the usual message
+        spec_value = im.constant_or_symbolic(n.input(1));
+    }
+    if (im.pending_group_norm.count(n.input(0))) {
+        close_group_norm(im, n, spec_value);
         return;
     }
-    const TensorInfo& x = value_input(im, n, 0);
+    if (im.pending_6d.count(n.input(0))) {
+        close_pixel_shuffle(im, n, spec_value.symbolic ? im.constant(n.input(1)).ints() : spec_value.ints(),
+                            allowzero);
+        return;
+    }
+    const TensorInfo& x0 = value_input(im, n, 0);
+    if (spec_value.symbolic && open_group_norm(im, n, x0.shape, spec_value)) return;
+    // A dynamic dim k of x itself at position k keeps that dim: ONNX's 0.
+    for (size_t k = 0; k < spec_value.i.size() && spec_value.symbolic; ++k) {
+        if (!im.is_symbol(spec_value.i[k])) continue;
+        if (allowzero || im.symbol_dim(spec_value.i[k]) != std::make_pair(n.input(0), int(k)))
+            im.constant(n.input(1));  // throws, naming the dims
+        spec_value.i[k] = 0;
+    }
+    spec_value.symbolic = false;
+    const std::vector<int64_t> spec = spec_value.ints();
+    if (!spec_value.is_float && open_group_norm(im, n, x0.shape, spec_value)) return;
+    const TensorInfo& x = x0;
     if (x.shape.size() == 4 && spec.size() == 6) {
         open_pixel_shuffle(im, n, x.shape, spec, a.integer("allowzero", 0) != 0);
         return;

@@ -375,6 +375,7 @@ struct ResizeOp : OpParams {
     ResizeCoordMode coord_mode = ResizeCoordMode::Pytorch;
     NearestRounding nearest = NearestRounding::Floor;
     bool has_scale = false;
+    bool size_from_input = false;  // output H, W = input 1's (an fcnrt extension)
     double scale[2] = {1.0, 1.0};
     int64_t size[2] = {0, 0};
 };
@@ -392,6 +393,13 @@ ResizeParams resize_params(const ResizeOp& p, const View& x, const View& y) {
     for (int a = 0; a < 2; ++a)
         k.coord_scale[a] = p.has_scale ? double(float(1.0 / p.scale[a]))
                                        : double(float(in[a]) / float(out[a]));
+    // An output size given (not a scale) and longer than 1 on both axes: ONNX's
+    // half_pixel and pytorch_half_pixel are PyTorch's rule (what the importer
+    // writes as the default resize when it knows the sizes). Decided here, per
+    // call, for sizes known only at run time (size_from_input).
+    if (!p.has_scale && p.mode == ResizeMode::Bilinear && out[0] > 1 && out[1] > 1 &&
+        (p.coord_mode == ResizeCoordMode::HalfPixel || p.coord_mode == ResizeCoordMode::PytorchHalfPixel))
+        k.coord_mode = ResizeCoordMode::Pytorch;
     return k;
 }
 
@@ -404,6 +412,7 @@ void run_resize(const KernelArgs& a) {
 OpDef resize_def() {
     OpDef d;
     d.name = "resize";
+    d.max_inputs = 2;
     d.parse = [](const AttrReader& r) {
         auto p = std::make_shared<ResizeOp>();
         p->mode = r.choice("mode", {"nearest", "bilinear"}, "nearest") == "bilinear"
@@ -435,6 +444,14 @@ OpDef resize_def() {
                                                     : NearestRounding::Floor;
         }
         const bool has_scale = r.has("scale"), has_size = r.has("size");
+        // `size_from_input`: the output's H and W are those of input 1 (resize to
+        // another tensor's size, whatever the input size: dynamic-size imports).
+        p->size_from_input = r.boolean("size_from_input", false);
+        if (p->size_from_input) {
+            if (has_scale || has_size)
+                throw Error("give 'size_from_input' or one of 'scale' and 'size', not both");
+            return std::shared_ptr<const OpParams>(p);
+        }
         if (has_scale == has_size) throw Error("give exactly one of 'scale' and 'size'");
         if (has_scale) {
             p->has_scale = true;
@@ -456,6 +473,15 @@ OpDef resize_def() {
         const Shape& x = input_shape(c, 0, 4, "x");
         require_f32(c, 0);
         Shape y = x;
+        if (p.size_from_input != (c.inputs.size() == 2))
+            throw Error(p.size_from_input ? "'size_from_input' needs a second input (the size's source)"
+                                          : "a second input needs 'size_from_input'");
+        if (p.size_from_input) {
+            const Shape& like = input_shape(c, 1, 4, "size source");
+            y[2] = like[2];
+            y[3] = like[3];
+            return std::vector<TensorInfo>{{DType::F32, y}};
+        }
         for (int a = 0; a < 2; ++a) {
             if (!p.has_scale) {
                 y[2 + a] = p.size[a];
