@@ -5,7 +5,8 @@
 #
 # usage: tools/setup.sh [TARGET...]   (default: every target; tools/demo.sh asks
 #        for fcnrt alone). FCNRT_BUILD_DIR picks the build folder, FCNRT_CMAKE_ARGS
-#        adds configure options.
+#        adds configure options. FCNRT_SETUP_OPTIONAL=1 also installs the optional
+#        packages (below), whose tests otherwise skip; a failure there only warns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,11 @@ packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libjpeg
           libgtest-dev libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev
           libboost-context-dev python3-venv
           clang libclang-rt-dev)  # the last two: libFuzzer for tools/fuzz.sh
+# Optional: Debian's CPU builds of PyTorch and torchvision (about 1 GB with their
+# dependencies, against PyPI's torch wheel with gigabytes of CUDA libraries), for
+# ctest onnx_torch_exports_vs_onnxruntime (tests/onnx/torch_exports_vs_onnxruntime.py),
+# which exports models with them in the test run; without them it skips.
+optional_packages=(python3-torch python3-torchvision)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,6 +34,18 @@ if ((${#missing[@]})); then
     echo "fcnrt setup: installing ${missing[*]}"
     apt_get update -qq
     apt_get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${FCNRT_SETUP_OPTIONAL:-0}" = 1 ]; then
+    optional_missing=()
+    for p in "${optional_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || optional_missing+=("$p")
+    done
+    if ((${#optional_missing[@]})); then
+        echo "fcnrt setup: installing the optional ${optional_missing[*]}"
+        { apt_get update -qq && apt_get install -y -qq --no-install-recommends "${optional_missing[@]}"; } ||
+            echo "fcnrt setup: warning: could not install ${optional_missing[*]}; the tests that need them will skip"
+    fi
 fi
 
 # nvcc is often installed outside PATH.

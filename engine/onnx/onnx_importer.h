@@ -141,6 +141,17 @@ public:
     };
     std::map<std::string, Pending6d> pending_6d;
 
+    // PixelUnshuffle exported with dynamic H/W (torch's opset-9 symbolic):
+    // Unsqueeze(x, [3]), Reshape [0, 0, -1, b, 0], Reshape [0, 0, 0, 0, -1, b],
+    // Transpose [0, 1, 3, 5, 2, 4], Reshape [0, -1, 1, 1, 0, 0], Squeeze [2, 3]:
+    // one space_to_depth (CRD) at the Squeeze. `stage` counts the steps seen.
+    struct PendingUnshuffle {
+        std::string x;
+        int stage = 1;
+        int64_t block = 0;
+    };
+    std::map<std::string, PendingUnshuffle> pending_unshuffle;
+
     // Tensors that carry fcnrt's per-plane max_pool indices.
     std::set<std::string> plane_indices;
     // Tensors read by each node (name -> consumer op types), for checks such as

@@ -324,7 +324,60 @@ void open_pixel_shuffle(Importer& im, const onnx::NodeProto& n, const Shape& x,
     im.pending_6d[n.output(0)] = {n.input(0), resolve_reshape(x, spec, allowzero), {}};
 }
 
+// ---- PixelUnshuffle with dynamic H/W (Importer::PendingUnshuffle) ----
+
+// The axes of an Unsqueeze or Squeeze (attribute before opset 13, input after).
+std::vector<int64_t> squeeze_axes(Importer& im, const onnx::NodeProto& n) {
+    const Attrs a(n);
+    if (a.has("axes")) return a.ints("axes", {});
+    return input_or_empty(n, 1).empty() ? std::vector<int64_t>{} : const_input(im, n, 1, "axes").ints();
+}
+
+// Moves the pattern one step on, from n's input to its output; the input must be
+// at `stage` and read by this node only.
+void advance_unshuffle(Importer& im, const onnx::NodeProto& n, int stage, bool ok, int64_t block = 0) {
+    Importer::PendingUnshuffle p = im.pending_unshuffle.at(n.input(0));
+    if (!ok || p.stage != stage || im.consumers[n.input(0)].size() != 1 ||
+        im.graph_outputs.count(n.input(0)) || (block && p.block && block != p.block))
+        throw Error(n.op_type() + " of '" + n.input(0) +
+                    "', an Unsqueeze of a run-time tensor that is not PyTorch's PixelUnshuffle "
+                    "export (Unsqueeze, Reshape, Reshape, Transpose, Reshape, Squeeze)");
+    p.stage = stage + 1;
+    if (block) p.block = block;
+    im.pending_unshuffle[n.output(0)] = p;
+}
+
+void map_unsqueeze(Importer& im, const onnx::NodeProto& n) {
+    const Shape& x = value_input(im, n, 0).shape;
+    if (x.size() != 4 || squeeze_axes(im, n) != std::vector<int64_t>{3})
+        throw Error("Unsqueeze of a run-time tensor is supported only as the first step of "
+                    "PyTorch's PixelUnshuffle export (axes [3] of an NCHW tensor); fcnrt "
+                    "tensors have rank 4 at most");
+    Importer::PendingUnshuffle p;
+    p.x = n.input(0);
+    p.stage = 1;
+    im.pending_unshuffle[n.output(0)] = p;
+}
+
+void map_squeeze(Importer& im, const onnx::NodeProto& n) {
+    auto it = im.pending_unshuffle.find(n.input(0));
+    if (it == im.pending_unshuffle.end())
+        throw Error("Squeeze of a run-time tensor is supported only as the last step of "
+                    "PyTorch's PixelUnshuffle export");
+    advance_unshuffle(im, n, 5, squeeze_axes(im, n) == std::vector<int64_t>{2, 3});
+    const Importer::PendingUnshuffle p = im.pending_unshuffle.at(n.output(0));
+    im.pending_unshuffle.erase(n.output(0));
+    Json j = make_node("space_to_depth", im.node_name(n), {p.x}, {n.output(0)});
+    j["block_size"] = p.block;
+    j["mode"] = "CRD";
+    im.emit(std::move(j));
+}
+
 void map_transpose(Importer& im, const onnx::NodeProto& n) {
+    if (im.pending_unshuffle.count(n.input(0))) {
+        advance_unshuffle(im, n, 3, Attrs(n).ints("perm", {}) == std::vector<int64_t>{0, 1, 3, 5, 2, 4});
+        return;
+    }
     auto it = im.pending_6d.find(n.input(0));
     if (it == im.pending_6d.end() || !it->second.perm.empty())
         throw Error(
@@ -460,6 +513,17 @@ void map_reshape(Importer& im, const onnx::NodeProto& n) {
         close_group_norm(im, n, spec_value);
         return;
     }
+    if (im.pending_unshuffle.count(n.input(0))) {
+        const std::vector<int64_t> s = im.constant(n.input(1)).ints();
+        const int stage = im.pending_unshuffle.at(n.input(0)).stage;
+        const int64_t b = stage == 1 && s.size() == 5 ? s[3] : stage == 2 && s.size() == 6 ? s[5] : 0;
+        const bool ok = allowzero ? false
+                        : stage == 1 ? s == std::vector<int64_t>{0, 0, -1, b, 0} && b >= 1
+                        : stage == 2 ? s == std::vector<int64_t>{0, 0, 0, 0, -1, b} && b >= 1
+                                     : s == std::vector<int64_t>{0, -1, 1, 1, 0, 0};
+        advance_unshuffle(im, n, stage, ok && stage != 3, b);
+        return;
+    }
     if (im.pending_6d.count(n.input(0))) {
         close_pixel_shuffle(im, n, spec_value.symbolic ? im.constant(n.input(1)).ints() : spec_value.ints(),
                             allowzero);
@@ -539,6 +603,8 @@ void register_shape_mappers(std::map<std::string, OpMapper>& m) {
     m["Flatten"] = map_flatten;
     m["Reshape"] = map_reshape;
     m["Transpose"] = map_transpose;
+    m["Unsqueeze"] = map_unsqueeze;
+    m["Squeeze"] = map_squeeze;
     m["DepthToSpace"] = [](Importer& im, const onnx::NodeProto& n) {
         map_space_depth(im, n, true);
     };

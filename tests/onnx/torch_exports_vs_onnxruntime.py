@@ -143,8 +143,63 @@ SIZES = {"default": [(1, 9, 13), (4, 12, 7)], "deeplabv3_mobilenet": [(1, 72, 56
 CUDA_CASES = {"act", "gelu_erf", "gelu_tanh", "pads", "pixel", "attention", "norms"}
 
 
+def max_error(got, ref):
+    scale = max(float(ref.max() - ref.min()), 1e-30)
+    return float(np.abs(got.astype(np.float64) - ref).max()) / scale if got.shape == ref.shape else None
+
+
+def imported_and_segmented(fcnrt, work, path, rng):
+    """`fcnrt import` keeps the dynamic sizes (the JSON runs at a size other than the
+    export's), and `fcnrt segment` runs the ONNX model on an image (untiled: global
+    pooling) with the scores of onnxruntime's softmax."""
+    import onnxruntime as ort
+    failures = []
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    base = os.path.join(work, "deeplab_imported")
+    r = subprocess.run([fcnrt, "import", path, "-o", base + ".json"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return [f"fcnrt import {path}: {r.stderr.strip()}"]
+    with open(base + ".json") as f:
+        doc = json.load(f)
+    dynamic = [nd["name"] for nd in doc["nodes"] if nd.get("size_from_input")]
+    print(f"imported JSON: {len(dynamic)} resize nodes with size_from_input, input shape {doc['inputs'][0]['shape']}")
+    if not dynamic:
+        failures.append("the imported deeplab JSON has no resize with size_from_input")
+    x = rng.uniform(-1, 1, (2, 3, 52, 44)).astype(np.float32)
+    np.save(base + ".x.npy", x)
+    r = subprocess.run([fcnrt, "run", base + ".json", "--input", "x=" + base + ".x.npy", "--output",
+                        "y0=" + base + ".y.npy"], capture_output=True, text=True)
+    if r.returncode != 0:
+        failures.append(f"fcnrt run {base}.json: {r.stderr.strip()}")
+    else:
+        err = max_error(np.load(base + ".y.npy"), sess.run(None, {"x": x})[0])
+        print(f"imported JSON at (2, 3, 52, 44): error {err} of the range: {'ok' if err is not None and err <= 1e-5 else 'FAIL'}")
+        if err is None or err > 1e-5:
+            failures.append(f"imported JSON: error {err}")
+    # An 8-bit RGB PPM of 45 x 37 pixels; segment feeds pixel / 255 (no preprocess metadata).
+    h, w = 45, 37
+    pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    image = os.path.join(work, "deeplab_image.ppm")
+    with open(image, "wb") as f:
+        f.write(b"P6\n%d %d\n255\n" % (w, h) + pixels.tobytes())
+    out = os.path.join(work, "deeplab_segment")
+    r = subprocess.run([fcnrt, "segment", path, image, "-o", out, "--probs", "--device", "cpu", "--quiet"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return failures + [f"fcnrt segment: {r.stderr.strip()}"]
+    logits = sess.run(None, {"x": (pixels.astype(np.float32) / 255).transpose(2, 0, 1)[None]})[0][0].astype(np.float64)
+    e = np.exp(logits - logits.max(axis=0))
+    probs = e / e.sum(axis=0)
+    err = max_error(np.load(os.path.join(out, "deeplab_image_probs.npy")), probs)
+    print(f"fcnrt segment (45 x 37 image): score error {err}: {'ok' if err is not None and err <= 1e-5 else 'FAIL'}")
+    if err is None or err > 1e-5:
+        failures.append(f"fcnrt segment: score error {err}")
+    return failures
+
+
 def compare(fcnrt, work):
     try:
+        global np
         import numpy as np
         import onnxruntime as ort
     except ImportError as e:
@@ -196,6 +251,8 @@ def compare(fcnrt, work):
                     print(f"{tag} [{device}] {o}: shape {got.shape}, error {err} of the range: {status}")
                     if status != "ok":
                         failures.append(f"{tag} [{device}] {o}: shape {got.shape} vs {ref.shape}, error {err}")
+    if "deeplabv3_mobilenet" in info["models"] and (not only or "deeplabv3_mobilenet" in only):
+        failures += imported_and_segmented(fcnrt, work, info["models"]["deeplabv3_mobilenet"], rng)
     if cuda_note:
         print(f"note: the CUDA runs were skipped: {cuda_note}")
     if failures:
