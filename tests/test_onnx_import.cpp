@@ -39,7 +39,11 @@ struct Builder {
         vi->set_name(name);
         auto* t = vi->mutable_type()->mutable_tensor_type();
         t->set_elem_type(onnx::TensorProto::FLOAT);
-        for (int64_t d : shape) t->mutable_shape()->add_dim()->set_dim_value(d);
+        // A negative dim is a dynamic one (dim_param), as exports with dynamic axes write.
+        for (int64_t d : shape) {
+            if (d < 0) t->mutable_shape()->add_dim()->set_dim_param("d" + std::to_string(-d));
+            else t->mutable_shape()->add_dim()->set_dim_value(d);
+        }
     }
     void output(const std::string& name) { g().add_output()->set_name(name); }
     onnx::NodeProto& node(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs) {
@@ -660,6 +664,175 @@ TEST(OnnxImport, GeluTanhPatternBecomesOneGeluNode) {
     for (const char* device : test_devices()) {
         const auto y = run(m, device, x);
         for (int64_t i = 0; i < x.numel(); ++i) EXPECT_NEAR(y[0].f32()[i], gelu_tanh(x.f32()[i]), 1e-5) << device;
+    }
+}
+
+// ---- issue 14: instance/group norm, dynamic sizes ----
+
+// Closed form of group norm over (n, group) of x [N, C, H, W]; scale/bias per channel.
+std::vector<double> group_norm_expected(const Tensor& x, int64_t groups, const std::vector<float>& scale,
+                                        const std::vector<float>& bias, double eps) {
+    const Shape& s = x.shape();
+    const int64_t cg = s[1] / groups, len = cg * s[2] * s[3];
+    std::vector<double> y(size_t(x.numel()));
+    for (int64_t n = 0; n < s[0]; ++n)
+        for (int64_t g = 0; g < groups; ++g) {
+            const float* p = x.f32() + (n * s[1] + g * cg) * s[2] * s[3];
+            double mean = 0, var = 0;
+            for (int64_t i = 0; i < len; ++i) mean += p[i];
+            mean /= double(len);
+            for (int64_t i = 0; i < len; ++i) var += (p[i] - mean) * (p[i] - mean);
+            var /= double(len);
+            for (int64_t i = 0; i < len; ++i) {
+                const int64_t c = g * cg + i / (s[2] * s[3]);
+                y[size_t(p - x.f32() + i)] = (p[i] - mean) / std::sqrt(var + eps) * scale[c] + bias[c];
+            }
+        }
+    return y;
+}
+
+TEST(OnnxImport, InstanceNormAndGroupNormPatternOnEveryDeviceAtDynamicSizes) {
+    // y1 = InstanceNormalization(x) (nn.InstanceNorm2d); y2 = PyTorch's GroupNorm export:
+    // Reshape(x, [0, 2, -1]), InstanceNormalization (per-group scale/B), Reshape(Shape(x)).
+    Builder b;
+    b.input("x", {-1, 4, -2, -3});
+    b.init("s4", {4}, {0.5f, -1.0f, 2.0f, 1.5f}, false);
+    b.init("b4", {4}, {0.25f, 0.0f, -1.0f, 3.0f}, true);
+    b.init("s2", {2}, {2.0f, -0.5f}, false);
+    b.init("b2", {2}, {1.0f, 0.5f}, false);
+    b.init_ints("view", {0, 2, -1});
+    auto& in1 = b.node("InstanceNormalization", {"x", "s4", "b4"}, {"y1"});
+    auto& eps = attr(in1, "epsilon");
+    eps.set_type(onnx::AttributeProto::FLOAT);
+    eps.set_f(1e-3f);
+    b.node("Reshape", {"x", "view"}, {"r"});
+    b.node("InstanceNormalization", {"r", "s2", "b2"}, {"n"});
+    b.node("Shape", {"x"}, {"sx"});
+    b.node("Reshape", {"n", "sx"}, {"y2"});
+    b.output("y1");
+    b.output("y2");
+    const OnnxImport imp = import_onnx(b.save("norms.onnx"));
+    ASSERT_EQ(imp.doc["nodes"].size(), 2u) << imp.doc["nodes"].dump();
+    EXPECT_EQ(imp.doc["nodes"][0]["op"], "group_norm");
+    EXPECT_EQ(imp.doc["nodes"][0]["groups"], 4);
+    EXPECT_EQ(imp.doc["nodes"][1]["op"], "group_norm");
+    EXPECT_EQ(imp.doc["nodes"][1]["groups"], 2);
+    const Model m = load_onnx_model(b.save("norms.onnx"));
+    for (Shape s : {Shape{1, 4, 5, 7}, Shape{3, 4, 1, 9}}) {
+        const Tensor x = random_tensor(s, 31);
+        const auto want1 = group_norm_expected(x, 4, {0.5f, -1.0f, 2.0f, 1.5f}, {0.25f, 0.0f, -1.0f, 3.0f}, 1e-3);
+        const auto want2 = group_norm_expected(x, 2, {2.0f, 2.0f, -0.5f, -0.5f}, {1.0f, 1.0f, 0.5f, 0.5f}, 1e-5);
+        for (const char* device : test_devices()) {
+            const auto y = run(m, device, x);
+            ASSERT_EQ(y[0].shape(), s);
+            ASSERT_EQ(y[1].shape(), s);
+            for (int64_t i = 0; i < x.numel(); ++i) {
+                EXPECT_NEAR(y[0].f32()[i], want1[size_t(i)], 1e-5) << device << " " << i;
+                EXPECT_NEAR(y[1].f32()[i], want2[size_t(i)], 1e-5) << device << " " << i;
+            }
+        }
+    }
+}
+
+TEST(OnnxImport, ResizeToAnotherTensorsDynamicSize) {
+    // interpolate(pool(x), size=x.shape[-2:]) with dynamic H, W: the sizes come from
+    // Shape(x) and Shape(p) through Slice and Concat, known only at run time.
+    Builder b;
+    b.input("x", {-1, 2, -2, -3});
+    b.init_ints("lo", {0});
+    b.init_ints("mid", {2});
+    b.init_ints("hi", {4});
+    auto& pool = b.node("MaxPool", {"x"}, {"p"});
+    attr(pool, "kernel_shape").set_type(onnx::AttributeProto::INTS);
+    pool.mutable_attribute(0)->add_ints(2);
+    pool.mutable_attribute(0)->add_ints(2);
+    attr(pool, "strides").set_type(onnx::AttributeProto::INTS);
+    pool.mutable_attribute(1)->add_ints(2);
+    pool.mutable_attribute(1)->add_ints(2);
+    b.node("Shape", {"x"}, {"sx"});
+    b.node("Shape", {"p"}, {"sp"});
+    b.node("Slice", {"sp", "lo", "mid"}, {"nc"});
+    b.node("Slice", {"sx", "mid", "hi"}, {"hw"});
+    auto& cat = b.node("Concat", {"nc", "hw"}, {"sizes"});
+    attr(cat, "axis").set_type(onnx::AttributeProto::INT);
+    auto& r = b.node("Resize", {"p", "", "", "sizes"}, {"y"});
+    attr(r, "mode").set_s("nearest");
+    r.mutable_attribute(0)->set_type(onnx::AttributeProto::STRING);
+    attr(r, "coordinate_transformation_mode").set_s("asymmetric");
+    r.mutable_attribute(1)->set_type(onnx::AttributeProto::STRING);
+    attr(r, "nearest_mode").set_s("floor");
+    r.mutable_attribute(2)->set_type(onnx::AttributeProto::STRING);
+    b.output("y");
+    const OnnxImport imp = import_onnx(b.save("resize_like.onnx"));
+    ASSERT_EQ(imp.doc["nodes"].size(), 2u) << imp.doc["nodes"].dump();
+    const Json& rz = imp.doc["nodes"][1];
+    EXPECT_EQ(rz["op"], "resize");
+    EXPECT_EQ(rz["size_from_input"], true);
+    EXPECT_EQ(rz["inputs"], Json::array({"p", "x"}));
+    const Model m = load_onnx_model(b.save("resize_like.onnx"));
+    for (Shape s : {Shape{1, 2, 7, 9}, Shape{2, 2, 4, 13}}) {
+        const Tensor x = random_tensor(s, 41);
+        const int64_t ph = s[2] / 2, pw = s[3] / 2;
+        for (const char* device : test_devices()) {
+            const auto y = run(m, device, x);
+            ASSERT_EQ(y[0].shape(), s) << device;
+            for (int64_t nc = 0; nc < s[0] * s[1]; ++nc)
+                for (int64_t oy = 0; oy < s[2]; ++oy)
+                    for (int64_t ox = 0; ox < s[3]; ++ox) {
+                        // nearest, asymmetric, floor: pooled pixel floor(o * in / out), the max of its 2x2 window
+                        const int64_t py = oy * ph / s[2], px = ox * pw / s[3];
+                        float want = -INFINITY;
+                        for (int64_t dy = 0; dy < 2; ++dy)
+                            for (int64_t dx = 0; dx < 2; ++dx)
+                                want = std::max(want, x.f32()[(nc * s[2] + 2 * py + dy) * s[3] + 2 * px + dx]);
+                        EXPECT_EQ(y[0].f32()[(nc * s[2] + oy) * s[3] + ox], want) << device;
+                    }
+        }
+    }
+}
+
+TEST(OnnxImport, DynamicDimsKeptByReshapeAndRefusedInArithmetic) {
+    // Reshape(x, [Shape(x)[0], -1]) with a dynamic batch is a flatten.
+    {
+        Builder b;
+        b.input("x", {-1, 2, 3, 3});
+        b.init_ints("zero", {0});
+        b.init_ints("rest", {-1});
+        b.node("Shape", {"x"}, {"sx"});
+        auto& g = b.node("Gather", {"sx", "zero"}, {"n"});
+        attr(g, "axis").set_type(onnx::AttributeProto::INT);
+        auto& cat = b.node("Concat", {"n", "rest"}, {"spec"});
+        attr(cat, "axis").set_type(onnx::AttributeProto::INT);
+        b.node("Reshape", {"x", "spec"}, {"y"});
+        b.output("y");
+        const Model m = load_onnx_model(b.save("flatten_dyn.onnx"));
+        const Tensor x = random_tensor({3, 2, 3, 3}, 5);
+        const auto y = run(m, "cpu", x);
+        ASSERT_EQ(y[0].shape(), (Shape{3, 18}));
+        for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(y[0].f32()[i], x.f32()[i]);
+    }
+    // Resize to twice the dynamic size: arithmetic on a dynamic dim is refused, naming it.
+    Builder b;
+    b.input("x", {1, 2, -1, 5});
+    b.init_ints("lo", {0});
+    b.init_ints("mid", {2});
+    b.init_ints("hi", {4});
+    b.init_ints("two", {2});
+    b.node("Shape", {"x"}, {"s"});
+    b.node("Slice", {"s", "lo", "mid"}, {"nc"});
+    b.node("Slice", {"s", "mid", "hi"}, {"hw"});
+    b.node("Mul", {"hw", "two"}, {"hw2"});
+    auto& cat = b.node("Concat", {"nc", "hw2"}, {"sizes"});
+    attr(cat, "axis").set_type(onnx::AttributeProto::INT);
+    b.node("Resize", {"x", "", "", "sizes"}, {"y"});
+    b.output("y");
+    try {
+        import_onnx(b.save("resize_dyn_mul.onnx"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("Mul_"), std::string::npos) << what;
+        EXPECT_NE(what.find("depends on run-time sizes (dim 2 of 'x')"), std::string::npos) << what;
     }
 }
 
