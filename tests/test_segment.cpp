@@ -395,13 +395,14 @@ TEST(Tiling, BudgetTooSmallIsRefused) {
 }
 
 // conv 3x3 (pads 1) -> x * global_avg_pool(x): every output pixel sees the whole image.
-Model global_pool_model(const TempDir& dir) {
+// With `group_norm`, conv -> group_norm (InstanceNorm2d) instead: the same.
+Model global_pool_model(const TempDir& dir, bool group_norm = false) {
     std::map<std::string, Tensor> w;
     w["c.weight"] = Tensor(DType::F32, {2, 1, 3, 3});
     w["c.bias"] = Tensor(DType::F32, {2});
     for (int i = 0; i < 18; ++i) w["c.weight"].f32()[i] = float(i % 5) * 0.1f - 0.2f;
     write_safetensors(dir.file("g.safetensors"), w);
-    const Json doc = {
+    Json doc = {
         {"format", "fcnrt-graph"},
         {"version", 1},
         {"weights", "g.safetensors"},
@@ -412,6 +413,9 @@ Model global_pool_model(const TempDir& dir) {
            {"weight", "c.weight"}, {"bias", "c.bias"}},
           {{"op", "global_avg_pool"}, {"name", "g"}, {"inputs", {"c"}}, {"outputs", {"g"}}},
           {{"op", "mul"}, {"name", "y"}, {"inputs", {"c", "g"}}, {"outputs", {"y"}}}}}};
+    if (group_norm)
+        doc["nodes"] = {doc["nodes"][0], {{"op", "group_norm"}, {"name", "y"}, {"inputs", {"c"}},
+                                          {"outputs", {"y"}}, {"groups", 2}}};
     const std::string path = dir.file("g.json");
     std::ofstream(path) << doc.dump();
     return load_model(path);
@@ -464,19 +468,21 @@ TEST(Tiling, OverlappingTransposedConvIsExact) {
 }
 
 TEST(Tiling, GlobalPoolNetRefusesTiling) {
-    TempDir dir;
-    const Model m = global_pool_model(dir);
-    const SegmentModel sm = analyse_segment_model(m);
-    const HaloPlan hp = plan_halo(m, sm, 97, 61);
-    EXPECT_EQ(plan_tiles(m, sm, hp, SIZE_MAX).tiles.size(), 1u);  // untiled is fine
-    try {
-        plan_tiles(m, sm, hp, run_bytes(m, sm, 20, 20));
-        ADD_FAILURE() << "a global-pool net was tiled";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("receptive field is the whole image; it cannot be tiled: "
-                                             "raise --max-memory"),
-                  std::string::npos)
-            << e.what();
+    for (bool group_norm : {false, true}) {  // global_avg_pool, then group_norm (instance norm)
+        TempDir dir;
+        const Model m = global_pool_model(dir, group_norm);
+        const SegmentModel sm = analyse_segment_model(m);
+        const HaloPlan hp = plan_halo(m, sm, 97, 61);
+        EXPECT_EQ(plan_tiles(m, sm, hp, SIZE_MAX).tiles.size(), 1u);  // untiled is fine
+        try {
+            plan_tiles(m, sm, hp, run_bytes(m, sm, 20, 20));
+            ADD_FAILURE() << "a net with " << (group_norm ? "group_norm" : "global pooling") << " was tiled";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("receptive field is the whole image; it cannot be tiled: "
+                                                 "raise --max-memory"),
+                      std::string::npos)
+                << e.what();
+        }
     }
 }
 
