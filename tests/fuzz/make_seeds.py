@@ -91,6 +91,46 @@ onnx = subprocess.run(["protoc", "--encode=onnx.ModelProto", "-I" + proto_dir, p
                       input=text.encode(), capture_output=True, check=True).stdout
 write("onnx/conv_relu.onnx", onnx)
 
+# ONNX, issue 14's paths: x [1, 4, null, null]; InstanceNormalization, GroupNorm's
+# Reshape [0, 2, -1] / InstanceNormalization / Reshape(Shape) pattern, MaxPool, and a
+# Resize back to x's dynamic size (Shape, Slice, Concat: resize size_from_input).
+ints = lambda name, values: 'initializer { dims: %d data_type: 7 name: "%s" %s }' % (
+    len(values), name, " ".join("int64_data: %d" % v for v in values))
+floats = lambda name, values: 'initializer { dims: %d data_type: 1 name: "%s" %s }' % (
+    len(values), name, " ".join("float_data: %g" % v for v in values))
+text = """
+ir_version: 8
+opset_import { domain: "" version: 13 }
+graph {
+  name: "seed_norm_resize"
+  node { input: "x" input: "s4" input: "b4" output: "a" op_type: "InstanceNormalization" }
+  node { input: "a" input: "view" output: "r" op_type: "Reshape" }
+  node { input: "r" input: "s2" input: "b2" output: "n" op_type: "InstanceNormalization" }
+  node { input: "a" output: "sa" op_type: "Shape" }
+  node { input: "n" input: "sa" output: "g" op_type: "Reshape" }
+  node { input: "g" output: "p" op_type: "MaxPool"
+         attribute { name: "kernel_shape" ints: 2 ints: 2 type: INTS }
+         attribute { name: "strides" ints: 2 ints: 2 type: INTS } }
+  node { input: "p" output: "sp" op_type: "Shape" }
+  node { input: "sp" input: "lo" input: "mid" output: "nc" op_type: "Slice" }
+  node { input: "x" output: "sx" op_type: "Shape" }
+  node { input: "sx" input: "mid" input: "hi" output: "hw" op_type: "Slice" }
+  node { input: "nc" input: "hw" output: "sizes" op_type: "Concat" attribute { name: "axis" i: 0 type: INT } }
+  node { input: "p" input: "" input: "" input: "sizes" output: "y" op_type: "Resize"
+         attribute { name: "mode" s: "linear" type: STRING }
+         attribute { name: "coordinate_transformation_mode" s: "pytorch_half_pixel" type: STRING } }
+  %s
+  input { name: "x" type { tensor_type { elem_type: 1 shape {
+    dim { dim_value: 1 } dim { dim_value: 4 } dim { dim_param: "h" } dim { dim_param: "w" } } } } }
+  output { name: "y" type { tensor_type { elem_type: 1 } } }
+}
+""" % "\n  ".join([floats("s4", [1, -0.5, 2, 0.25]), floats("b4", [0, 1, -1, 0.5]), ints("view", [0, 2, -1]),
+                      floats("s2", [1.5, -1]), floats("b2", [0.25, 0]), ints("lo", [0]), ints("mid", [2]),
+                      ints("hi", [4])])
+onnx = subprocess.run(["protoc", "--encode=onnx.ModelProto", "-I" + proto_dir, proto_dir + "/onnx.proto"],
+                      input=text.encode(), capture_output=True, check=True).stdout
+write("onnx/norm_resize_dynamic.onnx", onnx)
+
 # Command lines: the first byte picks the command (fuzz_cli_args.cpp), then
 # NUL-separated arguments.
 for i, args in enumerate([
