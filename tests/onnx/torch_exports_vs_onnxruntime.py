@@ -6,11 +6,14 @@ Each case is a small torch module with one of the patterns of issue 14 (PReLU
 per channel and scalar, ELU, GELU erf and tanh, Reflection/Replication/ZeroPad2d
 with asymmetric pads, PixelShuffle/PixelUnshuffle, an attention gate
 [N,1,H,W] * [N,C,H,W], InstanceNorm2d with and without affine, GroupNorm) and
-torchvision's deeplabv3_mobilenet_v3_large (random weights, eval mode), exported
-by torch.onnx with dynamic batch, height and width. Each is run at two sizes
+torchvision's deeplabv3_mobilenet_v3_large and fcn_resnet50 (random weights, eval
+mode), exported by torch.onnx with dynamic batch, height and width. Each is run at two sizes
 other than the export size, batch 1 and 4, by onnxruntime and by `fcnrt run` on
-the CPU (and, for the small cases, CUDA: a GPU or the emulation build), which
-must agree to 1e-5 of the range of onnxruntime's output.
+the CPU (and CUDA, a GPU or the emulation build: the small cases at both sizes,
+DeepLab at one tiny size), which must agree to 1e-5 of the range of
+onnxruntime's output. torchvision's fcn_resnet50 likewise on the CPU. The DeepLab
+export also goes through `fcnrt import` (the JSON must keep running at a new
+size) and `fcnrt segment` on an image.
 
 PyTorch comes from a second Python (Debian's python3-torch and
 python3-torchvision, CPU builds: PyPI's torch wheel brings gigabytes of CUDA
@@ -106,13 +109,23 @@ def export(work):
         def forward(self, x):
             return self.net(x)["out"]
 
+    class Fcn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None,
+                                                                    num_classes=3)
+
+        def forward(self, x):
+            return self.net(x)["out"]
+
     cases = {"act": Act(5), "gelu_erf": Gelu("none"), "gelu_tanh": Gelu("tanh"), "pads": Pads(),
-             "pixel": Pixel(), "attention": Attention(), "norms": Norms(), "deeplabv3_mobilenet": DeepLab()}
+             "pixel": Pixel(), "attention": Attention(), "norms": Norms(), "deeplabv3_mobilenet": DeepLab(), "fcn_resnet50": Fcn()}
     n, h, w = EXPORT_SIZE
     written = {}
     for name, module in cases.items():
         module.eval()
-        x = torch.rand(n, 3, 64 if name == "deeplabv3_mobilenet" else h, 64 if name == "deeplabv3_mobilenet" else w)
+        big = name in ("deeplabv3_mobilenet", "fcn_resnet50")
+        x = torch.rand(n, 3, 64 if big else h, 64 if big else w)
         with torch.no_grad():
             outs = module(x)
         count = len(outs) if isinstance(outs, tuple) else 1
@@ -139,8 +152,11 @@ def torch_python():
 
 
 # Sizes fcnrt runs each case at (batch, H, W): not the export size, batch 1 and 4.
-SIZES = {"default": [(1, 9, 13), (4, 12, 7)], "deeplabv3_mobilenet": [(1, 72, 56), (4, 40, 48)]}
+SIZES = {"default": [(1, 9, 13), (4, 12, 7)], "deeplabv3_mobilenet": [(1, 72, 56), (4, 40, 48)],
+         "fcn_resnet50": [(1, 44, 36), (4, 24, 32)]}
 CUDA_CASES = {"act", "gelu_erf", "gelu_tanh", "pads", "pixel", "attention", "norms"}
+# The big models on cuda at one tiny size only (the emulation takes about a minute).
+CUDA_ONLY_SIZES = {"deeplabv3_mobilenet": [(1, 17, 23)]}
 
 
 def max_error(got, ref):
@@ -224,13 +240,15 @@ def compare(fcnrt, work):
             continue
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
-        for n, h, w in SIZES.get(name, SIZES["default"]):
+        runs = [(size, ["cpu", "cuda"] if name in CUDA_CASES else ["cpu"]) for size in SIZES.get(name, SIZES["default"])]
+        runs += [(size, ["cuda"]) for size in CUDA_ONLY_SIZES.get(name, [])]
+        for (n, h, w), devices in runs:
             tag = f"{name}_n{n}_{h}x{w}"
             x = rng.uniform(-1, 1, (n, 3, h, w)).astype(np.float32)
             xpath = os.path.join(work, tag + ".x.npy")
             np.save(xpath, x)
             want = sess.run(None, {"x": x})
-            for device in ["cpu", "cuda"] if name in CUDA_CASES else ["cpu"]:
+            for device in devices:
                 outs = [os.path.join(work, f"{tag}.{device}.{o}.npy") for o in names]
                 cmd = [fcnrt, "run", path, "--input", "x=" + xpath, "--device", device]
                 for o, f in zip(names, outs):
