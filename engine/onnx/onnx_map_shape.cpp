@@ -63,7 +63,8 @@ void map_argmax(Importer& im, const onnx::NodeProto& n) {
 
 // Resize sizes that depend on run-time dims: [N, C, H, W] where H and W are dims 2
 // and 3 of one run-time tensor T (PyTorch's interpolate(x, size=t.shape[-2:]) with
-// dynamic axes) and N, C keep x's (known and equal, or dims 0 and 1 of a tensor).
+// dynamic axes) and N, C keep x's (known and equal; a dynamic C must be x's own
+// dim 1, a dynamic N any tensor's dim 0).
 // Returns T, which fcnrt's resize reads the size from (`size_from_input`).
 std::string dynamic_size_source(const Importer& im, const onnx::NodeProto& n, const Shape& x,
                                 const ConstValue& sizes) {
@@ -77,6 +78,9 @@ std::string dynamic_size_source(const Importer& im, const onnx::NodeProto& n, co
         }
         const auto& d = im.symbol_dim(s[k]);
         if (d.second != int(k)) ok = false;
+        // C must be x's own (dynamic) C; N may be any tensor's dynamic batch, which
+        // every tensor of a dynamic-batch graph shares with the input.
+        if (k == 1 && d.first != n.input(0)) ok = false;
         if (k >= 2) {
             if (source.empty()) source = d.first;
             ok = ok && d.first == source;
