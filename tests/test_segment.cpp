@@ -395,8 +395,10 @@ TEST(Tiling, BudgetTooSmallIsRefused) {
 }
 
 // conv 3x3 (pads 1) -> x * global_avg_pool(x): every output pixel sees the whole image.
-// With `group_norm`, conv -> group_norm (InstanceNorm2d) instead: the same.
-Model global_pool_model(const TempDir& dir, bool group_norm = false) {
+// Variant "group_norm": conv -> group_norm (InstanceNorm2d) instead, the same;
+// "resize": conv -> max_pool 2x2 -> resize to the input's size (size_from_input),
+// whose sampling ratio depends on the whole image's size.
+Model global_pool_model(const TempDir& dir, const std::string& variant = "global_avg_pool") {
     std::map<std::string, Tensor> w;
     w["c.weight"] = Tensor(DType::F32, {2, 1, 3, 3});
     w["c.bias"] = Tensor(DType::F32, {2});
@@ -413,9 +415,14 @@ Model global_pool_model(const TempDir& dir, bool group_norm = false) {
            {"weight", "c.weight"}, {"bias", "c.bias"}},
           {{"op", "global_avg_pool"}, {"name", "g"}, {"inputs", {"c"}}, {"outputs", {"g"}}},
           {{"op", "mul"}, {"name", "y"}, {"inputs", {"c", "g"}}, {"outputs", {"y"}}}}}};
-    if (group_norm)
+    if (variant == "group_norm")
         doc["nodes"] = {doc["nodes"][0], {{"op", "group_norm"}, {"name", "y"}, {"inputs", {"c"}},
                                           {"outputs", {"y"}}, {"groups", 2}}};
+    if (variant == "resize")
+        doc["nodes"] = {doc["nodes"][0],
+                        {{"op", "max_pool"}, {"name", "p"}, {"inputs", {"c"}}, {"outputs", {"p"}}, {"kernel", {2, 2}}},
+                        {{"op", "resize"}, {"name", "y"}, {"inputs", {"p", "x"}}, {"outputs", {"y"}},
+                         {"mode", "bilinear"}, {"size_from_input", true}}};
     const std::string path = dir.file("g.json");
     std::ofstream(path) << doc.dump();
     return load_model(path);
@@ -468,15 +475,15 @@ TEST(Tiling, OverlappingTransposedConvIsExact) {
 }
 
 TEST(Tiling, GlobalPoolNetRefusesTiling) {
-    for (bool group_norm : {false, true}) {  // global_avg_pool, then group_norm (instance norm)
+    for (const char* variant : {"global_avg_pool", "group_norm", "resize"}) {
         TempDir dir;
-        const Model m = global_pool_model(dir, group_norm);
+        const Model m = global_pool_model(dir, variant);
         const SegmentModel sm = analyse_segment_model(m);
         const HaloPlan hp = plan_halo(m, sm, 97, 61);
         EXPECT_EQ(plan_tiles(m, sm, hp, SIZE_MAX).tiles.size(), 1u);  // untiled is fine
         try {
             plan_tiles(m, sm, hp, run_bytes(m, sm, 20, 20));
-            ADD_FAILURE() << "a net with " << (group_norm ? "group_norm" : "global pooling") << " was tiled";
+            ADD_FAILURE() << "a net with " << variant << " was tiled";
         } catch (const Error& e) {
             EXPECT_NE(std::string(e.what()).find("receptive field is the whole image; it cannot be tiled: "
                                                  "raise --max-memory"),

@@ -500,9 +500,13 @@ OpDef resize_def() {
         return (params_as<ResizeOp>(c.params).mode == ResizeMode::Bilinear ? 8.0 : 0.0) *
                count(out[0].shape);
     };
-    d.spatial = [](const OpParams&, const std::vector<const Tensor*>&) {
+    d.spatial = [](const OpParams& p, const std::vector<const Tensor*>&) {
         SpatialMap m;
         m.kind = SpatialMap::Kind::Resize;  // the analysis reads the factor off the shapes
+        // Resizing to another tensor's size samples at a ratio that depends on the
+        // whole image's size (45 -> 22 -> 45 is not 20 -> 10 -> 20): a tile would not
+        // reproduce the untiled result, so such a resize counts as global.
+        if (params_as<ResizeOp>(p).size_from_input) m.kind = SpatialMap::Kind::Global;
         return m;
     };
     set_kernels(d, run_resize<reference::resize>, run_resize<cpu::resize>,
