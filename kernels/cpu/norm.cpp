@@ -9,8 +9,8 @@
 
 namespace fcnrt::cpu {
 
-void group_norm(const View& x, const float* scale, const float* bias, const View& y,
-                int64_t groups, float epsilon) {
+void group_norm(const View& x, const float* scale, const float* bias, const View& y, int64_t groups,
+                float epsilon) {
     const int64_t cg = x.c / groups, hw = x.hw(), len = cg * hw;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t n = 0; n < x.n; ++n) {

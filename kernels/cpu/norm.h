@@ -13,7 +13,7 @@ namespace fcnrt::cpu {
 // C / groups consecutive channels: mean and (biased) variance over the group's
 // (C / groups) * H * W elements, y = (x - mean) / sqrt(var + epsilon) * scale[c]
 // + bias[c]; scale, bias ([C]) may be nullptr (1 and 0). NaN propagates to its group.
-void group_norm(const View& x, const float* scale, const float* bias, const View& y,
-                int64_t groups, float epsilon);
+void group_norm(const View& x, const float* scale, const float* bias, const View& y, int64_t groups,
+                float epsilon);
 
 }  // namespace fcnrt::cpu

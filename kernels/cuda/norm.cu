@@ -69,8 +69,8 @@ __global__ void group_norm_kernel(View x, const float* scale, const float* bias,
 
 }  // namespace
 
-void group_norm(const View& x, const float* scale, const float* bias, const View& y,
-                int64_t groups, float epsilon, cudaStream_t stream) {
+void group_norm(const View& x, const float* scale, const float* bias, const View& y, int64_t groups,
+                float epsilon, cudaStream_t stream) {
     const int64_t total_groups = x.n * groups;
     if (total_groups == 0 || x.numel() == 0) return;
     group_norm_kernel<<<grid_for(total_groups, 1), kThreads, 0, stream>>>(x, scale, bias, y, groups,

@@ -15,7 +15,7 @@ namespace fcnrt::cuda {
 // x, y [N, C, H, W]; C divisible by groups; scale, bias ([C], device memory) may
 // be nullptr. y = (x - mean) / sqrt(var + epsilon) * scale[c] + bias[c], mean and
 // biased variance over each group's (C / groups) * H * W elements.
-void group_norm(const View& x, const float* scale, const float* bias, const View& y,
-                int64_t groups, float epsilon, cudaStream_t stream);
+void group_norm(const View& x, const float* scale, const float* bias, const View& y, int64_t groups,
+                float epsilon, cudaStream_t stream);
 
 }  // namespace fcnrt::cuda

@@ -5,8 +5,8 @@
 
 namespace fcnrt::reference {
 
-void group_norm(const View& x, const float* scale, const float* bias, const View& y,
-                int64_t groups, float epsilon) {
+void group_norm(const View& x, const float* scale, const float* bias, const View& y, int64_t groups,
+                float epsilon) {
     // x, y (N, C, H, W); groups of cg = C / groups channels
     const int64_t cg = x.c / groups;
     const double count = double(cg * x.hw());
@@ -15,7 +15,8 @@ void group_norm(const View& x, const float* scale, const float* bias, const View
             double sum = 0.0;
             for (int64_t c = g * cg; c < (g + 1) * cg; ++c)
                 for (int64_t iy = 0; iy < x.h; ++iy)
-                    for (int64_t ix = 0; ix < x.w; ++ix) sum += double(x.f32()[x.offset(n, c, iy, ix)]);
+                    for (int64_t ix = 0; ix < x.w; ++ix)
+                        sum += double(x.f32()[x.offset(n, c, iy, ix)]);
             const double mean = sum / count;
             double sq = 0.0;
             for (int64_t c = g * cg; c < (g + 1) * cg; ++c)
