@@ -16,6 +16,7 @@
 #include <map>
 #include <vector>
 
+#include "engine/cuda_graph.h"
 #include "engine/error.h"
 #include "kernels/cuda/cuda_check.h"
 
@@ -82,7 +83,10 @@ int fp32_lanes_per_sm(int major, int minor) {
 
 class CudaBackend final : public Backend {
 public:
-    CudaBackend() {
+    // device < 0: the current device. Otherwise it becomes the calling thread's
+    // current device, for this constructor and whatever the caller does next.
+    explicit CudaBackend(int device) {
+        if (device >= 0) check(cudaSetDevice(device), "cudaSetDevice");
         check(cudaGetDevice(&device_), "cudaGetDevice");
         cudaDeviceProp prop{};
         check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
@@ -157,6 +161,12 @@ public:
         check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
         return free;
     }
+
+    std::unique_ptr<CapturedWork> capture(const std::function<void()>& enqueue) override {
+        return capture_cuda_graph(stream_, enqueue);
+    }
+
+    int device() const { return device_; }
 
     std::unique_ptr<StreamTimer> make_timer(size_t marks) override {
         return std::make_unique<EventTimer>(marks, stream_);
@@ -279,7 +289,23 @@ bool cuda_device_usable(std::string* why_not) {
     return true;
 }
 
-std::shared_ptr<Backend> make_cuda_backend() { return std::make_shared<CudaBackend>(); }
+std::shared_ptr<Backend> make_cuda_backend(int device) {
+    return std::make_shared<CudaBackend>(device);
+}
+
+int cuda_backend_device(const Backend& backend) {
+    const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
+    return cuda ? cuda->device() : -1;
+}
+
+int cuda_device_count() {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return count;
+}
 
 
 }  // namespace fcnrt
