@@ -4,6 +4,12 @@
 //  - CUDA graphs: the executor's per-node loop captured once per planned shape
 //    and replayed; results equal the graph-off run bit for bit, a new shape
 //    recaptures, per-node timers run graph-off, the CPU backends never capture.
+//  - The segmentation head kernel (kernels/cuda/segment_head.cu) against its CPU
+//    reference classify_pixel: odd windows, ties, NaN, poisoned outputs, guards.
+//  - fcnrt segment on CUDA (engine/segment/gpu_tiles.cpp): labels are the CPU
+//    rule on the device's own scores, probabilities within rounding, tiled equals
+//    untiled through the double-buffered pipeline, labels equal the CPU
+//    backend's, no scores brought back unless asked.
 // Without a usable CUDA device every test is SKIPPED, saying why.
 #include <gtest/gtest.h>
 
@@ -13,10 +19,15 @@
 #include <random>
 #include <string>
 
+#include <cuda_runtime_api.h>
+
 #include "engine/backend.h"
 #include "engine/device.h"
 #include "engine/executor.h"
 #include "engine/model_loader.h"
+#include "engine/segment/classify_pixel.h"
+#include "engine/segment/tiling.h"
+#include "kernels/cuda/segment_head.h"
 
 namespace fcnrt {
 namespace {
@@ -122,6 +133,223 @@ TEST(CudaGraphs, CpuBackendsNeverCapture) {
     EXPECT_EQ(ex.graph_captures(), 0u);
     EXPECT_EQ(ex.graph_replays(), 0u);
     EXPECT_TRUE(same_bits(r1, r2));
+}
+
+// ---- the segmentation head kernel ----
+
+// Scores in [-2, 2] in steps of 1/2 (many exact ties), a NaN now and then.
+std::vector<float> tie_scores(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<float> v(n);
+    for (float& x : v) x = rng() % 37 == 0 ? NAN : float(int(rng() % 9) - 4) / 2.0f;
+    return v;
+}
+
+bool same_float(float a, float b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+void expect_head_matches_reference(int64_t K, int64_t H, int64_t W, int64_t y0, int64_t x0,
+                                   int64_t rows, int64_t cols, bool scores_are_probs,
+                                   bool want_probs, uint32_t seed) {
+    SCOPED_TRACE("K " + std::to_string(K) + ", " + std::to_string(rows) + "x" +
+                 std::to_string(cols) + " at " + std::to_string(y0) + "," + std::to_string(x0) +
+                 (scores_are_probs ? ", probabilities in" : ", logits in") +
+                 (want_probs ? ", probabilities out" : ""));
+    const std::vector<float> scores = tie_scores(size_t(K * H * W), seed);
+    const int64_t classes = K == 1 ? 2 : K, pixels = rows * cols;
+    constexpr size_t kGuard = 64;
+    float* d_scores = nullptr;
+    uint8_t* d_labels = nullptr;
+    float* d_probs = nullptr;
+    ASSERT_EQ(cudaMalloc(&d_scores, scores.size() * 4), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_labels, size_t(pixels) + kGuard), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_probs, size_t(classes * pixels) * 4 + kGuard), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(d_scores, scores.data(), scores.size() * 4, cudaMemcpyHostToDevice),
+              cudaSuccess);
+    // Poison: labels 0xab (171, no class here), probabilities 0x7f7f7f7f (3.4e38).
+    ASSERT_EQ(cudaMemset(d_labels, 0xab, size_t(pixels) + kGuard), cudaSuccess);
+    ASSERT_EQ(cudaMemset(d_probs, 0x7f, size_t(classes * pixels) * 4 + kGuard), cudaSuccess);
+
+    cuda::SegmentHeadArgs a;
+    a.scores = d_scores;
+    a.k = K;
+    a.height = H;
+    a.width = W;
+    a.y0 = y0;
+    a.x0 = x0;
+    a.rows = rows;
+    a.cols = cols;
+    a.scores_are_probs = scores_are_probs;
+    a.labels = d_labels;
+    a.probs = want_probs ? d_probs : nullptr;
+    cuda::segment_head(a, nullptr);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+    std::vector<uint8_t> labels(size_t(pixels) + kGuard);
+    std::vector<float> probs(size_t(classes * pixels) + kGuard / 4);
+    ASSERT_EQ(cudaMemcpy(labels.data(), d_labels, labels.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(probs.data(), d_probs, probs.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    cudaFree(d_scores);
+    cudaFree(d_labels);
+    cudaFree(d_probs);
+
+    std::vector<float> scratch(static_cast<size_t>(K)), want(static_cast<size_t>(classes));
+    size_t label_errors = 0, prob_errors = 0;
+    for (int64_t y = 0; y < rows; ++y)
+        for (int64_t x = 0; x < cols; ++x) {
+            const size_t i = size_t(y * cols + x);
+            const float* s = scores.data() + (y0 + y) * W + (x0 + x);
+            const uint8_t expected = classify_pixel(s, H * W, K, scores_are_probs, want.data(), 1,
+                                                    scratch.data());
+            label_errors += labels[i] != expected;
+            if (!want_probs) continue;
+            for (int64_t k = 0; k < classes; ++k) {
+                const float got = probs[size_t(k * pixels) + i];
+                const float w = want[size_t(k)];
+                const bool ok = std::isnan(w) ? std::isnan(got)
+                                              : std::fabs(got - w) <= 1e-5f * std::max(1.0f, std::fabs(w));
+                prob_errors += !ok;
+            }
+        }
+    EXPECT_EQ(label_errors, 0u);
+    EXPECT_EQ(prob_errors, 0u);
+    for (size_t g = 0; g < kGuard; ++g) EXPECT_EQ(labels[size_t(pixels) + g], 0xab) << "guard " << g;
+    const size_t written = want_probs ? size_t(classes * pixels) : 0;
+    for (size_t i = written; i < probs.size(); ++i) EXPECT_TRUE(same_float(probs[i], probs.back()));
+    uint32_t bits = 0;
+    std::memcpy(&bits, &probs.back(), 4);
+    EXPECT_EQ(bits, 0x7f7f7f7fu);  // untouched
+}
+
+TEST(SegmentHead, MatchesClassifyPixelOnOddWindows) {
+    SKIP_WITHOUT_CUDA();
+    for (int64_t K : {1, 2, 5, 21})
+        for (bool probs_in : {false, true}) {
+            expect_head_matches_reference(K, 11, 13, 2, 3, 7, 9, probs_in, true, uint32_t(K));
+            expect_head_matches_reference(K, 11, 13, 0, 0, 11, 13, probs_in, false, uint32_t(K + 7));
+            expect_head_matches_reference(K, 5, 300, 1, 17, 3, 283, probs_in, true, uint32_t(K + 9));
+        }
+}
+
+// ---- segment on CUDA ----
+
+Image random_image(int64_t h, int64_t w, int channels, uint32_t seed) {
+    Image im = Image::blank({w, h, channels, 8});
+    auto* s = static_cast<uint8_t*>(im.mutable_samples());
+    std::mt19937 rng(seed);
+    for (int64_t i = 0; i < w * h * channels; ++i) s[i] = uint8_t(rng());
+    return im;
+}
+
+struct Case {
+    Model model;
+    SegmentModel sm;
+    Image image;
+    HaloPlan halo;
+    InputTransform transform;
+    Case(const std::string& model_path, int64_t h, int64_t w)
+        : model(load_model(model_path)),
+          sm(analyse_segment_model(model)),
+          image(random_image(h, w, int(sm.channels), uint32_t(h * 100 + w))),
+          halo(plan_halo(model, sm, h, w)),
+          transform(parse_preprocess(model, sm.channels), image.info(), "im.png") {}
+    SegmentResult segment(Executor& ex, size_t budget, bool probs) const {
+        return segment_image(ex, sm, halo, plan_tiles(model, sm, halo, budget), image, transform,
+                             HaloMode::Reflect, probs);
+    }
+};
+
+// The device's labels are classify_pixel's on the device's own scores (the
+// model run untiled on the same CUDA backend, scores brought back): identical;
+// probabilities within rounding (expf on the device).
+TEST(SegmentCuda, LabelsAreTheCpuRuleOnTheDeviceScores) {
+    SKIP_WITHOUT_CUDA();
+    for (const char* name : {"graph_unet_valid", "graph_unet_padded"}) {
+        SCOPED_TRACE(name);
+        const Case c(kGolden + name + "/model.json", 45, 37);
+        Executor ex(c.model, select_backend("cuda", nullptr));
+        const SegmentResult r = c.segment(ex, SIZE_MAX, true);
+        ASSERT_EQ(ex.graph_captures(), 1u);  // segment replays the graph too
+
+        Tensor in(DType::F32, {1, c.sm.channels, c.halo.input[0], c.halo.input[1]});
+        c.transform.fill(c.image, -c.halo.pad[0], -c.halo.pad[1], c.halo.input[0],
+                         c.halo.input[1], HaloMode::Reflect, in.f32());
+        const std::vector<Tensor> outs = ex.run({{c.sm.input, in}});
+        const Tensor& o = outs.at(c.sm.output_index);
+        const int64_t K = o.shape()[1], oh = o.shape()[2], ow = o.shape()[3];
+        std::vector<float> scratch(static_cast<size_t>(K)), p(static_cast<size_t>(c.sm.classes));
+        size_t label_errors = 0, prob_errors = 0;
+        const size_t plane = size_t(r.height * r.width);
+        for (int64_t y = 0; y < r.height; ++y)
+            for (int64_t x = 0; x < r.width; ++x) {
+                const uint8_t want = classify_pixel(o.f32() + y * ow + x, oh * ow, K,
+                                                    c.sm.output_is_probs, p.data(), 1, scratch.data());
+                const size_t i = size_t(y * r.width + x);
+                label_errors += r.labels[i] != want;
+                for (int64_t k = 0; k < c.sm.classes; ++k)
+                    prob_errors += std::fabs(r.probs.f32()[size_t(k) * plane + i] - p[size_t(k)]) >
+                                   1e-5f;
+            }
+        EXPECT_EQ(label_errors, 0u);
+        EXPECT_EQ(prob_errors, 0u);
+    }
+}
+
+// Tiles through the double-buffered pipeline (several shapes, so re-plans
+// between tiles) stitch to the untiled result bit for bit, with scores streamed
+// to a sink or not asked for at all; and the labels equal the CPU backend's.
+TEST(SegmentCuda, TiledEqualsUntiledAndTheCpuPath) {
+    SKIP_WITHOUT_CUDA();
+    const Case c(kGolden + "graph_unet_valid/model.json", 45, 37);
+    Executor ex(c.model, select_backend("cuda", nullptr));
+    const SegmentResult whole = c.segment(ex, SIZE_MAX, true);
+    const TilePlan plan = plan_tiles(c.model, c.sm, c.halo, run_bytes(c.model, c.sm, 28, 28));
+    ASSERT_GE(plan.tiles.size(), 4u);
+    size_t shapes = 1;
+    for (size_t i = 1; i < plan.tiles.size(); ++i)
+        shapes += plan.tiles[i].in_h != plan.tiles[i - 1].in_h ||
+                  plan.tiles[i].in_w != plan.tiles[i - 1].in_w;
+    EXPECT_GE(shapes, 2u);
+
+    const size_t before = ex.graph_captures();
+    size_t progress_calls = 0;
+    const SegmentResult tiled =
+        segment_image(ex, c.sm, c.halo, plan, c.image, c.transform, HaloMode::Reflect, true,
+                      [&](size_t done, size_t all) {
+                          EXPECT_EQ(done, ++progress_calls);
+                          EXPECT_EQ(all, plan.tiles.size());
+                      });
+    EXPECT_EQ(progress_calls, plan.tiles.size());
+    EXPECT_EQ(ex.graph_captures() - before, shapes);  // one capture per shape run
+    EXPECT_EQ(tiled.labels, whole.labels);
+    ASSERT_EQ(tiled.probs.shape(), whole.probs.shape());
+    EXPECT_EQ(std::memcmp(tiled.probs.data(), whole.probs.data(), whole.probs.bytes()), 0);
+
+    // Streamed: each tile's scores once, equal to the whole image's.
+    const int64_t K = c.sm.classes;
+    std::vector<float> streamed(size_t(K * whole.height * whole.width), NAN);
+    const SegmentResult sunk = segment_image(
+        ex, c.sm, c.halo, plan, c.image, c.transform, HaloMode::Reflect, true, {},
+        [&](const Tile& t, const float* probs) {
+            for (int64_t k = 0; k < K; ++k)
+                for (int64_t y = 0; y < t.out_h; ++y)
+                    for (int64_t x = 0; x < t.out_w; ++x)
+                        streamed[size_t((k * whole.height + t.out_y + y) * whole.width + t.out_x + x)] =
+                            probs[(k * t.out_h + y) * t.out_w + x];
+        });
+    EXPECT_EQ(sunk.probs.numel(), 0);
+    EXPECT_EQ(sunk.labels, whole.labels);
+    EXPECT_EQ(std::memcmp(streamed.data(), whole.probs.data(), whole.probs.bytes()), 0);
+
+    // No scores asked for: labels only.
+    const SegmentResult labels_only = segment_image(ex, c.sm, c.halo, plan, c.image, c.transform,
+                                                    HaloMode::Reflect, false);
+    EXPECT_EQ(labels_only.probs.numel(), 0);
+    EXPECT_EQ(labels_only.labels, whole.labels);
+
+    // The CPU backend's labels (its own arithmetic; random weights keep clear margins).
+    Executor cpu(c.model, select_backend("cpu", nullptr));
+    const SegmentResult on_cpu = c.segment(cpu, SIZE_MAX, true);
+    EXPECT_EQ(on_cpu.labels, whole.labels);
 }
 
 }  // namespace

@@ -1,15 +1,23 @@
 #include "engine/segment/tiling.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "engine/error.h"
 #include "engine/memory_plan.h"
 #include "engine/receptive_field.h"
 #include "engine/segment/classify_pixel.h"
+
+#ifdef FCNRT_WITH_CUDA
+#include "engine/segment/gpu_tiles.h"
+#endif
 
 namespace fcnrt {
 
@@ -412,22 +420,129 @@ size_t tile_budget(size_t budget_bytes, const ImageInfo& image, const std::strin
     return budget_bytes - held;
 }
 
-SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
-                            const TilePlan& plan, const Image& image,
-                            const InputTransform& transform, HaloMode halo_mode, bool want_probs,
-                            const TileProgress& progress, const TileScoresSink& scores_sink) {
+namespace {
+
+SegmentResult empty_result(const SegmentModel& sm, const HaloPlan& halo, bool want_probs,
+                           const TileScoresSink& scores_sink) {
     SegmentResult r;
     r.height = halo.image[0];
     r.width = halo.image[1];
     r.classes = sm.classes;
-    const size_t whole_plane = size_t(r.height) * size_t(r.width);
-    r.labels.assign(whole_plane, 0);
+    r.labels.assign(size_t(r.height) * size_t(r.width), 0);
     if (want_probs) {
         if (sm.output_is_labels)
             throw Error("--probs needs a model that outputs scores; output '" + sm.output +
                         "' holds class indices");
         if (!scores_sink) r.probs = Tensor(DType::F32, {sm.classes, r.height, r.width});
     }
+    return r;
+}
+
+#ifdef FCNRT_WITH_CUDA
+// The tiles on CUDA executors, the head on the device: each executor's thread
+// takes the next tile index; finished tiles are stitched under one lock.
+void segment_on_cuda(const std::vector<Executor*>& executors, const SegmentModel& sm,
+                     const HaloPlan& halo, const TilePlan& plan, const Image& image,
+                     const InputTransform& transform, HaloMode halo_mode, bool want_probs,
+                     const TileProgress& progress, const TileScoresSink& scores_sink,
+                     SegmentResult& r) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mutex;
+    size_t finished = 0;
+    auto next_tile = [&]() -> size_t {
+        if (failed) return SIZE_MAX;
+        const size_t i = next++;
+        return i < plan.tiles.size() ? i : SIZE_MAX;
+    };
+    auto stitch = [&](size_t index, const uint8_t* labels, const float* probs) {
+        const Tile& t = plan.tiles[index];
+        const size_t pixels = size_t(t.out_h) * size_t(t.out_w);
+        std::lock_guard<std::mutex> lock(mutex);
+        for (int64_t y = 0; y < t.out_h; ++y)
+            std::copy_n(labels + size_t(y) * size_t(t.out_w), t.out_w,
+                        r.labels.begin() + ptrdiff_t((t.out_y + y) * r.width + t.out_x));
+        if (probs && scores_sink) {
+            scores_sink(t, probs);
+        } else if (probs) {
+            const size_t plane = size_t(r.height) * size_t(r.width);
+            for (int64_t k = 0; k < sm.classes; ++k)
+                for (int64_t y = 0; y < t.out_h; ++y)
+                    std::copy_n(probs + size_t(k) * pixels + size_t(y) * size_t(t.out_w), t.out_w,
+                                r.probs.f32() + size_t(k) * plane +
+                                    size_t(t.out_y + y) * size_t(r.width) + size_t(t.out_x));
+        }
+        ++finished;
+        if (progress) progress(finished, plan.tiles.size());
+    };
+    auto run = [&](Executor& ex) {
+        run_tiles_on_cuda(ex, sm, halo, plan, image, transform, halo_mode, want_probs, next_tile,
+                          stitch);
+    };
+    if (executors.size() == 1) {
+        run(*executors[0]);
+        return;
+    }
+    std::exception_ptr first_error;
+    std::vector<std::thread> threads;
+    for (Executor* ex : executors)
+        threads.emplace_back([&, ex] {
+            try {
+                run(*ex);
+            } catch (...) {
+                failed = true;
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!first_error) first_error = std::current_exception();
+            }
+        });
+    for (std::thread& t : threads) t.join();
+    if (first_error) std::rethrow_exception(first_error);
+    if (finished != plan.tiles.size())
+        throw Error("internal error: " + std::to_string(finished) + " of " +
+                    std::to_string(plan.tiles.size()) + " tiles were segmented");
+}
+#endif
+
+}  // namespace
+
+SegmentResult segment_image_on(const std::vector<Executor*>& executors, const SegmentModel& sm,
+                               const HaloPlan& halo, const TilePlan& plan, const Image& image,
+                               const InputTransform& transform, HaloMode halo_mode,
+                               bool want_probs, const TileProgress& progress,
+                               const TileScoresSink& scores_sink) {
+    if (executors.empty()) throw Error("internal error: segment_image_on without an executor");
+    bool all_cuda = true;
+    for (Executor* ex : executors) all_cuda &= ex->backend().kind() == BackendKind::Cuda;
+#ifdef FCNRT_WITH_CUDA
+    if (all_cuda && !sm.output_is_labels) {
+        SegmentResult r = empty_result(sm, halo, want_probs, scores_sink);
+        segment_on_cuda(executors, sm, halo, plan, image, transform, halo_mode, want_probs,
+                        progress, scores_sink, r);
+        return r;
+    }
+#endif
+    if (executors.size() > 1)
+        throw Error(std::string("several devices need CUDA devices and a model that outputs "
+                                "scores") + (all_cuda ? "; output '" + sm.output +
+                                                            "' holds class indices" : ""));
+    return segment_image(*executors[0], sm, halo, plan, image, transform, halo_mode, want_probs,
+                         progress, scores_sink);
+}
+
+SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
+                            const TilePlan& plan, const Image& image,
+                            const InputTransform& transform, HaloMode halo_mode, bool want_probs,
+                            const TileProgress& progress, const TileScoresSink& scores_sink) {
+#ifdef FCNRT_WITH_CUDA
+    if (executor.backend().kind() == BackendKind::Cuda && !sm.output_is_labels) {
+        SegmentResult r = empty_result(sm, halo, want_probs, scores_sink);
+        segment_on_cuda({&executor}, sm, halo, plan, image, transform, halo_mode, want_probs,
+                        progress, scores_sink, r);
+        return r;
+    }
+#endif
+    SegmentResult r = empty_result(sm, halo, want_probs, scores_sink);
+    const size_t whole_plane = size_t(r.height) * size_t(r.width);
     std::vector<float> tile_probs;  // (classes, out_h, out_w) for scores_sink
     const int64_t K = sm.output_channels;
     std::vector<float> e(size_t(std::max<int64_t>(K, 1)));

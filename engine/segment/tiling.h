@@ -142,10 +142,27 @@ using TileScoresSink = std::function<void(const Tile& t, const float* probs)>;
 // own where its output is a softmax): into SegmentResult::probs, or, when
 // `scores_sink` is given, to it tile by tile (probs then stays empty, and
 // memory stays one tile's). Throws fcnrt::Error.
+//
+// On a CUDA executor with a score output, the softmax and argmax run on the
+// device and tiles are double-buffered (engine/segment/gpu_tiles.h): a tile
+// brings back uint8 labels, and float scores only with `want_probs`. Labels are
+// then the CPU rule's on the device's scores; probabilities agree to rounding.
 SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
                             const TilePlan& plan, const Image& image,
                             const InputTransform& transform, HaloMode halo_mode, bool want_probs,
                             const TileProgress& progress = {},
                             const TileScoresSink& scores_sink = {});
+
+// segment_image on several executors of the same model, one per CUDA device
+// (fcnrt segment --device cuda:0,cuda:1): one host thread per executor takes
+// the next tile as it finishes one, so the tiles spread over the devices and
+// the result is the one executor's. Progress and the sink are called from those
+// threads, one call at a time. One executor: segment_image. Several need CUDA
+// backends and a score output (else fcnrt::Error).
+SegmentResult segment_image_on(const std::vector<Executor*>& executors, const SegmentModel& sm,
+                               const HaloPlan& halo, const TilePlan& plan, const Image& image,
+                               const InputTransform& transform, HaloMode halo_mode,
+                               bool want_probs, const TileProgress& progress = {},
+                               const TileScoresSink& scores_sink = {});
 
 }  // namespace fcnrt
