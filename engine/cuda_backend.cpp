@@ -119,6 +119,7 @@ public:
     size_t kernel_scratch_bytes(const Model&) const override { return 0; }
 
     std::shared_ptr<void> allocate(size_t bytes, const std::string& what) override {
+        bind();
         void* p = nullptr;
         const cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));
         if (err == cudaErrorMemoryAllocation) {
@@ -137,17 +138,20 @@ public:
 
     void copy_to_device(void* device_dst, const void* host_src, size_t bytes) override {
         if (bytes == 0) return;
+        bind();
         check(cudaMemcpyAsync(device_dst, host_src, bytes, cudaMemcpyHostToDevice, stream_),
               "cudaMemcpyAsync to the device");
     }
 
     void copy_to_host(void* host_dst, const void* device_src, size_t bytes) override {
         if (bytes == 0) return;
+        bind();
         check(cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDeviceToHost, stream_),
               "cudaMemcpyAsync to the host");
     }
 
     void synchronize() override {
+        bind();
         check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize: a kernel or copy failed");
         // A failed launch that its kernel's check_launch did not see (there is none
         // between launches) would still be pending here.
@@ -157,6 +161,7 @@ public:
     void* stream() override { return stream_; }
 
     size_t free_device_bytes() override {
+        bind();
         size_t free = 0, total = 0;
         check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
         return free;
@@ -213,6 +218,13 @@ public:
     }
 
 private:
+    // Makes this backend's device the calling thread's current one, so that one
+    // thread may drive several backends (fcnrt segment --device cuda:0,cuda:1 makes
+    // them all on the main thread) and kernels the executor launches after an
+    // upload go to the right device. Cheap: a thread-local setting once the
+    // device's context exists.
+    void bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
+
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
     std::string description_;

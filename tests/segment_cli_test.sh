@@ -394,6 +394,27 @@ if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: cuda: .*CUDA emulation' "$tmp/std
     check_same "CUDA: tiled by the device budget equals untiled bit for bit: labels, mask, probs" \
         "$out/cuda_untiled" "$out/cuda_tiled" cuda_budget_labels.png cuda_budget_mask.png \
         cuda_budget_probs.npy
+
+    # Two emulated devices of 400 KiB (--device cuda:all): the tiles are shared out
+    # between them, each device with its own copy of the model; the outputs are
+    # the one device's, bit for bit.
+    FCNRT_CUDA_EMU_DEVICES=2 FCNRT_CUDA_EMU_MEMORY=400K fcnrt segment "$unet" \
+        "$in/cuda_budget.pgm" -o "$out/cuda_two" --probs --device cuda:all
+    check_ok "CUDA, two 400 KiB devices, --device cuda:all"
+    if grep -q '^fcnrt: device: 2 CUDA devices: cuda:0 .*; cuda:1 ' "$tmp/stderr"; then
+        pass "CUDA, cuda:all: the device line names both devices"
+    else
+        fail "CUDA, cuda:all: the device line names both devices" "$(last_output)"
+    fi
+    check_same "CUDA: two devices equal one, bit for bit: labels, mask, probs" \
+        "$out/cuda_untiled" "$out/cuda_two" cuda_budget_labels.png cuda_budget_mask.png \
+        cuda_budget_probs.npy
+    FCNRT_CUDA_EMU_DEVICES=2 fcnrt segment "$unet" "$in/cuda_budget.pgm" -o "$out/cuda_bad" \
+        --device cuda:0,cuda:2
+    check_error "CUDA: --device cuda:0,cuda:2 with two devices" "cuda:2: there are 2 CUDA devices"
+    FCNRT_CUDA_EMU_DEVICES=2 fcnrt segment "$unet" "$in/cuda_budget.pgm" -o "$out/cuda_bad" \
+        --device cuda:1,cuda:1
+    check_error "CUDA: --device cuda:1,cuda:1" "cuda:1 is given twice"
 else
     echo "note: --device cuda is not the CUDA emulation here: the CUDA budget checks are not run"
 fi

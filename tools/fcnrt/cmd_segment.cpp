@@ -24,6 +24,7 @@
 #include "engine/io/file_util.h"
 #include "engine/io/npy.h"
 #include "engine/model_loader.h"
+#include "engine/multi_device.h"
 #include "engine/segment/outputs.h"
 #include "engine/segment/palette.h"
 #include "engine/segment/patchwise.h"
@@ -37,7 +38,8 @@ namespace fcnrt::cli {
 
 const char* const kSegmentHelp =
     "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
-    "                     [--probs] [--device auto|cpu|cuda] [--max-memory BYTES]\n"
+    "                     [--probs] [--device auto|cpu|cuda|cuda:N,...|cuda:all]\n"
+    "                     [--max-memory BYTES]\n"
     "                     [--halo reflect|zero] [--patchwise] [--tiff-out] [--quiet]\n"
     "\n"
     "Segments whole images (PNG 8/16-bit, JPEG, TIFF 8/16-bit, BMP, TGA, PNM; a DIR means\n"
@@ -59,7 +61,12 @@ const char* const kSegmentHelp =
     "  --overlay            also write the overlay\n"
     "  --opacity A          the mask's weight in the overlay, 0..1 (default 0.5)\n"
     "  --probs              also write the class scores\n"
-    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
+    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda; cuda:N for\n"
+    "                       GPU N; cuda:0,cuda:1 or cuda:all: several GPUs, each with\n"
+    "                       its own copy of the model, the tiles of each image shared\n"
+    "                       out among them (the same outputs as one GPU). On CUDA the\n"
+    "                       argmax and softmax run on the GPU and the nodes replay as\n"
+    "                       a CUDA graph\n"
     "  --max-memory BYTES   memory budget, e.g. 512M or 2G. On the CPU it is for the\n"
     "                       whole process (default min(4 GiB, half the RAM)): the\n"
     "                       program, the model and the kernels' per-thread scratch\n"
@@ -307,9 +314,21 @@ int segment_command(const std::vector<std::string>& argv_in) {
 
 
     std::string chosen;
-    auto backend = select_backend(device, &chosen);
+    // One backend and executor per device; several only for a list of GPUs.
+    std::vector<std::shared_ptr<Backend>> backends;
+    if (is_cuda_device_list(device)) backends = select_cuda_backends(device, &chosen);
+    else backends.push_back(select_backend(device, &chosen));
+    if (patchwise && backends.size() > 1)
+        throw UsageError{"--patchwise runs on one device; give --device cuda:N"};
+    const std::shared_ptr<Backend> backend = backends[0];
     if (!opt.quiet) std::cerr << "fcnrt: " << chosen << "\n";
-    Executor executor(model, backend);
+    std::vector<std::unique_ptr<Executor>> executors;
+    std::vector<Executor*> executor_list;
+    for (const auto& b : backends) {
+        executors.push_back(std::make_unique<Executor>(model, b));
+        executor_list.push_back(executors.back().get());
+    }
+    Executor& executor = *executors[0];
 
     // The budget is for the whole process. Set aside first what it holds beyond
     // the planned buffers: code, libraries and the model as loaded (the
@@ -319,9 +338,14 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // is free there now (weights already uploaded), and the host process is not
     // counted against it.
     const bool on_device = backend->kind() == BackendKind::Cuda;
-    if (!budget_given)
-        opt.budget = on_device ? backend->free_device_bytes() / 5 * 4 + executor.weight_bytes()
-                               : default_host_budget();
+    // Several GPUs share one tile plan: the budget of the one with least free memory.
+    if (!budget_given && on_device) {
+        opt.budget = SIZE_MAX;
+        for (const auto& b : backends)
+            opt.budget = std::min(opt.budget, b->free_device_bytes() / 5 * 4 + executor.weight_bytes());
+    } else if (!budget_given) {
+        opt.budget = default_host_budget();
+    }
     const size_t resident = on_device ? 0 : resident_bytes();
     const size_t counted = on_device ? 0 : executor.weight_bytes();
     const size_t reserve = on_device ? 0
@@ -413,8 +437,8 @@ int segment_command(const std::vector<std::string>& argv_in) {
             if (opt.probs)
                 probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + ref.stem + "_probs.npy",
                                                         sm.classes, image.height(), image.width());
-            const SegmentResult r = segment_image(
-                executor, sm, halo, plan, image, transform, opt.halo, opt.probs,
+            const SegmentResult r = segment_image_on(
+                executor_list, sm, halo, plan, image, transform, opt.halo, opt.probs,
                 [&](size_t done, size_t all) { show(i, done, all, "tile"); },
                 probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
                       : TileScoresSink());
