@@ -685,5 +685,30 @@ check_usage_error "--device bogus" "bogus" "$out/device_bogus"
 fcnrt segment "$in/absent.json" "$sample" -o "$out/absent_model" --device cpu
 check_error "missing model" "$in/absent.json" "$out/absent_model"
 
+# ---- several images on CUDA (the CUDA emulation): decoding and writing overlap ----
+
+# On a GPU the next image is decoded, and the last one's files written, on host
+# threads while an image segments: the files must be those of each image run
+# alone, a bad image must still cost only its own files, and a write that fails
+# (a directory in the way) must be reported for its own image.
+fcnrt segment "$unet" "$in/gray8.pgm" -o "$out/cuda_alone8" --probs --device cuda
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: cuda: .*CUDA emulation' "$tmp/stderr"; then
+    fcnrt segment "$unet" "$in/gray16.pgm" -o "$out/cuda_alone16" --probs --device cuda
+    fcnrt segment "$unet" "$in/gray8.pgm" "$in/truncated.png" "$in/gray16.pgm" -o "$out/cuda_good_bad" \
+        --probs --device cuda
+    check_image_error "CUDA: good, bad, good: one error, exit 1" "$in/truncated.png" "$out/cuda_good_bad" \
+        "gray16_labels.png gray16_mask.png gray16_probs.npy gray8_labels.png gray8_mask.png gray8_probs.npy"
+    check_same "CUDA: overlapped images give each image's files as alone (8-bit)" \
+        "$out/cuda_alone8" "$out/cuda_good_bad" gray8_labels.png gray8_mask.png gray8_probs.npy
+    check_same "CUDA: overlapped images give each image's files as alone (16-bit)" \
+        "$out/cuda_alone16" "$out/cuda_good_bad" gray16_labels.png gray16_mask.png gray16_probs.npy
+    mkdir -p "$out/cuda_blocked/gray8_mask.png"
+    fcnrt segment "$unet" "$in/gray8.pgm" "$in/gray16.pgm" -o "$out/cuda_blocked" --device cuda
+    check_image_error "CUDA: a write that fails in the background is its image's error" \
+        "gray8_mask.png" "$out/cuda_blocked" "gray16_labels.png gray16_mask.png gray8_mask.png"
+else
+    echo "note: --device cuda is not the CUDA emulation here: the CUDA overlap checks are not run"
+fi
+
 echo "segment_cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -160,9 +160,9 @@ void expect_head_matches_reference(int64_t K, int64_t H, int64_t W, int64_t y0, 
     float* d_scores = nullptr;
     uint8_t* d_labels = nullptr;
     float* d_probs = nullptr;
-    ASSERT_EQ(cudaMalloc(&d_scores, scores.size() * 4), cudaSuccess);
-    ASSERT_EQ(cudaMalloc(&d_labels, size_t(pixels) + kGuard), cudaSuccess);
-    ASSERT_EQ(cudaMalloc(&d_probs, size_t(classes * pixels) * 4 + kGuard), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_scores), scores.size() * 4), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_labels), size_t(pixels) + kGuard), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_probs), size_t(classes * pixels) * 4 + kGuard), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(d_scores, scores.data(), scores.size() * 4, cudaMemcpyHostToDevice),
               cudaSuccess);
     // Poison: labels 0xab (171, no class here), probabilities 0x7f7f7f7f (3.4e38).

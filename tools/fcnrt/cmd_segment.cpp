@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -383,9 +384,49 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // abandoned (never renamed into place) when one of its pages fails.
     std::unique_ptr<TiffLabelWriter> tiff;
     std::string tiff_path;
+    // On a GPU the host's share of an image (decoding it, encoding its PNGs)
+    // overlaps the device's: the next image is decoded on a host thread while this
+    // one segments, and an image's outputs are written on a host thread while the
+    // next one segments. Host memory then holds two images' samples and labels
+    // (the device budget does not count host memory). Not on the CPU, whose cores
+    // run the kernels and whose budget counts one image; not with --tiff-out,
+    // whose pages go into one file in order.
+    const bool overlap = on_device && !patchwise && !opt.tiff_out;
+    // The header check and the decoding of image k: the budget its tiles get, and it.
+    struct Decoded {
+        size_t run_budget = 0;
+        Image image;
+    };
+    auto decode = [&, budget](size_t k) {
+        Decoded d;
+        d.run_budget = tile_budget(budget, read_image_info(refs[k].path, refs[k].page), refs[k].path);
+        d.image = read_image(refs[k].path, refs[k].page);
+        return d;
+    };
+    std::future<Decoded> prefetched;  // image i, decoding while image i - 1 runs
+    // The outputs of the image before, being written; its errors are that image's.
+    std::future<void> writing;
+    size_t writing_index = 0;
+    auto finish_writing = [&] {
+        if (!writing.valid()) return;
+        const std::string& p = refs[writing_index].path;
+        try {
+            writing.get();
+        } catch (const Error& e) {
+            bar.clear();
+            std::cerr << "fcnrt: error: " << (e.file().empty() ? e.with_file(p) : e).what() << "\n";
+            ++failures;
+        } catch (const std::bad_alloc&) {
+            bar.clear();
+            std::cerr << "fcnrt: error: " << p << ": out of memory\n";
+            ++failures;
+        }
+    };
     for (size_t i = 0; i < refs.size(); ++i) {
         const ImageRef& ref = refs[i];
         const std::string& path = ref.path;
+        // This image's prefetch, if any, is this iteration's whatever happens.
+        std::future<Decoded> mine = std::move(prefetched);
         // What the notes call it: the file, and the page of a multi-page TIFF.
         const std::string shown = ref.pages > 1 ? path + " page " + std::to_string(ref.page) : path;
         if (opt.tiff_out && ref.page == 0) {
@@ -396,8 +437,11 @@ int segment_command(const std::vector<std::string>& argv_in) {
             if (opt.tiff_out && ref.page == 0) tiff = std::make_unique<TiffLabelWriter>(tiff_path);
             // The decoded samples and the labels exist for the whole image: counted
             // against the budget (from the header, before decoding), the rest is the tiles'.
-            const size_t run_budget = tile_budget(budget, read_image_info(path, ref.page), path);
-            const Image image = read_image(path, ref.page);
+            Decoded decoded = mine.valid() ? mine.get() : decode(i);
+            const size_t run_budget = decoded.run_budget;
+            const Image image = std::move(decoded.image);
+            if (overlap && i + 1 < refs.size())
+                prefetched = std::async(std::launch::async, decode, i + 1);
             const InputTransform transform(pre, image.info(), path);
             if (patchwise) {
                 const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
@@ -437,11 +481,23 @@ int segment_command(const std::vector<std::string>& argv_in) {
             if (opt.probs)
                 probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + ref.stem + "_probs.npy",
                                                         sm.classes, image.height(), image.width());
-            const SegmentResult r = segment_image_on(
+            SegmentResult r = segment_image_on(
                 executor_list, sm, halo, plan, image, transform, opt.halo, opt.probs,
                 [&](size_t done, size_t all) { show(i, done, all, "tile"); },
                 probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
                       : TileScoresSink());
+            if (overlap) {
+                finish_writing();  // the image before, in order
+                // The task owns what it writes: the image, the result and the scores file.
+                auto job = std::make_shared<std::tuple<Image, SegmentResult, std::unique_ptr<NpyPlanesFile>>>(
+                    image, std::move(r), std::move(probs));
+                writing = std::async(std::launch::async, [job, stem = ref.stem, &palette, &opt] {
+                    write_outputs(stem, std::get<0>(*job), std::get<1>(*job), palette, opt,
+                                  std::get<2>(*job).get());
+                });
+                writing_index = i;
+                continue;
+            }
             write_outputs(ref.stem, image, r, palette, opt, probs.get());
             add_tiff_page(tiff.get(), r, ref, refs.size());
         } catch (const Error& e) {
@@ -457,6 +513,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
             ++failures;
         }
     }
+    finish_writing();
     bar.stop();
     return failures ? 1 : 0;
 }
