@@ -352,5 +352,26 @@ TEST(SegmentCuda, TiledEqualsUntiledAndTheCpuPath) {
     EXPECT_EQ(on_cpu.labels, whole.labels);
 }
 
+// The planned peak with the pipeline's staging buffers counted bounds the device
+// memory the backend really holds while segmenting (weights, arena, staging).
+TEST(SegmentCuda, DeviceMemoryStaysWithinThePlannedPeak) {
+    SKIP_WITHOUT_CUDA();
+    const Case c(kGolden + "graph_unet_valid/model.json", 45, 37);
+    for (bool probs : {true, false}) {
+        SCOPED_TRACE(probs ? "with probabilities" : "labels only");
+        const size_t staging = gpu_staging_bytes_per_pixel(c.sm, probs);
+        EXPECT_GT(staging, 0u);
+        const TilePlan plan = plan_tiles(c.model, c.sm, c.halo,
+                                         run_bytes(c.model, c.sm, 28, 28) + 28 * 28 * staging,
+                                         staging);
+        ASSERT_GE(plan.tiles.size(), 4u);
+        auto backend = select_backend("cuda", nullptr);
+        Executor ex(c.model, backend);
+        segment_image(ex, c.sm, c.halo, plan, c.image, c.transform, HaloMode::Reflect, probs);
+        EXPECT_LE(backend->peak_allocated_bytes(), plan.peak_bytes);
+        EXPECT_LE(plan.peak_bytes, plan.budget_bytes);
+    }
+}
+
 }  // namespace
 }  // namespace fcnrt

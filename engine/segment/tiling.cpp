@@ -274,12 +274,21 @@ size_t run_bytes(const Model& model, const SegmentModel& sm, int64_t h, int64_t 
     return bytes;
 }
 
+size_t gpu_staging_bytes_per_pixel(const SegmentModel& sm, bool want_probs) {
+    return 2 * (size_t(sm.channels) * sizeof(float) + 1 +
+                (want_probs ? size_t(sm.classes) * sizeof(float) : 0));
+}
+
 TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
-                    size_t budget_bytes) {
+                    size_t budget_bytes, size_t staging_bytes_per_pixel) {
     TilePlan plan;
     plan.budget_bytes = budget_bytes;
     const int64_t H = halo.image[0], W = halo.image[1];
-    const size_t whole = run_bytes(model, sm, halo.input[0], halo.input[1]);
+    // A region's run, with the CUDA pipeline's staging buffers when asked.
+    auto region_bytes = [&](int64_t h, int64_t w) {
+        return run_bytes(model, sm, h, w) + size_t(h) * size_t(w) * staging_bytes_per_pixel;
+    };
+    const size_t whole = region_bytes(halo.input[0], halo.input[1]);
     if (whole <= budget_bytes) {
         Tile t;
         t.in_h = halo.input[0];
@@ -340,7 +349,7 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
     };
     auto peak_for = [&](int64_t t) -> size_t {
         const auto [th, tw] = tile_sides(t);
-        size_t peak = 0;
+        size_t peak = 0, largest_region = 0;
         for (int64_t lh : distinct_lengths(axis_tiles(geo[0], th)))
             for (int64_t lw : distinct_lengths(axis_tiles(geo[1], tw))) {
                 try {
@@ -348,8 +357,11 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
                 } catch (const Error&) {
                     return SIZE_MAX;  // a region too small for the net
                 }
+                largest_region = std::max(largest_region, size_t(lh) * size_t(lw));
             }
-        return peak;
+        // The staging buffers are sized once for the largest region and held
+        // while every region runs.
+        return peak + largest_region * staging_bytes_per_pixel;
     };
     int64_t lo = 0, hi = (std::max(H, W) + unit - 1) / unit;  // in units
     // Invariant: lo fits (0 = nothing known to fit), hi + 1 does not.

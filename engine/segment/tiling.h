@@ -102,13 +102,22 @@ struct TilePlan {
 // weights, and the host copies of the input and the outputs.
 size_t run_bytes(const Model& model, const SegmentModel& sm, int64_t h, int64_t w);
 
+// Device bytes per input-region pixel that the CUDA tile pipeline
+// (engine/segment/gpu_tiles.h) adds to a run: two slots, each with the input's
+// staging buffer (C floats), the labels (1 byte) and, with `want_probs`, the
+// probabilities (classes floats), counted per input pixel since a tile never
+// delivers more pixels than its region holds.
+size_t gpu_staging_bytes_per_pixel(const SegmentModel& sm, bool want_probs);
+
 // One tile for the whole image when its run fits `budget_bytes`; otherwise
 // the largest square output tiles (a multiple of the alignment, searched
-// downward) whose every region fits. Throws fcnrt::Error(model.path) when the
+// downward) whose every region fits. A region's run costs run_bytes plus
+// `staging_bytes_per_pixel` per region pixel (gpu_staging_bytes_per_pixel on
+// CUDA, 0 on the CPU). Throws fcnrt::Error(model.path) when the
 // model cannot be tiled ("this model's receptive field is the whole image; it
 // cannot be tiled: raise --max-memory") or when not even the smallest tile fits.
 TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
-                    size_t budget_bytes);
+                    size_t budget_bytes, size_t staging_bytes_per_pixel = 0);
 
 struct SegmentResult {
     int64_t height = 0, width = 0, classes = 0;

@@ -464,7 +464,12 @@ int segment_command(const std::vector<std::string>& argv_in) {
                 continue;
             }
             const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
-            const TilePlan plan = plan_tiles(model, sm, halo, run_budget);
+            // On CUDA the double-buffered pipeline's staging buffers are device memory too.
+            const TilePlan plan =
+                plan_tiles(model, sm, halo, run_budget,
+                           on_device && !sm.output_is_labels
+                               ? gpu_staging_bytes_per_pixel(sm, opt.probs)
+                               : 0);
             if (!opt.quiet) {
                 bar.clear();
                 std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
