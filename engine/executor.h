@@ -59,6 +59,10 @@ public:
 
     // On by default; only backends with Backend::capture use it.
     void set_graphs(bool on);
+    // Drops the captured graph, so the next execute() captures again: for a
+    // caller that changed something kernels read at launch (a graph keeps the
+    // launch parameters it was captured with, e.g. a precision setting).
+    void recapture() { graph_.reset(); }
     bool graphs() const { return graphs_; }
     // Times the per-node loop was captured into a graph (once per planned shape
     // while graphs are on), and replays of such graphs: for tests and bench.

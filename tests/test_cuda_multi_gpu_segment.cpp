@@ -108,5 +108,34 @@ TEST(MultiGpu, TilesSpreadOverTwoDevicesGiveOneDevicesResult) {
     EXPECT_GE(backends[1]->peak_allocated_bytes(), on_b_before);
 }
 
+// An image that fits one tile is cut into at least one tile per device (tiling
+// is exact), so both devices work on it; the result is the untiled one's.
+TEST(MultiGpu, AnUntiledImageIsSharedToo) {
+    SKIP_WITHOUT_TWO_GPUS();
+    const Model m = load_model(kGolden + "graph_unet_valid/model.json");
+    const SegmentModel sm = analyse_segment_model(m);
+    const Image im = random_image(41, 33, int(sm.channels), 4133);
+    const InputTransform t(parse_preprocess(m, sm.channels), im.info(), "im.png");
+    const HaloPlan halo = plan_halo(m, sm, 41, 33);
+    const size_t staging = gpu_staging_bytes_per_pixel(sm, true);
+    const TilePlan whole = plan_tiles(m, sm, halo, SIZE_MAX, staging);
+    ASSERT_EQ(whole.tiles.size(), 1u);
+    const TilePlan shared = plan_tiles_for_devices(m, sm, halo, SIZE_MAX, staging, 2);
+    EXPECT_GE(shared.tiles.size(), 2u);
+    EXPECT_EQ(shared.budget_bytes, SIZE_MAX);
+    EXPECT_EQ(plan_tiles_for_devices(m, sm, halo, SIZE_MAX, staging, 1).tiles.size(), 1u);
+
+    Executor one(m, select_backend("cuda:0", nullptr));
+    const SegmentResult expected = segment_image(one, sm, halo, whole, im, t, HaloMode::Reflect, true);
+    const auto backends = select_cuda_backends("cuda:all", nullptr);
+    Executor a(m, backends[0]), b(m, backends[1]);
+    const SegmentResult got =
+        segment_image_on({&a, &b}, sm, halo, shared, im, t, HaloMode::Reflect, true);
+    EXPECT_EQ(got.labels, expected.labels);
+    EXPECT_EQ(std::memcmp(got.probs.data(), expected.probs.data(), expected.probs.bytes()), 0);
+    EXPECT_GT(a.graph_replays(), 0u);
+    EXPECT_GT(b.graph_replays(), 0u);
+}
+
 }  // namespace
 }  // namespace fcnrt

@@ -415,6 +415,24 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
     return plan;
 }
 
+TilePlan plan_tiles_for_devices(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
+                                size_t budget_bytes, size_t staging_bytes_per_pixel,
+                                size_t devices) {
+    TilePlan plan = plan_tiles(model, sm, halo, budget_bytes, staging_bytes_per_pixel);
+    while (plan.tiles.size() < devices && plan.peak_bytes > 1) {
+        TilePlan smaller;
+        try {  // a budget just below this plan's peak: the next smaller tile
+            smaller = plan_tiles(model, sm, halo, plan.peak_bytes - 1, staging_bytes_per_pixel);
+        } catch (const Error&) {
+            break;  // not tileable, or no smaller tile: the devices share what there is
+        }
+        if (smaller.tiles.size() <= plan.tiles.size()) break;
+        plan = std::move(smaller);
+    }
+    plan.budget_bytes = budget_bytes;
+    return plan;
+}
+
 size_t image_buffer_bytes(const ImageInfo& image) {
     const size_t pixels = size_t(image.width) * size_t(image.height);
     const size_t samples = pixels * size_t(image.channels) * (image.bit_depth == 16 ? 2 : 1);
@@ -451,22 +469,20 @@ SegmentResult empty_result(const SegmentModel& sm, const HaloPlan& halo, bool wa
 }
 
 #ifdef FCNRT_WITH_CUDA
-// The tiles on CUDA executors, the head on the device: each executor's thread
-// takes the next tile index; finished tiles are stitched under one lock.
+// The tiles on CUDA executors, the head on the device: executor k of n runs
+// tiles k, k + n, k + 2n, ... (plan order keeps equal shapes together, so each
+// executor re-plans as rarely as one would; taking the next free tile instead
+// would let the first thread, whose pipeline holds two tiles at once, take a
+// small image's tiles before the others start). Finished tiles are stitched
+// under one lock.
 void segment_on_cuda(const std::vector<Executor*>& executors, const SegmentModel& sm,
                      const HaloPlan& halo, const TilePlan& plan, const Image& image,
                      const InputTransform& transform, HaloMode halo_mode, bool want_probs,
                      const TileProgress& progress, const TileScoresSink& scores_sink,
                      SegmentResult& r) {
-    std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     std::mutex mutex;
     size_t finished = 0;
-    auto next_tile = [&]() -> size_t {
-        if (failed) return SIZE_MAX;
-        const size_t i = next++;
-        return i < plan.tiles.size() ? i : SIZE_MAX;
-    };
     auto stitch = [&](size_t index, const uint8_t* labels, const float* probs) {
         const Tile& t = plan.tiles[index];
         const size_t pixels = size_t(t.out_h) * size_t(t.out_w);
@@ -487,20 +503,27 @@ void segment_on_cuda(const std::vector<Executor*>& executors, const SegmentModel
         ++finished;
         if (progress) progress(finished, plan.tiles.size());
     };
-    auto run = [&](Executor& ex) {
-        run_tiles_on_cuda(ex, sm, halo, plan, image, transform, halo_mode, want_probs, next_tile,
-                          stitch);
+    auto run = [&](size_t k) {
+        size_t next = k;
+        auto next_tile = [&]() -> size_t {
+            if (failed || next >= plan.tiles.size()) return SIZE_MAX;
+            const size_t i = next;
+            next += executors.size();
+            return i;
+        };
+        run_tiles_on_cuda(*executors[k], sm, halo, plan, image, transform, halo_mode, want_probs,
+                          next_tile, stitch);
     };
     if (executors.size() == 1) {
-        run(*executors[0]);
+        run(0);
         return;
     }
     std::exception_ptr first_error;
     std::vector<std::thread> threads;
-    for (Executor* ex : executors)
-        threads.emplace_back([&, ex] {
+    for (size_t k = 0; k < executors.size(); ++k)
+        threads.emplace_back([&, k] {
             try {
-                run(*ex);
+                run(k);
             } catch (...) {
                 failed = true;
                 std::lock_guard<std::mutex> lock(mutex);

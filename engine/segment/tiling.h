@@ -119,6 +119,14 @@ size_t gpu_staging_bytes_per_pixel(const SegmentModel& sm, bool want_probs);
 TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
                     size_t budget_bytes, size_t staging_bytes_per_pixel = 0);
 
+// plan_tiles for `devices` executors sharing an image's tiles: when the plan has
+// fewer tiles than devices and the model can be tiled, smaller tiles (tiling is
+// exact, so the result does not change) until every device gets one or no
+// smaller tile exists; budget_bytes stays the budget given. One device: plan_tiles.
+TilePlan plan_tiles_for_devices(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
+                                size_t budget_bytes, size_t staging_bytes_per_pixel,
+                                size_t devices);
+
 struct SegmentResult {
     int64_t height = 0, width = 0, classes = 0;
     std::vector<uint8_t> labels;  // [height, width] class indices
@@ -163,8 +171,8 @@ SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const Ha
                             const TileScoresSink& scores_sink = {});
 
 // segment_image on several executors of the same model, one per CUDA device
-// (fcnrt segment --device cuda:0,cuda:1): one host thread per executor takes
-// the next tile as it finishes one, so the tiles spread over the devices and
+// (fcnrt segment --device cuda:0,cuda:1): one host thread per executor, which
+// runs every n-th tile of the plan, so the tiles spread over the devices and
 // the result is the one executor's. Progress and the sink are called from those
 // threads, one call at a time. One executor: segment_image. Several need CUDA
 // backends and a score output (else fcnrt::Error).

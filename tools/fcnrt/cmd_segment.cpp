@@ -65,7 +65,8 @@ const char* const kSegmentHelp =
     "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda; cuda:N for\n"
     "                       GPU N; cuda:0,cuda:1 or cuda:all: several GPUs, each with\n"
     "                       its own copy of the model, the tiles of each image shared\n"
-    "                       out among them (the same outputs as one GPU). On CUDA the\n"
+    "                       out among them, at least one each where the model can be\n"
+    "                       tiled (the same outputs as one GPU). On CUDA the\n"
     "                       argmax and softmax run on the GPU and the nodes replay as\n"
     "                       a CUDA graph\n"
     "  --max-memory BYTES   memory budget, e.g. 512M or 2G. On the CPU it is for the\n"
@@ -465,11 +466,11 @@ int segment_command(const std::vector<std::string>& argv_in) {
             }
             const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
             // On CUDA the double-buffered pipeline's staging buffers are device memory too.
-            const TilePlan plan =
-                plan_tiles(model, sm, halo, run_budget,
-                           on_device && !sm.output_is_labels
-                               ? gpu_staging_bytes_per_pixel(sm, opt.probs)
-                               : 0);
+            // Several GPUs: at least one tile each where the model can be tiled.
+            const TilePlan plan = plan_tiles_for_devices(
+                model, sm, halo, run_budget,
+                on_device && !sm.output_is_labels ? gpu_staging_bytes_per_pixel(sm, opt.probs) : 0,
+                executor_list.size());
             if (!opt.quiet) {
                 bar.clear();
                 std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
