@@ -17,6 +17,7 @@ namespace fcnrt {
 // (fcnrt segment --device cuda:0,cuda:1) does not invalidate it. When `enqueue`
 // throws, the capture is ended and discarded and the exception passes on.
 // Throws fcnrt::Error when CUDA refuses the capture or the instantiation.
-std::unique_ptr<CapturedWork> capture_cuda_graph(void* stream, const std::function<void()>& enqueue);
+std::unique_ptr<CapturedWork> capture_cuda_graph(void* stream,
+                                                 const std::function<void()>& enqueue);
 
 }  // namespace fcnrt

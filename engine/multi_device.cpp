@@ -12,7 +12,9 @@
 
 namespace fcnrt {
 
-bool is_cuda_device_list(const std::string& device) { return device.rfind("cuda:", 0) == 0; }
+bool is_cuda_device_list(const std::string& device) {
+    return device.rfind("cuda:", 0) == 0;
+}
 
 std::vector<std::shared_ptr<Backend>> select_cuda_backends(const std::string& device,
                                                            std::string* chosen) {

@@ -31,12 +31,12 @@ namespace {
 
 const std::string kGolden = std::string(FCNRT_SOURCE_DIR) + "/tests/golden/";
 
-#define SKIP_WITHOUT_TWO_GPUS()                                                        \
-    do {                                                                               \
-        std::string why_;                                                              \
-        if (!cuda_usable(&why_)) GTEST_SKIP() << "no usable CUDA device: " << why_;    \
-        if (cuda_device_count() < 2)                                                   \
-            GTEST_SKIP() << "needs two CUDA devices, found " << cuda_device_count();   \
+#define SKIP_WITHOUT_TWO_GPUS()                                                      \
+    do {                                                                             \
+        std::string why_;                                                            \
+        if (!cuda_usable(&why_)) GTEST_SKIP() << "no usable CUDA device: " << why_;  \
+        if (cuda_device_count() < 2)                                                 \
+            GTEST_SKIP() << "needs two CUDA devices, found " << cuda_device_count(); \
     } while (0)
 
 TEST(MultiGpu, DeviceLists) {
@@ -58,7 +58,8 @@ TEST(MultiGpu, DeviceLists) {
     EXPECT_EQ(cuda_backend_device(*reversed[0]), 1);
     EXPECT_EQ(cuda_backend_device(*reversed[1]), 0);
     EXPECT_EQ(cuda_backend_device(*select_backend("cuda:1", nullptr)), 1);
-    for (const char* bad : {"cuda:0,cuda:0", "cuda:99", "cuda:", "cuda:x", "cuda:0,", "cuda:0,gpu:1"})
+    for (const char* bad :
+         {"cuda:0,cuda:0", "cuda:99", "cuda:", "cuda:x", "cuda:0,", "cuda:0,gpu:1"})
         EXPECT_THROW(select_cuda_backends(bad, nullptr), Error) << bad;
     EXPECT_THROW(select_backend("cuda:0,cuda:1", nullptr), Error);  // one-device commands
 }
@@ -92,8 +93,7 @@ TEST(MultiGpu, TilesSpreadOverTwoDevicesGiveOneDevicesResult) {
     const size_t on_b_before = backends[1]->allocated_bytes();
     size_t calls = 0;
     const SegmentResult got = segment_image_on(
-        {&a, &b}, sm, halo, plan, im, t, HaloMode::Reflect, true,
-        [&](size_t done, size_t all) {
+        {&a, &b}, sm, halo, plan, im, t, HaloMode::Reflect, true, [&](size_t done, size_t all) {
             EXPECT_EQ(done, ++calls);  // one call at a time, counting up
             EXPECT_EQ(all, plan.tiles.size());
         });
@@ -126,7 +126,8 @@ TEST(MultiGpu, AnUntiledImageIsSharedToo) {
     EXPECT_EQ(plan_tiles_for_devices(m, sm, halo, SIZE_MAX, staging, 1).tiles.size(), 1u);
 
     Executor one(m, select_backend("cuda:0", nullptr));
-    const SegmentResult expected = segment_image(one, sm, halo, whole, im, t, HaloMode::Reflect, true);
+    const SegmentResult expected =
+        segment_image(one, sm, halo, whole, im, t, HaloMode::Reflect, true);
     const auto backends = select_cuda_backends("cuda:all", nullptr);
     Executor a(m, backends[0]), b(m, backends[1]);
     const SegmentResult got =

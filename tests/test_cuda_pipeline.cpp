@@ -11,6 +11,7 @@
 //    untiled through the double-buffered pipeline, labels equal the CPU
 //    backend's, no scores brought back unless asked.
 // Without a usable CUDA device every test is SKIPPED, saying why.
+#include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,8 +19,6 @@
 #include <map>
 #include <random>
 #include <string>
-
-#include <cuda_runtime_api.h>
 
 #include "engine/backend.h"
 #include "engine/device.h"
@@ -34,10 +33,10 @@ namespace {
 
 const std::string kGolden = std::string(FCNRT_SOURCE_DIR) + "/tests/golden/";
 
-#define SKIP_WITHOUT_CUDA()                                                           \
-    do {                                                                              \
-        std::string why_;                                                             \
-        if (!cuda_usable(&why_)) GTEST_SKIP() << "no usable CUDA device: " << why_;   \
+#define SKIP_WITHOUT_CUDA()                                                         \
+    do {                                                                            \
+        std::string why_;                                                           \
+        if (!cuda_usable(&why_)) GTEST_SKIP() << "no usable CUDA device: " << why_; \
     } while (0)
 
 Tensor random_input(const Shape& shape, uint32_t seed) {
@@ -145,7 +144,9 @@ std::vector<float> tie_scores(size_t n, uint32_t seed) {
     return v;
 }
 
-bool same_float(float a, float b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+bool same_float(float a, float b) {
+    return (std::isnan(a) && std::isnan(b)) || a == b;
+}
 
 void expect_head_matches_reference(int64_t K, int64_t H, int64_t W, int64_t y0, int64_t x0,
                                    int64_t rows, int64_t cols, bool scores_are_probs,
@@ -161,8 +162,10 @@ void expect_head_matches_reference(int64_t K, int64_t H, int64_t W, int64_t y0, 
     uint8_t* d_labels = nullptr;
     float* d_probs = nullptr;
     ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_scores), scores.size() * 4), cudaSuccess);
-    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_labels), size_t(pixels) + kGuard), cudaSuccess);
-    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_probs), size_t(classes * pixels) * 4 + kGuard), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_labels), size_t(pixels) + kGuard),
+              cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_probs), size_t(classes * pixels) * 4 + kGuard),
+              cudaSuccess);
     ASSERT_EQ(cudaMemcpy(d_scores, scores.data(), scores.size() * 4, cudaMemcpyHostToDevice),
               cudaSuccess);
     // Poison: labels 0xab (171, no class here), probabilities 0x7f7f7f7f (3.4e38).
@@ -186,8 +189,10 @@ void expect_head_matches_reference(int64_t K, int64_t H, int64_t W, int64_t y0, 
 
     std::vector<uint8_t> labels(size_t(pixels) + kGuard);
     std::vector<float> probs(size_t(classes * pixels) + kGuard / 4);
-    ASSERT_EQ(cudaMemcpy(labels.data(), d_labels, labels.size(), cudaMemcpyDeviceToHost), cudaSuccess);
-    ASSERT_EQ(cudaMemcpy(probs.data(), d_probs, probs.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(labels.data(), d_labels, labels.size(), cudaMemcpyDeviceToHost),
+              cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(probs.data(), d_probs, probs.size() * 4, cudaMemcpyDeviceToHost),
+              cudaSuccess);
     cudaFree(d_scores);
     cudaFree(d_labels);
     cudaFree(d_probs);
@@ -198,21 +203,23 @@ void expect_head_matches_reference(int64_t K, int64_t H, int64_t W, int64_t y0, 
         for (int64_t x = 0; x < cols; ++x) {
             const size_t i = size_t(y * cols + x);
             const float* s = scores.data() + (y0 + y) * W + (x0 + x);
-            const uint8_t expected = classify_pixel(s, H * W, K, scores_are_probs, want.data(), 1,
-                                                    scratch.data());
+            const uint8_t expected =
+                classify_pixel(s, H * W, K, scores_are_probs, want.data(), 1, scratch.data());
             label_errors += labels[i] != expected;
             if (!want_probs) continue;
             for (int64_t k = 0; k < classes; ++k) {
                 const float got = probs[size_t(k * pixels) + i];
                 const float w = want[size_t(k)];
-                const bool ok = std::isnan(w) ? std::isnan(got)
-                                              : std::fabs(got - w) <= 1e-5f * std::max(1.0f, std::fabs(w));
+                const bool ok = std::isnan(w)
+                                    ? std::isnan(got)
+                                    : std::fabs(got - w) <= 1e-5f * std::max(1.0f, std::fabs(w));
                 prob_errors += !ok;
             }
         }
     EXPECT_EQ(label_errors, 0u);
     EXPECT_EQ(prob_errors, 0u);
-    for (size_t g = 0; g < kGuard; ++g) EXPECT_EQ(labels[size_t(pixels) + g], 0xab) << "guard " << g;
+    for (size_t g = 0; g < kGuard; ++g)
+        EXPECT_EQ(labels[size_t(pixels) + g], 0xab) << "guard " << g;
     const size_t written = want_probs ? size_t(classes * pixels) : 0;
     for (size_t i = written; i < probs.size(); ++i) EXPECT_TRUE(same_float(probs[i], probs.back()));
     uint32_t bits = 0;
@@ -225,8 +232,10 @@ TEST(SegmentHead, MatchesClassifyPixelOnOddWindows) {
     for (int64_t K : {1, 2, 5, 21})
         for (bool probs_in : {false, true}) {
             expect_head_matches_reference(K, 11, 13, 2, 3, 7, 9, probs_in, true, uint32_t(K));
-            expect_head_matches_reference(K, 11, 13, 0, 0, 11, 13, probs_in, false, uint32_t(K + 7));
-            expect_head_matches_reference(K, 5, 300, 1, 17, 3, 283, probs_in, true, uint32_t(K + 9));
+            expect_head_matches_reference(K, 11, 13, 0, 0, 11, 13, probs_in, false,
+                                          uint32_t(K + 7));
+            expect_head_matches_reference(K, 5, 300, 1, 17, 3, 283, probs_in, true,
+                                          uint32_t(K + 9));
         }
 }
 
@@ -271,8 +280,8 @@ TEST(SegmentCuda, LabelsAreTheCpuRuleOnTheDeviceScores) {
         ASSERT_EQ(ex.graph_captures(), 1u);  // segment replays the graph too
 
         Tensor in(DType::F32, {1, c.sm.channels, c.halo.input[0], c.halo.input[1]});
-        c.transform.fill(c.image, -c.halo.pad[0], -c.halo.pad[1], c.halo.input[0],
-                         c.halo.input[1], HaloMode::Reflect, in.f32());
+        c.transform.fill(c.image, -c.halo.pad[0], -c.halo.pad[1], c.halo.input[0], c.halo.input[1],
+                         HaloMode::Reflect, in.f32());
         const std::vector<Tensor> outs = ex.run({{c.sm.input, in}});
         const Tensor& o = outs.at(c.sm.output_index);
         const int64_t K = o.shape()[1], oh = o.shape()[2], ow = o.shape()[3];
@@ -281,13 +290,14 @@ TEST(SegmentCuda, LabelsAreTheCpuRuleOnTheDeviceScores) {
         const size_t plane = size_t(r.height * r.width);
         for (int64_t y = 0; y < r.height; ++y)
             for (int64_t x = 0; x < r.width; ++x) {
-                const uint8_t want = classify_pixel(o.f32() + y * ow + x, oh * ow, K,
-                                                    c.sm.output_is_probs, p.data(), 1, scratch.data());
+                const uint8_t want =
+                    classify_pixel(o.f32() + y * ow + x, oh * ow, K, c.sm.output_is_probs, p.data(),
+                                   1, scratch.data());
                 const size_t i = size_t(y * r.width + x);
                 label_errors += r.labels[i] != want;
                 for (int64_t k = 0; k < c.sm.classes; ++k)
-                    prob_errors += std::fabs(r.probs.f32()[size_t(k) * plane + i] - p[size_t(k)]) >
-                                   1e-5f;
+                    prob_errors +=
+                        std::fabs(r.probs.f32()[size_t(k) * plane + i] - p[size_t(k)]) > 1e-5f;
             }
         EXPECT_EQ(label_errors, 0u);
         EXPECT_EQ(prob_errors, 0u);
@@ -333,16 +343,16 @@ TEST(SegmentCuda, TiledEqualsUntiledAndTheCpuPath) {
             for (int64_t k = 0; k < K; ++k)
                 for (int64_t y = 0; y < t.out_h; ++y)
                     for (int64_t x = 0; x < t.out_w; ++x)
-                        streamed[size_t((k * whole.height + t.out_y + y) * whole.width + t.out_x + x)] =
-                            probs[(k * t.out_h + y) * t.out_w + x];
+                        streamed[size_t((k * whole.height + t.out_y + y) * whole.width + t.out_x +
+                                        x)] = probs[(k * t.out_h + y) * t.out_w + x];
         });
     EXPECT_EQ(sunk.probs.numel(), 0);
     EXPECT_EQ(sunk.labels, whole.labels);
     EXPECT_EQ(std::memcmp(streamed.data(), whole.probs.data(), whole.probs.bytes()), 0);
 
     // No scores asked for: labels only.
-    const SegmentResult labels_only = segment_image(ex, c.sm, c.halo, plan, c.image, c.transform,
-                                                    HaloMode::Reflect, false);
+    const SegmentResult labels_only =
+        segment_image(ex, c.sm, c.halo, plan, c.image, c.transform, HaloMode::Reflect, false);
     EXPECT_EQ(labels_only.probs.numel(), 0);
     EXPECT_EQ(labels_only.labels, whole.labels);
 
@@ -361,9 +371,8 @@ TEST(SegmentCuda, DeviceMemoryStaysWithinThePlannedPeak) {
         SCOPED_TRACE(probs ? "with probabilities" : "labels only");
         const size_t staging = gpu_staging_bytes_per_pixel(c.sm, probs);
         EXPECT_GT(staging, 0u);
-        const TilePlan plan = plan_tiles(c.model, c.sm, c.halo,
-                                         run_bytes(c.model, c.sm, 28, 28) + 28 * 28 * staging,
-                                         staging);
+        const TilePlan plan = plan_tiles(
+            c.model, c.sm, c.halo, run_bytes(c.model, c.sm, 28, 28) + 28 * 28 * staging, staging);
         ASSERT_GE(plan.tiles.size(), 4u);
         auto backend = select_backend("cuda", nullptr);
         Executor ex(c.model, backend);

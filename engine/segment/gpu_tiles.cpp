@@ -61,7 +61,8 @@ public:
     Pipeline(Executor& ex, size_t in_bytes, size_t pixels, int64_t classes, bool want_probs)
         : compute_(static_cast<cudaStream_t>(ex.backend().stream())) {
         Backend& b = ex.backend();
-        check(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+        check(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking),
+              "cudaStreamCreateWithFlags");
         const size_t probs_bytes = want_probs ? size_t(classes) * pixels * sizeof(float) : 0;
         for (Slot& s : slots_) {
             s.host_in = pinned(in_bytes, "cudaMallocHost for a tile's input");
@@ -137,8 +138,8 @@ void run_tiles_on_cuda(Executor& executor, const SegmentModel& sm, const HaloPla
 
         // The host's part: the input, straight into pinned memory.
         check(cudaEventSynchronize(s.uploaded), "cudaEventSynchronize before refilling a tile");
-        transform.fill(image, t.in_y - halo.pad[0], t.in_x - halo.pad[1], t.in_h, t.in_w,
-                       halo_mode, static_cast<float*>(s.host_in.get()));
+        transform.fill(image, t.in_y - halo.pad[0], t.in_x - halo.pad[1], t.in_h, t.in_w, halo_mode,
+                       static_cast<float*>(s.host_in.get()));
         const size_t in_bytes = size_t(sm.channels * t.in_h * t.in_w) * sizeof(float);
 
         // Plan for the tile's shape. A re-plan frees the arena that the previous
@@ -151,7 +152,8 @@ void run_tiles_on_cuda(Executor& executor, const SegmentModel& sm, const HaloPla
         const View out = executor.output_view(sm.output_index);  // (1, K, oh, ow)
         const int64_t dy = t.out_y - t.in_y, dx = t.out_x - t.in_x;
         if (dy < 0 || dx < 0 || dy + t.out_h > out.h || dx + t.out_w > out.w || out.n != 1)
-            throw Error("internal error: a tile's output does not cover the pixels it should deliver");
+            throw Error(
+                "internal error: a tile's output does not cover the pixels it should deliver");
 
         // Upload on the copy stream, once the slot's staging buffer is free.
         check(cudaStreamWaitEvent(p.copy(), s.consumed, 0), "cudaStreamWaitEvent");
