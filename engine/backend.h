@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,15 @@ struct DevicePeak {
     std::string memory_source;
 };
 
+// Device work recorded once and replayed as a whole (a CUDA graph): one launch
+// instead of one per kernel. Replaying enqueues exactly the recorded work, with the
+// same pointers and parameters, on the backend's stream.
+class CapturedWork {
+public:
+    virtual ~CapturedWork() = default;
+    virtual void replay() = 0;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -63,6 +73,15 @@ public:
     // Peak FP32 and memory rates. May take a moment (the host backends measure
     // them on first use), so only benchmarks ask.
     virtual DevicePeak peak() = 0;
+
+    // Records what `enqueue` puts on stream() without running it, for replay
+    // (CUDA: stream capture into a graph). The host backends run kernels as they
+    // are called, so there is nothing to record: they return nullptr and the
+    // caller enqueues directly. Throws what `enqueue` throws (the capture ends).
+    virtual std::unique_ptr<CapturedWork> capture(const std::function<void()>& enqueue) {
+        (void)enqueue;
+        return nullptr;
+    }
 
     // Free device memory now, for default memory budgets; 0 for the host
     // backends (whose budget comes from the host's RAM).

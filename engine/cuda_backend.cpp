@@ -16,6 +16,7 @@
 #include <map>
 #include <vector>
 
+#include "engine/cuda_graph.h"
 #include "engine/error.h"
 #include "kernels/cuda/cuda_check.h"
 
@@ -82,7 +83,10 @@ int fp32_lanes_per_sm(int major, int minor) {
 
 class CudaBackend final : public Backend {
 public:
-    CudaBackend() {
+    // device < 0: the current device. Otherwise it becomes the calling thread's
+    // current device, for this constructor and whatever the caller does next.
+    explicit CudaBackend(int device) {
+        if (device >= 0) check(cudaSetDevice(device), "cudaSetDevice");
         check(cudaGetDevice(&device_), "cudaGetDevice");
         cudaDeviceProp prop{};
         check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
@@ -115,6 +119,7 @@ public:
     size_t kernel_scratch_bytes(const Model&) const override { return 0; }
 
     std::shared_ptr<void> allocate(size_t bytes, const std::string& what) override {
+        bind();
         void* p = nullptr;
         const cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));
         if (err == cudaErrorMemoryAllocation) {
@@ -133,17 +138,20 @@ public:
 
     void copy_to_device(void* device_dst, const void* host_src, size_t bytes) override {
         if (bytes == 0) return;
+        bind();
         check(cudaMemcpyAsync(device_dst, host_src, bytes, cudaMemcpyHostToDevice, stream_),
               "cudaMemcpyAsync to the device");
     }
 
     void copy_to_host(void* host_dst, const void* device_src, size_t bytes) override {
         if (bytes == 0) return;
+        bind();
         check(cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDeviceToHost, stream_),
               "cudaMemcpyAsync to the host");
     }
 
     void synchronize() override {
+        bind();
         check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize: a kernel or copy failed");
         // A failed launch that its kernel's check_launch did not see (there is none
         // between launches) would still be pending here.
@@ -153,10 +161,17 @@ public:
     void* stream() override { return stream_; }
 
     size_t free_device_bytes() override {
+        bind();
         size_t free = 0, total = 0;
         check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
         return free;
     }
+
+    std::unique_ptr<CapturedWork> capture(const std::function<void()>& enqueue) override {
+        return capture_cuda_graph(stream_, enqueue);
+    }
+
+    int device() const { return device_; }
 
     std::unique_ptr<StreamTimer> make_timer(size_t marks) override {
         return std::make_unique<EventTimer>(marks, stream_);
@@ -203,6 +218,13 @@ public:
     }
 
 private:
+    // Makes this backend's device the calling thread's current one, so that one
+    // thread may drive several backends (fcnrt segment --device cuda:0,cuda:1 makes
+    // them all on the main thread) and kernels the executor launches after an
+    // upload go to the right device. Cheap: a thread-local setting once the
+    // device's context exists.
+    void bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
+
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
     std::string description_;
@@ -279,7 +301,23 @@ bool cuda_device_usable(std::string* why_not) {
     return true;
 }
 
-std::shared_ptr<Backend> make_cuda_backend() { return std::make_shared<CudaBackend>(); }
+std::shared_ptr<Backend> make_cuda_backend(int device) {
+    return std::make_shared<CudaBackend>(device);
+}
+
+int cuda_backend_device(const Backend& backend) {
+    const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
+    return cuda ? cuda->device() : -1;
+}
+
+int cuda_device_count() {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return count;
+}
 
 
 }  // namespace fcnrt

@@ -1,6 +1,7 @@
 #include "engine/device.h"
 
 #include "engine/error.h"
+#include "engine/multi_device.h"
 
 #ifdef FCNRT_WITH_CUDA
 #include "engine/cuda_backend.h"
@@ -28,6 +29,12 @@ bool cuda_emulated() {
 std::shared_ptr<Backend> select_backend(const std::string& device, std::string* chosen) {
     std::shared_ptr<Backend> backend;
     std::string note;
+    if (is_cuda_device_list(device)) {  // cuda:N: one device of several
+        std::vector<std::shared_ptr<Backend>> list = select_cuda_backends(device, chosen);
+        if (list.size() != 1)
+            throw Error("--device " + device + ": this command runs on one device (cuda:N)");
+        return list[0];
+    }
     if (device == "cpu") {
         backend = make_cpu_backend(BackendKind::Cpu);
     } else if (device == "reference") {

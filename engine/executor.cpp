@@ -88,6 +88,7 @@ void Executor::check_inputs(const std::map<std::string, Tensor>& inputs) const {
 
 const MemoryPlan& Executor::prepare(const std::map<std::string, Shape>& input_shapes) {
     if (plan_ && plan_->input_shapes == input_shapes) return *plan_;
+    graph_.reset();  // its kernels point into the old arena
     plan_.reset();
     node_args_.clear();
     arena_.reset();  // free the old arena before asking for the new one
@@ -139,6 +140,25 @@ void Executor::upload_inputs(const std::map<std::string, Tensor>& inputs) {
     }
 }
 
+View Executor::input_view(const std::string& name) const {
+    const MemoryPlan& plan = planned("input_view");
+    if (!plan.placement.count(name))
+        throw Error(model_.path, "", "the graph has no input named '" + name + "'");
+    return placed_view(plan, name, arena_.get());
+}
+
+View Executor::output_view(size_t index) const {
+    const MemoryPlan& plan = planned("output_view");
+    if (index >= model_.graph.outputs.size())
+        throw Error(model_.path, "", "the graph has no output " + std::to_string(index));
+    return placed_view(plan, model_.graph.outputs[index], arena_.get());
+}
+
+void Executor::set_graphs(bool on) {
+    graphs_ = on;
+    if (!on) graph_.reset();
+}
+
 void Executor::execute(StreamTimer* node_timer) {
     planned("execute");
     const auto& nodes = model_.graph.nodes;
@@ -146,6 +166,25 @@ void Executor::execute(StreamTimer* node_timer) {
         throw Error(model_.path, "",
                     "a per-node timer needs " + std::to_string(nodes.size() + 1) +
                         " marks, it has " + std::to_string(node_timer->marks()));
+    if (node_timer || !graphs_ || graphs_unsupported_) {
+        enqueue_nodes(node_timer);
+        return;
+    }
+    if (!graph_) {
+        graph_ = backend_->capture([&] { enqueue_nodes(nullptr); });
+        if (!graph_) {  // a host backend: nothing was recorded, so run the loop now
+            graphs_unsupported_ = true;
+            enqueue_nodes(nullptr);
+            return;
+        }
+        ++graph_captures_;
+    }
+    graph_->replay();
+    ++graph_replays_;
+}
+
+void Executor::enqueue_nodes(StreamTimer* node_timer) {
+    const auto& nodes = model_.graph.nodes;
     for (size_t i = 0; i < nodes.size(); ++i) {
         if (node_timer) node_timer->mark(i);
         if (nodes[i].op->output_aliases_input) continue;

@@ -5,6 +5,13 @@
 //
 // run() is three phases that a benchmark may call (and time) one by one:
 // upload_inputs(), execute() and download_outputs(), then backend().synchronize().
+//
+// Graphs. On a backend that can record work (CUDA: Backend::capture), execute()
+// captures the per-node loop once per planned shape and afterwards replays it
+// with one launch; a re-plan (new input shapes) drops the graph, and the next
+// execute() captures again. A per-node timer needs marks between the nodes, so
+// execute(timer) always runs the loop directly (graph-off). set_graphs(false)
+// turns graphs off; the host backends never have them.
 #pragma once
 
 #include <map>
@@ -44,6 +51,24 @@ public:
     // Plans (or re-plans) for these input shapes without running.
     const MemoryPlan& prepare(const std::map<std::string, Shape>& input_shapes);
 
+    // Device views of a graph input and of graph output `index`, in the planned
+    // arena (valid until the next re-plan), for callers that move data
+    // themselves (engine/segment/gpu_tiles.cpp). Throw before any plan.
+    View input_view(const std::string& name) const;
+    View output_view(size_t index) const;
+
+    // On by default; only backends with Backend::capture use it.
+    void set_graphs(bool on);
+    // Drops the captured graph, so the next execute() captures again: for a
+    // caller that changed something kernels read at launch (a graph keeps the
+    // launch parameters it was captured with, e.g. a precision setting).
+    void recapture() { graph_.reset(); }
+    bool graphs() const { return graphs_; }
+    // Times the per-node loop was captured into a graph (once per planned shape
+    // while graphs are on), and replays of such graphs: for tests and bench.
+    size_t graph_captures() const { return graph_captures_; }
+    size_t graph_replays() const { return graph_replays_; }
+
     const MemoryPlan* plan() const { return plan_ ? &*plan_ : nullptr; }
     Backend& backend() { return *backend_; }
     // Bytes of the device buffer holding every weight (each 256-byte aligned).
@@ -53,6 +78,7 @@ private:
     void check_inputs(const std::map<std::string, Tensor>& inputs) const;
     std::vector<View> node_weight_views(const Node& n) const;
     const MemoryPlan& planned(const char* phase) const;
+    void enqueue_nodes(StreamTimer* node_timer);
 
     const Model& model_;
     std::shared_ptr<Backend> backend_;
@@ -64,6 +90,11 @@ private:
     std::unique_ptr<MemoryPlan> plan_;
     std::shared_ptr<void> arena_;
     std::vector<KernelArgs> node_args_;  // one per node, resolved against the arena
+
+    bool graphs_ = true;
+    bool graphs_unsupported_ = false;      // the backend returned no capture: stop asking
+    std::unique_ptr<CapturedWork> graph_;  // the per-node loop for the current plan
+    size_t graph_captures_ = 0, graph_replays_ = 0;
 };
 
 }  // namespace fcnrt

@@ -433,6 +433,21 @@ if grep -q 'device: cuda\|CUDA device is emulated' <<<"$auto_stderr"; then
 else
     check_error "bench --device cuda without a usable GPU" "cuda"
 fi
+# --graphs: on (the default) replays a CUDA graph, off launches node by node; the
+# CPU never has one. The report says which ran.
+fcnrt bench "$model" --device cpu --size 20x18 --iterations 1 --warmup 0 --json
+if [[ $rc -eq 0 ]] && grep -qF '"graphs":false' "$tmp/stdout"; then pass "bench on the CPU: no graphs"
+else fail "bench on the CPU: no graphs" "$(last_output)"; fi
+fcnrt bench "$model" --device cpu --size 20x18 --graphs maybe
+check_usage_error "bench --graphs maybe" "--graphs"
+if grep -q 'device: cuda\|CUDA device is emulated' <<<"$auto_stderr"; then
+    fcnrt bench "$model" --device cuda --size 20x18 --iterations 2 --warmup 1 --json
+    if [[ $rc -eq 0 ]] && grep -qF '"graphs":true' "$tmp/stdout"; then pass "bench on CUDA: graphs by default"
+    else fail "bench on CUDA: graphs by default" "$(last_output)"; fi
+    fcnrt bench "$model" --device cuda --size 20x18 --iterations 2 --warmup 1 --graphs off
+    if [[ $rc -eq 0 ]] && grep -q '^graphs: *off' "$tmp/stdout"; then pass "bench on CUDA --graphs off"
+    else fail "bench on CUDA --graphs off" "$(last_output); stdout: $(head -c 600 "$tmp/stdout" | tr '\n' '|')"; fi
+fi
 
 # ---- eval ----
 

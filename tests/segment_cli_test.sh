@@ -394,6 +394,27 @@ if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: cuda: .*CUDA emulation' "$tmp/std
     check_same "CUDA: tiled by the device budget equals untiled bit for bit: labels, mask, probs" \
         "$out/cuda_untiled" "$out/cuda_tiled" cuda_budget_labels.png cuda_budget_mask.png \
         cuda_budget_probs.npy
+
+    # Two emulated devices of 400 KiB (--device cuda:all): the tiles are shared out
+    # between them, each device with its own copy of the model; the outputs are
+    # the one device's, bit for bit.
+    FCNRT_CUDA_EMU_DEVICES=2 FCNRT_CUDA_EMU_MEMORY=400K fcnrt segment "$unet" \
+        "$in/cuda_budget.pgm" -o "$out/cuda_two" --probs --device cuda:all
+    check_ok "CUDA, two 400 KiB devices, --device cuda:all"
+    if grep -q '^fcnrt: device: 2 CUDA devices: cuda:0 .*; cuda:1 ' "$tmp/stderr"; then
+        pass "CUDA, cuda:all: the device line names both devices"
+    else
+        fail "CUDA, cuda:all: the device line names both devices" "$(last_output)"
+    fi
+    check_same "CUDA: two devices equal one, bit for bit: labels, mask, probs" \
+        "$out/cuda_untiled" "$out/cuda_two" cuda_budget_labels.png cuda_budget_mask.png \
+        cuda_budget_probs.npy
+    FCNRT_CUDA_EMU_DEVICES=2 fcnrt segment "$unet" "$in/cuda_budget.pgm" -o "$out/cuda_bad" \
+        --device cuda:0,cuda:2
+    check_error "CUDA: --device cuda:0,cuda:2 with two devices" "cuda:2: there are 2 CUDA devices"
+    FCNRT_CUDA_EMU_DEVICES=2 fcnrt segment "$unet" "$in/cuda_budget.pgm" -o "$out/cuda_bad" \
+        --device cuda:1,cuda:1
+    check_error "CUDA: --device cuda:1,cuda:1" "cuda:1 is given twice"
 else
     echo "note: --device cuda is not the CUDA emulation here: the CUDA budget checks are not run"
 fi
@@ -663,6 +684,31 @@ fcnrt segment "$unet" "$sample" -o "$out/device_bogus" --device bogus
 check_usage_error "--device bogus" "bogus" "$out/device_bogus"
 fcnrt segment "$in/absent.json" "$sample" -o "$out/absent_model" --device cpu
 check_error "missing model" "$in/absent.json" "$out/absent_model"
+
+# ---- several images on CUDA (the CUDA emulation): decoding and writing overlap ----
+
+# On a GPU the next image is decoded, and the last one's files written, on host
+# threads while an image segments: the files must be those of each image run
+# alone, a bad image must still cost only its own files, and a write that fails
+# (a directory in the way) must be reported for its own image.
+fcnrt segment "$unet" "$in/gray8.pgm" -o "$out/cuda_alone8" --probs --device cuda
+if [[ $rc -eq 0 ]] && grep -q '^fcnrt: device: cuda: .*CUDA emulation' "$tmp/stderr"; then
+    fcnrt segment "$unet" "$in/gray16.pgm" -o "$out/cuda_alone16" --probs --device cuda
+    fcnrt segment "$unet" "$in/gray8.pgm" "$in/truncated.png" "$in/gray16.pgm" -o "$out/cuda_good_bad" \
+        --probs --device cuda
+    check_image_error "CUDA: good, bad, good: one error, exit 1" "$in/truncated.png" "$out/cuda_good_bad" \
+        "gray16_labels.png gray16_mask.png gray16_probs.npy gray8_labels.png gray8_mask.png gray8_probs.npy"
+    check_same "CUDA: overlapped images give each image's files as alone (8-bit)" \
+        "$out/cuda_alone8" "$out/cuda_good_bad" gray8_labels.png gray8_mask.png gray8_probs.npy
+    check_same "CUDA: overlapped images give each image's files as alone (16-bit)" \
+        "$out/cuda_alone16" "$out/cuda_good_bad" gray16_labels.png gray16_mask.png gray16_probs.npy
+    mkdir -p "$out/cuda_blocked/gray8_mask.png"
+    fcnrt segment "$unet" "$in/gray8.pgm" "$in/gray16.pgm" -o "$out/cuda_blocked" --device cuda
+    check_image_error "CUDA: a write that fails in the background is its image's error" \
+        "gray8_mask.png" "$out/cuda_blocked" "gray16_labels.png gray16_mask.png gray8_mask.png"
+else
+    echo "note: --device cuda is not the CUDA emulation here: the CUDA overlap checks are not run"
+fi
 
 echo "segment_cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

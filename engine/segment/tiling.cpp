@@ -1,15 +1,23 @@
 #include "engine/segment/tiling.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "engine/error.h"
 #include "engine/memory_plan.h"
 #include "engine/receptive_field.h"
 #include "engine/segment/classify_pixel.h"
+
+#ifdef FCNRT_WITH_CUDA
+#include "engine/segment/gpu_tiles.h"
+#endif
 
 namespace fcnrt {
 
@@ -266,12 +274,21 @@ size_t run_bytes(const Model& model, const SegmentModel& sm, int64_t h, int64_t 
     return bytes;
 }
 
+size_t gpu_staging_bytes_per_pixel(const SegmentModel& sm, bool want_probs) {
+    return 2 * (size_t(sm.channels) * sizeof(float) + 1 +
+                (want_probs ? size_t(sm.classes) * sizeof(float) : 0));
+}
+
 TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
-                    size_t budget_bytes) {
+                    size_t budget_bytes, size_t staging_bytes_per_pixel) {
     TilePlan plan;
     plan.budget_bytes = budget_bytes;
     const int64_t H = halo.image[0], W = halo.image[1];
-    const size_t whole = run_bytes(model, sm, halo.input[0], halo.input[1]);
+    // A region's run, with the CUDA pipeline's staging buffers when asked.
+    auto region_bytes = [&](int64_t h, int64_t w) {
+        return run_bytes(model, sm, h, w) + size_t(h) * size_t(w) * staging_bytes_per_pixel;
+    };
+    const size_t whole = region_bytes(halo.input[0], halo.input[1]);
     if (whole <= budget_bytes) {
         Tile t;
         t.in_h = halo.input[0];
@@ -332,7 +349,7 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
     };
     auto peak_for = [&](int64_t t) -> size_t {
         const auto [th, tw] = tile_sides(t);
-        size_t peak = 0;
+        size_t peak = 0, largest_region = 0;
         for (int64_t lh : distinct_lengths(axis_tiles(geo[0], th)))
             for (int64_t lw : distinct_lengths(axis_tiles(geo[1], tw))) {
                 try {
@@ -340,8 +357,11 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
                 } catch (const Error&) {
                     return SIZE_MAX;  // a region too small for the net
                 }
+                largest_region = std::max(largest_region, size_t(lh) * size_t(lw));
             }
-        return peak;
+        // The staging buffers are sized once for the largest region and held
+        // while every region runs.
+        return peak + largest_region * staging_bytes_per_pixel;
     };
     int64_t lo = 0, hi = (std::max(H, W) + unit - 1) / unit;  // in units
     // Invariant: lo fits (0 = nothing known to fit), hi + 1 does not.
@@ -395,6 +415,24 @@ TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& 
     return plan;
 }
 
+TilePlan plan_tiles_for_devices(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
+                                size_t budget_bytes, size_t staging_bytes_per_pixel,
+                                size_t devices) {
+    TilePlan plan = plan_tiles(model, sm, halo, budget_bytes, staging_bytes_per_pixel);
+    while (plan.tiles.size() < devices && plan.peak_bytes > 1) {
+        TilePlan smaller;
+        try {  // a budget just below this plan's peak: the next smaller tile
+            smaller = plan_tiles(model, sm, halo, plan.peak_bytes - 1, staging_bytes_per_pixel);
+        } catch (const Error&) {
+            break;  // not tileable, or no smaller tile: the devices share what there is
+        }
+        if (smaller.tiles.size() <= plan.tiles.size()) break;
+        plan = std::move(smaller);
+    }
+    plan.budget_bytes = budget_bytes;
+    return plan;
+}
+
 size_t image_buffer_bytes(const ImageInfo& image) {
     const size_t pixels = size_t(image.width) * size_t(image.height);
     const size_t samples = pixels * size_t(image.channels) * (image.bit_depth == 16 ? 2 : 1);
@@ -412,22 +450,134 @@ size_t tile_budget(size_t budget_bytes, const ImageInfo& image, const std::strin
     return budget_bytes - held;
 }
 
-SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
-                            const TilePlan& plan, const Image& image,
-                            const InputTransform& transform, HaloMode halo_mode, bool want_probs,
-                            const TileProgress& progress, const TileScoresSink& scores_sink) {
+namespace {
+
+SegmentResult empty_result(const SegmentModel& sm, const HaloPlan& halo, bool want_probs,
+                           const TileScoresSink& scores_sink) {
     SegmentResult r;
     r.height = halo.image[0];
     r.width = halo.image[1];
     r.classes = sm.classes;
-    const size_t whole_plane = size_t(r.height) * size_t(r.width);
-    r.labels.assign(whole_plane, 0);
+    r.labels.assign(size_t(r.height) * size_t(r.width), 0);
     if (want_probs) {
         if (sm.output_is_labels)
             throw Error("--probs needs a model that outputs scores; output '" + sm.output +
                         "' holds class indices");
         if (!scores_sink) r.probs = Tensor(DType::F32, {sm.classes, r.height, r.width});
     }
+    return r;
+}
+
+#ifdef FCNRT_WITH_CUDA
+// The tiles on CUDA executors, the head on the device: executor k of n runs
+// tiles k, k + n, k + 2n, ... (plan order keeps equal shapes together, so each
+// executor re-plans as rarely as one would; taking the next free tile instead
+// would let the first thread, whose pipeline holds two tiles at once, take a
+// small image's tiles before the others start). Finished tiles are stitched
+// under one lock.
+void segment_on_cuda(const std::vector<Executor*>& executors, const SegmentModel& sm,
+                     const HaloPlan& halo, const TilePlan& plan, const Image& image,
+                     const InputTransform& transform, HaloMode halo_mode, bool want_probs,
+                     const TileProgress& progress, const TileScoresSink& scores_sink,
+                     SegmentResult& r) {
+    std::atomic<bool> failed{false};
+    std::mutex mutex;
+    size_t finished = 0;
+    auto stitch = [&](size_t index, const uint8_t* labels, const float* probs) {
+        const Tile& t = plan.tiles[index];
+        const size_t pixels = size_t(t.out_h) * size_t(t.out_w);
+        std::lock_guard<std::mutex> lock(mutex);
+        for (int64_t y = 0; y < t.out_h; ++y)
+            std::copy_n(labels + size_t(y) * size_t(t.out_w), t.out_w,
+                        r.labels.begin() + ptrdiff_t((t.out_y + y) * r.width + t.out_x));
+        if (probs && scores_sink) {
+            scores_sink(t, probs);
+        } else if (probs) {
+            const size_t plane = size_t(r.height) * size_t(r.width);
+            for (int64_t k = 0; k < sm.classes; ++k)
+                for (int64_t y = 0; y < t.out_h; ++y)
+                    std::copy_n(probs + size_t(k) * pixels + size_t(y) * size_t(t.out_w), t.out_w,
+                                r.probs.f32() + size_t(k) * plane +
+                                    size_t(t.out_y + y) * size_t(r.width) + size_t(t.out_x));
+        }
+        ++finished;
+        if (progress) progress(finished, plan.tiles.size());
+    };
+    auto run = [&](size_t k) {
+        size_t next = k;
+        auto next_tile = [&]() -> size_t {
+            if (failed || next >= plan.tiles.size()) return SIZE_MAX;
+            const size_t i = next;
+            next += executors.size();
+            return i;
+        };
+        run_tiles_on_cuda(*executors[k], sm, halo, plan, image, transform, halo_mode, want_probs,
+                          next_tile, stitch);
+    };
+    if (executors.size() == 1) {
+        run(0);
+        return;
+    }
+    std::exception_ptr first_error;
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < executors.size(); ++k)
+        threads.emplace_back([&, k] {
+            try {
+                run(k);
+            } catch (...) {
+                failed = true;
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!first_error) first_error = std::current_exception();
+            }
+        });
+    for (std::thread& t : threads) t.join();
+    if (first_error) std::rethrow_exception(first_error);
+    if (finished != plan.tiles.size())
+        throw Error("internal error: " + std::to_string(finished) + " of " +
+                    std::to_string(plan.tiles.size()) + " tiles were segmented");
+}
+#endif
+
+}  // namespace
+
+SegmentResult segment_image_on(const std::vector<Executor*>& executors, const SegmentModel& sm,
+                               const HaloPlan& halo, const TilePlan& plan, const Image& image,
+                               const InputTransform& transform, HaloMode halo_mode,
+                               bool want_probs, const TileProgress& progress,
+                               const TileScoresSink& scores_sink) {
+    if (executors.empty()) throw Error("internal error: segment_image_on without an executor");
+    bool all_cuda = true;
+    for (Executor* ex : executors) all_cuda &= ex->backend().kind() == BackendKind::Cuda;
+#ifdef FCNRT_WITH_CUDA
+    if (all_cuda && !sm.output_is_labels) {
+        SegmentResult r = empty_result(sm, halo, want_probs, scores_sink);
+        segment_on_cuda(executors, sm, halo, plan, image, transform, halo_mode, want_probs,
+                        progress, scores_sink, r);
+        return r;
+    }
+#endif
+    if (executors.size() > 1)
+        throw Error(std::string("several devices need CUDA devices and a model that outputs "
+                                "scores") + (all_cuda ? "; output '" + sm.output +
+                                                            "' holds class indices" : ""));
+    return segment_image(*executors[0], sm, halo, plan, image, transform, halo_mode, want_probs,
+                         progress, scores_sink);
+}
+
+SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
+                            const TilePlan& plan, const Image& image,
+                            const InputTransform& transform, HaloMode halo_mode, bool want_probs,
+                            const TileProgress& progress, const TileScoresSink& scores_sink) {
+#ifdef FCNRT_WITH_CUDA
+    if (executor.backend().kind() == BackendKind::Cuda && !sm.output_is_labels) {
+        SegmentResult r = empty_result(sm, halo, want_probs, scores_sink);
+        segment_on_cuda({&executor}, sm, halo, plan, image, transform, halo_mode, want_probs,
+                        progress, scores_sink, r);
+        return r;
+    }
+#endif
+    SegmentResult r = empty_result(sm, halo, want_probs, scores_sink);
+    const size_t whole_plane = size_t(r.height) * size_t(r.width);
     std::vector<float> tile_probs;  // (classes, out_h, out_w) for scores_sink
     const int64_t K = sm.output_channels;
     std::vector<float> e(size_t(std::max<int64_t>(K, 1)));

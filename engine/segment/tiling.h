@@ -102,13 +102,30 @@ struct TilePlan {
 // weights, and the host copies of the input and the outputs.
 size_t run_bytes(const Model& model, const SegmentModel& sm, int64_t h, int64_t w);
 
+// Device bytes per input-region pixel that the CUDA tile pipeline
+// (engine/segment/gpu_tiles.h) adds to a run: two slots, each with the input's
+// staging buffer (C floats), the labels (1 byte) and, with `want_probs`, the
+// probabilities (classes floats), counted per input pixel since a tile never
+// delivers more pixels than its region holds.
+size_t gpu_staging_bytes_per_pixel(const SegmentModel& sm, bool want_probs);
+
 // One tile for the whole image when its run fits `budget_bytes`; otherwise
 // the largest square output tiles (a multiple of the alignment, searched
-// downward) whose every region fits. Throws fcnrt::Error(model.path) when the
+// downward) whose every region fits. A region's run costs run_bytes plus
+// `staging_bytes_per_pixel` per region pixel (gpu_staging_bytes_per_pixel on
+// CUDA, 0 on the CPU). Throws fcnrt::Error(model.path) when the
 // model cannot be tiled ("this model's receptive field is the whole image; it
 // cannot be tiled: raise --max-memory") or when not even the smallest tile fits.
 TilePlan plan_tiles(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
-                    size_t budget_bytes);
+                    size_t budget_bytes, size_t staging_bytes_per_pixel = 0);
+
+// plan_tiles for `devices` executors sharing an image's tiles: when the plan has
+// fewer tiles than devices and the model can be tiled, smaller tiles (tiling is
+// exact, so the result does not change) until every device gets one or no
+// smaller tile exists; budget_bytes stays the budget given. One device: plan_tiles.
+TilePlan plan_tiles_for_devices(const Model& model, const SegmentModel& sm, const HaloPlan& halo,
+                                size_t budget_bytes, size_t staging_bytes_per_pixel,
+                                size_t devices);
 
 struct SegmentResult {
     int64_t height = 0, width = 0, classes = 0;
@@ -142,10 +159,27 @@ using TileScoresSink = std::function<void(const Tile& t, const float* probs)>;
 // own where its output is a softmax): into SegmentResult::probs, or, when
 // `scores_sink` is given, to it tile by tile (probs then stays empty, and
 // memory stays one tile's). Throws fcnrt::Error.
+//
+// On a CUDA executor with a score output, the softmax and argmax run on the
+// device and tiles are double-buffered (engine/segment/gpu_tiles.h): a tile
+// brings back uint8 labels, and float scores only with `want_probs`. Labels are
+// then the CPU rule's on the device's scores; probabilities agree to rounding.
 SegmentResult segment_image(Executor& executor, const SegmentModel& sm, const HaloPlan& halo,
                             const TilePlan& plan, const Image& image,
                             const InputTransform& transform, HaloMode halo_mode, bool want_probs,
                             const TileProgress& progress = {},
                             const TileScoresSink& scores_sink = {});
+
+// segment_image on several executors of the same model, one per CUDA device
+// (fcnrt segment --device cuda:0,cuda:1): one host thread per executor, which
+// runs every n-th tile of the plan, so the tiles spread over the devices and
+// the result is the one executor's. Progress and the sink are called from those
+// threads, one call at a time. One executor: segment_image. Several need CUDA
+// backends and a score output (else fcnrt::Error).
+SegmentResult segment_image_on(const std::vector<Executor*>& executors, const SegmentModel& sm,
+                               const HaloPlan& halo, const TilePlan& plan, const Image& image,
+                               const InputTransform& transform, HaloMode halo_mode,
+                               bool want_probs, const TileProgress& progress = {},
+                               const TileScoresSink& scores_sink = {});
 
 }  // namespace fcnrt

@@ -70,8 +70,11 @@ std::pair<int64_t, int64_t> parse_size(const std::string& text, const std::strin
 
 std::string device_option(const Args& args) {
     const std::string d = args.value("--device", "auto");
-    if (d != "auto" && d != "cpu" && d != "cuda" && d != "reference")
-        throw UsageError{"--device: unknown device '" + d + "' (use auto, cpu, cuda or reference)"};
+    // cuda:N and lists (cuda:0,cuda:1, cuda:all) are checked against the devices
+    // there are when the backends are made (engine/multi_device.h).
+    if (d != "auto" && d != "cpu" && d != "cuda" && d != "reference" && d.rfind("cuda:", 0) != 0)
+        throw UsageError{"--device: unknown device '" + d +
+                         "' (use auto, cpu, cuda, cuda:N or reference)"};
     return d;
 }
 

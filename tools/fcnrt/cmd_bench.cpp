@@ -36,7 +36,7 @@ namespace fcnrt::cli {
 const char* const kBenchHelp =
     "usage: fcnrt bench MODEL [--size HxW] [--batch N] [--device auto|cpu|cuda|reference]\n"
     "                   [--warmup N] [--iterations N | --duration S] [--input IN.npy]\n"
-    "                   [--profile] [--json] [--quiet]\n"
+    "                   [--graphs on|off] [--profile] [--json] [--quiet]\n"
     "\n"
     "Times whole-model runs and reports them as trtexec does. Every run is timed on the\n"
     "device's stream (CUDA events; the clock on the CPU) in three phases: host-to-device\n"
@@ -60,7 +60,11 @@ const char* const kBenchHelp =
     "                    (at least one)\n"
     "  --input IN.npy    the input (float32; one-input graphs; its shape sets the size),\n"
     "                    else seeded uniform values in [-1, 1)\n"
-    "  --profile         then as many runs again with a timestamp before every node: a\n"
+    "  --graphs on|off   CUDA: capture the nodes once into a CUDA graph and replay it\n"
+    "                    with one launch per run (default on); off launches every\n"
+    "                    kernel itself. No effect on the CPU\n"
+    "  --profile         then as many runs again with a timestamp before every node\n"
+    "                    (these runs launch node by node, graphs off): a\n"
     "                    table of per-node median time, FLOPs, bytes (each tensor and\n"
     "                    weight the node reads or writes, once), GFLOP/s, GB/s and share\n"
     "  --json            print one JSON object on stdout and nothing else\n"
@@ -94,12 +98,14 @@ struct Options {
     int warmup = 3, iterations = 20;
     double duration_s = 0;  // > 0: run by time instead of by count
     bool profile = false, json = false, quiet = false;
+    bool graphs = true;
 };
 
 Options parse_options(const std::vector<std::string>& argv) {
     Args args(
         "bench", argv,
-        {"--size", "--batch", "--device", "--warmup", "--iterations", "--duration", "--input"},
+        {"--size", "--batch", "--device", "--warmup", "--iterations", "--duration", "--input",
+         "--graphs"},
         {"--profile", "--json", "--quiet"});
     if (args.positional().size() != 1)
         throw UsageError{"bench takes one MODEL (see fcnrt bench --help)"};
@@ -118,6 +124,10 @@ Options parse_options(const std::vector<std::string>& argv) {
     o.input = args.value("--input");
     if (!o.input.empty() && (o.size.first || o.batch))
         throw UsageError{"--input sets the input's shape; leave out --size and --batch"};
+    const std::string graphs = args.value("--graphs", "on");
+    if (graphs != "on" && graphs != "off")
+        throw UsageError{"--graphs: expected on or off, got '" + graphs + "'"};
+    o.graphs = graphs == "on";
     o.profile = args.flag("--profile");
     o.json = args.flag("--json");
     o.quiet = args.flag("--quiet");
@@ -294,6 +304,7 @@ int bench_command(const std::vector<std::string>& argv) {
     Progress progress("bench", !o.quiet);
     progress.update("planning and the first upload");
     Executor executor(model, backend);
+    executor.set_graphs(o.graphs);
     executor.upload_inputs(inputs);  // checks the inputs against the graph and plans
     backend->synchronize();
     const MemoryPlan& plan = *executor.plan();
@@ -371,6 +382,8 @@ int bench_command(const std::vector<std::string>& argv) {
     const size_t weights_bytes = executor.weight_bytes();
     const size_t arena_bytes = plan.arena_bytes;
     const size_t peak_bytes = backend->peak_allocated_bytes();
+    // Whether the timed runs replayed a graph: only where the backend records one.
+    const bool graphs_used = executor.graph_replays() > 0;
 
     std::vector<NodeRow> rows;
     double node_total = 0;
@@ -405,6 +418,7 @@ int bench_command(const std::vector<std::string>& argv) {
             shapes_json[in.name] = inputs.at(in.name).shape();
         j["input_shapes"] = shapes_json;
         j["batch"] = batch;
+        j["graphs"] = graphs_used;
         j["warmup"] = o.warmup;
         j["iterations"] = iterations;
         j["flops"] = flops;
@@ -446,6 +460,10 @@ int bench_command(const std::vector<std::string>& argv) {
     std::printf("runs:        %d warm-up, %d timed", o.warmup, iterations);
     if (o.duration_s > 0) std::printf(" (--duration %g s)", o.duration_s);
     std::printf("\n");
+    std::printf("graphs:      %s\n",
+                graphs_used ? "on (the nodes captured once into a CUDA graph, one launch per run)"
+                : backend->kind() == BackendKind::Cuda ? "off (every kernel launched by the host)"
+                                                       : "off (not used on the CPU)");
     std::printf("work:        %.3f GFLOP per run (a multiply-add counts 2)\n", flops / 1e9);
     std::printf("throughput:  %.2f images/s (batch %lld x 1000 / mean latency)\n", throughput,
                 static_cast<long long>(batch));

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "engine/io/file_util.h"
 #include "engine/io/npy.h"
 #include "engine/model_loader.h"
+#include "engine/multi_device.h"
 #include "engine/segment/outputs.h"
 #include "engine/segment/palette.h"
 #include "engine/segment/patchwise.h"
@@ -37,7 +39,8 @@ namespace fcnrt::cli {
 
 const char* const kSegmentHelp =
     "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
-    "                     [--probs] [--device auto|cpu|cuda] [--max-memory BYTES]\n"
+    "                     [--probs] [--device auto|cpu|cuda|cuda:N,...|cuda:all]\n"
+    "                     [--max-memory BYTES]\n"
     "                     [--halo reflect|zero] [--patchwise] [--tiff-out] [--quiet]\n"
     "\n"
     "Segments whole images (PNG 8/16-bit, JPEG, TIFF 8/16-bit, BMP, TGA, PNM; a DIR means\n"
@@ -59,7 +62,13 @@ const char* const kSegmentHelp =
     "  --overlay            also write the overlay\n"
     "  --opacity A          the mask's weight in the overlay, 0..1 (default 0.5)\n"
     "  --probs              also write the class scores\n"
-    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
+    "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda; cuda:N for\n"
+    "                       GPU N; cuda:0,cuda:1 or cuda:all: several GPUs, each with\n"
+    "                       its own copy of the model, the tiles of each image shared\n"
+    "                       out among them, at least one each where the model can be\n"
+    "                       tiled (the same outputs as one GPU). On CUDA the\n"
+    "                       argmax and softmax run on the GPU and the nodes replay as\n"
+    "                       a CUDA graph\n"
     "  --max-memory BYTES   memory budget, e.g. 512M or 2G. On the CPU it is for the\n"
     "                       whole process (default min(4 GiB, half the RAM)): the\n"
     "                       program, the model and the kernels' per-thread scratch\n"
@@ -307,9 +316,21 @@ int segment_command(const std::vector<std::string>& argv_in) {
 
 
     std::string chosen;
-    auto backend = select_backend(device, &chosen);
+    // One backend and executor per device; several only for a list of GPUs.
+    std::vector<std::shared_ptr<Backend>> backends;
+    if (is_cuda_device_list(device)) backends = select_cuda_backends(device, &chosen);
+    else backends.push_back(select_backend(device, &chosen));
+    if (patchwise && backends.size() > 1)
+        throw UsageError{"--patchwise runs on one device; give --device cuda:N"};
+    const std::shared_ptr<Backend> backend = backends[0];
     if (!opt.quiet) std::cerr << "fcnrt: " << chosen << "\n";
-    Executor executor(model, backend);
+    std::vector<std::unique_ptr<Executor>> executors;
+    std::vector<Executor*> executor_list;
+    for (const auto& b : backends) {
+        executors.push_back(std::make_unique<Executor>(model, b));
+        executor_list.push_back(executors.back().get());
+    }
+    Executor& executor = *executors[0];
 
     // The budget is for the whole process. Set aside first what it holds beyond
     // the planned buffers: code, libraries and the model as loaded (the
@@ -319,9 +340,14 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // is free there now (weights already uploaded), and the host process is not
     // counted against it.
     const bool on_device = backend->kind() == BackendKind::Cuda;
-    if (!budget_given)
-        opt.budget = on_device ? backend->free_device_bytes() / 5 * 4 + executor.weight_bytes()
-                               : default_host_budget();
+    // Several GPUs share one tile plan: the budget of the one with least free memory.
+    if (!budget_given && on_device) {
+        opt.budget = SIZE_MAX;
+        for (const auto& b : backends)
+            opt.budget = std::min(opt.budget, b->free_device_bytes() / 5 * 4 + executor.weight_bytes());
+    } else if (!budget_given) {
+        opt.budget = default_host_budget();
+    }
     const size_t resident = on_device ? 0 : resident_bytes();
     const size_t counted = on_device ? 0 : executor.weight_bytes();
     const size_t reserve = on_device ? 0
@@ -359,9 +385,49 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // abandoned (never renamed into place) when one of its pages fails.
     std::unique_ptr<TiffLabelWriter> tiff;
     std::string tiff_path;
+    // On a GPU the host's share of an image (decoding it, encoding its PNGs)
+    // overlaps the device's: the next image is decoded on a host thread while this
+    // one segments, and an image's outputs are written on a host thread while the
+    // next one segments. Host memory then holds two images' samples and labels
+    // (the device budget does not count host memory). Not on the CPU, whose cores
+    // run the kernels and whose budget counts one image; not with --tiff-out,
+    // whose pages go into one file in order.
+    const bool overlap = on_device && !patchwise && !opt.tiff_out;
+    // The header check and the decoding of image k: the budget its tiles get, and it.
+    struct Decoded {
+        size_t run_budget = 0;
+        Image image;
+    };
+    auto decode = [&, budget](size_t k) {
+        Decoded d;
+        d.run_budget = tile_budget(budget, read_image_info(refs[k].path, refs[k].page), refs[k].path);
+        d.image = read_image(refs[k].path, refs[k].page);
+        return d;
+    };
+    std::future<Decoded> prefetched;  // image i, decoding while image i - 1 runs
+    // The outputs of the image before, being written; its errors are that image's.
+    std::future<void> writing;
+    size_t writing_index = 0;
+    auto finish_writing = [&] {
+        if (!writing.valid()) return;
+        const std::string& p = refs[writing_index].path;
+        try {
+            writing.get();
+        } catch (const Error& e) {
+            bar.clear();
+            std::cerr << "fcnrt: error: " << (e.file().empty() ? e.with_file(p) : e).what() << "\n";
+            ++failures;
+        } catch (const std::bad_alloc&) {
+            bar.clear();
+            std::cerr << "fcnrt: error: " << p << ": out of memory\n";
+            ++failures;
+        }
+    };
     for (size_t i = 0; i < refs.size(); ++i) {
         const ImageRef& ref = refs[i];
         const std::string& path = ref.path;
+        // This image's prefetch, if any, is this iteration's whatever happens.
+        std::future<Decoded> mine = std::move(prefetched);
         // What the notes call it: the file, and the page of a multi-page TIFF.
         const std::string shown = ref.pages > 1 ? path + " page " + std::to_string(ref.page) : path;
         if (opt.tiff_out && ref.page == 0) {
@@ -372,8 +438,11 @@ int segment_command(const std::vector<std::string>& argv_in) {
             if (opt.tiff_out && ref.page == 0) tiff = std::make_unique<TiffLabelWriter>(tiff_path);
             // The decoded samples and the labels exist for the whole image: counted
             // against the budget (from the header, before decoding), the rest is the tiles'.
-            const size_t run_budget = tile_budget(budget, read_image_info(path, ref.page), path);
-            const Image image = read_image(path, ref.page);
+            Decoded decoded = mine.valid() ? mine.get() : decode(i);
+            const size_t run_budget = decoded.run_budget;
+            const Image image = std::move(decoded.image);
+            if (overlap && i + 1 < refs.size())
+                prefetched = std::async(std::launch::async, decode, i + 1);
             const InputTransform transform(pre, image.info(), path);
             if (patchwise) {
                 const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
@@ -396,7 +465,12 @@ int segment_command(const std::vector<std::string>& argv_in) {
                 continue;
             }
             const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
-            const TilePlan plan = plan_tiles(model, sm, halo, run_budget);
+            // On CUDA the double-buffered pipeline's staging buffers are device memory too.
+            // Several GPUs: at least one tile each where the model can be tiled.
+            const TilePlan plan = plan_tiles_for_devices(
+                model, sm, halo, run_budget,
+                on_device && !sm.output_is_labels ? gpu_staging_bytes_per_pixel(sm, opt.probs) : 0,
+                executor_list.size());
             if (!opt.quiet) {
                 bar.clear();
                 std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
@@ -413,11 +487,23 @@ int segment_command(const std::vector<std::string>& argv_in) {
             if (opt.probs)
                 probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + ref.stem + "_probs.npy",
                                                         sm.classes, image.height(), image.width());
-            const SegmentResult r = segment_image(
-                executor, sm, halo, plan, image, transform, opt.halo, opt.probs,
+            SegmentResult r = segment_image_on(
+                executor_list, sm, halo, plan, image, transform, opt.halo, opt.probs,
                 [&](size_t done, size_t all) { show(i, done, all, "tile"); },
                 probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
                       : TileScoresSink());
+            if (overlap) {
+                finish_writing();  // the image before, in order
+                // The task owns what it writes: the image, the result and the scores file.
+                auto job = std::make_shared<std::tuple<Image, SegmentResult, std::unique_ptr<NpyPlanesFile>>>(
+                    image, std::move(r), std::move(probs));
+                writing = std::async(std::launch::async, [job, stem = ref.stem, &palette, &opt] {
+                    write_outputs(stem, std::get<0>(*job), std::get<1>(*job), palette, opt,
+                                  std::get<2>(*job).get());
+                });
+                writing_index = i;
+                continue;
+            }
             write_outputs(ref.stem, image, r, palette, opt, probs.get());
             add_tiff_page(tiff.get(), r, ref, refs.size());
         } catch (const Error& e) {
@@ -433,6 +519,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
             ++failures;
         }
     }
+    finish_writing();
     bar.stop();
     return failures ? 1 : 0;
 }
