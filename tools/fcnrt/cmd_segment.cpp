@@ -37,7 +37,7 @@ namespace fcnrt::cli {
 
 const char* const kSegmentHelp =
     "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
-    "                     [--probs] [--device auto|cpu|cuda] [--max-memory BYTES]\n"
+    "                     [--probs] [--device auto|cpu|cuda] [--precision P] [--max-memory BYTES]\n"
     "                     [--halo reflect|zero] [--patchwise] [--tiff-out] [--quiet]\n"
     "\n"
     "Segments whole images (PNG 8/16-bit, JPEG, TIFF 8/16-bit, BMP, TGA, PNM; a DIR means\n"
@@ -60,6 +60,9 @@ const char* const kSegmentHelp =
     "  --opacity A          the mask's weight in the overlay, 0..1 (default 0.5)\n"
     "  --probs              also write the class scores\n"
     "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
+    "  --precision P        convolutions' multiply-adds: fp32 (exact), or on CUDA the\n"
+    "                       tensor cores' tf32 (default on CUDA), bf16 or fp16, with\n"
+    "                       fp32 accumulation; the CPU computes in fp32 only\n"
     "  --max-memory BYTES   memory budget, e.g. 512M or 2G. On the CPU it is for the\n"
     "                       whole process (default min(4 GiB, half the RAM)): the\n"
     "                       program, the model and the kernels' per-thread scratch\n"
@@ -236,7 +239,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     std::vector<std::string> argv = argv_in;
     for (std::string& a : argv)
         if (a == "-o") a = "--output";
-    Args args("segment", argv, {"--output", "--opacity", "--device", "--max-memory", "--halo"},
+    Args args("segment", argv, {"--output", "--opacity", "--device", "--precision", "--max-memory", "--halo"},
               {"--overlay", "--probs", "--quiet", "--patchwise", "--tiff-out"});
     if (args.positional().size() < 2)
         throw UsageError{"segment takes MODEL.json and at least one IMAGE or DIR (see fcnrt segment --help)"};
@@ -259,6 +262,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
         throw UsageError{"--halo: expected reflect or zero, got '" + halo + "'"};
     opt.halo = halo == "zero" ? HaloMode::Zero : HaloMode::Reflect;
     const std::string device = device_option(args);
+    const std::string precision = precision_option(args);
     const bool budget_given = !args.value("--max-memory").empty();
     if (budget_given) opt.budget = parse_bytes(args.value("--max-memory"));
 
@@ -309,7 +313,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     std::string chosen;
     auto backend = select_backend(device, &chosen);
     if (!opt.quiet) std::cerr << "fcnrt: " << chosen << "\n";
-    Executor executor(model, backend);
+    Executor executor(model, backend, resolve_precision(precision, backend->kind()));
 
     // The budget is for the whole process. Set aside first what it holds beyond
     // the planned buffers: code, libraries and the model as loaded (the
