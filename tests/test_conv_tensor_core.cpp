@@ -60,6 +60,7 @@ struct DeviceFloats {
         CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(count, 1) * sizeof(float)));
         ptr.reset(static_cast<float*>(d), [](float* q) { cudaFree(q); });
         CUDA_CHECK(cudaMemcpy(d, host.data(), count * sizeof(float), cudaMemcpyHostToDevice));
+        CUDA_CHECK(cudaDeviceSynchronize());  // landed before another stream reads it
     }
     std::vector<float> read() const {
         std::vector<float> host(count);
@@ -156,10 +157,15 @@ std::vector<float> run_tensor_core(const Case& c, const std::vector<float>& x,
     auto packed = cuda::pack_conv2d_weights_tensor_core(wv, c.p.groups, precision);
     Conv2dParams p = c.p;
     if (res) p.residual = make_view(dr->ptr.get(), DType::F32, c.n, c.k, oh, ow);
+    // On a non-blocking stream, as the backend runs it: the packed weights must be
+    // on the device without the legacy stream's implicit ordering.
+    cudaStream_t stream = nullptr;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     cuda::conv2d_tensor_core(make_view(dx.ptr.get(), DType::F32, c.n, c.c, c.h, c.w), wv, *packed,
                              c.bias ? db.ptr.get() : nullptr,
-                             make_view(dy.ptr.get(), DType::F32, c.n, c.k, oh, ow), p, nullptr);
-    CUDA_CHECK(cudaDeviceSynchronize());
+                             make_view(dy.ptr.get(), DType::F32, c.n, c.k, oh, ow), p, stream);
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    CUDA_CHECK(cudaStreamDestroy(stream));
     CUDA_CHECK(cudaGetLastError());
     std::vector<float> y = dy.read();
     for (size_t i = ny; i < y.size(); ++i)

@@ -289,6 +289,9 @@ std::shared_ptr<void> upload(const std::vector<T>& v) {
     CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size() * sizeof(T), 4)));
     std::shared_ptr<void> owned(d, [](void* q) { cudaFree(q); });
     CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+    // A copy from pageable memory may return before it lands, and the kernels run on
+    // the backend's non-blocking stream, which does not wait for the legacy stream.
+    CUDA_CHECK(cudaDeviceSynchronize());
     return owned;
 }
 
