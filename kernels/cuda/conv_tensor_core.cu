@@ -11,8 +11,8 @@
 // Warp w owns the 32 x 32 sub-tile at channels (w / 2)*32, pixels (w % 2)*32: 2 x 2
 // WMMA accumulators of 16 x 16. Each stage goes global -> registers -> a
 // double-buffered shared-memory stage while the warps run the previous one:
-//   A (weights, already in the format, packed at load with zero rows and columns up
-//     to whole tiles, so loaded without bounds checks): thread tid loads row
+//   A (weights, already in the format, packed at load with zero columns up to a
+//     whole stage, so only the row needs a bounds check): thread tid loads row
 //     tid / 2, reduction columns (tid % 2)*8 + j, j < 8;
 //   B (input patches, gathered from x on the fly exactly as conv.cu does): thread
 //     tid loads pixel column tid % 64, reduction rows (tid / 64)*8 + j, j < 8, and
@@ -94,7 +94,7 @@ struct TcFormat<__nv_bfloat16> {
 
 struct TcConvArgs {
     const float* x;     // (N, C, H, W), batch items x_bs apart
-    const void* w;      // packed: (groups, kg_padded, kred_padded) of the element type
+    const void* w;      // packed: (groups, kg, kred_padded) of the element type
     const float* bias;  // (K) or nullptr
     float* y;           // (N, K, OH, OW), batch items y_bs apart
     const float* res;   // residual (N, K, OH, OW), batch items res_bs apart, or nullptr
@@ -104,7 +104,7 @@ struct TcConvArgs {
     int cg, kg;
     int kh, kw, sh, sw, pt, pl, dh, dw;
     int oh, ow, ohw;
-    int kred, kred_padded, kg_padded;
+    int kred, kred_padded;
     ActivationParams act;
 };
 
@@ -137,15 +137,18 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
     for (int64_t ng = blockIdx.z; ng < planes; ng += gridDim.z) {
         const int64_t n = ng / a.groups, g = ng % a.groups;
         const float* xg = a.x + n * a.x_bs + g * a.cg * hw;  // (Cg, H, W) of group g, item n
-        // Padded to whole tiles: row m0 + a_m and columns up to kred_padded exist.
-        const T* wrow = w + (g * a.kg_padded + m0 + a_m) * static_cast<int64_t>(a.kred_padded);
+        // Columns up to kred_padded exist (zero beyond kred); rows beyond kg read as zero.
+        const bool a_row_ok = m0 + a_m < a.kg;
+        const T* wrow =
+            w + (g * a.kg + (a_row_ok ? m0 + a_m : 0)) * static_cast<int64_t>(a.kred_padded);
+        const T zero = F::convert(0.0f);
 
         T a_reg[8];      // staged A elements: row a_m, columns a_k + j
         float b_reg[8];  // staged B elements: column b_p, rows b_k + j
 
         auto load_stage = [&](int k0) {
 #pragma unroll
-            for (int j = 0; j < 8; ++j) a_reg[j] = wrow[k0 + a_k + j];
+            for (int j = 0; j < 8; ++j) a_reg[j] = a_row_ok ? wrow[k0 + a_k + j] : zero;
             const int kr0 = k0 + b_k;
             int ci = kr0 / khkw;
             const int rem = kr0 - ci * khkw;
@@ -262,11 +265,11 @@ int round_up(int v, int to) {
 template <class T>
 std::vector<T> pack_rows(const std::vector<float>& host, const TensorCoreConvWeights& p,
                          T (*to_t)(float)) {
-    std::vector<T> packed(static_cast<size_t>(p.groups) * p.kg_padded * p.kred_padded, to_t(0.0f));
+    std::vector<T> packed(static_cast<size_t>(p.groups) * p.kg * p.kred_padded, to_t(0.0f));
     for (int g = 0; g < p.groups; ++g) {
         for (int m = 0; m < p.kg; ++m) {
             const float* src = host.data() + (static_cast<size_t>(g) * p.kg + m) * p.kred;
-            T* dst = packed.data() + (static_cast<size_t>(g) * p.kg_padded + m) * p.kred_padded;
+            T* dst = packed.data() + (static_cast<size_t>(g) * p.kg + m) * p.kred_padded;
             for (int r = 0; r < p.kred; ++r) dst[r] = to_t(round_to_precision(src[r], p.precision));
         }
     }
@@ -317,9 +320,8 @@ std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(con
     p->kh = static_cast<int>(weight.h);
     p->kw = static_cast<int>(weight.w);
     p->kred = static_cast<int>(kred);
-    p->kg_padded = round_up(p->kg, kTcBM);
     p->kred_padded = round_up(p->kred, kTcBK);
-    require(static_cast<int64_t>(groups) * p->kg_padded * p->kred_padded < (int64_t(1) << 40),
+    require(static_cast<int64_t>(groups) * p->kg * p->kred_padded < (int64_t(1) << 40),
             "weight too large");
 
     std::vector<float> host(static_cast<size_t>(weight.numel()));
@@ -388,7 +390,6 @@ void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvW
     a.ohw = static_cast<int>(y.h * y.w);
     a.kred = packed.kred;
     a.kred_padded = packed.kred_padded;
-    a.kg_padded = packed.kg_padded;
     a.act = p.act;
 
     const dim3 grid = conv2d_tensor_core_grid(a);

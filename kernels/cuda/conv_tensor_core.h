@@ -18,15 +18,15 @@ namespace fcnrt::cuda {
 
 // The weights of one conv node, on the device, in the element type of `precision`
 // (float holding TF32 values for tf32; __half; __nv_bfloat16): per group g a
-// row-major [kg_padded, kred_padded] matrix, row m = output channel g*kg + m,
-// column (ci*kh + ky)*kw + kx, zero beyond kg and kred, so that tiles of the
-// kernel's sizes load without bounds checks.
+// row-major [kg, kred_padded] matrix, row m = output channel g*kg + m, column
+// (ci*kh + ky)*kw + kx, zero beyond kred (kred_padded: a whole number of the
+// kernel's reduction stages, so that the columns load without bounds checks).
 struct TensorCoreConvWeights {
     Precision precision = Precision::Tf32;
     std::shared_ptr<void> data;  // device memory, freed with the last holder
     int groups = 1, kg = 0, cg = 0, kh = 0, kw = 0;
     int kred = 0;                     // cg * kh * kw
-    int kg_padded = 0, kred_padded = 0;
+    int kred_padded = 0;
 };
 
 // Whether conv2d_tensor_core runs this convolution; depthwise convolutions (one
