@@ -219,7 +219,9 @@ TEST_P(ConvTensorCore, WithinDerivedBoundsOfFloat64Reference) {
         }
         // Check 1 can tell a rounded run from an unrounded one (where the worst-case
         // accumulation bound, linear in K, is not too loose for it: short reductions).
-        if (kred < 100) EXPECT_GT(distinguishing, 0u);
+        if (kred < 100) {
+            EXPECT_GT(distinguishing, 0u);
+        }
 
         // Deterministic: the same bits again.
         EXPECT_EQ(std::memcmp(y.data(), run_tensor_core(c, x, w, bias, r, oh, ow, precision).data(),
