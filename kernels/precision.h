@@ -62,7 +62,8 @@ inline float round_to_precision(float f, Precision p) {
     if (p == Precision::Fp32 || !std::isfinite(f) || f == 0.0f) return f;
     const int significand_bits = p == Precision::Bf16 ? 7 : 10;  // stored, after the leading 1
     const int min_exponent = p == Precision::Fp16 ? -14 : -126;  // of the smallest normal
-    const double largest = p == Precision::Fp16 ? 65504.0 : double(std::numeric_limits<float>::max());
+    const double largest =
+        p == Precision::Fp16 ? 65504.0 : double(std::numeric_limits<float>::max());
     const double a = std::fabs(double(f));
     int e = 0;
     std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)

@@ -25,9 +25,8 @@
 // Plus: the same run twice gives the same bits, and a pixel gives the same bits
 // wherever it lies in the tile (a crop of the input gives the crop of the output),
 // which tiled segmentation relies on.
-#include <gtest/gtest.h>
-
 #include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
@@ -64,7 +63,8 @@ struct DeviceFloats {
     }
     std::vector<float> read() const {
         std::vector<float> host(count);
-        CUDA_CHECK(cudaMemcpy(host.data(), ptr.get(), count * sizeof(float), cudaMemcpyDeviceToHost));
+        CUDA_CHECK(
+            cudaMemcpy(host.data(), ptr.get(), count * sizeof(float), cudaMemcpyDeviceToHost));
         return host;
     }
     size_t count;
@@ -100,7 +100,8 @@ std::vector<Case> cases() {
         {"dilated", 1, 3, 13, 9, 9, 3, 3, params(1, 1, 2, 2, 2, 2, 2, 2, 1)},
         {"strided", 1, 6, 15, 17, 67, 3, 3, params(2, 2, 1, 1, 1, 1, 1, 1, 1)},
         {"grouped", 2, 6, 9, 7, 9, 3, 3, params(1, 1, 1, 0, 1, 2, 1, 1, 3)},
-        {"pointwise_residual", 1, 37, 9, 8, 70, 1, 1, params(1, 1, 0, 0, 0, 0, 1, 1, 1), true, true},
+        {"pointwise_residual", 1, 37, 9, 8, 70, 1, 1, params(1, 1, 0, 0, 0, 0, 1, 1, 1), true,
+         true},
         {"long_reduction", 1, 41, 7, 5, 5, 5, 5, params(1, 1, 2, 2, 2, 2, 1, 1, 1)},
         {"asymmetric", 1, 4, 10, 11, 3, 2, 5, params(1, 3, 0, 2, 1, 0, 3, 1, 1, Activation::Relu),
          false},
@@ -139,7 +140,8 @@ std::vector<float> reference_conv(const Case& c, std::vector<float> x, std::vect
     if (res) q.residual = make_view(res->data(), DType::F32, c.n, c.k, oh, ow);
     reference::conv2d(make_view(x.data(), DType::F32, c.n, c.c, c.h, c.w),
                       make_view(w.data(), DType::F32, c.k, c.c / p.groups, c.kh, c.kw),
-                      bias ? bias->data() : nullptr, make_view(y.data(), DType::F32, c.n, c.k, oh, ow), q);
+                      bias ? bias->data() : nullptr,
+                      make_view(y.data(), DType::F32, c.n, c.k, oh, ow), q);
     return y;
 }
 
@@ -147,7 +149,8 @@ std::vector<float> reference_conv(const Case& c, std::vector<float> x, std::vect
 // the output poisoned with NaN and followed by a guard band of NaN that must survive.
 std::vector<float> run_tensor_core(const Case& c, const std::vector<float>& x,
                                    const std::vector<float>& w, const std::vector<float>& bias,
-                                   const std::vector<float>* res, int oh, int ow, Precision precision) {
+                                   const std::vector<float>* res, int oh, int ow,
+                                   Precision precision) {
     const size_t ny = size_t(c.n) * c.k * oh * ow, guard = 67;
     const float nan = std::numeric_limits<float>::quiet_NaN();
     DeviceFloats dx(x), dw(w), db(bias), dy(std::vector<float>(ny + guard, nan));
@@ -197,7 +200,8 @@ TEST_P(ConvTensorCore, WithinDerivedBoundsOfFloat64Reference) {
         const std::vector<float> exact = reference_conv(c, x, w, b, r, oh, ow, c.p);
         Conv2dParams plain = c.p;
         plain.act.kind = Activation::None;
-        const std::vector<float> mag = reference_conv(c, abs_of(x), abs_of(w), nullptr, nullptr, oh, ow, plain);
+        const std::vector<float> mag =
+            reference_conv(c, abs_of(x), abs_of(w), nullptr, nullptr, oh, ow, plain);
         const std::vector<float> on_rounded =
             reference_conv(c, rounded(x, precision), rounded(w, precision), b, r, oh, ow, c.p);
         const std::vector<float> y = run_tensor_core(c, x, w, bias, r, oh, ow, precision);
@@ -208,8 +212,10 @@ TEST_P(ConvTensorCore, WithinDerivedBoundsOfFloat64Reference) {
             const size_t ch = (i / plane) % c.k;
             const double s = mag[i];
             const double extra = std::fabs(b ? bias[ch] : 0.0f) + std::fabs(r ? res[i] : 0.0f);
-            const double accumulation = 2.0 * kred * u32 * s + 4.0 * u32 * (std::fabs(on_rounded[i]) + extra);
-            const double rounding = (2 * u + u * u) * s + eta * (1 + u) * kred * 2.0 + kred * eta * eta;
+            const double accumulation =
+                2.0 * kred * u32 * s + 4.0 * u32 * (std::fabs(on_rounded[i]) + extra);
+            const double rounding =
+                (2 * u + u * u) * s + eta * (1 + u) * kred * 2.0 + kred * eta * eta;
             ASSERT_TRUE(std::isfinite(y[i])) << "element " << i << " not written";
             ASSERT_LE(std::fabs(double(y[i]) - on_rounded[i]), accumulation)
                 << "element " << i << " vs the reference on rounded operands";
@@ -241,7 +247,8 @@ TEST_P(ConvTensorCore, CropOfInputGivesCropOfOutputExactly) {
     Case crop = full;
     crop.h -= top;
     crop.w -= left;
-    std::vector<float> x(size_t(full.c) * full.h * full.w), w(size_t(full.k) * full.c * 9), bias(full.k);
+    std::vector<float> x(size_t(full.c) * full.h * full.w), w(size_t(full.k) * full.c * 9),
+        bias(full.k);
     for (float& v : x) v = uni(rng);
     for (float& v : w) v = uni(rng);
     for (float& v : bias) v = uni(rng);
@@ -249,7 +256,8 @@ TEST_P(ConvTensorCore, CropOfInputGivesCropOfOutputExactly) {
     for (int ci = 0; ci < crop.c; ++ci)
         for (int iy = 0; iy < crop.h; ++iy)
             for (int ix = 0; ix < crop.w; ++ix)
-                xc[(size_t(ci) * crop.h + iy) * crop.w + ix] = x[(size_t(ci) * full.h + iy + top) * full.w + ix + left];
+                xc[(size_t(ci) * crop.h + iy) * crop.w + ix] =
+                    x[(size_t(ci) * full.h + iy + top) * full.w + ix + left];
     const int oh = out_dim(full.h, 3, 1, 0, 0, 2), ow = out_dim(full.w, 3, 1, 0, 0, 1);
     const int ohc = out_dim(crop.h, 3, 1, 0, 0, 2), owc = out_dim(crop.w, 3, 1, 0, 0, 1);
     const std::vector<float> y = run_tensor_core(full, x, w, bias, nullptr, oh, ow, precision);
@@ -259,7 +267,8 @@ TEST_P(ConvTensorCore, CropOfInputGivesCropOfOutputExactly) {
             for (int ox = 0; ox < owc; ++ox) {
                 const float a = yc[(size_t(k) * ohc + oy) * owc + ox];
                 const float e = y[(size_t(k) * oh + oy + top) * ow + ox + left];
-                ASSERT_EQ(std::memcmp(&a, &e, sizeof(float)), 0) << "k " << k << " y " << oy << " x " << ox;
+                ASSERT_EQ(std::memcmp(&a, &e, sizeof(float)), 0)
+                    << "k " << k << " y " << oy << " x " << ox;
             }
 }
 
@@ -274,20 +283,25 @@ INSTANTIATE_TEST_SUITE_P(Precisions, ConvTensorCore,
 // overflow.
 TEST(RoundToPrecision, MatchesTheGpuConversions) {
     const float one = 1.0f;
-    EXPECT_EQ(round_to_precision(one + std::ldexp(1.0f, -11), Precision::Tf32), one + std::ldexp(1.0f, -10));
+    EXPECT_EQ(round_to_precision(one + std::ldexp(1.0f, -11), Precision::Tf32),
+              one + std::ldexp(1.0f, -10));
     EXPECT_EQ(round_to_precision(-(one + std::ldexp(1.0f, -11)), Precision::Tf32),
               -(one + std::ldexp(1.0f, -10)));
-    EXPECT_EQ(round_to_precision(one + std::ldexp(1.0f, -11), Precision::Fp16), one);  // tie to even
-    EXPECT_EQ(round_to_precision(one + 3 * std::ldexp(1.0f, -11), Precision::Fp16), one + std::ldexp(1.0f, -9));
+    EXPECT_EQ(round_to_precision(one + std::ldexp(1.0f, -11), Precision::Fp16),
+              one);  // tie to even
+    EXPECT_EQ(round_to_precision(one + 3 * std::ldexp(1.0f, -11), Precision::Fp16),
+              one + std::ldexp(1.0f, -9));
     EXPECT_EQ(round_to_precision(one + std::ldexp(1.0f, -8), Precision::Bf16), one);
-    EXPECT_EQ(round_to_precision(one + 3 * std::ldexp(1.0f, -8), Precision::Bf16), one + std::ldexp(1.0f, -6));
+    EXPECT_EQ(round_to_precision(one + 3 * std::ldexp(1.0f, -8), Precision::Bf16),
+              one + std::ldexp(1.0f, -6));
     EXPECT_EQ(round_to_precision(std::ldexp(1.0f, -25), Precision::Fp16), 0.0f);  // tie to even (0)
     EXPECT_EQ(round_to_precision(std::ldexp(3.0f, -26), Precision::Fp16), std::ldexp(1.0f, -24));
     EXPECT_EQ(round_to_precision(65519.0f, Precision::Fp16), 65504.0f);
     EXPECT_TRUE(std::isinf(round_to_precision(65520.0f, Precision::Fp16)));
     EXPECT_TRUE(std::isinf(round_to_precision(std::numeric_limits<float>::max(), Precision::Bf16)));
     EXPECT_EQ(round_to_precision(0.1f, Precision::Fp32), 0.1f);
-    EXPECT_TRUE(std::isnan(round_to_precision(std::numeric_limits<float>::quiet_NaN(), Precision::Tf32)));
+    EXPECT_TRUE(
+        std::isnan(round_to_precision(std::numeric_limits<float>::quiet_NaN(), Precision::Tf32)));
 }
 
 }  // namespace

@@ -56,9 +56,9 @@ using namespace nvcuda;
 
 // ---- kernels and their launch configuration ----
 
-constexpr int kTcBM = 64;       // output channels per block tile
-constexpr int kTcBN = 64;       // output pixels per block tile
-constexpr int kTcBK = 16;       // reduction rows per shared-memory stage
+constexpr int kTcBM = 64;        // output channels per block tile
+constexpr int kTcBN = 64;        // output pixels per block tile
+constexpr int kTcBK = 16;        // reduction rows per shared-memory stage
 constexpr int kTcThreads = 128;  // 4 warps, 2 x 2 over the tile
 // Leading dimensions of the shared tiles, in elements: WMMA needs multiples of 16
 // bytes and 32-byte aligned fragment pointers; the padding also staggers banks.
@@ -194,8 +194,10 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
             if (has_next) load_stage(k0 + kTcBK);  // global loads in flight during the MMAs
 #pragma unroll
             for (int kk = 0; kk < kTcBK; kk += F::k) {
-                wmma::fragment<wmma::matrix_a, 16, 16, F::k, typename F::Frag, wmma::row_major> fa[2];
-                wmma::fragment<wmma::matrix_b, 16, 16, F::k, typename F::Frag, wmma::row_major> fb[2];
+                wmma::fragment<wmma::matrix_a, 16, 16, F::k, typename F::Frag, wmma::row_major>
+                    fa[2];
+                wmma::fragment<wmma::matrix_b, 16, 16, F::k, typename F::Frag, wmma::row_major>
+                    fb[2];
 #pragma unroll
                 for (int i = 0; i < 2; ++i)
                     wmma::load_matrix_sync(fa[i], &As[s][warp_m + 16 * i][kk], kTcLda);
@@ -325,8 +327,8 @@ std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(con
             "weight too large");
 
     std::vector<float> host(static_cast<size_t>(weight.numel()));
-    CUDA_CHECK(cudaMemcpy(host.data(), weight.data, host.size() * sizeof(float),
-                          cudaMemcpyDeviceToHost));
+    CUDA_CHECK(
+        cudaMemcpy(host.data(), weight.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost));
     switch (precision) {
         case Precision::Tf32: p->data = upload(pack_rows<float>(host, *p, to_float)); break;
         case Precision::Fp16: p->data = upload(pack_rows<__half>(host, *p, to_half)); break;
@@ -349,12 +351,14 @@ void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvW
             "stride and dilation must be positive");
     require(x.h * x.w < kMaxInt32 && y.h * y.w < kMaxInt32 && x.n < kMaxInt32,
             "a plane of 2^31 or more elements is not supported");
-    require(y.h * p.stride[0] + weight.h * p.dilation[0] + x.h + 2 * kMaxTapOffset < kMaxInt32 &&
-                y.w * p.stride[1] + weight.w * p.dilation[1] + x.w + 2 * kMaxTapOffset < kMaxInt32 &&
-                small(p.pads[0]) && small(p.pads[1]) && small(p.stride[0]) &&
-                small(p.stride[1]) && small(p.dilation[0]) && small(p.dilation[1]),
-            "stride, dilation, pads or size too large");
-    require((y.c / p.groups + kTcBM - 1) / kTcBM <= kMaxGridY, "too many output channels per group");
+    require(
+        y.h * p.stride[0] + weight.h * p.dilation[0] + x.h + 2 * kMaxTapOffset < kMaxInt32 &&
+            y.w * p.stride[1] + weight.w * p.dilation[1] + x.w + 2 * kMaxTapOffset < kMaxInt32 &&
+            small(p.pads[0]) && small(p.pads[1]) && small(p.stride[0]) && small(p.stride[1]) &&
+            small(p.dilation[0]) && small(p.dilation[1]),
+        "stride, dilation, pads or size too large");
+    require((y.c / p.groups + kTcBM - 1) / kTcBM <= kMaxGridY,
+            "too many output channels per group");
     const View& r = p.residual;
     if (r.data != nullptr)
         require(r.dtype == DType::F32 && r.n == y.n && r.c == y.c && r.h == y.h && r.w == y.w &&

@@ -6,9 +6,9 @@
 // cuda::conv2d otherwise: enqueued on `stream`, launches checked, no synchronising.
 #pragma once
 
-#include <memory>
-
 #include <cuda_runtime_api.h>
+
+#include <memory>
 
 #include "kernels/op_params.h"
 #include "kernels/precision.h"
@@ -25,7 +25,7 @@ struct TensorCoreConvWeights {
     Precision precision = Precision::Tf32;
     std::shared_ptr<void> data;  // device memory, freed with the last holder
     int groups = 1, kg = 0, cg = 0, kh = 0, kw = 0;
-    int kred = 0;                     // cg * kh * kw
+    int kred = 0;  // cg * kh * kw
     int kred_padded = 0;
 };
 
