@@ -15,8 +15,12 @@ std::string expected_shape(const Shape& s) {
 
 }  // namespace
 
-Executor::Executor(const Model& model, std::shared_ptr<Backend> backend)
-    : model_(model), backend_(std::move(backend)) {
+Executor::Executor(const Model& model, std::shared_ptr<Backend> backend, Precision precision)
+    : model_(model), backend_(std::move(backend)), precision_(precision) {
+    if (precision_ != Precision::Fp32 && backend_->kind() != BackendKind::Cuda)
+        throw Error(model_.path, "", std::string("precision ") + precision_name(precision_) +
+                                         " needs the CUDA backend; " + backend_->description() +
+                                         " computes in fp32 only");
     for (const Node& n : model_.graph.nodes)
         if (!n.op->output_aliases_input && !backend_->kernel(*n.op))
             throw Error(model_.path, n.name,
@@ -44,7 +48,7 @@ Executor::Executor(const Model& model, std::shared_ptr<Backend> backend)
         std::shared_ptr<const void> prepared;
         if (prepare) {
             try {
-                prepared = prepare(*n.params, node_weight_views(n));
+                prepared = prepare(*n.params, node_weight_views(n), precision_);
             } catch (const std::runtime_error& e) {
                 throw Error(model_.path, n.name, e.what());
             }

@@ -27,8 +27,11 @@ namespace fcnrt {
 
 class Executor {
 public:
-    // `model` must outlive the executor.
-    Executor(const Model& model, std::shared_ptr<Backend> backend);
+    // `model` must outlive the executor. `precision` is that of the convolutions'
+    // multiply-adds (kernels/precision.h): fp32, or on the CUDA backend a
+    // tensor-core format; the host backends throw fcnrt::Error for anything but fp32.
+    Executor(const Model& model, std::shared_ptr<Backend> backend,
+             Precision precision = Precision::Fp32);
 
     // Inputs by graph input name; outputs in the graph's output order. Throws
     // fcnrt::Error on a missing, extra or wrongly shaped input.
@@ -73,6 +76,7 @@ public:
     Backend& backend() { return *backend_; }
     // Bytes of the device buffer holding every weight (each 256-byte aligned).
     size_t weight_bytes() const { return weight_bytes_; }
+    Precision precision() const { return precision_; }
 
 private:
     void check_inputs(const std::map<std::string, Tensor>& inputs) const;
@@ -82,6 +86,7 @@ private:
 
     const Model& model_;
     std::shared_ptr<Backend> backend_;
+    Precision precision_;
     std::shared_ptr<void> weight_memory_;
     size_t weight_bytes_ = 0;
     std::map<std::string, View> weight_views_;

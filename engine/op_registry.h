@@ -13,6 +13,7 @@
 
 #include "engine/attributes.h"
 #include "engine/tensor.h"
+#include "kernels/precision.h"
 #include "kernels/view.h"
 
 namespace fcnrt {
@@ -51,8 +52,11 @@ struct KernelArgs {
 using KernelFn = void (*)(const KernelArgs&);
 // Rearranges a node's weights once, when the executor loads them, into the
 // layout its kernel on one backend reads (weights by slot, as in KernelArgs;
-// host memory on the host backends). The result lives as long as the executor.
-using PrepareFn = std::shared_ptr<const void> (*)(const OpParams& params, const std::vector<View>& weights);
+// host memory on the host backends), for the executor's precision (the CUDA
+// convolution packs TF32/BF16/FP16 weights for the tensor cores; fp32 everywhere
+// else). The result lives as long as the executor.
+using PrepareFn = std::shared_ptr<const void> (*)(const OpParams& params, const std::vector<View>& weights,
+                                                  Precision precision);
 
 enum class BackendKind { Reference = 0, Cpu = 1, Cuda = 2 };
 constexpr int kNumBackendKinds = 3;

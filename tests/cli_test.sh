@@ -170,6 +170,22 @@ fi
 fcnrt run "$model" --input "x=$input" --output "scores=$tmp/bogus.npy" --device bogus
 check_error "--device bogus" "bogus" "$tmp/bogus.npy"
 
+# --precision: tensor-core formats only on CUDA; the CPU computes in fp32.
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/p.npy" --device cpu --precision tf32
+check_error "--precision tf32 on the CPU" "--precision tf32 needs --device cuda" "$tmp/p.npy"
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/p.npy" --device cpu --precision fp64
+check_error "--precision fp64" "unknown precision 'fp64'" "$tmp/p.npy"
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/p.npy" --device cpu --precision fp32
+check_ok "--precision fp32 on the CPU"
+rm -f "$tmp/p.npy"
+fcnrt run "$model" --input "x=$input" --output "scores=$tmp/p.npy" --device cuda --precision bf16
+if grep -q 'device: cuda\|CUDA device is emulated' <<<"$auto_stderr"; then
+    check_ok "--device cuda --precision bf16 with a usable GPU"
+    rm -f "$tmp/p.npy"
+else
+    check_error "--precision bf16 without a usable GPU" "cuda" "$tmp/p.npy"
+fi
+
 # ---- errors of `run` ----
 
 fcnrt run "$tmp/absent.json" --input "x=$input" --output "scores=$tmp/s.npy"
@@ -430,6 +446,12 @@ check_error "bench at a size too small for the net" "node "
 fcnrt bench "$model" --device cuda --size 36x36 --iterations 1 --warmup 0
 if grep -q 'device: cuda\|CUDA device is emulated' <<<"$auto_stderr"; then
     check_ok "bench --device cuda with a usable GPU"
+    grep -q '^precision:   tf32$' "$tmp/stdout" && pass "bench on CUDA defaults to tf32" ||
+        fail "bench on CUDA defaults to tf32" "$(last_output)"
+    fcnrt bench "$model" --device cuda --precision fp16 --size 36x36 --iterations 1 --warmup 0 --json
+    check_ok "bench --device cuda --precision fp16 --json"
+    grep -q '"precision":"fp16"' "$tmp/stdout" && pass "bench --json names the precision" ||
+        fail "bench --json names the precision" "$(last_output)"
 else
     check_error "bench --device cuda without a usable GPU" "cuda"
 fi

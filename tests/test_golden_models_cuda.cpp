@@ -2,11 +2,25 @@
 // executor on the CUDA backend, against PyTorch's outputs, with and without the
 // load-time passes; a second run on the same plan must repeat the first bit for bit.
 // Without a usable CUDA device the test is SKIPPED, saying why.
+//
+// The executor's --precision: the host backends refuse the tensor-core formats, and
+// on CUDA two zoo goldens run at tf32, bf16 and fp16 (their convolutions on the
+// tensor cores, kernels/cuda/conv_tensor_core.cu, whose error bounds per element are
+// derived and tested in test_conv_tensor_core_cuda). Here the whole models are held to
+// 16 unit roundoffs of the format (relative max-norm): not a derived bound (errors
+// compound through layers) but a sanity bound with a margin (the measured errors,
+// README's table, are within about 5 unit roundoffs); they must differ from the fp32 run
+// (the tensor-core path was taken) and repeat bit for bit.
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "engine/device.h"
+#include "engine/error.h"
+#include "engine/executor.h"
+#include "engine/io/npy.h"
+#include "engine/model_loader.h"
+#include "kernels/precision.h"
 #include "tests/golden_cases.h"
 
 namespace fcnrt {
@@ -20,6 +34,35 @@ TEST(GoldenModelsCuda, MatchPyTorch) {
     for (const auto& c : cases) {
         test::run_golden_case(c, "cuda", true);
         test::run_golden_case(c, "cuda", false);
+    }
+}
+
+TEST(GoldenModelsCuda, HostBackendsRefuseTensorCorePrecisions) {
+    const Model model = load_model(test::golden_dir() + "/zoo_segnet/model.json");
+    for (const char* device : {"cpu", "reference"}) {
+        EXPECT_THROW(Executor(model, select_backend(device, nullptr), Precision::Tf32), Error) << device;
+        EXPECT_NO_THROW(Executor(model, select_backend(device, nullptr), Precision::Fp32)) << device;
+    }
+}
+
+TEST(GoldenModelsCuda, TensorCorePrecisions) {
+    std::string why;
+    if (!cuda_usable(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
+    for (const auto& c : test::golden_cases()) {
+        if (c.name != "zoo_segnet" && c.name != "zoo_dilation") continue;
+        const Model model = load_model(c.dir + "/model.json");
+        std::map<std::string, Tensor> inputs;
+        for (const std::string& in : c.inputs) inputs[in] = read_npy(c.dir + "/input_" + in + ".npy");
+        const Tensor expected = read_npy(c.dir + "/output_" + c.outputs[0] + ".npy");
+        const Tensor fp32 = Executor(model, select_backend("cuda", nullptr)).run(inputs)[0];
+        for (Precision p : {Precision::Tf32, Precision::Bf16, Precision::Fp16}) {
+            SCOPED_TRACE(c.name + " at " + precision_name(p));
+            Executor executor(model, select_backend("cuda", nullptr), p);
+            const Tensor got = executor.run(inputs)[0];
+            EXPECT_LE(test::relative_max_error(got, expected), 16 * precision_unit_roundoff(p));
+            EXPECT_GT(test::relative_max_error(got, fp32), 0.0) << "the fp32 path ran";
+            EXPECT_EQ(test::relative_max_error(executor.run(inputs)[0], got), 0.0) << "rerun differs";
+        }
     }
 }
 

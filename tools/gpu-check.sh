@@ -22,7 +22,8 @@
 #   2. On the GPU machine, through the device tool's run, carrying .device:
 #        run(command="tools/gpu-check.sh run", carry=[".device"])
 #      or one step per call when the 10-minute limit is tight (it is, for all):
-#        tools/gpu-check.sh run tests | sanitize | bench | models | all   (default all)
+#        tools/gpu-check.sh run tests | sanitize | bench | precisions | models | all
+#      (default all)
 #      tests: nvidia-smi, every test binary (gtest XML), the two CLI end-to-end
 #        scripts;
 #      sanitize: compute-sanitizer memcheck/racecheck/initcheck/synccheck over
@@ -30,6 +31,8 @@
 #      bench: every CUDA kernel entry point (Google Benchmark JSON), then the
 #        kernel suite with its roofs, the PyTorch peer, the roofline and the
 #        comparison table (bench/run_kernel_suite.sh);
+#      precisions: fcnrt bench --precision fp32|tf32|bf16|fp16 on U-Net and the
+#        cell model, and tools/precision_report.py (accuracy of each precision);
 #      models: whole models, fcnrt bench against PyTorch with cuDNN
 #        (bench/compare_models.py; the zoo is generated there with torch).
 #      All within BUDGET seconds (default 540; a step that no longer fits is
@@ -176,7 +179,7 @@ run_step() {
 
 run() {
     local steps=${1:-all}
-    case "$steps" in tests | sanitize | bench | models | all) ;; *) die "unknown step '$steps' (tests, sanitize, bench, models or all)" ;; esac
+    case "$steps" in tests | sanitize | bench | precisions | models | all) ;; *) die "unknown step '$steps' (tests, sanitize, bench, precisions, models or all)" ;; esac
     [ -f "$pack_dir/bundle.tar.gz" ] ||
         die "$pack_dir/bundle.tar.gz is missing: run 'tools/gpu-check.sh pack' here first and carry .device"
     local out=${OUT:-$here/gpu-check-out}
@@ -254,6 +257,11 @@ run() {
                 run_step "sanitizer $tool" 180 "$work/sanitizer-$tool.log" \
                     "$sanitizer" --tool "$tool" --error-exitcode 99 \
                     "$dev/bin/test_kernels_cuda" --gtest_filter='-*Deterministic*'
+                [ -x "$dev/bin/test_conv_tensor_core_cuda" ] &&
+                    run_step "sanitizer $tool (tensor-core conv)" 120 \
+                        "$work/sanitizer-$tool-tensor-core.log" \
+                        "$sanitizer" --tool "$tool" --error-exitcode 99 \
+                        "$dev/bin/test_conv_tensor_core_cuda"
             done
         fi
     fi
@@ -274,6 +282,29 @@ run() {
         for f in "$work"/suite/kernel-suite-cuda.md "$work"/suite/roofline-cuda.png; do
             [ -f "$f" ] && cp "$f" "$out/"
         done
+    fi
+
+    if [ "$steps" = precisions ] || [ "$steps" = all ]; then
+        # fcnrt bench once per --precision on two whole models (U-Net at its canonical
+        # size, the cell model on its 1040x1392 example size), then each precision's
+        # accuracy against the float64 reference (tools/precision_report.py, small sizes).
+        local p m
+        run_step "zoo U-Net weights" 120 "$work/precision-zoo.log" \
+            "$dev/bin/fcnrt" zoo models/zoo/unet.arch.json -o "$work/pzoo" --quiet
+        for p in fp32 tf32 bf16 fp16; do
+            for m in "$work/pzoo/unet.json:572x572" "models/bsubtilis-patch31/dense.json:1070x1422"; do
+                run_step "bench $(basename "${m%%:*}") ${m##*:} --precision $p" 60 \
+                    "$work/bench-$p-$(basename "${m%%:*}" .json).json" \
+                    "$dev/bin/fcnrt" bench "${m%%:*}" --size "${m##*:}" --device cuda \
+                    --precision "$p" --iterations 20 --json --quiet
+                note "|   median compute $(grep -o '"compute_ms":{[^}]*' \
+                    "$work/bench-$p-$(basename "${m%%:*}" .json).json" |
+                    grep -o '"median":[0-9.e+-]*' | head -1) ms | | | |"
+            done
+        done
+        rm -rf "$work/pzoo"
+        run_step "precision report (accuracy)" 240 "$work/precision-report.md" \
+            python3 tools/precision_report.py --fcnrt "$dev/bin/fcnrt" --crop 0
     fi
 
     if [ "$steps" = models ] || [ "$steps" = all ]; then
@@ -309,7 +340,7 @@ case "${1:-}" in
     run) shift && run "$@" ;;
     *)
         echo "usage: tools/gpu-check.sh pack            (here: build build-sm90, fill .device/)" >&2
-        echo "       tools/gpu-check.sh run [STEP]      (GPU machine: STEP = tests|sanitize|bench|models|all)" >&2
+        echo "       tools/gpu-check.sh run [STEP]      (GPU machine: STEP = tests|sanitize|bench|precisions|models|all)" >&2
         exit 2
         ;;
 esac

@@ -8,6 +8,7 @@
 #include "kernels/reference/dense.h"
 #ifdef FCNRT_WITH_CUDA
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_tensor_core.h"
 #include "kernels/cuda/dense.h"
 #endif
 
@@ -39,15 +40,15 @@ void run_dense(const KernelArgs& a) {
 
 // The fast CPU kernels read weights packed once at load (KernelArgs::prepared)
 // into their GEMM micro-kernel's panels.
-std::shared_ptr<const void> prepare_cpu_conv(const OpParams& p, const std::vector<View>& w) {
+std::shared_ptr<const void> prepare_cpu_conv(const OpParams& p, const std::vector<View>& w, Precision) {
     return cpu::pack_conv2d_weights(w[0], params_as<ConvOp>(p).k.groups);
 }
 
-std::shared_ptr<const void> prepare_cpu_conv_transpose(const OpParams& p, const std::vector<View>& w) {
+std::shared_ptr<const void> prepare_cpu_conv_transpose(const OpParams& p, const std::vector<View>& w, Precision) {
     return cpu::pack_conv_transpose2d_weights(w[0], params_as<ConvTransposeOp>(p).k.groups);
 }
 
-std::shared_ptr<const void> prepare_cpu_dense(const OpParams&, const std::vector<View>& w) {
+std::shared_ptr<const void> prepare_cpu_dense(const OpParams&, const std::vector<View>& w, Precision) {
     return cpu::pack_dense_weights(w[0]);
 }
 
@@ -69,6 +70,29 @@ void run_cpu_dense(const KernelArgs& a) {
     cpu::dense_packed(a.inputs[0], *static_cast<const cpu::PackedMatrix*>(a.prepared),
                       optional_f32(a.weights[1]), a.outputs[0], params_as<DenseOp>(*a.params).act);
 }
+
+#ifdef FCNRT_WITH_CUDA
+// CUDA conv at tf32, bf16 or fp16: the weights rounded and packed once for the
+// tensor-core kernel (kernels/cuda/conv_tensor_core.h). At fp32, and for depthwise
+// convolutions at any precision, nothing is prepared and cuda::conv2d runs.
+// conv_transpose and dense have no tensor-core kernel yet: they run in fp32.
+std::shared_ptr<const void> prepare_cuda_conv(const OpParams& p, const std::vector<View>& w,
+                                              Precision precision) {
+    const int groups = params_as<ConvOp>(p).k.groups;
+    if (precision == Precision::Fp32 || !cuda::conv2d_tensor_core_applies(w[0], groups)) return nullptr;
+    return cuda::pack_conv2d_weights_tensor_core(w[0], groups, precision);
+}
+
+void run_cuda_conv(const KernelArgs& a) {
+    if (!a.prepared) return run_conv<cuda::conv2d>(a);
+    Conv2dParams k = params_as<ConvOp>(*a.params).k;
+    if (a.inputs.size() == 2) k.residual = a.inputs[1];
+    cuda::conv2d_tensor_core(a.inputs[0], a.weights[0],
+                             *static_cast<const cuda::TensorCoreConvWeights*>(a.prepared),
+                             optional_f32(a.weights[1]), a.outputs[0], k,
+                             static_cast<cudaStream_t>(a.stream));
+}
+#endif
 
 // The kernels read the weight as float32; an int32 tensor must not reach them.
 void weight_f32(const InferContext& c) {
@@ -149,8 +173,11 @@ OpDef conv_def() {
         }
         return m;
     };
-    set_kernels(d, run_conv<reference::conv2d>, run_cpu_conv, FCNRT_CUDA_KERNEL(run_conv<cuda::conv2d>));
+    set_kernels(d, run_conv<reference::conv2d>, run_cpu_conv, FCNRT_CUDA_KERNEL(run_cuda_conv));
     d.prepare[int(BackendKind::Cpu)] = prepare_cpu_conv;
+#ifdef FCNRT_WITH_CUDA
+    d.prepare[int(BackendKind::Cuda)] = prepare_cuda_conv;
+#endif
     return d;
 }
 

@@ -78,4 +78,23 @@ std::string device_option(const Args& args) {
     return d;
 }
 
+std::string precision_option(const Args& args) {
+    const std::string p = args.value("--precision");
+    Precision ignored;
+    if (!p.empty() && !parse_precision(p, &ignored))
+        throw UsageError{"--precision: unknown precision '" + p + "' (use fp32, tf32, bf16 or fp16)"};
+    return p;
+}
+
+Precision resolve_precision(const std::string& given, BackendKind backend) {
+    const bool cuda = backend == BackendKind::Cuda;
+    Precision p = cuda ? Precision::Tf32 : Precision::Fp32;
+    if (!given.empty()) parse_precision(given, &p);
+    if (!cuda && p != Precision::Fp32)
+        throw UsageError{"--precision " + given + " needs --device cuda (the " +
+                         (backend == BackendKind::Reference ? "reference" : "cpu") +
+                         " backend computes in fp32 only)"};
+    return p;
+}
+
 }  // namespace fcnrt::cli

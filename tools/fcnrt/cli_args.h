@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/op_registry.h"
+#include "kernels/precision.h"
+
 namespace fcnrt::cli {
 
 // A usage mistake: printed as `fcnrt: error:` with exit code 2.
@@ -39,5 +42,12 @@ int64_t parse_positive(const std::string& text, const std::string& option);
 // The --device value (default "auto"), checked to be one select_backend knows:
 // auto, cpu, cuda or reference; anything else is a UsageError.
 std::string device_option(const Args& args);
+// The --precision value: "" when not given, else fp32, tf32, bf16 or fp16;
+// anything else is a UsageError.
+std::string precision_option(const Args& args);
+// The precision to run at on `backend`: `given` (from precision_option), or by
+// default tf32 on CUDA (PyTorch's cuDNN default) and fp32 on the CPU backends,
+// which compute in fp32 only: a tensor-core format there is a UsageError.
+Precision resolve_precision(const std::string& given, BackendKind backend);
 
 }  // namespace fcnrt::cli

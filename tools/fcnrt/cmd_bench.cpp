@@ -35,8 +35,8 @@ namespace fcnrt::cli {
 
 const char* const kBenchHelp =
     "usage: fcnrt bench MODEL [--size HxW] [--batch N] [--device auto|cpu|cuda|reference]\n"
-    "                   [--warmup N] [--iterations N | --duration S] [--input IN.npy]\n"
-    "                   [--graphs on|off] [--profile] [--json] [--quiet]\n"
+    "                   [--precision fp32|tf32|bf16|fp16] [--warmup N] [--iterations N | --duration S]\n"
+    "                   [--input IN.npy] [--graphs on|off] [--profile] [--json] [--quiet]\n"
     "\n"
     "Times whole-model runs and reports them as trtexec does. Every run is timed on the\n"
     "device's stream (CUDA events; the clock on the CPU) in three phases: host-to-device\n"
@@ -54,6 +54,10 @@ const char* const kBenchHelp =
     "                    fixed)\n"
     "  --batch N         batch size, dim 0 (default: the graph's own when fixed, else 1)\n"
     "  --device DEVICE   auto (default: the GPU when usable), cpu, cuda or reference\n"
+    "  --precision P     convolutions' multiply-adds: fp32 (exact), or on CUDA the\n"
+    "                    tensor cores' tf32 (default on CUDA), bf16 or fp16, with fp32\n"
+    "                    accumulation; the CPU computes in fp32 only. Run once per\n"
+    "                    precision to compare them; the share of peak is of FP32's\n"
     "  --warmup N        untimed runs first (default 3)\n"
     "  --iterations N    timed runs (default 20)\n"
     "  --duration S      instead of --iterations: timed runs until S seconds have passed\n"
@@ -93,6 +97,7 @@ double parse_seconds(const std::string& text, const std::string& option) {
 
 struct Options {
     std::string model, device = "auto", input;
+    std::string precision;  // "" : the backend's default
     std::pair<int64_t, int64_t> size = {0, 0};  // 0: not given
     int64_t batch = 0;                          // 0: not given
     int warmup = 3, iterations = 20;
@@ -104,8 +109,8 @@ struct Options {
 Options parse_options(const std::vector<std::string>& argv) {
     Args args(
         "bench", argv,
-        {"--size", "--batch", "--device", "--warmup", "--iterations", "--duration", "--input",
-         "--graphs"},
+        {"--size", "--batch", "--device", "--precision", "--warmup", "--iterations", "--duration",
+         "--input", "--graphs"},
         {"--profile", "--json", "--quiet"});
     if (args.positional().size() != 1)
         throw UsageError{"bench takes one MODEL (see fcnrt bench --help)"};
@@ -114,6 +119,7 @@ Options parse_options(const std::vector<std::string>& argv) {
     if (!args.value("--size").empty()) o.size = parse_size(args.value("--size"), "--size");
     if (!args.value("--batch").empty()) o.batch = parse_positive(args.value("--batch"), "--batch");
     o.device = device_option(args);
+    o.precision = precision_option(args);
     if (!args.value("--warmup").empty()) o.warmup = parse_count(args.value("--warmup"), "--warmup");
     const bool by_count = !args.value("--iterations").empty();
     const bool by_time = !args.value("--duration").empty();
@@ -303,7 +309,8 @@ int bench_command(const std::vector<std::string>& argv) {
 
     Progress progress("bench", !o.quiet);
     progress.update("planning and the first upload");
-    Executor executor(model, backend);
+    const Precision precision = resolve_precision(o.precision, backend->kind());
+    Executor executor(model, backend, precision);
     executor.set_graphs(o.graphs);
     executor.upload_inputs(inputs);  // checks the inputs against the graph and plans
     backend->synchronize();
@@ -413,6 +420,7 @@ int bench_command(const std::vector<std::string>& argv) {
             {"peak_source", peak.fp32_source},
             {"memory_gbs", peak.memory_gbs > 0 ? OJson(peak.memory_gbs) : OJson(nullptr)},
             {"memory_source", peak.memory_source}};
+        j["precision"] = precision_name(precision);
         OJson shapes_json = OJson::object();
         for (const GraphInput& in : model.graph.inputs)
             shapes_json[in.name] = inputs.at(in.name).shape();
@@ -454,6 +462,7 @@ int bench_command(const std::vector<std::string>& argv) {
 
     std::printf("model:       %s\n", o.model.c_str());
     std::printf("device:      %s\n", backend->description().c_str());
+    std::printf("precision:   %s\n", precision_name(precision));
     for (const GraphInput& in : model.graph.inputs)
         std::printf("input:       %s %s\n", in.name.c_str(),
                     shape_to_string(inputs.at(in.name).shape()).c_str());

@@ -19,7 +19,7 @@ namespace fcnrt::cli {
 
 const char* const kRunHelp =
     "usage: fcnrt run MODEL.json --input NAME=IN.npy ... [--output NAME=OUT.npy ...]\n"
-    "                 [--device auto|cpu|cuda] [--quiet]\n"
+    "                 [--device auto|cpu|cuda] [--precision fp32|tf32|bf16|fp16] [--quiet]\n"
     "\n"
     "Runs the graph on NumPy .npy tensors (float32; other numeric types are converted\n"
     "with a note). With a single graph input or output, NAME= may be left out. Without\n"
@@ -29,6 +29,9 @@ const char* const kRunHelp =
     "  --input NAME=FILE    a graph input (repeat for several)\n"
     "  --output NAME=FILE   where to write a graph output (repeat for several)\n"
     "  --device DEVICE      auto (default: the GPU when usable), cpu or cuda\n"
+    "  --precision P        convolutions' multiply-adds: fp32 (exact), or on CUDA the\n"
+    "                       tensor cores' tf32 (default on CUDA), bf16 or fp16, with\n"
+    "                       fp32 accumulation; the CPU computes in fp32 only\n"
     "  --quiet              nothing on stderr but errors (no device line, notes or\n"
     "                       progress lines)\n";
 
@@ -59,7 +62,8 @@ void print_summary(const std::string& name, const Tensor& t) {
 }  // namespace
 
 int run_command(const std::vector<std::string>& argv) {
-    Args args("run", argv, {"--input", "--output", "--device"}, {"--quiet"});
+    Args args("run", argv, {"--input", "--output", "--device", "--precision"}, {"--quiet"});
+    const std::string precision = precision_option(args);
     const bool quiet = args.flag("--quiet");
     if (args.positional().size() != 1) throw UsageError{"run takes one MODEL.json (see fcnrt run --help)"};
     const Model model = load_model(args.positional()[0]);
@@ -92,7 +96,7 @@ int run_command(const std::vector<std::string>& argv) {
     std::string chosen;
     auto backend = select_backend(device_option(args), &chosen);
     if (!quiet) std::cerr << "fcnrt: " << chosen << "\n";
-    Executor executor(model, backend);
+    Executor executor(model, backend, resolve_precision(precision, backend->kind()));
     std::vector<Tensor> outputs;
     {
         Progress progress("run", !quiet);

@@ -40,7 +40,7 @@ namespace fcnrt::cli {
 const char* const kSegmentHelp =
     "usage: fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [--overlay] [--opacity A]\n"
     "                     [--probs] [--device auto|cpu|cuda|cuda:N,...|cuda:all]\n"
-    "                     [--max-memory BYTES]\n"
+    "                     [--precision P] [--max-memory BYTES]\n"
     "                     [--halo reflect|zero] [--patchwise] [--tiff-out] [--quiet]\n"
     "\n"
     "Segments whole images (PNG 8/16-bit, JPEG, TIFF 8/16-bit, BMP, TGA, PNM; a DIR means\n"
@@ -69,6 +69,9 @@ const char* const kSegmentHelp =
     "                       tiled (the same outputs as one GPU). On CUDA the\n"
     "                       argmax and softmax run on the GPU and the nodes replay as\n"
     "                       a CUDA graph\n"
+    "  --precision P        convolutions' multiply-adds: fp32 (exact), or on CUDA the\n"
+    "                       tensor cores' tf32 (default on CUDA), bf16 or fp16, with\n"
+    "                       fp32 accumulation; the CPU computes in fp32 only\n"
     "  --max-memory BYTES   memory budget, e.g. 512M or 2G. On the CPU it is for the\n"
     "                       whole process (default min(4 GiB, half the RAM)): the\n"
     "                       program, the model and the kernels' per-thread scratch\n"
@@ -245,7 +248,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     std::vector<std::string> argv = argv_in;
     for (std::string& a : argv)
         if (a == "-o") a = "--output";
-    Args args("segment", argv, {"--output", "--opacity", "--device", "--max-memory", "--halo"},
+    Args args("segment", argv, {"--output", "--opacity", "--device", "--precision", "--max-memory", "--halo"},
               {"--overlay", "--probs", "--quiet", "--patchwise", "--tiff-out"});
     if (args.positional().size() < 2)
         throw UsageError{"segment takes MODEL.json and at least one IMAGE or DIR (see fcnrt segment --help)"};
@@ -268,6 +271,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
         throw UsageError{"--halo: expected reflect or zero, got '" + halo + "'"};
     opt.halo = halo == "zero" ? HaloMode::Zero : HaloMode::Reflect;
     const std::string device = device_option(args);
+    const std::string precision = precision_option(args);
     const bool budget_given = !args.value("--max-memory").empty();
     if (budget_given) opt.budget = parse_bytes(args.value("--max-memory"));
 
@@ -327,7 +331,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     std::vector<std::unique_ptr<Executor>> executors;
     std::vector<Executor*> executor_list;
     for (const auto& b : backends) {
-        executors.push_back(std::make_unique<Executor>(model, b));
+        executors.push_back(std::make_unique<Executor>(model, b, resolve_precision(precision, b->kind())));
         executor_list.push_back(executors.back().get());
     }
     Executor& executor = *executors[0];

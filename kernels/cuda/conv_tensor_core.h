@@ -1,0 +1,51 @@
+// Convolution on the tensor cores (nvcuda::wmma): TF32, BF16 or FP16 inputs with
+// float32 accumulation, for conv2d with any stride, dilation, padding and groups.
+// The weights are rounded to the format and packed once, at load
+// (pack_conv2d_weights_tensor_core); activations stay float32 in memory and are
+// rounded as they are staged (see conv_tensor_core.cu for why). Same contract as
+// cuda::conv2d otherwise: enqueued on `stream`, launches checked, no synchronising.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <memory>
+
+#include "kernels/op_params.h"
+#include "kernels/precision.h"
+#include "kernels/view.h"
+
+namespace fcnrt::cuda {
+
+// The weights of one conv node, on the device, in the element type of `precision`
+// (float holding TF32 values for tf32; __half; __nv_bfloat16): per group g a
+// row-major [kg, kred_padded] matrix, row m = output channel g*kg + m, column
+// (ci*kh + ky)*kw + kx, zero beyond kred (kred_padded: a whole number of the
+// kernel's reduction stages, so that the columns load without bounds checks).
+struct TensorCoreConvWeights {
+    Precision precision = Precision::Tf32;
+    std::shared_ptr<void> data;  // device memory, freed with the last holder
+    int groups = 1, kg = 0, cg = 0, kh = 0, kw = 0;
+    int kred = 0;  // cg * kh * kw
+    int kred_padded = 0;
+};
+
+// Whether conv2d_tensor_core runs this convolution; depthwise convolutions (one
+// input and one output channel per group) have no GEMM worth the tensor cores and
+// stay on cuda::conv2d.
+bool conv2d_tensor_core_applies(const View& weight, int groups);
+
+// Reads `weight` [K, C/groups, kh, kw] (float32, device memory, contiguous) back to
+// the host, rounds it with round_to_precision and uploads the packed matrix. Load
+// time only: it allocates and synchronises. `precision` must not be fp32.
+std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(const View& weight,
+                                                                             int groups,
+                                                                             Precision precision);
+
+// x [N, C, H, W], bias [K] or nullptr, y [N, K, OH, OW] sized by shape inference,
+// p.residual optional; `weight` is the original float32 view (for shape checks),
+// `packed` its packed form.
+void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvWeights& packed,
+                        const float* bias, const View& y, const Conv2dParams& p,
+                        cudaStream_t stream);
+
+}  // namespace fcnrt::cuda
