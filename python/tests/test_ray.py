@@ -1,0 +1,105 @@
+"""python -m fcnrt.ray on a local Ray cluster (a head and two worker nodes on
+loopback, each with one CPU): the same files as `fcnrt segment`, a bad image
+reported without stopping the job, a worker killed mid-job losing nothing, and
+a restarted job skipping what is done. Skipped when Ray is not installed
+(tests/python/install_module.sh installs it into the build folder's venv)."""
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fcnrt
+from conftest import CELL_MODEL, SAMPLE
+
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install ray)")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+IMAGES = 12
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    for _ in range(2):
+        c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    yield c
+    c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """IMAGES variants of the sample (flipped, shifted: different masks) and one bad file."""
+    d = tmp_path_factory.mktemp("data")
+    base = fcnrt.read_image(str(SAMPLE))
+    pgm = bytearray()
+    for i in range(IMAGES):
+        im = np.roll(base if i % 2 else base[:, ::-1], 17 * i, axis=1)
+        # 16-bit binary PGM, big-endian samples: fcnrt reads it as it reads the PNG.
+        (d / f"cells_{i:02d}.pgm").write_bytes(
+            f"P5\n{im.shape[1]} {im.shape[0]}\n65535\n".encode() + im.astype(">u2").tobytes())
+    (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return d
+
+
+def fcnrt_ray(*args):
+    return subprocess.Popen([sys.executable, "-m", "fcnrt.ray", "segment", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def listing(d):
+    return sorted(p.name for p in pathlib.Path(d).iterdir())
+
+
+def test_ray_segment_matches_the_cli_and_survives_a_killed_worker(cluster, dataset, cli,
+                                                                 tmp_path):
+    expected = tmp_path / "cli"
+    r = cli("segment", CELL_MODEL, dataset, "-o", expected, "--device", "cpu", "--quiet",
+            check=False)
+    assert r.returncode == 1 and "broken.png" in r.stderr  # the bad image, reported
+    assert len(listing(expected)) == 2 * IMAGES
+
+    out = tmp_path / "ray"
+    job = fcnrt_ray(CELL_MODEL, dataset, "-o", out, "--address", cluster.address)
+    # Mid-job (some images done, not all): kill one worker's process.
+    ray.init(address=cluster.address)
+    try:
+        from ray.util.state import list_actors
+        killed = None
+        deadline = time.monotonic() + 300
+        while killed is None and time.monotonic() < deadline and job.poll() is None:
+            done = len(list(out.glob("*_labels.png"))) if out.exists() else 0
+            alive = [a for a in list_actors(filters=[("class_name", "=", "Segmenter"),
+                                                     ("state", "=", "ALIVE")])
+                     if a.pid]
+            if 1 <= done < IMAGES - 3 and alive:
+                os.kill(alive[0].pid, signal.SIGKILL)
+                killed = alive[0].pid
+            time.sleep(0.05)
+    finally:
+        ray.shutdown()
+    log, _ = job.communicate(timeout=600)
+    assert killed is not None, "no worker was killed mid-job:\n" + log
+    assert job.returncode == 1, log
+    assert log.count("fcnrt.ray: error:") == 1 and "broken.png" in log, log
+    # Every image's files, byte for byte the CLI's, and nothing else.
+    assert listing(out) == listing(expected), log
+    for name in listing(expected):
+        assert (out / name).read_bytes() == (expected / name).read_bytes(), name
+
+    # A restarted job redoes only what is missing.
+    for f in out.glob("cells_03_*"):
+        f.unlink()
+    (out / "cells_05_mask.png").unlink()  # half an image: redone whole
+    job = fcnrt_ray(CELL_MODEL, dataset, "-o", out, "--address", cluster.address, "--quiet")
+    log, _ = job.communicate(timeout=600)
+    assert f"{IMAGES - 2} of {IMAGES + 1} images already have their files" in log, log
+    assert listing(out) == listing(expected)
+    for name in listing(expected):
+        assert (out / name).read_bytes() == (expected / name).read_bytes(), name
