@@ -13,11 +13,21 @@ Array::Array(std::shared_ptr<Storage> storage) : storage_(std::move(storage)) {}
 ElementType Array::type() const {
     return storage_->tensor.dtype() == DType::I32 ? ElementType::Int32 : ElementType::Float32;
 }
-const std::vector<int64_t>& Array::shape() const { return storage_->tensor.shape(); }
-int64_t Array::size() const { return storage_->tensor.numel(); }
-size_t Array::bytes() const { return storage_->tensor.bytes(); }
-const void* Array::data() const { return storage_->tensor.data(); }
-void* Array::data() { return storage_->tensor.data(); }
+const std::vector<int64_t>& Array::shape() const {
+    return storage_->tensor.shape();
+}
+int64_t Array::size() const {
+    return storage_->tensor.numel();
+}
+size_t Array::bytes() const {
+    return storage_->tensor.bytes();
+}
+const void* Array::data() const {
+    return storage_->tensor.data();
+}
+void* Array::data() {
+    return storage_->tensor.data();
+}
 
 Array array_of(Tensor&& tensor) {
     auto storage = std::make_shared<Array::Storage>();

@@ -14,7 +14,9 @@
 
 namespace fcnrt {
 
-const char* version() { return FCNRT_VERSION_STRING; }
+const char* version() {
+    return FCNRT_VERSION_STRING;
+}
 
 std::vector<ImageInput> list_images(const std::vector<std::string>& paths) {
     std::vector<ImageInput> out;
@@ -27,8 +29,8 @@ void densify_file(const std::string& patch_json, const std::string& dense_json,
                   const DensifySettings& settings) {
     DensifyOptions options;
     options.same_size = settings.same_size;
-    options.halo = settings.halo == Halo::Zero ? DensifyOptions::Halo::Zero
-                                               : DensifyOptions::Halo::Reflect;
+    options.halo =
+        settings.halo == Halo::Zero ? DensifyOptions::Halo::Zero : DensifyOptions::Halo::Reflect;
     // Unoptimised, as `fcnrt densify` loads it: the dense model keeps the patch
     // model's nodes one for one; it is optimised when it is loaded to run.
     LoadOptions load;

@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/executor.h"
 #include "engine/model_loader.h"
+#include "engine/process_memory.h"
 #include "engine/segment/memory_budget.h"
 #include "engine/segment/palette.h"
 #include "engine/segment/preprocess.h"
@@ -27,7 +28,9 @@ struct SegmentSetup {
     std::vector<Rgb> palette;
 };
 
-HaloMode halo_mode(Halo h) { return h == Halo::Zero ? HaloMode::Zero : HaloMode::Reflect; }
+HaloMode halo_mode(Halo h) {
+    return h == Halo::Zero ? HaloMode::Zero : HaloMode::Reflect;
+}
 
 Segmentation segmentation_of(SegmentResult&& r, size_t tiles) {
     Segmentation s;
@@ -47,6 +50,7 @@ struct Network::Impl {
     std::shared_ptr<Backend> backend;
     std::string device;
     std::unique_ptr<Executor> executor;
+    size_t resident_before_runs = 0;  // for the segmentation budget (memory_budget.h)
     std::optional<SegmentSetup> setup;
     std::mutex running;  // one run at a time: the executor's arena is shared
 
@@ -61,8 +65,9 @@ struct Network::Impl {
             setup = std::move(s);
         }
         if (want_probs && setup->sm.output_is_labels)
-            throw Error(model.path, "", "--probs needs scores, but output '" + setup->sm.output +
-                                            "' holds class indices");
+            throw Error(
+                model.path, "",
+                "--probs needs scores, but output '" + setup->sm.output + "' holds class indices");
         return *setup;
     }
 };
@@ -71,19 +76,25 @@ Network::Network(const std::string& path, const NetworkOptions& options)
     : impl_(std::make_unique<Impl>()) {
     // Where branch tc's precision setting is passed on once it lands.
     if (!options.precision.empty() && options.precision != "float32")
-        throw Error(path, "", "precision '" + options.precision +
-                                  "' is not available in this build (only float32)");
+        throw Error(
+            path, "",
+            "precision '" + options.precision + "' is not available in this build (only float32)");
     impl_->model = load_model(path);
     impl_->backend = select_backend(options.device, &impl_->device);
     impl_->executor = std::make_unique<Executor>(impl_->model, impl_->backend);
+    impl_->resident_before_runs = resident_bytes();
 }
 
 Network::~Network() = default;
 Network::Network(Network&&) noexcept = default;
 Network& Network::operator=(Network&&) noexcept = default;
 
-const std::string& Network::path() const { return impl_->model.path; }
-const std::string& Network::device() const { return impl_->device; }
+const std::string& Network::path() const {
+    return impl_->model.path;
+}
+const std::string& Network::device() const {
+    return impl_->device;
+}
 
 std::vector<std::string> Network::input_names() const {
     std::vector<std::string> names;
@@ -91,7 +102,9 @@ std::vector<std::string> Network::input_names() const {
     return names;
 }
 
-std::vector<std::string> Network::output_names() const { return impl_->model.graph.outputs; }
+std::vector<std::string> Network::output_names() const {
+    return impl_->model.graph.outputs;
+}
 
 std::map<std::string, Array> Network::run(const std::map<std::string, ArrayView>& inputs) {
     std::map<std::string, HostInput> arrays;
@@ -112,7 +125,8 @@ Segmentation Network::segment(const ImageView& view, const SegmentOptions& optio
     std::lock_guard<std::mutex> lock(impl_->running);
     const SegmentSetup& s = impl_->segment_setup(options.probs);
     const SegmentBudget budget =
-        plan_segment_budget(impl_->model, *impl_->executor, options.max_memory);
+        plan_segment_budget(impl_->model, *impl_->executor, options.max_memory,
+                            impl_->resident_before_runs);
     const Image image = borrowed_image(view);
     const std::string name = "the image";
     const size_t run_budget = tile_budget(budget.images, image.info(), name);
@@ -129,7 +143,8 @@ Segmentation Network::segment_file(const ImageInput& input, const std::string& o
     std::lock_guard<std::mutex> lock(impl_->running);
     const SegmentSetup& s = impl_->segment_setup(options.segment.probs);
     const SegmentBudget budget =
-        plan_segment_budget(impl_->model, *impl_->executor, options.segment.max_memory);
+        plan_segment_budget(impl_->model, *impl_->executor, options.segment.max_memory,
+                            impl_->resident_before_runs);
     if (!(options.opacity >= 0.0 && options.opacity <= 1.0))
         throw Error("opacity: expected a number in 0..1, got " + std::to_string(options.opacity));
     SegmentFileSettings settings;
@@ -142,10 +157,9 @@ Segmentation Network::segment_file(const ImageInput& input, const std::string& o
     const SegmentInput in{input.path, input.page, input.pages, input.stem};
     size_t tiles = 0;
     try {
-        SegmentResult r = fcnrt::segment_file(dense, in, outdir + "/" + input.stem, settings,
-                                              [&](const TilePlan& plan, size_t) {
-                                                  tiles = plan.tiles.size();
-                                              });
+        SegmentResult r =
+            fcnrt::segment_file(dense, in, outdir + "/" + input.stem, settings,
+                                [&](const TilePlan& plan, size_t) { tiles = plan.tiles.size(); });
         return segmentation_of(std::move(r), tiles);
     } catch (const Error& e) {
         // An error not already naming a file belongs to this image, as segment says.

@@ -54,8 +54,10 @@ fcnrt::ImageView image_view_of(const py::array& in, py::array& keep) {
     if (in.ndim() != 2 && in.ndim() != 3)
         throw fcnrt::Error("the image must be [H, W] or [H, W, C], got " +
                            std::to_string(in.ndim()) + " dimensions");
-    keep = u8 ? py::array(py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(in))
-              : py::array(py::array_t<uint16_t, py::array::c_style | py::array::forcecast>::ensure(in));
+    keep =
+        u8 ? py::array(py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(in))
+           : py::array(
+                 py::array_t<uint16_t, py::array::c_style | py::array::forcecast>::ensure(in));
     fcnrt::ImageView v;
     v.height = keep.shape(0);
     v.width = keep.shape(1);
@@ -157,8 +159,8 @@ PYBIND11_MODULE(_fcnrt, m) {
         .def(
             "segment_file",
             [](fcnrt::Network& net, const std::string& path, const std::string& outdir,
-               int64_t page, const std::string& stem, size_t max_memory, bool probs,
-               bool overlay, double opacity, const std::string& halo) {
+               int64_t page, const std::string& stem, size_t max_memory, bool probs, bool overlay,
+               double opacity, const std::string& halo) {
                 fcnrt::ImageInput in{path, page, 1, stem.empty() ? fcnrt::stem_of(path) : stem};
                 fcnrt::FileSegmentOptions options;
                 options.segment.max_memory = max_memory;

@@ -23,7 +23,8 @@ bool has_image_extension(const std::string& name) {
     if (dot == std::string::npos) return false;
     std::string ext = name.substr(dot + 1);
     for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    static const char* const kExts[] = {"png", "jpg", "jpeg", "tif", "tiff", "bmp", "tga", "pgm", "ppm", "pnm"};
+    static const char* const kExts[] = {"png", "jpg", "jpeg", "tif", "tiff",
+                                        "bmp", "tga", "pgm",  "ppm", "pnm"};
     return std::any_of(std::begin(kExts), std::end(kExts), [&](const char* e) { return ext == e; });
 }
 
@@ -50,7 +51,9 @@ std::vector<std::string> images_in(const std::string& dir) {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     if (names.empty())
-        throw Error(dir, "", "the directory holds no image files (.png .jpg .jpeg .tif .tiff .bmp .tga .pgm .ppm .pnm)");
+        throw Error(dir, "",
+                    "the directory holds no image files (.png .jpg .jpeg .tif .tiff .bmp .tga .pgm "
+                    ".ppm .pnm)");
     return names;
 }
 
@@ -74,8 +77,9 @@ std::vector<SegmentInput> list_segment_inputs(const std::vector<std::string>& pa
     for (const std::string& p : images) {
         auto [it, fresh] = by_stem.insert({stem_of(p), p});
         if (!fresh)
-            throw Error(p, "", "its outputs would overwrite those of " + it->second +
-                                   " (same name stem '" + it->first + "')");
+            throw Error(p, "",
+                        "its outputs would overwrite those of " + it->second +
+                            " (same name stem '" + it->first + "')");
     }
     std::vector<SegmentInput> inputs;
     for (const std::string& p : images) {
@@ -94,8 +98,9 @@ std::vector<SegmentInput> list_segment_inputs(const std::vector<std::string>& pa
     for (const SegmentInput& in : inputs) {
         auto [it, fresh] = by_stem.insert({in.stem, in.path});
         if (!fresh && it->second != in.path)
-            throw Error(in.path, "", "its outputs would overwrite those of " + it->second +
-                                         " (same name stem '" + it->first + "')");
+            throw Error(in.path, "",
+                        "its outputs would overwrite those of " + it->second +
+                            " (same name stem '" + it->first + "')");
     }
     return inputs;
 }

@@ -35,11 +35,13 @@ struct SegmentBudget {
 // The budget for segmenting with `executor` (weights already uploaded).
 // `requested` 0 means the default: on a GPU 80% of its free memory plus the
 // weights, on the CPU default_host_budget(). On the CPU the budget is for the
-// whole process: what is resident now (less the executor's weights, which every
-// run's planned bytes count), the kernels' per-thread scratch and
+// whole process: `resident` (resident_bytes() measured once the executor was
+// made, before any run: the runs' arenas are in their planned bytes), less the
+// executor's weights (likewise), the kernels' per-thread scratch and
 // kRuntimeAllowance are set aside first. Throws fcnrt::Error(model.path) when
 // nothing is left for images.
-SegmentBudget plan_segment_budget(const Model& model, Executor& executor, size_t requested);
+SegmentBudget plan_segment_budget(const Model& model, Executor& executor, size_t requested,
+                                  size_t resident);
 
 // The note's words for it: "2.00 GiB budget, 35.1 MiB of it set aside for the
 // program, model and kernel scratch", or "10.00 GiB device budget".

@@ -23,8 +23,8 @@ SegmentResult segment_file(const DenseSegmenter& seg, const SegmentInput& input,
     // far larger than the budget (20000 x 20000 x 3 classes: 4.5 GiB).
     std::unique_ptr<NpyPlanesFile> probs;
     if (settings.probs)
-        probs = std::make_unique<NpyPlanesFile>(base + "_probs.npy", seg.sm.classes,
-                                                image.height(), image.width());
+        probs = std::make_unique<NpyPlanesFile>(base + "_probs.npy", seg.sm.classes, image.height(),
+                                                image.width());
     const SegmentResult r = segment_image(
         seg.executor, seg.sm, halo, plan, image, transform, settings.halo, settings.probs, progress,
         probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })

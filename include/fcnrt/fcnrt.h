@@ -121,9 +121,9 @@ struct Segmentation {
 };
 
 struct FileSegmentOptions {
-    SegmentOptions segment;    // probs: also write STEM_probs.npy
-    bool overlay = false;      // also STEM_overlay.png
-    double opacity = 0.5;      // the mask's weight in the overlay, 0..1
+    SegmentOptions segment;  // probs: also write STEM_probs.npy
+    bool overlay = false;    // also STEM_overlay.png
+    double opacity = 0.5;    // the mask's weight in the overlay, 0..1
 };
 
 // A model loaded on a device, ready to run.
@@ -174,8 +174,8 @@ void densify_file(const std::string& patch_json, const std::string& dense_json,
 // `fcnrt eval PRED GT [--classes N] [--ignore V] [--region X0,Y0,X1,Y1] --json`:
 // the JSON object it prints (one line), for two label maps or two directories.
 struct EvalSettings {
-    int64_t classes = 0;                        // 0: the largest label seen + 1
-    std::optional<uint32_t> ignore;             // ground-truth value not scored
+    int64_t classes = 0;                           // 0: the largest label seen + 1
+    std::optional<uint32_t> ignore;                // ground-truth value not scored
     std::optional<std::array<int64_t, 4>> region;  // x0, y0, x1, y1 (half-open)
 };
 std::string evaluate_json(const std::string& prediction, const std::string& truth,

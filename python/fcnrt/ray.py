@@ -112,11 +112,11 @@ def segment(args):
     options = {"probs": args.probs, "overlay": args.overlay, "opacity": args.opacity,
                "max_memory": args.max_memory, "halo": args.halo}
     # A worker that dies is restarted (the model loaded again) and its image
-    # segmented again; its kernels use the CPUs Ray gives it, no more.
+    # segmented again. Its kernels use the CPUs Ray gives it, no more: Ray sets
+    # OMP_NUM_THREADS to an actor's num_cpus.
     actor = ray.remote(Segmenter).options(
         num_cpus=args.cpus_per_worker, num_gpus=args.gpus_per_worker, max_restarts=-1,
-        max_task_retries=-1,
-        runtime_env={"env_vars": {"OMP_NUM_THREADS": str(max(1, int(args.cpus_per_worker)))}})
+        max_task_retries=-1)
     pool = ActorPool([actor.remote(args.model, device, options) for _ in range(workers)])
     print(f"fcnrt.ray: {len(todo)} images on {workers} {device} workers", file=sys.stderr)
 

@@ -121,10 +121,12 @@ def test_the_gil_is_released_while_segmenting(model):
 
 
 def test_densify_writes_the_cli_model(cli, tmp_path):
-    fcnrt.densify(str(PATCH_MODEL), str(tmp_path / "api.json"))
-    cli("densify", PATCH_MODEL, "-o", tmp_path / "cli.json", "--quiet")
-    assert (tmp_path / "api.json").read_text() == (tmp_path / "cli.json").read_text()
-    assert (tmp_path / "api.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
+    (tmp_path / "api").mkdir()
+    (tmp_path / "cli").mkdir()
+    fcnrt.densify(str(PATCH_MODEL), str(tmp_path / "api" / "dense.json"))
+    cli("densify", PATCH_MODEL, "-o", tmp_path / "cli" / "dense.json", "--quiet")
+    for name in ("dense.json", "dense.safetensors"):
+        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
 
 
 def test_eval_gives_the_cli_scores(model, cli, cli_outputs, tmp_path):

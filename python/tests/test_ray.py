@@ -5,7 +5,6 @@ a restarted job skipping what is done. Skipped when Ray is not installed
 (tests/python/install_module.sh installs it into the build folder's venv)."""
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,7 +37,6 @@ def dataset(tmp_path_factory):
     """IMAGES variants of the sample (flipped, shifted: different masks) and one bad file."""
     d = tmp_path_factory.mktemp("data")
     base = fcnrt.read_image(str(SAMPLE))
-    pgm = bytearray()
     for i in range(IMAGES):
         im = np.roll(base if i % 2 else base[:, ::-1], 17 * i, axis=1)
         # 16-bit binary PGM, big-endian samples: fcnrt reads it as it reads the PNG.
@@ -51,6 +49,20 @@ def dataset(tmp_path_factory):
 def fcnrt_ray(*args):
     return subprocess.Popen([sys.executable, "-m", "fcnrt.ray", "segment", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def segmenter_processes():
+    """The Ray workers running fcnrt.ray's actors (their title is ray::Segmenter...)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = pathlib.Path("/proc", entry, "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(b"ray::Segmenter"):
+                pids.append(int(entry))
+    return pids
 
 
 def listing(d):
@@ -68,22 +80,15 @@ def test_ray_segment_matches_the_cli_and_survives_a_killed_worker(cluster, datas
     out = tmp_path / "ray"
     job = fcnrt_ray(CELL_MODEL, dataset, "-o", out, "--address", cluster.address)
     # Mid-job (some images done, not all): kill one worker's process.
-    ray.init(address=cluster.address)
-    try:
-        from ray.util.state import list_actors
-        killed = None
-        deadline = time.monotonic() + 300
-        while killed is None and time.monotonic() < deadline and job.poll() is None:
-            done = len(list(out.glob("*_labels.png"))) if out.exists() else 0
-            alive = [a for a in list_actors(filters=[("class_name", "=", "Segmenter"),
-                                                     ("state", "=", "ALIVE")])
-                     if a.pid]
-            if 1 <= done < IMAGES - 3 and alive:
-                os.kill(alive[0].pid, signal.SIGKILL)
-                killed = alive[0].pid
-            time.sleep(0.05)
-    finally:
-        ray.shutdown()
+    killed = None
+    deadline = time.monotonic() + 300
+    while killed is None and time.monotonic() < deadline and job.poll() is None:
+        done = len(list(out.glob("*_labels.png"))) if out.exists() else 0
+        workers = segmenter_processes()
+        if 1 <= done < IMAGES - 3 and workers:
+            os.kill(workers[0], signal.SIGKILL)
+            killed = workers[0]
+        time.sleep(0.05)
     log, _ = job.communicate(timeout=600)
     assert killed is not None, "no worker was killed mid-job:\n" + log
     assert job.returncode == 1, log

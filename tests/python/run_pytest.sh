@@ -4,7 +4,7 @@
 # could not be installed (tests/python/install_module.sh).
 # usage: run_pytest.sh VENV TESTS_DIR FCNRT_CLI SOURCE_DIR [PYTEST_ARGS...]
 set -uo pipefail
-venv=$1 tests=$2 cli=$3 src=$4
+venv=$(realpath "$1") tests=$2 cli=$(realpath "$3") src=$(realpath "$4")
 shift 4
 if [[ -f $venv/fcnrt-module-skip-reason ]]; then
     echo "skipped: $(cat "$venv/fcnrt-module-skip-reason")"

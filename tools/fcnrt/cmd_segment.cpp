@@ -202,7 +202,8 @@ int segment_command(const std::vector<std::string>& argv_in) {
 
     // The budget is for the whole process on the CPU, for the device on a GPU
     // (engine/segment/memory_budget.h).
-    const SegmentBudget seg_budget = plan_segment_budget(model, executor, budget_given ? std::max<size_t>(opt.budget, 1) : 0);
+    const SegmentBudget seg_budget = plan_segment_budget(
+        model, executor, budget_given ? std::max<size_t>(opt.budget, 1) : 0, resident_bytes());
     const size_t budget = seg_budget.images;
     if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0) {
         const int err = errno;  // is_directory's stat would overwrite it
