@@ -33,6 +33,8 @@ pip=("$python" -m pip --disable-pip-version-check)
 
 emulation=OFF
 grep -q '^FCNRT_CUDA_EMULATION:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && emulation=ON
+# Every core (Ninja does so anyway; make would build one file at a time).
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 if command -v ccache >/dev/null; then
     export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
 fi
