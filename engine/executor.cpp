@@ -67,7 +67,7 @@ std::vector<View> Executor::node_weight_views(const Node& n) const {
     return views;
 }
 
-void Executor::check_inputs(const std::map<std::string, Tensor>& inputs) const {
+void Executor::check_inputs(const std::map<std::string, HostInput>& inputs) const {
     for (const auto& [name, t] : inputs) {
         bool declared = false;
         for (const GraphInput& in : model_.graph.inputs) declared |= in.name == name;
@@ -76,16 +76,13 @@ void Executor::check_inputs(const std::map<std::string, Tensor>& inputs) const {
     for (const GraphInput& in : model_.graph.inputs) {
         auto it = inputs.find(in.name);
         if (it == inputs.end()) throw Error(model_.path, "", "input '" + in.name + "' is missing");
-        const Tensor& t = it->second;
-        if (t.dtype() != DType::F32)
-            throw Error(model_.path, "", "input '" + in.name + "' must be float32, got " +
-                                             dtype_name(t.dtype()));
-        bool ok = t.shape().size() == in.shape.size();
+        const HostInput& t = it->second;
+        bool ok = t.shape.size() == in.shape.size();
         for (size_t i = 0; ok && i < in.shape.size(); ++i)
-            ok = t.shape()[i] >= 1 && (in.shape[i] == kUnknownDim || in.shape[i] == t.shape()[i]);
+            ok = t.shape[i] >= 1 && (in.shape[i] == kUnknownDim || in.shape[i] == t.shape[i]);
         if (!ok)
             throw Error(model_.path, "", "input '" + in.name + "' has shape " +
-                                             shape_to_string(t.shape()) + ", the graph expects " +
+                                             shape_to_string(t.shape) + ", the graph expects " +
                                              expected_shape(in.shape));
     }
 }
@@ -133,14 +130,26 @@ const MemoryPlan& Executor::planned(const char* phase) const {
 }
 
 void Executor::upload_inputs(const std::map<std::string, Tensor>& inputs) {
+    std::map<std::string, HostInput> arrays;
+    for (const auto& [name, t] : inputs) {
+        if (t.dtype() != DType::F32)
+            throw Error(model_.path, "", "input '" + name + "' must be float32, got " +
+                                             dtype_name(t.dtype()));
+        arrays[name] = {t.f32(), t.shape()};
+    }
+    upload_input_arrays(arrays);
+}
+
+void Executor::upload_input_arrays(const std::map<std::string, HostInput>& inputs) {
     check_inputs(inputs);
     std::map<std::string, Shape> shapes;
-    for (const auto& [name, t] : inputs) shapes[name] = t.shape();
+    for (const auto& [name, t] : inputs) shapes[name] = t.shape;
     const MemoryPlan& plan = prepare(shapes);
     char* arena = static_cast<char*>(arena_.get());
     for (const GraphInput& in : model_.graph.inputs) {
-        const Tensor& t = inputs.at(in.name);
-        backend_->copy_to_device(arena + plan.placement.at(in.name).offset, t.data(), t.bytes());
+        const HostInput& t = inputs.at(in.name);
+        backend_->copy_to_device(arena + plan.placement.at(in.name).offset, t.data,
+                                 size_t(checked_numel(t.shape)) * sizeof(float));
     }
 }
 
@@ -223,6 +232,15 @@ void Executor::download_outputs(std::vector<Tensor>& outputs) {
 
 std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
     upload_inputs(inputs);
+    return finish_run();
+}
+
+std::vector<Tensor> Executor::run_arrays(const std::map<std::string, HostInput>& inputs) {
+    upload_input_arrays(inputs);
+    return finish_run();
+}
+
+std::vector<Tensor> Executor::finish_run() {
     execute();
     backend_->synchronize();  // a failed kernel is reported as such, not by the copy after it
     std::vector<Tensor> outputs;

@@ -25,6 +25,13 @@
 
 namespace fcnrt {
 
+// An input array the caller owns, read in place (float32, dense C order): the
+// C++ API and the Python module hand theirs over without a copy.
+struct HostInput {
+    const float* data = nullptr;
+    Shape shape;
+};
+
 class Executor {
 public:
     // `model` must outlive the executor. `precision` is that of the convolutions'
@@ -36,11 +43,14 @@ public:
     // Inputs by graph input name; outputs in the graph's output order. Throws
     // fcnrt::Error on a missing, extra or wrongly shaped input.
     std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+    // The same for arrays the caller owns.
+    std::vector<Tensor> run_arrays(const std::map<std::string, HostInput>& inputs);
 
     // Checks the inputs, plans for their shapes (only when they changed) and
     // enqueues their copy to the device. `inputs` must stay alive and unchanged
     // until the next synchronize().
     void upload_inputs(const std::map<std::string, Tensor>& inputs);
+    void upload_input_arrays(const std::map<std::string, HostInput>& inputs);
     // Enqueues every node's kernel on the uploaded inputs. With `node_timer`
     // (at least nodes + 1 marks) mark i is taken before node i and mark `nodes`
     // after the last, so elapsed_ms(i, i + 1) is node i's time once synchronized;
@@ -79,10 +89,11 @@ public:
     Precision precision() const { return precision_; }
 
 private:
-    void check_inputs(const std::map<std::string, Tensor>& inputs) const;
+    void check_inputs(const std::map<std::string, HostInput>& inputs) const;
     std::vector<View> node_weight_views(const Node& n) const;
     const MemoryPlan& planned(const char* phase) const;
     void enqueue_nodes(StreamTimer* node_timer);
+    std::vector<Tensor> finish_run();  // execute, synchronize, download
 
     const Model& model_;
     std::shared_ptr<Backend> backend_;

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake nlohmann-json3-dev libstb-dev zlib1g-dev libjpeg-dev libtiff-dev
           libgtest-dev libbenchmark-dev libprotobuf-dev protobuf-compiler libonnx-dev
           libboost-context-dev python3-venv
+          python3-dev  # Python.h, for the Python module (python/, built by pip in the tests)
           clang libclang-rt-dev)  # the last two: libFuzzer for tools/fuzz.sh
 # Optional: Debian's CPU builds of PyTorch and torchvision (about 1 GB with their
 # dependencies, against PyPI's torch wheel with gigabytes of CUDA libraries), for

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/eval/eval_report.h"
 #include "engine/eval/evaluate.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
@@ -86,10 +87,6 @@ std::string score_text(const std::optional<double>& v) {
     return v ? fixed4(*v) : "-";
 }
 
-nlohmann::json score_json(const std::optional<double>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
 std::string padded(const std::string& s, size_t width) {
     return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
 }
@@ -164,78 +161,39 @@ int eval_command(const std::vector<std::string>& argv) {
     if (!args.values("--region").empty()) options.region = parse_region(args.value("--region"));
     const bool json = args.flag("--json");
 
-    std::vector<LabelMapPair> pairs;
     if (is_dir(pred) != is_dir(truth))
         throw UsageError{"eval takes two label maps or two directories; " +
                          (is_dir(pred) ? pred : truth) + " is a directory and " +
                          (is_dir(pred) ? truth : pred) + " is not"};
-    if (is_dir(pred)) {
-        const PairedLabelMaps paired = pair_label_maps(pred, truth);
-        if (paired.pairs.empty())
-            throw Error(pred, "",
-                        "no label map here has a namesake in " + truth +
-                            " (files are paired by name, a trailing _labels left out)");
-        if (!paired.unpaired_truths.empty() && !quiet)
-            std::cerr << "fcnrt: note: " << paired.unpaired_truths.size() << " file(s) in " << truth
-                      << " have no prediction and are not scored (first: "
-                      << paired.unpaired_truths.front() << ")\n";
-        pairs = paired.pairs;
-    } else {
-        pairs.push_back({"", pred, truth});
-    }
+    std::vector<std::string> unpaired_truths;
+    const std::vector<LabelMapPair> pairs = label_maps_to_score(pred, truth, &unpaired_truths);
+    if (!unpaired_truths.empty() && !quiet)
+        std::cerr << "fcnrt: note: " << unpaired_truths.size() << " file(s) in " << truth
+                  << " have no prediction and are not scored (first: "
+                  << unpaired_truths.front() << ")\n";
 
-    ConfusionMatrix total(options.classes);
-    nlohmann::json images = nlohmann::json::array();
-    std::ostringstream per_image;
     Progress progress("eval", !quiet);
-    for (const LabelMapPair& p : pairs) {
-        progress.update("image " + std::to_string(images.size() + 1) + "/" +
-                            std::to_string(pairs.size()) + " " + p.prediction,
-                        double(images.size()) / double(pairs.size()));
-        ConfusionMatrix one(options.classes);
-        const uint64_t scored = accumulate_pair(p.prediction, p.truth, options, one);
-        total.merge(one);
-        const SegmentationScores s = score_confusion(one);
-        images.push_back({{"prediction", p.prediction},
-                          {"truth", p.truth},
-                          {"pixels", scored},
-                          {"pixel_accuracy", s.pixel_accuracy},
-                          {"mean_iou", score_json(s.mean_iou)}});
-        if (pairs.size() > 1)
-            per_image << p.key << ": " << scored << " pixels, pixel accuracy "
-                      << fixed4(s.pixel_accuracy) << ", mean IoU " << score_text(s.mean_iou)
-                      << "\n";
-    }
+    const EvalReport report = evaluate_pairs(
+        pairs, options, pairs.size() == 1 ? truth : pred,
+        [&](size_t i, size_t n, const LabelMapPair& p) {
+            progress.update("image " + std::to_string(i + 1) + "/" + std::to_string(n) + " " +
+                                p.prediction,
+                            double(i) / double(n));
+        });
     progress.stop();
-    if (total.total() == 0)
-        throw Error(pairs.size() == 1 ? truth : pred, "",
-                    "no pixel to score (every one is --ignore'd)");
-    const SegmentationScores s = score_confusion(total);
+    const ConfusionMatrix& total = report.total;
+    const SegmentationScores& s = report.scores;
 
     if (json) {
-        nlohmann::json j;
-        j["classes"] = total.classes();
-        for (const char* key : {"iou", "dice", "precision", "recall"})
-            j[key] = nlohmann::json::array();
-        for (const ClassScores& cs : s.per_class) {
-            j["iou"].push_back(score_json(cs.iou));
-            j["dice"].push_back(score_json(cs.dice));
-            j["precision"].push_back(score_json(cs.precision));
-            j["recall"].push_back(score_json(cs.recall));
-        }
-        j["mean_iou"] = score_json(s.mean_iou);
-        j["pixel_accuracy"] = s.pixel_accuracy;
-        j["confusion"] = nlohmann::json::array();
-        for (int64_t t = 0; t < total.classes(); ++t) {
-            nlohmann::json row = nlohmann::json::array();
-            for (int64_t p = 0; p < total.classes(); ++p) row.push_back(total.at(t, p));
-            j["confusion"].push_back(row);
-        }
-        j["pixels"] = s.pixels;
-        j["images"] = images;
-        std::cout << j.dump() << "\n";
+        std::cout << eval_report_json(report).dump() << "\n";
         return 0;
     }
+    std::ostringstream per_image;
+    if (pairs.size() > 1)
+        for (const EvalImage& im : report.images)
+            per_image << im.pair->key << ": " << im.pixels << " pixels, pixel accuracy "
+                      << fixed4(im.scores.pixel_accuracy) << ", mean IoU "
+                      << score_text(im.scores.mean_iou) << "\n";
     std::cout << per_image.str();
     std::cout << s.pixels << " pixels scored in " << pairs.size()
               << (pairs.size() == 1 ? " image" : " images");

@@ -1,7 +1,6 @@
 // `fcnrt segment MODEL.json IMAGE|DIR... -o OUTDIR [...]`: whole-image
 // segmentation from image files to mask PNGs, tiled when the image does not
 // fit the memory budget (engine/segment/tiling.h).
-#include <dirent.h>
 #include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +30,9 @@
 #include "engine/segment/patchwise.h"
 #include "engine/segment/preprocess.h"
 #include "engine/segment/tiling.h"
+#include "engine/segment/image_list.h"
+#include "engine/segment/memory_budget.h"
+#include "engine/segment/segment_file.h"
 #include "tools/fcnrt/cli_args.h"
 #include "tools/fcnrt/commands.h"
 #include "tools/fcnrt/progress.h"
@@ -94,55 +96,6 @@ const char* const kSegmentHelp =
 
 namespace {
 
-// What the process's resident memory grows by once kernels run, beyond the
-// planned buffers and the kernels' own scratch: OpenMP and OpenBLAS thread
-// stacks and buffers, allocator arenas. Measured 17 to 21 MiB (1 and 2 threads,
-// OpenBLAS 0.3.21) by the peak RSS of `segment` on 8000x8000 and 20000x20000
-// images; rounded up.
-constexpr size_t kRuntimeAllowance = size_t(24) << 20;
-
-bool is_directory(const std::string& path) {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool has_image_extension(const std::string& name) {
-    const size_t dot = name.rfind('.');
-    if (dot == std::string::npos) return false;
-    std::string ext = name.substr(dot + 1);
-    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    static const char* const kExts[] = {"png", "jpg", "jpeg", "tif", "tiff", "bmp", "tga", "pgm", "ppm", "pnm"};
-    return std::any_of(std::begin(kExts), std::end(kExts), [&](const char* e) { return ext == e; });
-}
-
-// Every image file directly in `dir`, sorted by name.
-std::vector<std::string> images_in(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) {
-        const int err = errno;
-        throw Error(dir, "", std::string("cannot read the directory: ") + std::strerror(err));
-    }
-    std::vector<std::string> names;
-    while (const dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name.empty() || name[0] == '.' || !has_image_extension(name)) continue;
-        const std::string path = dir + (dir.back() == '/' ? "" : "/") + name;
-        if (!is_directory(path)) names.push_back(path);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    if (names.empty())
-        throw Error(dir, "", "the directory holds no image files (.png .jpg .jpeg .tif .tiff .bmp .tga .pgm .ppm .pnm)");
-    return names;
-}
-
-std::string stem_of(const std::string& path) {
-    const size_t slash = path.rfind('/');
-    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-    const size_t dot = name.rfind('.');
-    return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
-}
-
 // "2G", "512M", "1.5GiB", "1000000": bytes (K, M, G, T are powers of 1024).
 size_t parse_bytes(const std::string& text) {
     char* end = nullptr;
@@ -160,76 +113,33 @@ size_t parse_bytes(const std::string& text) {
     return size_t(v * mult);
 }
 
-// The default budget on the CPU: min(4 GiB, half the physical RAM).
-size_t default_host_budget() {
-    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-    const size_t four_gib = size_t(4) << 30;
-    if (pages <= 0 || page <= 0) return four_gib;
-    return std::min(four_gib, size_t(pages) * size_t(page) / 2);
-}
-
-std::string bytes_text(size_t b) {
-    char buf[64];
-    if (b >= (size_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(1 << 30));
-    else std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / double(1 << 20));
-    return buf;
-}
-
 struct Options {
     std::string outdir;
     bool overlay = false, probs = false, quiet = false, tiff_out = false;
     double opacity = 0.5;
     HaloMode halo = HaloMode::Reflect;
-    size_t budget = 0;
+    size_t budget = 0;  // 0: the default
 };
 
-// Writes every file for one image, or none (engine/segment/outputs.h): the
-// PNGs row by row, the scores from `probs_file` when they were streamed there.
-void write_outputs(const std::string& stem, const Image& image, const SegmentResult& r,
-                   const std::vector<Rgb>& palette, const Options& opt,
-                   NpyPlanesFile* probs_file = nullptr) {
+// The output files `segment`'s options ask for (engine/segment/outputs.h).
+OutputOptions output_options(const Options& opt) {
     OutputOptions out;
     out.overlay = opt.overlay;
     out.opacity = opt.opacity;
     out.labels_png = !opt.tiff_out;
-    write_segment_outputs(opt.outdir + "/" + stem, image, r, palette, out, probs_file);
-}
-
-// One image to segment: a file, or one page of a multi-page TIFF.
-struct ImageRef {
-    std::string path;
-    int64_t page = 0, pages = 1;
-    std::string stem;  // of its outputs: the file's, with _pNNNN for a page of several
-};
-
-std::vector<ImageRef> expand_pages(const std::vector<std::string>& paths) {
-    std::vector<ImageRef> refs;
-    for (const std::string& p : paths) {
-        int64_t pages = 1;
-        try {
-            pages = read_image_pages(p);
-        } catch (const Error&) {
-            // Reported when the image is read, with the others carrying on.
-        }
-        for (int64_t k = 0; k < pages; ++k) {
-            char suffix[32];
-            std::snprintf(suffix, sizeof suffix, "_p%04lld", static_cast<long long>(k));
-            refs.push_back({p, k, pages, stem_of(p) + (pages > 1 ? suffix : "")});
-        }
-    }
-    return refs;
+    return out;
 }
 
 // --tiff-out: the page's labels row by row into the file's labels TIFF, which
 // is renamed into place after its last page.
-void add_tiff_page(TiffLabelWriter* tiff, const SegmentResult& r, const ImageRef& ref, size_t) {
+void add_tiff_page(TiffLabelWriter* tiff, const SegmentResult& r, const SegmentInput& ref, size_t) {
     if (!tiff) return;
     tiff->begin_page(r.width, r.height);
     for (int64_t y = 0; y < r.height; ++y) tiff->write_row(r.labels.data() + size_t(y) * size_t(r.width));
     if (ref.page + 1 == ref.pages) tiff->finish();
 }
 
-void abandon_tiff(std::unique_ptr<TiffLabelWriter>& tiff, const std::string& tiff_path, const ImageRef& ref) {
+void abandon_tiff(std::unique_ptr<TiffLabelWriter>& tiff, const std::string& tiff_path, const SegmentInput& ref) {
     if (!tiff) return;
     tiff.reset();  // the temporary is removed
     std::cerr << "fcnrt: note: " << tiff_path << ": not written, since page " << ref.page << " of "
@@ -294,30 +204,8 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                         "' holds class indices");
 
     // The images, checked for stems that would overwrite each other's outputs.
-    std::vector<std::string> images;
-    for (size_t i = 1; i < args.positional().size(); ++i) {
-        const std::string& p = args.positional()[i];
-        if (is_directory(p)) {
-            for (std::string& f : images_in(p)) images.push_back(std::move(f));
-        } else {
-            images.push_back(p);
-        }
-    }
-    std::map<std::string, std::string> by_stem;
-    for (const std::string& p : images) {
-        auto [it, fresh] = by_stem.insert({stem_of(p), p});
-        if (!fresh)
-            throw Error(p, "", "its outputs would overwrite those of " + it->second +
-                                   " (same name stem '" + it->first + "')");
-    }
-    const std::vector<ImageRef> refs = expand_pages(images);
-    for (const ImageRef& ref : refs) {
-        auto [it, fresh] = by_stem.insert({ref.stem, ref.path});
-        if (!fresh && it->second != ref.path)
-            throw Error(ref.path, "", "its outputs would overwrite those of " + it->second +
-                                          " (same name stem '" + it->first + "')");
-    }
-
+    const std::vector<SegmentInput> refs = list_segment_inputs(
+        std::vector<std::string>(args.positional().begin() + 1, args.positional().end()));
 
     std::string chosen;
     // One backend and executor per device; several only for a list of GPUs.
@@ -335,33 +223,21 @@ int segment_command(const std::vector<std::string>& argv_in) {
         executor_list.push_back(executors.back().get());
     }
     Executor& executor = *executors[0];
+    DenseSegmenter dense{model, executor, sm, pre, palette};
+    if (executor_list.size() > 1) dense.devices = executor_list;
 
-    // The budget is for the whole process. Set aside first what it holds beyond
-    // the planned buffers: code, libraries and the model as loaded (the
-    // executor's copy of the weights is in every run's planned bytes), the
-    // kernels' per-thread scratch, and the runtime's own growth.
-    // On a GPU the runs live in device memory: the default budget is 80% of what
-    // is free there now (weights already uploaded), and the host process is not
-    // counted against it.
+    // The budget is for the whole process on the CPU, for the device on a GPU
+    // (engine/segment/memory_budget.h). Several GPUs share one tile plan: by
+    // default the budget of the one with least free memory.
     const bool on_device = backend->kind() == BackendKind::Cuda;
-    // Several GPUs share one tile plan: the budget of the one with least free memory.
-    if (!budget_given && on_device) {
-        opt.budget = SIZE_MAX;
+    size_t requested = budget_given ? std::max<size_t>(opt.budget, 1) : 0;
+    if (!budget_given && backends.size() > 1) {
+        requested = SIZE_MAX;
         for (const auto& b : backends)
-            opt.budget = std::min(opt.budget, b->free_device_bytes() / 5 * 4 + executor.weight_bytes());
-    } else if (!budget_given) {
-        opt.budget = default_host_budget();
+            requested = std::min(requested, b->free_device_bytes() / 5 * 4 + executor.weight_bytes());
     }
-    const size_t resident = on_device ? 0 : resident_bytes();
-    const size_t counted = on_device ? 0 : executor.weight_bytes();
-    const size_t reserve = on_device ? 0
-                                     : (resident > counted ? resident - counted : 0) +
-                                           backend->kernel_scratch_bytes(model) + kRuntimeAllowance;
-    if (reserve >= opt.budget)
-        throw Error(model.path, "", "--max-memory " + bytes_text(opt.budget) +
-                                        " leaves nothing for images: the program, this model and "
-                                        "the kernels' scratch already take " + bytes_text(reserve));
-    const size_t budget = opt.budget - reserve;
+    const SegmentBudget seg_budget = plan_segment_budget(model, executor, requested, resident_bytes());
+    const size_t budget = seg_budget.images;
     if (!is_directory(opt.outdir) && ::mkdir(opt.outdir.c_str(), 0777) != 0) {
         const int err = errno;  // is_directory's stat would overwrite it
         if (!is_directory(opt.outdir))
@@ -369,10 +245,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
                                             std::strerror(err));
     }
 
-    const std::string budget_text =
-        on_device ? bytes_text(opt.budget) + " device budget"
-                  : bytes_text(opt.budget) + " budget, " + bytes_text(reserve) +
-                        " of it set aside for the program, model and kernel scratch";
+    const std::string budget_note = budget_text(seg_budget);
 
     Progress bar("segment", !opt.quiet);
     // Image i's tile `done` of `all` (runs of patches for --patchwise).
@@ -397,18 +270,7 @@ int segment_command(const std::vector<std::string>& argv_in) {
     // run the kernels and whose budget counts one image; not with --tiff-out,
     // whose pages go into one file in order.
     const bool overlap = on_device && !patchwise && !opt.tiff_out;
-    // The header check and the decoding of image k: the budget its tiles get, and it.
-    struct Decoded {
-        size_t run_budget = 0;
-        Image image;
-    };
-    auto decode = [&, budget](size_t k) {
-        Decoded d;
-        d.run_budget = tile_budget(budget, read_image_info(refs[k].path, refs[k].page), refs[k].path);
-        d.image = read_image(refs[k].path, refs[k].page);
-        return d;
-    };
-    std::future<Decoded> prefetched;  // image i, decoding while image i - 1 runs
+    std::future<DecodedInput> prefetched;  // image i, decoding while image i - 1 runs
     // The outputs of the image before, being written; its errors are that image's.
     std::future<void> writing;
     size_t writing_index = 0;
@@ -428,10 +290,10 @@ int segment_command(const std::vector<std::string>& argv_in) {
         }
     };
     for (size_t i = 0; i < refs.size(); ++i) {
-        const ImageRef& ref = refs[i];
+        const SegmentInput& ref = refs[i];
         const std::string& path = ref.path;
         // This image's prefetch, if any, is this iteration's whatever happens.
-        std::future<Decoded> mine = std::move(prefetched);
+        std::future<DecodedInput> mine = std::move(prefetched);
         // What the notes call it: the file, and the page of a multi-page TIFF.
         const std::string shown = ref.pages > 1 ? path + " page " + std::to_string(ref.page) : path;
         if (opt.tiff_out && ref.page == 0) {
@@ -440,75 +302,65 @@ int segment_command(const std::vector<std::string>& argv_in) {
         }
         try {
             if (opt.tiff_out && ref.page == 0) tiff = std::make_unique<TiffLabelWriter>(tiff_path);
-            // The decoded samples and the labels exist for the whole image: counted
-            // against the budget (from the header, before decoding), the rest is the tiles'.
-            Decoded decoded = mine.valid() ? mine.get() : decode(i);
-            const size_t run_budget = decoded.run_budget;
-            const Image image = std::move(decoded.image);
-            if (overlap && i + 1 < refs.size())
-                prefetched = std::async(std::launch::async, decode, i + 1);
-            const InputTransform transform(pre, image.info(), path);
-            if (patchwise) {
-                const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
-                const PatchwisePlan plan = plan_patchwise(model, pm, halo, run_budget);
-                if (!opt.quiet) {
+            if (!patchwise) {
+                SegmentFileSettings settings;
+                settings.budget = budget;
+                settings.halo = opt.halo;
+                settings.probs = opt.probs;
+                settings.outputs = output_options(opt);
+                const std::string base = opt.outdir + "/" + ref.stem;
+                auto note = [&](const TilePlan& plan, size_t run_budget) {
+                    if (opt.quiet) return;
                     bar.clear();
-                    std::cerr << "fcnrt: note: " << shown << ": patchwise, " << plan.runs
-                              << " runs of up to " << plan.batch << " patches (planned peak "
-                              << bytes_text(plan.peak_bytes) << ": " << bytes_text(plan.run_bytes)
-                              << " per run + " << bytes_text(plan.image_bytes)
-                              << " of padded input and scores, of the " << bytes_text(run_budget)
-                              << " the image's buffers leave of the " << budget_text << ")\n";
+                    std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
+                              << (plan.tiled() ? " tiles" : " tile") << " of up to " << plan.tile[0]
+                              << "x" << plan.tile[1] << " pixels (planned peak "
+                              << bytes_text(plan.peak_bytes) << " per run, of the "
+                              << bytes_text(run_budget) << " the image's buffers leave of the "
+                              << budget_note << ")\n";
+                };
+                auto progress = [&](size_t done, size_t all) { show(i, done, all, "tile"); };
+                if (!overlap) {
+                    const SegmentResult r = segment_file(dense, ref, base, settings, note, progress);
+                    add_tiff_page(tiff.get(), r, ref, refs.size());
+                    continue;
                 }
-                show(i, 0, size_t(plan.runs), "run");
-                const SegmentResult r = segment_image_patchwise(
-                    executor, pm, halo, plan, image, transform, opt.halo, opt.probs,
-                    [&](size_t done, size_t all) { show(i, done, all, "run"); });
-                write_outputs(ref.stem, image, r, palette, opt);
-                add_tiff_page(tiff.get(), r, ref, refs.size());
-                continue;
-            }
-            const HaloPlan halo = plan_halo(model, sm, image.height(), image.width());
-            // On CUDA the double-buffered pipeline's staging buffers are device memory too.
-            // Several GPUs: at least one tile each where the model can be tiled.
-            const TilePlan plan = plan_tiles_for_devices(
-                model, sm, halo, run_budget,
-                on_device && !sm.output_is_labels ? gpu_staging_bytes_per_pixel(sm, opt.probs) : 0,
-                executor_list.size());
-            if (!opt.quiet) {
-                bar.clear();
-                std::cerr << "fcnrt: note: " << shown << ": " << plan.tiles.size()
-                          << (plan.tiled() ? " tiles" : " tile") << " of up to " << plan.tile[0]
-                          << "x" << plan.tile[1] << " pixels (planned peak "
-                          << bytes_text(plan.peak_bytes) << " per run, of the "
-                          << bytes_text(run_budget) << " the image's buffers leave of the "
-                          << budget_text << ")\n";
-            }
-            show(i, 0, plan.tiles.size(), "tile");
-            // Scores stream into the .npy tile by tile: [classes, H, W] float32 may be
-            // far larger than the budget (20000 x 20000 x 3 classes: 4.5 GiB).
-            std::unique_ptr<NpyPlanesFile> probs;
-            if (opt.probs)
-                probs = std::make_unique<NpyPlanesFile>(opt.outdir + "/" + ref.stem + "_probs.npy",
-                                                        sm.classes, image.height(), image.width());
-            SegmentResult r = segment_image_on(
-                executor_list, sm, halo, plan, image, transform, opt.halo, opt.probs,
-                [&](size_t done, size_t all) { show(i, done, all, "tile"); },
-                probs ? TileScoresSink([&](const Tile& t, const float* p) { probs->write_tile(t, p); })
-                      : TileScoresSink());
-            if (overlap) {
+                DecodedInput decoded = mine.valid() ? mine.get() : decode_segment_input(ref, budget);
+                if (i + 1 < refs.size())
+                    prefetched = std::async(std::launch::async, decode_segment_input,
+                                            std::cref(refs[i + 1]), budget);
+                auto done = std::make_shared<SegmentedImage>(
+                    segment_decoded(dense, ref, std::move(decoded), base, settings, note, progress));
                 finish_writing();  // the image before, in order
                 // The task owns what it writes: the image, the result and the scores file.
-                auto job = std::make_shared<std::tuple<Image, SegmentResult, std::unique_ptr<NpyPlanesFile>>>(
-                    image, std::move(r), std::move(probs));
-                writing = std::async(std::launch::async, [job, stem = ref.stem, &palette, &opt] {
-                    write_outputs(stem, std::get<0>(*job), std::get<1>(*job), palette, opt,
-                                  std::get<2>(*job).get());
+                writing = std::async(std::launch::async, [done, base, settings, &dense] {
+                    write_segmented(dense, base, *done, settings);
                 });
                 writing_index = i;
                 continue;
             }
-            write_outputs(ref.stem, image, r, palette, opt, probs.get());
+            // The decoded samples and the labels exist for the whole image: counted
+            // against the budget (from the header, before decoding), the rest is the tiles'.
+            DecodedInput decoded = decode_segment_input(ref, budget);
+            const size_t run_budget = decoded.run_budget;
+            const Image image = std::move(decoded.image);
+            const InputTransform transform(pre, image.info(), path);
+            const HaloPlan halo = patchwise_halo(pm, image.height(), image.width());
+            const PatchwisePlan plan = plan_patchwise(model, pm, halo, run_budget);
+            if (!opt.quiet) {
+                bar.clear();
+                std::cerr << "fcnrt: note: " << shown << ": patchwise, " << plan.runs
+                          << " runs of up to " << plan.batch << " patches (planned peak "
+                          << bytes_text(plan.peak_bytes) << ": " << bytes_text(plan.run_bytes)
+                          << " per run + " << bytes_text(plan.image_bytes)
+                          << " of padded input and scores, of the " << bytes_text(run_budget)
+                          << " the image's buffers leave of the " << budget_note << ")\n";
+            }
+            show(i, 0, size_t(plan.runs), "run");
+            const SegmentResult r = segment_image_patchwise(
+                executor, pm, halo, plan, image, transform, opt.halo, opt.probs,
+                [&](size_t done, size_t all) { show(i, done, all, "run"); });
+            write_segment_outputs(opt.outdir + "/" + ref.stem, image, r, palette, output_options(opt));
             add_tiff_page(tiff.get(), r, ref, refs.size());
         } catch (const Error& e) {
             abandon_tiff(tiff, tiff_path, ref);
