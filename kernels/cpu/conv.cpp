@@ -14,8 +14,11 @@
 // for padding. The epilogue (bias, residual, activation) runs on each tile as
 // it leaves the GEMM, while it is in cache. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
-// multiplier) use a direct loop kernel over (n, k) planes, vectorised along
-// output rows.
+// multiplier, and one-channel first layers) run the direct row kernel instead
+// (conv_direct_microkernel.h): rows of (n, k) planes split statically over the
+// threads, each row vectorised over output width, the epilogue on the row as
+// it leaves the kernel. Same summation order, so the same bits as the GEMM
+// path would give.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -36,6 +39,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "kernels/cpu/cpu_isa.h"
 
 namespace fcnrt::cpu {
 
@@ -175,59 +180,34 @@ struct ConvColumns {
     }
 };
 
-// One input channel per group: y[n, k] = sum over taps of w[k, 0] * x[n, k / kg].
-void conv2d_direct_single_channel(const View& x, const View& weight, const float* bias,
-                                  const View& y, const Conv2dParams& p) {
-    const int64_t kg = y.c / p.groups;
-    const int64_t kh = weight.h, kw = weight.w;
-    const int64_t sh = p.stride[0], sw = p.stride[1];
-    const int64_t dh = p.dilation[0], dw = p.dilation[1];
-    const int64_t pt = p.pads[0], pl = p.pads[1];
-    const int64_t oh = y.h, ow = y.w;
-    // Valid output-column range of each kx, the same for every row.
-    std::vector<int64_t> lo(kw), hi(kw);
-    for (int64_t kx = 0; kx < kw; ++kx) valid_range(kx * dw - pl, sw, x.w, ow, &lo[kx], &hi[kx]);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < y.n; ++n) {
-        for (int64_t k = 0; k < y.c; ++k) {
-            const float* plane = x.f32() + x.offset(n, k / kg, 0, 0);  // (H, W)
-            const float* wk = weight.f32() + k * kh * kw;              // (kh, kw)
-            const float b = bias ? bias[k] : 0.0f;
-            for (int64_t oy = 0; oy < oh; ++oy) {
-                float* out = y.f32() + y.offset(n, k, oy, 0);  // (OW)
-                std::fill(out, out + ow, 0.0f);
-                for (int64_t ky = 0; ky < kh; ++ky) {
-                    const int64_t iy = oy * sh - pt + ky * dh;
-                    if (iy < 0 || iy >= x.h) continue;
-                    for (int64_t kx = 0; kx < kw; ++kx) {
-                        const float wv = wk[ky * kw + kx];
-                        const float* src = plane + iy * x.w + kx * dw - pl;
-                        const int64_t l = lo[kx], r = hi[kx];
-                        if (sw == 1) {
-#pragma omp simd
-                            for (int64_t ox = l; ox < r; ++ox) out[ox] += wv * src[ox];
-                        } else {
-                            for (int64_t ox = l; ox < r; ++ox) out[ox] += wv * src[ox * sw];
-                        }
-                    }
-                }
-                epilogue_run(out, ow, b,
-                             p.residual.data ? p.residual.f32() + p.residual.offset(n, k, oy, 0)
-                                             : nullptr,
-                             p.act);
-            }
-        }
-    }
-}
-
 }  // namespace
 
+const ConvDirectKernel& active_conv_direct_kernel() {
+    switch (active_cpu_isa()) {
+        case CpuIsa::Avx512: return conv_direct_kernel_avx512();
+        case CpuIsa::Avx2: return conv_direct_kernel_avx2();
+        case CpuIsa::Portable: break;
+    }
+    return conv_direct_kernel_portable();
+}
+
+bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
+    return cg == 1;
+}
+
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups) {
+    if (conv2d_runs_direct(weight.c, weight.n / groups, weight.h, weight.w))
+        return std::make_shared<PackedConvWeights>();  // the direct kernel reads the weights as they are
+    return pack_conv2d_weights_for_gemm(active_micro_kernel(), weight, groups);
+}
+
+std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
+                                                                      const View& weight, int groups) {
     auto packed = std::make_shared<PackedConvWeights>();
     const int64_t kg = weight.n / groups, reduce = weight.c * weight.h * weight.w;
-    if (weight.c == 1) return packed;  // the direct kernel reads the weights as they are
     for (int64_t g = 0; g < groups; ++g)
-        packed->groups.push_back(pack_matrix(weight.f32() + g * kg * reduce, kg, reduce, reduce, 1));
+        packed->groups.push_back(
+            pack_matrix(mk.mr, weight.f32() + g * kg * reduce, kg, reduce, reduce, 1));
     return packed;
 }
 
@@ -241,6 +221,7 @@ std::shared_ptr<const PackedConvWeights> pack_conv_transpose2d_weights(const Vie
 }
 
 size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
+    if (conv2d_runs_direct(cg, kg, kh, kw)) return 0;  // no scratch: rows go straight to y
     return gemm_scratch_bytes(active_micro_kernel(), kg);
 }
 
@@ -253,16 +234,68 @@ size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_
 
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
                    const float* bias, const View& y, const Conv2dParams& p) {
+    if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
+        conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
+    } else {
+        conv2d_gemm(active_micro_kernel(), x, weight, packed, bias, y, p);
+    }
+}
+
+void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
+                   const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
+    const int64_t kh = weight.h, kw = weight.w;
+    if (y.numel() == 0) return;
+    DirectConvRow g;
+    g.cg = cg;
+    g.h = x.h;
+    g.w = x.w;
+    g.kh = kh;
+    g.kw = kw;
+    g.sh = p.stride[0];
+    g.sw = p.stride[1];
+    g.dh = p.dilation[0];
+    g.dw = p.dilation[1];
+    g.pt = p.pads[0];
+    g.pl = p.pads[1];
+    g.ow = y.w;
+    // Columns where every kx is inside the input row: the intersection of each kx's range.
+    g.ox_lo = 0;
+    g.ox_hi = y.w;
+    for (int64_t kx = 0; kx < kw; ++kx) {
+        int64_t lo, hi;
+        valid_range(kx * g.dw - g.pl, g.sw, x.w, y.w, &lo, &hi);
+        g.ox_lo = std::max(g.ox_lo, lo);
+        g.ox_hi = std::min(g.ox_hi, hi);
+    }
+    if (g.ox_hi < g.ox_lo) g.ox_hi = g.ox_lo;
+    const bool residual = p.residual.data != nullptr;
+    // Rows of (n, k) planes, consecutive rows of a plane on one thread.
+#pragma omp parallel for collapse(3) schedule(static)
+    for (int64_t n = 0; n < y.n; ++n) {
+        for (int64_t k = 0; k < y.c; ++k) {
+            for (int64_t oy = 0; oy < y.h; ++oy) {
+                const int64_t grp = k / kg;
+                const float* planes = x.f32() + x.offset(n, grp * cg, 0, 0);  // (Cg, H, W)
+                const float* wk = weight.f32() + k * cg * kh * kw;            // (Cg, kh, kw)
+                float* out = y.f32() + y.offset(n, k, oy, 0);                  // (OW)
+                dk.row(g, planes, wk, oy, out);
+                epilogue_run(out, y.w, bias ? bias[k] : 0.0f,
+                             residual ? p.residual.f32() + p.residual.offset(n, k, oy, 0) : nullptr,
+                             p.act);
+            }
+        }
+    }
+}
+
+void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
+                 const PackedConvWeights& packed, const float* bias, const View& y,
+                 const Conv2dParams& p) {
     const int64_t groups = p.groups;
     const int64_t cg = x.c / groups, kg = y.c / groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t oh = y.h, ow = y.w;
     if (y.numel() == 0) return;
-    if (cg == 1) {
-        conv2d_direct_single_channel(x, weight, bias, y, p);
-        return;
-    }
-    const GemmMicroKernel& mk = active_micro_kernel();
     for (int64_t g = 0; g < groups; ++g) group_matrix(packed, g, mk);
     const int64_t nr = mk.nr;
     const int64_t pixels = oh * ow;
