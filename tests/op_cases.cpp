@@ -209,6 +209,11 @@ std::vector<OpCase> conv2d_cases() {
                           false));
     v.push_back(conv_case({1, 1, 31, 97, 7, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, leaky),
                           true));
+    // Over 512 output channels per group: the GEMM's channel chunks (conv_gemm_chunk_rows).
+    v.push_back(conv_case({1, 3, 9, 21, 1033, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu),
+                          true));
+    v.push_back(conv_residual_case({2, 4, 7, 11, 1100, 1, 1},
+                                   conv_params(1, 1, 0, 0, 0, 0, 1, 1, 2, none), true));
     // Non-square kernels, degenerate images.
     v.push_back(
         conv_case({1, 5, 33, 33, 3, 1, 7}, conv_params(1, 1, 0, 3, 0, 3, 1, 1, 1, relu), true));

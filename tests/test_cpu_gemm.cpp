@@ -111,8 +111,9 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
     // Odd widths so that each ISA's vector blocks (4 vectors), single vectors and
     // scalar pixels all occur in a row, padding on every side, strides 1 and 2,
     // dilations, channel multipliers, one-channel convs with many outputs, a
-    // multi-channel case (the direct kernel takes any Cg), and products that
-    // underflow to -0 (the padding taps must then act as the GEMM's zeros do).
+    // multi-channel case (the direct kernel takes any Cg), products that
+    // underflow to -0 (the padding taps must then act as the GEMM's zeros do),
+    // and convs with over 512 output channels per group (the GEMM's chunks).
     const DirectConvCase cases[] = {
         {2, 7, 37, 71, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1.0f, true},        // depthwise 3x3
         {1, 5, 41, 133, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, 1.0f, true},       // depthwise 5x5 stride 2
@@ -123,6 +124,9 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {1, 1, 13, 17, 3, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1.0f, true},        // taps wider than the interior
         {1, 3, 21, 70, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // RGB first layer (Cg = 3)
         {1, 2, 9, 45, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1e-23f, false},       // underflowing products
+        // More than 512 output channels: the GEMM cuts them into chunks (conv_gemm_chunk_rows).
+        {1, 2, 7, 45, 1031, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},
+        {2, 4, 5, 21, 1100, 3, 3, 1, 1, 1, 0, 1, 2, 1, 1, 2, 1.0f, false},
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     for (const DirectConvCase& t : cases) {

@@ -4,8 +4,10 @@
 // input pixels each tap reads, C handed back tile by tile.
 //
 // conv2d: tiles are runs of nr output pixels (row-major over OH, OW, within
-// one plane (n, g)); a job is a run of tiles of one plane, all jobs in one
-// OpenMP fork/join with dynamic scheduling. A tile's B rows are read in place
+// one plane (n, g)); a job is a run of tiles of one plane and one chunk of
+// output channels (all of them up to 512, else even chunks: see
+// conv_gemm_chunk_rows), all jobs in one OpenMP fork/join with dynamic
+// scheduling. A tile's B rows are read in place
 // from the input when every tap of the tile is inside it and contiguous
 // (1x1 unpadded convs always; stride-1 width otherwise, for tiles within one
 // output row and away from the padding): row r = (c, ky, kx) of the tile is
@@ -180,6 +182,26 @@ struct ConvColumns {
     }
 };
 
+// Output channels (GEMM rows, a multiple of mr) per job of conv2d's GEMM.
+// gemm_tiles keeps a C block of rows x (group x nr) in L2 (gemm_tile_group),
+// so many rows mean small tile groups: with 4096 rows one tile of 16 pixels per
+// pass over A, which then streams from memory at 8 FLOP per byte (the dilation
+// net's fc6). Past kMaxChunkRows the rows are cut into even chunks, each its
+// own jobs, so the tile group stays full and each A block serves 8 tiles.
+// The summation order of every output is untouched (gemm.h).
+constexpr int64_t kMaxChunkRows = 512;
+
+}  // namespace
+
+int64_t conv_gemm_chunk_rows(const GemmMicroKernel& mk, int64_t kg) {
+    const int64_t panels = (kg + mk.mr - 1) / mk.mr;
+    const int64_t max_panels = std::max<int64_t>(1, kMaxChunkRows / mk.mr);
+    const int64_t chunks = (panels + max_panels - 1) / max_panels;
+    return (panels + chunks - 1) / chunks * mk.mr;
+}
+
+namespace {
+
 }  // namespace
 
 const ConvDirectKernel& active_conv_direct_kernel() {
@@ -222,7 +244,8 @@ std::shared_ptr<const PackedConvWeights> pack_conv_transpose2d_weights(const Vie
 
 size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     if (conv2d_runs_direct(cg, kg, kh, kw)) return 0;  // no scratch: rows go straight to y
-    return gemm_scratch_bytes(active_micro_kernel(), kg);
+    const GemmMicroKernel& mk = active_micro_kernel();
+    return gemm_scratch_bytes(mk, conv_gemm_chunk_rows(mk, kg));
 }
 
 size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
@@ -305,35 +328,46 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
         off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
     const bool flat = kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pads[0] == 0 &&
                       p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 && oh == x.h && ow == x.w;
-    // Jobs: runs of tiles of one plane, about kJobsPerThread per thread.
+    // Jobs: runs of tiles of one plane and one chunk of A panels (output
+    // channels), about kJobsPerThread per thread, at least a tile group each.
     const int64_t planes = y.n * groups;
     const int64_t tiles = (pixels + nr - 1) / nr;
+    const int64_t panels = (kg + mk.mr - 1) / mk.mr;
+    const int64_t chunk_panels = conv_gemm_chunk_rows(mk, kg) / mk.mr;
+    const int64_t chunks = (panels + chunk_panels - 1) / chunk_panels;
+    const int64_t group = gemm_tile_group(mk, chunk_panels * mk.mr);
     const int64_t wanted = kJobsPerThread * omp_get_max_threads();
-    const int64_t per_job = std::clamp<int64_t>((planes * tiles + wanted - 1) / wanted, 1, tiles);
+    const int64_t per_job = std::clamp<int64_t>((planes * chunks * tiles + wanted - 1) / wanted,
+                                                std::min(group, tiles), tiles);
     const int64_t blocks = (tiles + per_job - 1) / per_job;
-    const int64_t jobs = planes * blocks;
+    const int64_t jobs = planes * chunks * blocks;
     const bool residual = p.residual.data != nullptr;
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
     for (int64_t job = 0; job < jobs; ++job) {
-        const int64_t n = job / (groups * blocks), g = (job / blocks) % groups;
-        const int64_t t0 = (job % blocks) * per_job, t1 = std::min(tiles, t0 + per_job);
+        // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
+        // chunks are neighbours, so concurrent jobs share the run's input in cache.
+        const int64_t chunk = job % chunks, block = job / chunks % blocks;
+        const int64_t g = job / (chunks * blocks) % groups, n = job / (chunks * blocks * groups);
+        const int64_t t0 = block * per_job, t1 = std::min(tiles, t0 + per_job);
+        const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
+        const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);  // channels of the chunk
         const PackedMatrix& a = packed.groups[g];
         const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow, pixels,
                                   nr, kh, kw, p.stride[0], p.stride[1], p.dilation[0], p.dilation[1],
                                   p.pads[0], p.pads[1], flat};
-        gemm_tiles(mk, a, 0, a.panels(), t0, t1, columns,
+        gemm_tiles(mk, a, panel0, panel1, t0, t1, columns,
                    [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
             const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
-            for (int64_t k = 0; k < kg; ++k) {
+            for (int64_t k = k0; k < k1; ++k) {
                 const int64_t channel = g * kg + k;
                 float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;  // (valid) of (OH*OW)
-                std::memcpy(out, c + k * ldc, sizeof(float) * size_t(valid));
+                std::memcpy(out, c + (k - k0) * ldc, sizeof(float) * size_t(valid));
                 epilogue_run(out, valid, bias ? bias[channel] : 0.0f,
                              residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0
                                       : nullptr,
                              p.act);
             }
-        });
+        }, chunk_panels * mk.mr);
     }
 }
 

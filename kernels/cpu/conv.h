@@ -52,6 +52,10 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
                  const Conv2dParams& p);
+// Output channels per job of conv2d_gemm for Kg output channels per group: all
+// of them, or even chunks of at most 512 (a multiple of mk.mr) so that the
+// tile groups stay full (see conv.cpp).
+int64_t conv_gemm_chunk_rows(const GemmMicroKernel& mk, int64_t kg);
 // The direct kernel of the active ISA.
 const ConvDirectKernel& active_conv_direct_kernel();
 // The same, packing the weights for this call only (tests and benchmarks; the
