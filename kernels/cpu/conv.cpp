@@ -130,6 +130,10 @@ struct ConvColumns {
     // Tile t's rows [r0, r0 + kc) gathered with zeros for padding, into
     // dst (rows ld floats apart).
     void gather(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
+        if (sw == 1 && ow >= 8) {
+            gather_segments(t, r0, kc, dst, ld);
+            return;
+        }
         const int64_t p0 = t * nr;
         // Each column's first input row and column, then kc rows of taps.
         int64_t iy_base[kMaxTile], ix_base[kMaxTile];
@@ -153,6 +157,56 @@ struct ConvColumns {
                 row[j] = (uint64_t(iy) < uint64_t(h) && uint64_t(ix) < uint64_t(w)) ? plane[iy * w + ix]
                                                                                     : 0.0f;
             }
+            if (++kx == kw) {
+                kx = 0;
+                if (++ky == kh) {
+                    ky = 0;
+                    ++c;
+                }
+            }
+        }
+    }
+
+    // gather for stride-1 width: the tile cut into segments that lie in one
+    // output row each (past the plane: zeros); per B row and segment, one input
+    // row's contiguous piece copied between runs of zeros (a tap row in the
+    // padding: all zeros). The same entries as the element-wise gather.
+    void gather_segments(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
+        const int64_t p0 = t * nr;
+        int64_t seg_j[kMaxTile], seg_len[kMaxTile], seg_iy[kMaxTile], seg_ix[kMaxTile];
+        int64_t segments = 0, valid = 0;
+        for (int64_t j = 0; j < nr && p0 + j < pixels;) {
+            const int64_t q = p0 + j, oy = q / ow, ox = q % ow;
+            const int64_t len = std::min(nr - j, ow - ox);
+            seg_j[segments] = j;
+            seg_len[segments] = len;
+            seg_iy[segments] = oy * sh - pt;
+            seg_ix[segments] = ox - pl;
+            ++segments;
+            j += len;
+            valid = j;
+        }
+        int64_t c = r0 / (kh * kw), ky = r0 / kw % kh, kx = r0 % kw;
+        for (int64_t r = 0; r < kc; ++r) {
+            const float* plane = x_g + c * h * w;
+            const int64_t dy = ky * dh, dx = kx * dw;
+            float* row = dst + r * ld;
+            for (int64_t s = 0; s < segments; ++s) {
+                float* out = row + seg_j[s];
+                const int64_t len = seg_len[s], iy = seg_iy[s] + dy, ix = seg_ix[s] + dx;
+                if (uint64_t(iy) >= uint64_t(h)) {
+                    std::fill(out, out + len, 0.0f);
+                    continue;
+                }
+                // Columns [lo, hi) of the segment read inside the input row.
+                const int64_t lo = std::clamp<int64_t>(-ix, 0, len);
+                const int64_t hi = std::clamp<int64_t>(w - ix, lo, len);
+                const float* in = plane + iy * w + (ix + lo);
+                std::fill(out, out + lo, 0.0f);
+                std::copy(in, in + (hi - lo), out + lo);
+                std::fill(out + hi, out + len, 0.0f);
+            }
+            std::fill(row + valid, row + nr, 0.0f);
             if (++kx == kw) {
                 kx = 0;
                 if (++ky == kh) {
