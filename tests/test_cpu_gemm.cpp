@@ -123,6 +123,11 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {2, 1, 19, 150, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1.0f, true},       // one channel, 5 outputs
         {1, 1, 13, 17, 3, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1.0f, true},        // taps wider than the interior
         {1, 3, 21, 70, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // RGB first layer (Cg = 3)
+        // Multi-channel rows (ConvDirectKernel::rows): channel blocks with remainders
+        // on every ISA's mr, stride 2, groups with 2 channels each, padding rows.
+        {1, 3, 37, 101, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},      // RGB 3x3 stride 2
+        {2, 4, 17, 50, 10, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 2, 1.0f, true},       // 2 groups of 2 -> 5
+        {1, 2, 11, 83, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1e-23f, false},    // underflow, 17 outputs
         {1, 2, 9, 45, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1e-23f, false},       // underflowing products
         // More than 512 output channels: the GEMM cuts them into chunks (conv_gemm_chunk_rows).
         {1, 2, 7, 45, 1031, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},

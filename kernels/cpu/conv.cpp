@@ -16,11 +16,13 @@
 // for padding. The epilogue (bias, residual, activation) runs on each tile as
 // it leaves the GEMM, while it is in cache. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
-// multiplier, and one-channel first layers) run the direct row kernel instead
-// (conv_direct_microkernel.h): rows of (n, k) planes split statically over the
-// threads, each row vectorised over output width, the epilogue on the row as
-// it leaves the kernel. Same summation order, so the same bits as the GEMM
-// path would give.
+// multiplier, and one-channel first layers) and those with up to 4 input
+// channels and 75 taps (RGB first layers; conv2d_runs_direct) run the direct
+// row kernel instead (conv_direct_microkernel.h): rows of blocks of mr output
+// channels (one channel for depthwise) split statically over the threads,
+// each row vectorised over output width, the epilogue on the rows as they
+// leave the kernel. Same summation order, so the same bits as the GEMM path
+// would give.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -268,7 +270,11 @@ const ConvDirectKernel& active_conv_direct_kernel() {
 }
 
 bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
-    return cg == 1;
+    // One input channel: the GEMM's A would have a handful of columns and its B
+    // packing would cost as much as the sums. A few input channels with a short
+    // reduction (RGB first layers): the GEMM's packing and C round trip through
+    // scratch outweigh kc = Cg*kh*kw steps; the multi-channel rows read the input in place.
+    return cg == 1 || (cg <= 4 && cg * kh * kw <= 75);
 }
 
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups) {
@@ -347,19 +353,37 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
     }
     if (g.ox_hi < g.ox_lo) g.ox_hi = g.ox_lo;
     const bool residual = p.residual.data != nullptr;
-    // Rows of (n, k) planes, consecutive rows of a plane on one thread.
-#pragma omp parallel for collapse(3) schedule(static)
+    // Work items: (n, group, block of dk.mr output channels of the group, output
+    // row), consecutive rows of a block on one thread. A group's last channels
+    // (fewer than mr) are single-channel blocks, each a row of its own.
+    const int64_t mr = dk.mr;
+    const int64_t full = kg / mr;                  // multi-channel blocks per group
+    const int64_t blocks = full + (kg - full * mr);  // plus single channels
+    const int64_t rstride = cg * kh * kw;          // weights of one output channel
+#pragma omp parallel for collapse(4) schedule(static)
     for (int64_t n = 0; n < y.n; ++n) {
-        for (int64_t k = 0; k < y.c; ++k) {
-            for (int64_t oy = 0; oy < y.h; ++oy) {
-                const int64_t grp = k / kg;
-                const float* planes = x.f32() + x.offset(n, grp * cg, 0, 0);  // (Cg, H, W)
-                const float* wk = weight.f32() + k * cg * kh * kw;            // (Cg, kh, kw)
-                float* out = y.f32() + y.offset(n, k, oy, 0);                  // (OW)
-                dk.row(g, planes, wk, oy, out);
-                epilogue_run(out, y.w, bias ? bias[k] : 0.0f,
-                             residual ? p.residual.f32() + p.residual.offset(n, k, oy, 0) : nullptr,
-                             p.act);
+        for (int64_t grp = 0; grp < p.groups; ++grp) {
+            for (int64_t b = 0; b < blocks; ++b) {
+                for (int64_t oy = 0; oy < y.h; ++oy) {
+                    const float* planes = x.f32() + x.offset(n, grp * cg, 0, 0);  // (Cg, H, W)
+                    const int64_t k0 = grp * kg + (b < full ? b * mr : full * mr + (b - full));
+                    const int64_t count = b < full ? mr : 1;
+                    const float* wk = weight.f32() + k0 * rstride;  // (count, Cg, kh, kw)
+                    float* out = y.f32() + y.offset(n, k0, oy, 0);  // (count rows of OW, a plane apart)
+                    const int64_t ostride = y.h * y.w;
+                    if (count == 1) {
+                        dk.row(g, planes, wk, oy, out);
+                    } else {
+                        dk.rows(g, planes, wk, rstride, oy, out, ostride);
+                    }
+                    for (int64_t m = 0; m < count; ++m) {
+                        const int64_t k = k0 + m;
+                        epilogue_run(out + m * ostride, y.w, bias ? bias[k] : 0.0f,
+                                     residual ? p.residual.f32() + p.residual.offset(n, k, oy, 0)
+                                              : nullptr,
+                                     p.act);
+                    }
+                }
             }
         }
     }

@@ -29,6 +29,11 @@ struct ConvDirectKernel {
     // wk[(c*kh + ky)*kw + kx] * x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]
     // (0 outside the input), x = planes (cg, h, w).
     void (*row)(const DirectConvRow& g, const float* planes, const float* wk, int64_t oy, float* out);
+    // The same for mr output channels at once, channel m's weights at wk + m*wstride
+    // and its row at out + m*ostride; the same bits as mr calls of row.
+    int mr;
+    void (*rows)(const DirectConvRow& g, const float* planes, const float* wk, int64_t wstride,
+                 int64_t oy, float* out, int64_t ostride);
 };
 
 const ConvDirectKernel& conv_direct_kernel_avx512();

@@ -11,6 +11,10 @@
 //     of input (stride sw > 1: gathered lane by lane);
 //     and one last vector ending at ox_hi (overlapping the previous one);
 //   - border columns (and interiors narrower than a vector): one pixel at a time.
+// The multi-channel form computes mr output channels' rows at once
+// (direct_block_multi): per tap, NVM input vectors loaded once and mr weight
+// broadcasts, mr x NVM accumulators; for convs with a few input channels and
+// many outputs, where the one-channel form would reload the input per channel.
 // Threads: none here; the caller runs rows of (n, k) planes in parallel.
 //
 // Summation order (the conv GEMM's, gemm.h): every output is
@@ -124,11 +128,91 @@ void direct_row(const DirectConvRow& g, const float* planes, const float* wk, in
     }
 }
 
-template <class V, int NV>
+// MR output channels at once (channel m's weights at wk + m*wstride, its row
+// at out + m*ostride): NB vectors of pixels from column ox, each input vector
+// loaded once per tap for all MR channels.
+template <class V, int MR, int NB, bool Unit>
+inline void direct_block_multi(const DirectConvRow& g, const float* planes, const float* wk,
+                               int64_t wstride, int64_t oy, int64_t ox, float* out, int64_t ostride) {
+    constexpr int W = V::width;
+    typename V::type acc[MR][NB];
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 8
+        for (int v = 0; v < NB; ++v) acc[m][v] = V::zero();
+    const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
+    const int64_t step = W * g.sw;
+    for (int64_t c = 0; c < g.cg; ++c) {
+        const float* plane = planes + c * g.h * g.w;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+            const int64_t iy = iy0 + ky * g.dh;
+            const float* wr = wk + (c * g.kh + ky) * g.kw;
+            const bool row_in = uint64_t(iy) < uint64_t(g.h);
+            const float* src = plane + (row_in ? iy : 0) * g.w + ix0;
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+                typename V::type xv[NB];
+                if (row_in) {
+#pragma GCC unroll 8
+                    for (int v = 0; v < NB; ++v)
+                        xv[v] = load_strided<V, Unit>(src + kx * g.dw + v * step, g.sw);
+                } else {  // a padding row: fma(w, 0, acc), as in the GEMM's packed tiles
+#pragma GCC unroll 8
+                    for (int v = 0; v < NB; ++v) xv[v] = V::zero();
+                }
+#pragma GCC unroll 8
+                for (int m = 0; m < MR; ++m) {
+                    const typename V::type wv = V::broadcast(wr + m * wstride + kx);
+#pragma GCC unroll 8
+                    for (int v = 0; v < NB; ++v) acc[m][v] = V::fma(wv, xv[v], acc[m][v]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 8
+        for (int v = 0; v < NB; ++v) V::store(out + m * ostride + ox + v * W, acc[m][v]);
+}
+
+template <class V, int MR, int NV, bool Unit>
+void direct_rows_impl(const DirectConvRow& g, const float* planes, const float* wk, int64_t wstride,
+                      int64_t oy, float* out, int64_t ostride) {
+    constexpr int W = V::width;
+    for (int64_t ox = 0; ox < g.ox_lo; ++ox)
+        for (int m = 0; m < MR; ++m) out[m * ostride + ox] = direct_pixel(g, planes, wk + m * wstride, oy, ox);
+    int64_t ox = g.ox_lo;
+    for (; ox + NV * W <= g.ox_hi; ox += NV * W)
+        direct_block_multi<V, MR, NV, Unit>(g, planes, wk, wstride, oy, ox, out, ostride);
+    for (; ox + W <= g.ox_hi; ox += W)
+        direct_block_multi<V, MR, 1, Unit>(g, planes, wk, wstride, oy, ox, out, ostride);
+    if (ox < g.ox_hi && g.ox_hi - W >= g.ox_lo) {  // the last vector, overlapping the previous
+        direct_block_multi<V, MR, 1, Unit>(g, planes, wk, wstride, oy, g.ox_hi - W, out, ostride);
+        ox = g.ox_hi;
+    }
+    for (; ox < g.ow; ++ox)
+        for (int m = 0; m < MR; ++m) out[m * ostride + ox] = direct_pixel(g, planes, wk + m * wstride, oy, ox);
+}
+
+template <class V, int MR, int NV>
+void direct_rows(const DirectConvRow& g, const float* planes, const float* wk, int64_t wstride,
+                 int64_t oy, float* out, int64_t ostride) {
+    if (g.sw == 1) {
+        direct_rows_impl<V, MR, NV, true>(g, planes, wk, wstride, oy, out, ostride);
+    } else {
+        direct_rows_impl<V, MR, NV, false>(g, planes, wk, wstride, oy, out, ostride);
+    }
+}
+
+// NV: vectors per step of the one-channel row; MR x NVM: channels x vectors of
+// the multi-channel rows (MR*NVM accumulators, NVM input vectors and one
+// broadcast must fit the register file).
+template <class V, int NV, int MR, int NVM>
 ConvDirectKernel make_conv_direct_kernel(const char* isa) {
     ConvDirectKernel k;
     k.isa = isa;
     k.row = &direct_row<V, NV>;
+    k.mr = MR;
+    k.rows = &direct_rows<V, MR, NVM>;
     return k;
 }
 

@@ -1,5 +1,5 @@
 // The AVX2+FMA micro-kernel: 6 rows x 2 ymm (16 pixels), 12 accumulators.
-// Also the direct conv row kernel (conv_direct_microkernel.h): 4 ymm (32 pixels) per step.
+// Also the direct conv row kernel (conv_direct_microkernel.h): 4 ymm (32 pixels) per step; 4 channels x 3 ymm in the multi-channel form.
 // Compiled with -mavx2 -mfma; called only when the CPU supports both.
 #include <immintrin.h>
 
@@ -30,7 +30,7 @@ const GemmMicroKernel& gemm_micro_kernel_avx2() {
 }
 
 const ConvDirectKernel& conv_direct_kernel_avx2() {
-    static const ConvDirectKernel k = avx2::make_conv_direct_kernel<avx2::Vec, 4>("avx2");
+    static const ConvDirectKernel k = avx2::make_conv_direct_kernel<avx2::Vec, 4, 4, 3>("avx2");
     return k;
 }
 
