@@ -47,9 +47,10 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 17) * 0.01f;
     for (size_t i = 0; i < w.size(); ++i) w[i] = float(i % 13) * 0.001f;
     using fcnrt::DType;
-    const fcnrt::View xv = fcnrt::make_view(x.data(), DType::F32, 1, c, hw, hw);    // (1, C, HW, HW)
-    const fcnrt::View wv = fcnrt::make_view(w.data(), DType::F32, k, c, ks, ks);    // (K, C, ks, ks)
-    const fcnrt::View yv = fcnrt::make_view(y.data(), DType::F32, 1, k, ohw, ohw);  // (1, K, OH, OW)
+    const fcnrt::View xv = fcnrt::make_view(x.data(), DType::F32, 1, c, hw, hw);  // (1, C, HW, HW)
+    const fcnrt::View wv = fcnrt::make_view(w.data(), DType::F32, k, c, ks, ks);  // (K, C, ks, ks)
+    const fcnrt::View yv =
+        fcnrt::make_view(y.data(), DType::F32, 1, k, ohw, ohw);  // (1, K, OH, OW)
     fcnrt::Conv2dParams p;
     p.dilation[0] = p.dilation[1] = int(dil);
     p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = pad;
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
     std::sort(cpu.begin(), cpu.end());
     const double med = cpu[cpu.size() / 2];
     const double flop = 2.0 * double(k) * double(c) * double(ks * ks) * double(ohw) * double(ohw);
-    std::printf("median cpu %.3f s, %.1f GFLOP per cpu-second (threads %d)\n", med, flop / med * 1e-9,
-                omp_get_max_threads());
+    std::printf("median cpu %.3f s, %.1f GFLOP per cpu-second (threads %d)\n", med,
+                flop / med * 1e-9, omp_get_max_threads());
     return 0;
 }

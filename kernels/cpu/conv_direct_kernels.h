@@ -13,13 +13,13 @@ namespace fcnrt::cpu {
 // One output row's geometry. Plain data without default member initialisers
 // (as GemmMicroKernel): filled by the caller, read by code built for several ISAs.
 struct DirectConvRow {
-    int64_t cg;           // input channels summed (planes h*w floats apart)
-    int64_t h, w;         // input plane
-    int64_t kh, kw;       // kernel
-    int64_t sh, sw;       // stride
-    int64_t dh, dw;       // dilation
-    int64_t pt, pl;       // top and left padding
-    int64_t ow;           // output row length
+    int64_t cg;            // input channels summed (planes h*w floats apart)
+    int64_t h, w;          // input plane
+    int64_t kh, kw;        // kernel
+    int64_t sh, sw;        // stride
+    int64_t dh, dw;        // dilation
+    int64_t pt, pl;        // top and left padding
+    int64_t ow;            // output row length
     int64_t ox_lo, ox_hi;  // output columns whose every kx tap is inside the row (ox_lo <= ox_hi)
 };
 
@@ -28,7 +28,8 @@ struct ConvDirectKernel {
     // out[ox] for ox in [0, ow) of output row oy: the sum over (c, ky, kx) of
     // wk[(c*kh + ky)*kw + kx] * x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]
     // (0 outside the input), x = planes (cg, h, w).
-    void (*row)(const DirectConvRow& g, const float* planes, const float* wk, int64_t oy, float* out);
+    void (*row)(const DirectConvRow& g, const float* planes, const float* wk, int64_t oy,
+                float* out);
     // The same for mr output channels at once, channel m's weights at wk + m*wstride
     // and its row at out + m*ostride; the same bits as mr calls of row.
     int mr;

@@ -56,7 +56,8 @@ inline float direct_pixel(const DirectConvRow& g, const float* planes, const flo
             const float* wr = wk + (c * g.kh + ky) * g.kw;
             for (int64_t kx = 0; kx < g.kw; ++kx) {
                 const int64_t ix = ix0 + kx * g.dw;
-                const float v = row_in && uint64_t(ix) < uint64_t(g.w) ? plane[iy * g.w + ix] : 0.0f;
+                const float v =
+                    row_in && uint64_t(ix) < uint64_t(g.w) ? plane[iy * g.w + ix] : 0.0f;
                 acc = __builtin_fmaf(wr[kx], v, acc);
             }
         }
@@ -108,7 +109,8 @@ void direct_row_impl(const DirectConvRow& g, const float* planes, const float* w
     constexpr int W = V::width;
     int64_t ox = 0;
     for (; ox < g.ox_lo; ++ox) out[ox] = direct_pixel(g, planes, wk, oy, ox);
-    for (; ox + NV * W <= g.ox_hi; ox += NV * W) direct_block<V, NV, Unit>(g, planes, wk, oy, ox, out);
+    for (; ox + NV * W <= g.ox_hi; ox += NV * W)
+        direct_block<V, NV, Unit>(g, planes, wk, oy, ox, out);
     for (; ox + W <= g.ox_hi; ox += W) direct_block<V, 1, Unit>(g, planes, wk, oy, ox, out);
     // The interior's last pixels: one vector ending at ox_hi, overlapping pixels
     // already written (recomputed to the same bits), when the interior is that wide.
@@ -120,7 +122,8 @@ void direct_row_impl(const DirectConvRow& g, const float* planes, const float* w
 }
 
 template <class V, int NV>
-void direct_row(const DirectConvRow& g, const float* planes, const float* wk, int64_t oy, float* out) {
+void direct_row(const DirectConvRow& g, const float* planes, const float* wk, int64_t oy,
+                float* out) {
     if (g.sw == 1) {
         direct_row_impl<V, NV, true>(g, planes, wk, oy, out);
     } else {
@@ -133,7 +136,8 @@ void direct_row(const DirectConvRow& g, const float* planes, const float* wk, in
 // loaded once per tap for all MR channels.
 template <class V, int MR, int NB, bool Unit>
 inline void direct_block_multi(const DirectConvRow& g, const float* planes, const float* wk,
-                               int64_t wstride, int64_t oy, int64_t ox, float* out, int64_t ostride) {
+                               int64_t wstride, int64_t oy, int64_t ox, float* out,
+                               int64_t ostride) {
     constexpr int W = V::width;
     typename V::type acc[MR][NB];
 #pragma GCC unroll 8
@@ -179,7 +183,8 @@ void direct_rows_impl(const DirectConvRow& g, const float* planes, const float* 
                       int64_t oy, float* out, int64_t ostride) {
     constexpr int W = V::width;
     for (int64_t ox = 0; ox < g.ox_lo; ++ox)
-        for (int m = 0; m < MR; ++m) out[m * ostride + ox] = direct_pixel(g, planes, wk + m * wstride, oy, ox);
+        for (int m = 0; m < MR; ++m)
+            out[m * ostride + ox] = direct_pixel(g, planes, wk + m * wstride, oy, ox);
     int64_t ox = g.ox_lo;
     for (; ox + NV * W <= g.ox_hi; ox += NV * W)
         direct_block_multi<V, MR, NV, Unit>(g, planes, wk, wstride, oy, ox, out, ostride);
@@ -190,7 +195,8 @@ void direct_rows_impl(const DirectConvRow& g, const float* planes, const float* 
         ox = g.ox_hi;
     }
     for (; ox < g.ow; ++ox)
-        for (int m = 0; m < MR; ++m) out[m * ostride + ox] = direct_pixel(g, planes, wk + m * wstride, oy, ox);
+        for (int m = 0; m < MR; ++m)
+            out[m * ostride + ox] = direct_pixel(g, planes, wk + m * wstride, oy, ox);
 }
 
 template <class V, int MR, int NV>
