@@ -201,6 +201,19 @@ std::vector<OpCase> conv2d_cases() {
         conv_case({1, 5, 7, 33, 10, 3, 3}, conv_params(1, 2, 1, 1, 1, 1, 1, 2, 5, none), true));
     v.push_back(
         conv_case({1, 1, 33, 127, 1, 5, 5}, conv_params(1, 1, 2, 2, 2, 2, 1, 1, 1, none), true));
+    // The direct kernel's strided and wide rows: depthwise 5x5 stride 2 (MobileNetV3),
+    // dilated 5x5 (DeepLabV3's last stage), a one-channel first layer with 7 outputs.
+    v.push_back(conv_case({1, 7, 37, 133, 7, 5, 5}, conv_params(2, 2, 2, 2, 2, 2, 1, 1, 7, relu),
+                          true));
+    v.push_back(conv_case({2, 5, 29, 71, 5, 5, 5}, conv_params(1, 1, 4, 4, 4, 4, 2, 2, 5, none),
+                          false));
+    v.push_back(conv_case({1, 1, 31, 97, 7, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, leaky),
+                          true));
+    // Over 512 output channels per group: the GEMM's channel chunks (conv_gemm_chunk_rows).
+    v.push_back(conv_case({1, 3, 9, 21, 1033, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu),
+                          true));
+    v.push_back(conv_residual_case({2, 4, 7, 11, 1100, 1, 1},
+                                   conv_params(1, 1, 0, 0, 0, 0, 1, 1, 2, none), true));
     // Non-square kernels, degenerate images.
     v.push_back(
         conv_case({1, 5, 33, 33, 3, 1, 7}, conv_params(1, 1, 0, 3, 0, 3, 1, 1, 1, relu), true));

@@ -3,6 +3,8 @@
 // bit-identical across AVX-512, AVX2 and portable code and across blockings.
 // Sizes leave remainders in every tile (mr rows, nr columns) and span several
 // reduction blocks (kc); B is also read with a row stride wider than n.
+// The direct conv kernel (conv_direct_kernels.h) keeps the same contract: its
+// results equal the conv GEMM path's bit for bit, on every ISA.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +13,8 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_direct_kernels.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_kernels.h"
@@ -25,6 +29,15 @@ const GemmMicroKernel& kernel_of(CpuIsa isa) {
         case CpuIsa::Portable: break;
     }
     return gemm_micro_kernel_portable();
+}
+
+const ConvDirectKernel& direct_kernel_of(CpuIsa isa) {
+    switch (isa) {
+        case CpuIsa::Avx512: return conv_direct_kernel_avx512();
+        case CpuIsa::Avx2: return conv_direct_kernel_avx2();
+        case CpuIsa::Portable: break;
+    }
+    return conv_direct_kernel_portable();
 }
 
 struct Size {
@@ -70,6 +83,126 @@ TEST(CpuGemm, EveryIsaIsTheFmaChainBitForBit) {
         }
     }
     EXPECT_GE(tested, 2);  // portable everywhere, and at least AVX2 on the project's machines
+}
+
+// One conv for the direct-vs-GEMM comparison: x [n, c, h, w], weight [k, c/groups, kh, kw].
+struct DirectConvCase {
+    int64_t n, c, h, w, k, kh, kw;
+    int sh, sw, pt, pl, pb, pr, dh, dw, groups;
+    float scale;  // inputs and weights are uniform in [-scale, scale]
+    bool epilogue;  // bias and ReLU (off: the raw sums, signed zeros visible)
+};
+
+// y with a NaN poison and a guard of sentinels after it; returns whether the guard survived.
+struct PoisonedOutput {
+    std::vector<float> data;
+    int64_t size;
+    explicit PoisonedOutput(int64_t n) : data(size_t(n + 64), NAN), size(n) {
+        for (int64_t i = n; i < n + 64; ++i) data[i] = 12345.0f;
+    }
+    bool guard_intact() const {
+        for (int64_t i = size; i < size + 64; ++i)
+            if (data[i] != 12345.0f) return false;
+        return true;
+    }
+};
+
+TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
+    // Odd widths so that each ISA's vector blocks (4 vectors), single vectors and
+    // scalar pixels all occur in a row, padding on every side, strides 1 and 2,
+    // dilations, channel multipliers, one-channel convs with many outputs, a
+    // multi-channel case (the direct kernel takes any Cg), products that
+    // underflow to -0 (the padding taps must then act as the GEMM's zeros do),
+    // and convs with over 512 output channels per group (the GEMM's chunks).
+    const DirectConvCase cases[] = {
+        {2, 7, 37, 71, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1.0f, true},        // depthwise 3x3
+        {1, 5, 41, 133, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, 1.0f, true},       // depthwise 5x5 stride 2
+        {1, 4, 29, 99, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 4, 1.0f, true},        // depthwise dilated 2
+        {1, 3, 23, 77, 3, 3, 3, 1, 1, 4, 4, 4, 4, 4, 4, 3, 1.0f, true},        // depthwise dilated 4, pads 4
+        {1, 3, 33, 67, 6, 3, 3, 2, 1, 1, 0, 0, 1, 3, 1, 3, 1.0f, true},        // multiplier 2, asymmetric
+        {2, 1, 19, 150, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1.0f, true},       // one channel, 5 outputs
+        {1, 1, 13, 17, 3, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1.0f, true},        // taps wider than the interior
+        {1, 3, 21, 70, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // RGB first layer (Cg = 3)
+        // Multi-channel rows (ConvDirectKernel::rows): channel blocks with remainders
+        // on every ISA's mr, stride 2, groups with 2 channels each, padding rows.
+        {1, 3, 37, 101, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},      // RGB 3x3 stride 2
+        {2, 4, 17, 50, 10, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 2, 1.0f, true},       // 2 groups of 2 -> 5
+        {1, 2, 11, 83, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1e-23f, false},    // underflow, 17 outputs
+        {1, 2, 9, 45, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1e-23f, false},       // underflowing products
+        // More than 512 output channels: the GEMM cuts them into chunks (conv_gemm_chunk_rows).
+        {1, 2, 7, 45, 1031, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},
+        {2, 4, 5, 21, 1100, 3, 3, 1, 1, 1, 0, 1, 2, 1, 1, 2, 1.0f, false},
+    };
+    const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    for (const DirectConvCase& t : cases) {
+        const int64_t cg = t.c / t.groups;
+        const int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+        const int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+        SCOPED_TRACE("x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) +
+                     "x" + std::to_string(t.w) + " k " + std::to_string(t.k) + " " +
+                     std::to_string(t.kh) + "x" + std::to_string(t.kw) + " s" + std::to_string(t.sw) +
+                     " d" + std::to_string(t.dw) + " g" + std::to_string(t.groups));
+        std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.w * 7 + t.c));
+        std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh));
+        for (float& v : x) v *= t.scale;
+        for (float& v : wt) v *= t.scale;
+        const std::vector<float> bias = random_floats(size_t(t.k), 99);
+        Conv2dParams p;
+        p.stride[0] = t.sh;
+        p.stride[1] = t.sw;
+        p.pads[0] = t.pt;
+        p.pads[1] = t.pl;
+        p.pads[2] = t.pb;
+        p.pads[3] = t.pr;
+        p.dilation[0] = t.dh;
+        p.dilation[1] = t.dw;
+        p.groups = t.groups;
+        p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
+        const float* b = t.epilogue ? bias.data() : nullptr;
+        const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
+        const View wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
+        const int64_t out_size = t.n * t.k * oh * ow;
+        // The reference bits: the GEMM path on the portable micro-kernel.
+        PoisonedOutput ref(out_size);
+        conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, t.groups), b,
+                    make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+        ASSERT_TRUE(ref.guard_intact());
+        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+            if (!cpu_isa_supported(isa)) continue;
+            SCOPED_TRACE(cpu_isa_name(isa));
+            PoisonedOutput direct(out_size), gemm(out_size);
+            conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+                          make_view(direct.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+            const GemmMicroKernel& mk = kernel_of(isa);
+            conv2d_gemm(mk, xv, wv, *pack_conv2d_weights_for_gemm(mk, wv, t.groups), b,
+                        make_view(gemm.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+            ASSERT_TRUE(direct.guard_intact()) << "the direct kernel wrote past y";
+            ASSERT_TRUE(gemm.guard_intact()) << "the GEMM path wrote past y";
+            for (int64_t i = 0; i < out_size; ++i) {
+                ASSERT_EQ(std::memcmp(&ref.data[i], &direct.data[i], sizeof(float)), 0)
+                    << "y[" << i << "]: direct " << direct.data[i] << ", GEMM " << ref.data[i];
+                ASSERT_EQ(std::memcmp(&ref.data[i], &gemm.data[i], sizeof(float)), 0)
+                    << "y[" << i << "]: " << cpu_isa_name(isa) << " GEMM " << gemm.data[i]
+                    << ", portable GEMM " << ref.data[i];
+            }
+        }
+    }
+}
+
+// The underflow case really produces signed zeros before the activation (else
+// the case above would not test the padding taps' zeros).
+TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {
+    const std::vector<float> x(9 * 45, 1e-23f), wt(9, -1e-23f);
+    Conv2dParams p;
+    p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
+    std::vector<float> y(9 * 45, NAN);
+    conv2d_direct(direct_kernel_of(CpuIsa::Portable),
+                  make_view(const_cast<float*>(x.data()), DType::F32, 1, 1, 9, 45),
+                  make_view(const_cast<float*>(wt.data()), DType::F32, 1, 1, 3, 3), nullptr,
+                  make_view(y.data(), DType::F32, 1, 1, 9, 45), p);
+    int negative_zeros = 0;
+    for (float v : y) negative_zeros += v == 0.0f && std::signbit(v);
+    EXPECT_GT(negative_zeros, 0);
 }
 
 TEST(CpuGemm, ActiveIsaFollowsTheRequest) {

@@ -4,8 +4,10 @@
 // input pixels each tap reads, C handed back tile by tile.
 //
 // conv2d: tiles are runs of nr output pixels (row-major over OH, OW, within
-// one plane (n, g)); a job is a run of tiles of one plane, all jobs in one
-// OpenMP fork/join with dynamic scheduling. A tile's B rows are read in place
+// one plane (n, g)); a job is a run of tiles of one plane and one chunk of
+// output channels (all of them up to 512, else even chunks: see
+// conv_gemm_chunk_rows), all jobs in one OpenMP fork/join with dynamic
+// scheduling. A tile's B rows are read in place
 // from the input when every tap of the tile is inside it and contiguous
 // (1x1 unpadded convs always; stride-1 width otherwise, for tiles within one
 // output row and away from the padding): row r = (c, ky, kx) of the tile is
@@ -14,8 +16,13 @@
 // for padding. The epilogue (bias, residual, activation) runs on each tile as
 // it leaves the GEMM, while it is in cache. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
-// multiplier) use a direct loop kernel over (n, k) planes, vectorised along
-// output rows.
+// multiplier, and one-channel first layers) and those with up to 4 input
+// channels and 75 taps (RGB first layers; conv2d_runs_direct) run the direct
+// row kernel instead (conv_direct_microkernel.h): rows of blocks of mr output
+// channels (one channel for depthwise) split statically over the threads,
+// each row vectorised over output width, the epilogue on the rows as they
+// leave the kernel. Same summation order, so the same bits as the GEMM path
+// would give.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -36,6 +43,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "kernels/cpu/cpu_isa.h"
 
 namespace fcnrt::cpu {
 
@@ -123,6 +132,10 @@ struct ConvColumns {
     // Tile t's rows [r0, r0 + kc) gathered with zeros for padding, into
     // dst (rows ld floats apart).
     void gather(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
+        if (sw == 1 && ow >= 8) {
+            gather_segments(t, r0, kc, dst, ld);
+            return;
+        }
         const int64_t p0 = t * nr;
         // Each column's first input row and column, then kc rows of taps.
         int64_t iy_base[kMaxTile], ix_base[kMaxTile];
@@ -156,6 +169,56 @@ struct ConvColumns {
         }
     }
 
+    // gather for stride-1 width: the tile cut into segments that lie in one
+    // output row each (past the plane: zeros); per B row and segment, one input
+    // row's contiguous piece copied between runs of zeros (a tap row in the
+    // padding: all zeros). The same entries as the element-wise gather.
+    void gather_segments(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
+        const int64_t p0 = t * nr;
+        int64_t seg_j[kMaxTile], seg_len[kMaxTile], seg_iy[kMaxTile], seg_ix[kMaxTile];
+        int64_t segments = 0, valid = 0;
+        for (int64_t j = 0; j < nr && p0 + j < pixels;) {
+            const int64_t q = p0 + j, oy = q / ow, ox = q % ow;
+            const int64_t len = std::min(nr - j, ow - ox);
+            seg_j[segments] = j;
+            seg_len[segments] = len;
+            seg_iy[segments] = oy * sh - pt;
+            seg_ix[segments] = ox - pl;
+            ++segments;
+            j += len;
+            valid = j;
+        }
+        int64_t c = r0 / (kh * kw), ky = r0 / kw % kh, kx = r0 % kw;
+        for (int64_t r = 0; r < kc; ++r) {
+            const float* plane = x_g + c * h * w;
+            const int64_t dy = ky * dh, dx = kx * dw;
+            float* row = dst + r * ld;
+            for (int64_t s = 0; s < segments; ++s) {
+                float* out = row + seg_j[s];
+                const int64_t len = seg_len[s], iy = seg_iy[s] + dy, ix = seg_ix[s] + dx;
+                if (uint64_t(iy) >= uint64_t(h)) {
+                    std::fill(out, out + len, 0.0f);
+                    continue;
+                }
+                // Columns [lo, hi) of the segment read inside the input row.
+                const int64_t lo = std::clamp<int64_t>(-ix, 0, len);
+                const int64_t hi = std::clamp<int64_t>(w - ix, lo, len);
+                const float* in = plane + iy * w + (ix + lo);
+                std::fill(out, out + lo, 0.0f);
+                std::copy(in, in + (hi - lo), out + lo);
+                std::fill(out + hi, out + len, 0.0f);
+            }
+            std::fill(row + valid, row + nr, 0.0f);
+            if (++kx == kw) {
+                kx = 0;
+                if (++ky == kh) {
+                    ky = 0;
+                    ++c;
+                }
+            }
+        }
+    }
+
     // The group's B block [kc][ld]: runs of consecutive in-place tiles that
     // continue each other in memory are copied one long piece per row, the
     // rest gathered tile by tile.
@@ -175,59 +238,58 @@ struct ConvColumns {
     }
 };
 
-// One input channel per group: y[n, k] = sum over taps of w[k, 0] * x[n, k / kg].
-void conv2d_direct_single_channel(const View& x, const View& weight, const float* bias,
-                                  const View& y, const Conv2dParams& p) {
-    const int64_t kg = y.c / p.groups;
-    const int64_t kh = weight.h, kw = weight.w;
-    const int64_t sh = p.stride[0], sw = p.stride[1];
-    const int64_t dh = p.dilation[0], dw = p.dilation[1];
-    const int64_t pt = p.pads[0], pl = p.pads[1];
-    const int64_t oh = y.h, ow = y.w;
-    // Valid output-column range of each kx, the same for every row.
-    std::vector<int64_t> lo(kw), hi(kw);
-    for (int64_t kx = 0; kx < kw; ++kx) valid_range(kx * dw - pl, sw, x.w, ow, &lo[kx], &hi[kx]);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < y.n; ++n) {
-        for (int64_t k = 0; k < y.c; ++k) {
-            const float* plane = x.f32() + x.offset(n, k / kg, 0, 0);  // (H, W)
-            const float* wk = weight.f32() + k * kh * kw;              // (kh, kw)
-            const float b = bias ? bias[k] : 0.0f;
-            for (int64_t oy = 0; oy < oh; ++oy) {
-                float* out = y.f32() + y.offset(n, k, oy, 0);  // (OW)
-                std::fill(out, out + ow, 0.0f);
-                for (int64_t ky = 0; ky < kh; ++ky) {
-                    const int64_t iy = oy * sh - pt + ky * dh;
-                    if (iy < 0 || iy >= x.h) continue;
-                    for (int64_t kx = 0; kx < kw; ++kx) {
-                        const float wv = wk[ky * kw + kx];
-                        const float* src = plane + iy * x.w + kx * dw - pl;
-                        const int64_t l = lo[kx], r = hi[kx];
-                        if (sw == 1) {
-#pragma omp simd
-                            for (int64_t ox = l; ox < r; ++ox) out[ox] += wv * src[ox];
-                        } else {
-                            for (int64_t ox = l; ox < r; ++ox) out[ox] += wv * src[ox * sw];
-                        }
-                    }
-                }
-                epilogue_run(out, ow, b,
-                             p.residual.data ? p.residual.f32() + p.residual.offset(n, k, oy, 0)
-                                             : nullptr,
-                             p.act);
-            }
-        }
-    }
-}
+// Output channels (GEMM rows, a multiple of mr) per job of conv2d's GEMM.
+// gemm_tiles keeps a C block of rows x (group x nr) in L2 (gemm_tile_group),
+// so many rows mean small tile groups: with 4096 rows one tile of 16 pixels per
+// pass over A, which then streams from memory at 8 FLOP per byte (the dilation
+// net's fc6). Past kMaxChunkRows the rows are cut into even chunks, each its
+// own jobs, so the tile group stays full and each A block serves 8 tiles.
+// The summation order of every output is untouched (gemm.h).
+constexpr int64_t kMaxChunkRows = 512;
 
 }  // namespace
 
+int64_t conv_gemm_chunk_rows(const GemmMicroKernel& mk, int64_t kg) {
+    const int64_t panels = (kg + mk.mr - 1) / mk.mr;
+    const int64_t max_panels = std::max<int64_t>(1, kMaxChunkRows / mk.mr);
+    const int64_t chunks = (panels + max_panels - 1) / max_panels;
+    return (panels + chunks - 1) / chunks * mk.mr;
+}
+
+namespace {
+
+}  // namespace
+
+const ConvDirectKernel& active_conv_direct_kernel() {
+    switch (active_cpu_isa()) {
+        case CpuIsa::Avx512: return conv_direct_kernel_avx512();
+        case CpuIsa::Avx2: return conv_direct_kernel_avx2();
+        case CpuIsa::Portable: break;
+    }
+    return conv_direct_kernel_portable();
+}
+
+bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
+    // One input channel: the GEMM's A would have a handful of columns and its B
+    // packing would cost as much as the sums. A few input channels with a short
+    // reduction (RGB first layers): the GEMM's packing and C round trip through
+    // scratch outweigh kc = Cg*kh*kw steps; the multi-channel rows read the input in place.
+    return cg == 1 || (cg <= 4 && cg * kh * kw <= 75);
+}
+
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups) {
+    if (conv2d_runs_direct(weight.c, weight.n / groups, weight.h, weight.w))
+        return std::make_shared<PackedConvWeights>();  // the direct kernel reads the weights as they are
+    return pack_conv2d_weights_for_gemm(active_micro_kernel(), weight, groups);
+}
+
+std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
+                                                                      const View& weight, int groups) {
     auto packed = std::make_shared<PackedConvWeights>();
     const int64_t kg = weight.n / groups, reduce = weight.c * weight.h * weight.w;
-    if (weight.c == 1) return packed;  // the direct kernel reads the weights as they are
     for (int64_t g = 0; g < groups; ++g)
-        packed->groups.push_back(pack_matrix(weight.f32() + g * kg * reduce, kg, reduce, reduce, 1));
+        packed->groups.push_back(
+            pack_matrix(mk.mr, weight.f32() + g * kg * reduce, kg, reduce, reduce, 1));
     return packed;
 }
 
@@ -241,7 +303,9 @@ std::shared_ptr<const PackedConvWeights> pack_conv_transpose2d_weights(const Vie
 }
 
 size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
-    return gemm_scratch_bytes(active_micro_kernel(), kg);
+    if (conv2d_runs_direct(cg, kg, kh, kw)) return 0;  // no scratch: rows go straight to y
+    const GemmMicroKernel& mk = active_micro_kernel();
+    return gemm_scratch_bytes(mk, conv_gemm_chunk_rows(mk, kg));
 }
 
 size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
@@ -253,16 +317,86 @@ size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_
 
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
                    const float* bias, const View& y, const Conv2dParams& p) {
+    if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
+        conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
+    } else {
+        conv2d_gemm(active_micro_kernel(), x, weight, packed, bias, y, p);
+    }
+}
+
+void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
+                   const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
+    const int64_t kh = weight.h, kw = weight.w;
+    if (y.numel() == 0) return;
+    DirectConvRow g;
+    g.cg = cg;
+    g.h = x.h;
+    g.w = x.w;
+    g.kh = kh;
+    g.kw = kw;
+    g.sh = p.stride[0];
+    g.sw = p.stride[1];
+    g.dh = p.dilation[0];
+    g.dw = p.dilation[1];
+    g.pt = p.pads[0];
+    g.pl = p.pads[1];
+    g.ow = y.w;
+    // Columns where every kx is inside the input row: the intersection of each kx's range.
+    g.ox_lo = 0;
+    g.ox_hi = y.w;
+    for (int64_t kx = 0; kx < kw; ++kx) {
+        int64_t lo, hi;
+        valid_range(kx * g.dw - g.pl, g.sw, x.w, y.w, &lo, &hi);
+        g.ox_lo = std::max(g.ox_lo, lo);
+        g.ox_hi = std::min(g.ox_hi, hi);
+    }
+    if (g.ox_hi < g.ox_lo) g.ox_hi = g.ox_lo;
+    const bool residual = p.residual.data != nullptr;
+    // Work items: (n, group, block of dk.mr output channels of the group, output
+    // row), consecutive rows of a block on one thread. A group's last channels
+    // (fewer than mr) are single-channel blocks, each a row of its own.
+    const int64_t mr = dk.mr;
+    const int64_t full = kg / mr;                  // multi-channel blocks per group
+    const int64_t blocks = full + (kg - full * mr);  // plus single channels
+    const int64_t rstride = cg * kh * kw;          // weights of one output channel
+#pragma omp parallel for collapse(4) schedule(static)
+    for (int64_t n = 0; n < y.n; ++n) {
+        for (int64_t grp = 0; grp < p.groups; ++grp) {
+            for (int64_t b = 0; b < blocks; ++b) {
+                for (int64_t oy = 0; oy < y.h; ++oy) {
+                    const float* planes = x.f32() + x.offset(n, grp * cg, 0, 0);  // (Cg, H, W)
+                    const int64_t k0 = grp * kg + (b < full ? b * mr : full * mr + (b - full));
+                    const int64_t count = b < full ? mr : 1;
+                    const float* wk = weight.f32() + k0 * rstride;  // (count, Cg, kh, kw)
+                    float* out = y.f32() + y.offset(n, k0, oy, 0);  // (count rows of OW, a plane apart)
+                    const int64_t ostride = y.h * y.w;
+                    if (count == 1) {
+                        dk.row(g, planes, wk, oy, out);
+                    } else {
+                        dk.rows(g, planes, wk, rstride, oy, out, ostride);
+                    }
+                    for (int64_t m = 0; m < count; ++m) {
+                        const int64_t k = k0 + m;
+                        epilogue_run(out + m * ostride, y.w, bias ? bias[k] : 0.0f,
+                                     residual ? p.residual.f32() + p.residual.offset(n, k, oy, 0)
+                                              : nullptr,
+                                     p.act);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
+                 const PackedConvWeights& packed, const float* bias, const View& y,
+                 const Conv2dParams& p) {
     const int64_t groups = p.groups;
     const int64_t cg = x.c / groups, kg = y.c / groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t oh = y.h, ow = y.w;
     if (y.numel() == 0) return;
-    if (cg == 1) {
-        conv2d_direct_single_channel(x, weight, bias, y, p);
-        return;
-    }
-    const GemmMicroKernel& mk = active_micro_kernel();
     for (int64_t g = 0; g < groups; ++g) group_matrix(packed, g, mk);
     const int64_t nr = mk.nr;
     const int64_t pixels = oh * ow;
@@ -272,35 +406,46 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
         off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
     const bool flat = kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pads[0] == 0 &&
                       p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 && oh == x.h && ow == x.w;
-    // Jobs: runs of tiles of one plane, about kJobsPerThread per thread.
+    // Jobs: runs of tiles of one plane and one chunk of A panels (output
+    // channels), about kJobsPerThread per thread, at least a tile group each.
     const int64_t planes = y.n * groups;
     const int64_t tiles = (pixels + nr - 1) / nr;
+    const int64_t panels = (kg + mk.mr - 1) / mk.mr;
+    const int64_t chunk_panels = conv_gemm_chunk_rows(mk, kg) / mk.mr;
+    const int64_t chunks = (panels + chunk_panels - 1) / chunk_panels;
+    const int64_t group = gemm_tile_group(mk, chunk_panels * mk.mr);
     const int64_t wanted = kJobsPerThread * omp_get_max_threads();
-    const int64_t per_job = std::clamp<int64_t>((planes * tiles + wanted - 1) / wanted, 1, tiles);
+    const int64_t per_job = std::clamp<int64_t>((planes * chunks * tiles + wanted - 1) / wanted,
+                                                std::min(group, tiles), tiles);
     const int64_t blocks = (tiles + per_job - 1) / per_job;
-    const int64_t jobs = planes * blocks;
+    const int64_t jobs = planes * chunks * blocks;
     const bool residual = p.residual.data != nullptr;
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
     for (int64_t job = 0; job < jobs; ++job) {
-        const int64_t n = job / (groups * blocks), g = (job / blocks) % groups;
-        const int64_t t0 = (job % blocks) * per_job, t1 = std::min(tiles, t0 + per_job);
+        // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
+        // chunks are neighbours, so concurrent jobs share the run's input in cache.
+        const int64_t chunk = job % chunks, block = job / chunks % blocks;
+        const int64_t g = job / (chunks * blocks) % groups, n = job / (chunks * blocks * groups);
+        const int64_t t0 = block * per_job, t1 = std::min(tiles, t0 + per_job);
+        const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
+        const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);  // channels of the chunk
         const PackedMatrix& a = packed.groups[g];
         const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow, pixels,
                                   nr, kh, kw, p.stride[0], p.stride[1], p.dilation[0], p.dilation[1],
                                   p.pads[0], p.pads[1], flat};
-        gemm_tiles(mk, a, 0, a.panels(), t0, t1, columns,
+        gemm_tiles(mk, a, panel0, panel1, t0, t1, columns,
                    [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
             const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
-            for (int64_t k = 0; k < kg; ++k) {
+            for (int64_t k = k0; k < k1; ++k) {
                 const int64_t channel = g * kg + k;
                 float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;  // (valid) of (OH*OW)
-                std::memcpy(out, c + k * ldc, sizeof(float) * size_t(valid));
+                std::memcpy(out, c + (k - k0) * ldc, sizeof(float) * size_t(valid));
                 epilogue_run(out, valid, bias ? bias[channel] : 0.0f,
                              residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0
                                       : nullptr,
                              p.act);
             }
-        });
+        }, chunk_panels * mk.mr);
     }
 }
 

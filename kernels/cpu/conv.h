@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/conv_direct_kernels.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/op_params.h"
 #include "kernels/view.h"
@@ -16,14 +17,24 @@
 namespace fcnrt::cpu {
 
 // A conv's or transposed conv's weights packed once (at load) for the active
-// micro-kernel: one matrix per group. Empty for convs with one input channel
-// per group, which run a direct kernel on the weights as they are.
+// micro-kernel: one matrix per group. Empty for convs that run the direct
+// kernel (conv2d_runs_direct), which reads the weights as they are.
 struct PackedConvWeights {
     std::vector<PackedMatrix> groups;
 };
 
-// conv weight [K, C/groups, kh, kw]: group g's matrix A [K/groups, C/groups*kh*kw].
+// Whether conv2d runs the direct row kernel (conv_direct_kernels.h) rather
+// than the GEMM for Cg input and Kg output channels per group and a kh x kw
+// kernel: one input channel per group (depthwise, with or without a channel
+// multiplier; one-channel first layers), or up to 4 input channels with at
+// most 75 taps per output (RGB first layers). Both give the same bits.
+bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw);
+
+// conv weight [K, C/groups, kh, kw]: group g's matrix A [K/groups, C/groups*kh*kw]
+// (none when the conv runs direct). The second form always packs, for `mk`.
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups);
+std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
+                                                                      const View& weight, int groups);
 // conv_transpose weight [C, K/groups, kh, kw]: group g's matrix
 // A [K/groups*kh*kw, C/groups] (A[(k, ky, kx)][c]).
 std::shared_ptr<const PackedConvWeights> pack_conv_transpose2d_weights(const View& weight,
@@ -34,6 +45,20 @@ std::shared_ptr<const PackedConvWeights> pack_conv_transpose2d_weights(const Vie
 // `packed` from pack_conv2d_weights(weight, p.groups).
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
                    const float* bias, const View& y, const Conv2dParams& p);
+// The two paths conv2d_packed chooses between, on a given kernel (tests compare
+// them, and every ISA's, bit for bit): the direct row kernel for any Cg, and the
+// GEMM on weights packed by pack_conv2d_weights_for_gemm(mk, ...).
+void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
+                   const View& y, const Conv2dParams& p);
+void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
+                 const PackedConvWeights& packed, const float* bias, const View& y,
+                 const Conv2dParams& p);
+// Output channels per job of conv2d_gemm for Kg output channels per group: all
+// of them, or even chunks of at most 512 (a multiple of mk.mr) so that the
+// tile groups stay full (see conv.cpp).
+int64_t conv_gemm_chunk_rows(const GemmMicroKernel& mk, int64_t kg);
+// The direct kernel of the active ISA.
+const ConvDirectKernel& active_conv_direct_kernel();
 // The same, packing the weights for this call only (tests and benchmarks; the
 // executor packs once at load and calls conv2d_packed).
 void conv2d(const View& x, const View& weight, const float* bias, const View& y,

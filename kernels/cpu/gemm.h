@@ -75,12 +75,16 @@ void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t width, 
 //     c + i * ldc, tiles * nr columns (tile first_tile + u at column u * nr).
 // Per group, per reduction block, per block of A panels (in L2): each tile's
 // B block stays in L1 while the A panels pass it (BLIS's loop order).
+// The group size is gemm_tile_group(mk, group_rows), group_rows = a.m unless
+// given (a caller that cuts A into chunks of panels passes the chunk's rows,
+// and sizes its scratch with the same).
 template <class Prepare, class Emit>
 void gemm_tiles(const GemmMicroKernel& mk, const PackedMatrix& a, int64_t panel0, int64_t panel1,
-                int64_t tile0, int64_t tile1, Prepare&& prepare, Emit&& emit) {
+                int64_t tile0, int64_t tile1, Prepare&& prepare, Emit&& emit,
+                int64_t group_rows = -1) {
     const int64_t nr = mk.nr, mr = mk.mr, kc_max = mk.kc;
     const int64_t np = panel1 - panel0;
-    const int64_t group = gemm_tile_group(mk, a.m);
+    const int64_t group = gemm_tile_group(mk, group_rows >= 0 ? group_rows : a.m);
     const int64_t ldc = group * nr;
     // A panels per block: about 192 KiB of A, half a core's L2.
     const int64_t panel_block = 49152 / (kc_max * mr) > 0 ? 49152 / (kc_max * mr) : 1;

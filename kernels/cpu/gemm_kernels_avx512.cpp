@@ -1,9 +1,11 @@
 // The AVX-512F micro-kernel: 8 rows x 3 zmm (48 pixels), 24 accumulators.
+// Also the direct conv row kernel (conv_direct_microkernel.h): 4 zmm (64 pixels) per step; 8 channels x 3 zmm in the multi-channel form.
 // Compiled with -mavx512f -mfma; called only when the CPU supports both.
 #include <immintrin.h>
 
 #define FCNRT_GEMM_ISA_NAMESPACE avx512
 #include "kernels/cpu/gemm_microkernel.h"
+#include "kernels/cpu/conv_direct_microkernel.h"
 
 namespace fcnrt::cpu {
 namespace avx512 {
@@ -24,6 +26,11 @@ struct Vec {
 
 const GemmMicroKernel& gemm_micro_kernel_avx512() {
     static const GemmMicroKernel k = avx512::make_micro_kernel<avx512::Vec, 8, 3, 192>("avx512");
+    return k;
+}
+
+const ConvDirectKernel& conv_direct_kernel_avx512() {
+    static const ConvDirectKernel k = avx512::make_conv_direct_kernel<avx512::Vec, 4, 8, 3>("avx512");
     return k;
 }
 

@@ -1,8 +1,10 @@
 // The portable micro-kernel: 4 rows x 4 scalar columns with fmaf, for any
 // x86-64 (or other) CPU. fmaf rounds once, exactly as the vector FMAs do, so
 // this path gives the same bits as the AVX2 and AVX-512 ones, only slower.
+// Also the direct conv row kernel (conv_direct_microkernel.h): 4 pixels per step; 4 channels x 4 pixels in the multi-channel form.
 #define FCNRT_GEMM_ISA_NAMESPACE portable
 #include "kernels/cpu/gemm_microkernel.h"
+#include "kernels/cpu/conv_direct_microkernel.h"
 
 namespace fcnrt::cpu {
 namespace portable {
@@ -23,6 +25,11 @@ struct Vec {
 
 const GemmMicroKernel& gemm_micro_kernel_portable() {
     static const GemmMicroKernel k = portable::make_micro_kernel<portable::Vec, 4, 4, 256>("portable");
+    return k;
+}
+
+const ConvDirectKernel& conv_direct_kernel_portable() {
+    static const ConvDirectKernel k = portable::make_conv_direct_kernel<portable::Vec, 4, 4, 4>("portable");
     return k;
 }
 
