@@ -150,7 +150,8 @@ def main():
             want = sess.run(None, {"x": x})
             for device in ["cpu", "cuda"]:
                 outs = [os.path.join(work, f"{tag}.{device}.{o}.npy") for o in names]
-                cmd = [fcnrt, "run", path, "--input", "x=" + os.path.join(work, tag + ".x.npy"), "--device", device]
+                cmd = [fcnrt, "run", path, "--input", "x=" + os.path.join(work, tag + ".x.npy"), "--device", device,
+                       "--precision", "fp32"]  # exact: CUDA defaults to tf32
                 for o, f in zip(names, outs):
                     cmd += ["--output", f"{o}={f}"]
                 r = subprocess.run(cmd, capture_output=True, text=True)

@@ -184,7 +184,7 @@ def imported_and_segmented(fcnrt, work, path, rng):
     x = rng.uniform(-1, 1, (2, 3, 52, 44)).astype(np.float32)
     np.save(base + ".x.npy", x)
     r = subprocess.run([fcnrt, "run", base + ".json", "--input", "x=" + base + ".x.npy", "--output",
-                        "y0=" + base + ".y.npy"], capture_output=True, text=True)
+                        "y0=" + base + ".y.npy", "--precision", "fp32"], capture_output=True, text=True)
     if r.returncode != 0:
         failures.append(f"fcnrt run {base}.json: {r.stderr.strip()}")
     else:
@@ -250,7 +250,7 @@ def compare(fcnrt, work):
             want = sess.run(None, {"x": x})
             for device in devices:
                 outs = [os.path.join(work, f"{tag}.{device}.{o}.npy") for o in names]
-                cmd = [fcnrt, "run", path, "--input", "x=" + xpath, "--device", device]
+                cmd = [fcnrt, "run", path, "--input", "x=" + xpath, "--device", device, "--precision", "fp32"]  # exact: CUDA defaults to tf32
                 for o, f in zip(names, outs):
                     cmd += ["--output", f"{o}={f}"]
                 r = subprocess.run(cmd, capture_output=True, text=True)
