@@ -29,7 +29,7 @@
 // conv_transpose (ConvTransposeTensorCore) has the same checks with the same
 // bounds, K = Cg*kh*kw being the taps the kernel multiplies (those that fall
 // between input pixels multiply zeros, which adds nothing): an upper bound on the
-// products of a given element.
+// products of a given element. dense (DenseTensorCore) likewise with K = F.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -46,6 +46,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/precision.h"
 #include "kernels/reference/conv.h"
+#include "kernels/reference/dense.h"
 
 namespace fcnrt::test {
 namespace {
@@ -463,6 +464,125 @@ TEST_P(ConvTransposeTensorCore, CropOfInputGivesCropOfOutputExactly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ConvTransposeTensorCore,
+                         ::testing::Values(Precision::Tf32, Precision::Bf16, Precision::Fp16),
+                         [](const ::testing::TestParamInfo<Precision>& i) {
+                             return std::string(precision_name(i.param));
+                         });
+
+// ---- dense ----
+
+struct DCase {
+    std::string name;
+    int n, c, h, w, out;
+    int64_t x_pad;  // extra elements between batch items of x
+    Activation act;
+    bool bias;
+};
+
+// Batch (the kernel's pixel columns) and out (its rows) with remainders of the
+// 64 x 64 tile, F of the 16-row stages; x 2-D ([N, F]) and 4-D, one with a batch
+// stride larger than F.
+std::vector<DCase> dcases() {
+    return {
+        {"head", 3, 37, 1, 1, 70, 0, Activation::Relu, true},
+        {"flatten4d", 2, 5, 3, 7, 9, 0, Activation::None, true},
+        {"wide_batch", 67, 19, 1, 1, 66, 5, Activation::None, false},
+        {"long", 1, 601, 1, 1, 3, 0, Activation::None, true},
+    };
+}
+
+std::vector<float> run_dense_tensor_core(const DCase& c, const std::vector<float>& x,
+                                         const std::vector<float>& w,
+                                         const std::vector<float>& bias, Precision precision) {
+    const int64_t f = int64_t(c.c) * c.h * c.w;
+    const size_t ny = size_t(c.n) * c.out, guard = 67;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    DeviceFloats dx(x), dw(w), db(bias), dy(std::vector<float>(ny + guard, nan));
+    auto packed = cuda::pack_dense_weights_tensor_core(
+        make_view(dw.ptr.get(), DType::F32, c.out, f, 1, 1), precision);
+    View xv = make_view(dx.ptr.get(), DType::F32, c.n, c.c, c.h, c.w);
+    xv.batch_stride = f + c.x_pad;
+    cudaStream_t stream = nullptr;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    ActivationParams act;
+    act.kind = c.act;
+    cuda::dense_tensor_core(xv, *packed, c.bias ? db.ptr.get() : nullptr,
+                            make_view(dy.ptr.get(), DType::F32, c.n, c.out, 1, 1), act, stream);
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    CUDA_CHECK(cudaStreamDestroy(stream));
+    CUDA_CHECK(cudaGetLastError());
+    std::vector<float> y = dy.read();
+    for (size_t i = ny; i < y.size(); ++i)
+        EXPECT_TRUE(std::isnan(y[i])) << "guard element " << i - ny << " overwritten";
+    y.resize(ny);
+    return y;
+}
+
+std::vector<float> reference_dense(const DCase& c, std::vector<float> x, std::vector<float> w,
+                                   const std::vector<float>* bias, Activation act) {
+    const int64_t f = int64_t(c.c) * c.h * c.w;
+    std::vector<float> y(size_t(c.n) * c.out, 0.0f);
+    View xv = make_view(x.data(), DType::F32, c.n, c.c, c.h, c.w);
+    xv.batch_stride = f + c.x_pad;
+    ActivationParams a;
+    a.kind = act;
+    reference::dense(xv, make_view(w.data(), DType::F32, c.out, f, 1, 1),
+                     bias ? bias->data() : nullptr,
+                     make_view(y.data(), DType::F32, c.n, c.out, 1, 1), a);
+    return y;
+}
+
+class DenseTensorCore : public ConvTensorCore {};
+
+TEST_P(DenseTensorCore, WithinDerivedBoundsOfFloat64Reference) {
+    const Precision precision = GetParam();
+    const double u = precision_unit_roundoff(precision), u32 = std::ldexp(1.0, -24);
+    const double eta = precision == Precision::Fp16 ? std::ldexp(1.0, -25) : 0.0;
+    std::mt19937 rng(2468);
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    for (const DCase& c : dcases()) {
+        SCOPED_TRACE(c.name + " at " + precision_name(precision));
+        const int64_t kred = int64_t(c.c) * c.h * c.w;
+        // The padding between batch items is NaN: it must never be read.
+        std::vector<float> x(size_t(c.n) * (kred + c.x_pad), std::numeric_limits<float>::quiet_NaN());
+        for (int i = 0; i < c.n; ++i)
+            for (int64_t k = 0; k < kred; ++k) x[size_t(i) * (kred + c.x_pad) + k] = uni(rng);
+        std::vector<float> w(size_t(c.out) * kred), bias(c.out);
+        for (float& v : w) v = uni(rng) * 0.5f;
+        for (float& v : bias) v = uni(rng);
+        const std::vector<float>* b = c.bias ? &bias : nullptr;
+        std::vector<float> xa = x;  // |x| keeping the NaN padding (never read)
+        for (float& v : xa) v = std::fabs(v);
+        const std::vector<float> exact = reference_dense(c, x, w, b, c.act);
+        const std::vector<float> mag = reference_dense(c, xa, abs_of(w), nullptr, Activation::None);
+        const std::vector<float> on_rounded =
+            reference_dense(c, rounded(x, precision), rounded(w, precision), b, c.act);
+        const std::vector<float> y = run_dense_tensor_core(c, x, w, bias, precision);
+        size_t distinguishing = 0;
+        for (size_t i = 0; i < y.size(); ++i) {
+            const double s = mag[i];
+            const double extra = std::fabs(b ? bias[i % c.out] : 0.0f);
+            const double accumulation =
+                2.0 * kred * u32 * s + 4.0 * u32 * (std::fabs(on_rounded[i]) + extra);
+            const double rounding =
+                (2 * u + u * u) * s + eta * (1 + u) * kred * 2.0 + kred * eta * eta;
+            ASSERT_TRUE(std::isfinite(y[i])) << "element " << i << " not written";
+            ASSERT_LE(std::fabs(double(y[i]) - on_rounded[i]), accumulation)
+                << "element " << i << " vs the reference on rounded operands";
+            ASSERT_LE(std::fabs(double(y[i]) - exact[i]), accumulation + rounding)
+                << "element " << i << " vs the exact reference";
+            distinguishing += std::fabs(double(on_rounded[i]) - exact[i]) > accumulation;
+        }
+        if (kred < 100) {
+            EXPECT_GT(distinguishing, 0u);
+        }
+        EXPECT_EQ(std::memcmp(y.data(), run_dense_tensor_core(c, x, w, bias, precision).data(),
+                              y.size() * sizeof(float)),
+                  0);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, DenseTensorCore,
                          ::testing::Values(Precision::Tf32, Precision::Bf16, Precision::Fp16),
                          [](const ::testing::TestParamInfo<Precision>& i) {
                              return std::string(precision_name(i.param));

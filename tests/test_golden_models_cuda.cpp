@@ -6,9 +6,9 @@
 // The executor's --precision: the host backends refuse the tensor-core formats, and
 // on CUDA zoo goldens run at tf32, bf16 and fp16 (their convolutions and transposed
 // convolutions on the tensor cores, kernels/cuda/conv_tensor_core.cu, whose error
-// bounds per element are derived and tested in test_conv_tensor_core_cuda): SegNet
-// and Dilation here, FCN-8s (three conv_transpose layers) in
-// ConvTransposeTakesTensorCorePath. Here the whole models are held to
+// bounds per element are derived and tested in test_conv_tensor_core_cuda): SegNet,
+// Dilation and the cell-patch classifier (its dense head too) here, FCN-8s (three
+// conv_transpose layers) in ConvTransposeTakesTensorCorePath. Here the whole models are held to
 // 16 unit roundoffs of the format (relative max-norm): not a derived bound (errors
 // compound through layers) but a sanity bound with a margin (the measured errors,
 // README's table, are within about 5 unit roundoffs); they must differ from the fp32 run
@@ -55,7 +55,7 @@ TEST(GoldenModelsCuda, TensorCorePrecisions) {
     std::string why;
     if (!cuda_usable(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
     for (const auto& c : test::golden_cases()) {
-        if (c.name != "zoo_segnet" && c.name != "zoo_dilation") continue;
+        if (c.name != "zoo_segnet" && c.name != "zoo_dilation" && c.name != "zoo_cellpatch") continue;
         const Model model = load_model(c.dir + "/model.json");
         std::map<std::string, Tensor> inputs;
         for (const std::string& in : c.inputs) inputs[in] = read_npy(c.dir + "/input_" + in + ".npy");

@@ -92,6 +92,11 @@ struct TcFormat<__nv_bfloat16> {
     static __device__ __nv_bfloat16 convert(float v) { return __float2bfloat16(v); }
 };
 
+// Conv: conv2d. Transposed: conv_transpose2d's gather. Dense: B = x^T, pixel p =
+// batch item p (x[p * x_bs + r]), y[p * y_bs + m]; batch = groups = 1, ow = 1.
+enum class TcMode { Conv, Transposed, Dense };
+constexpr TcMode kConv = TcMode::Conv, kTransposed = TcMode::Transposed, kDense = TcMode::Dense;
+
 struct TcConvArgs {
     const float* x;     // (N, C, H, W), batch items x_bs apart
     const void* w;      // packed: (groups, kg, kred_padded) of the element type
@@ -109,8 +114,8 @@ struct TcConvArgs {
 };
 
 // Launch: block (kTcThreads), grid (ceil(ohw / 64), ceil(kg / 64), min(N*groups, 65535)).
-// Transposed: conv_transpose2d's gather (see the header comment at the top).
-template <class T, bool Transposed>
+// Mode: which GEMM's B is gathered (see the header comment at the top).
+template <class T, TcMode Mode>
 __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcConvArgs a) {
     using F = TcFormat<T>;
     __shared__ __align__(32) T As[2][kTcBM][kTcLda];
@@ -133,6 +138,7 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
     const int b_oy = b_pix / a.ow, b_ox = b_pix - (b_pix / a.ow) * a.ow;
     // conv: iy = iy0 + ky*dh. Transposed: iy*sh = iy0 - ky*dh, a tap only where
     // that is a multiple of sh (and likewise along x).
+    constexpr bool Transposed = Mode == kTransposed;
     const int iy0 = Transposed ? b_oy + a.pt : b_oy * a.sh - a.pt;
     const int ix0 = Transposed ? b_ox + a.pl : b_ox * a.sw - a.pl;
 
@@ -154,6 +160,13 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
 #pragma unroll
             for (int j = 0; j < 8; ++j) a_reg[j] = a_row_ok ? wrow[k0 + a_k + j] : zero;
             const int kr0 = k0 + b_k;
+            if (Mode == kDense) {
+                const float* xr = a.x + static_cast<int64_t>(b_pix) * a.x_bs + kr0;
+#pragma unroll
+                for (int j = 0; j < 8; ++j)
+                    b_reg[j] = b_pix_ok && kr0 + j < a.kred ? __ldg(xr + j) : 0.0f;
+                return;
+            }
             int ci = kr0 / khkw;
             const int rem = kr0 - ci * khkw;
             int ky = rem / a.kw;
@@ -239,7 +252,13 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
         __syncthreads();
         const int col = tid % kTcBN;
         const int p = p0 + col;
-        if (p < a.ohw) {
+        if (Mode == kDense && p < a.ohw) {
+            for (int r = tid / kTcBN; r < kTcBM && m0 + r < a.kg; r += kTcThreads / kTcBN) {
+                const int m = m0 + r;
+                const float v = Cs[r][col] + (a.bias ? __ldg(a.bias + m) : 0.0f);
+                a.y[static_cast<int64_t>(p) * a.y_bs + m] = apply_activation(v, a.act);
+            }
+        } else if (p < a.ohw) {
             float* yg = a.y + n * a.y_bs + g * a.kg * static_cast<int64_t>(a.ohw);
             const float* rg =
                 a.res ? a.res + n * a.res_bs + g * a.kg * static_cast<int64_t>(a.ohw) : nullptr;
@@ -368,14 +387,17 @@ std::shared_ptr<const TensorCoreConvWeights> pack_weights(
     return p;
 }
 
-void launch(const TcConvArgs& a, Precision precision, bool transposed, cudaStream_t stream) {
+void launch(const TcConvArgs& a, Precision precision, TcMode mode, cudaStream_t stream) {
     const dim3 grid = conv2d_tensor_core_grid(a);
 #define FCNRT_TC_LAUNCH(T, NAME)                                                         \
-    if (transposed) {                                                                    \
-        conv2d_tensor_core_gemm<T, true><<<grid, kTcThreads, 0, stream>>>(a);            \
+    if (mode == kTransposed) {                                                           \
+        conv2d_tensor_core_gemm<T, kTransposed><<<grid, kTcThreads, 0, stream>>>(a);     \
         check_launch("conv2d_tensor_core_gemm<" NAME ", transposed>");                   \
+    } else if (mode == kDense) {                                                         \
+        conv2d_tensor_core_gemm<T, kDense><<<grid, kTcThreads, 0, stream>>>(a);          \
+        check_launch("conv2d_tensor_core_gemm<" NAME ", dense>");                        \
     } else {                                                                             \
-        conv2d_tensor_core_gemm<T, false><<<grid, kTcThreads, 0, stream>>>(a);           \
+        conv2d_tensor_core_gemm<T, kConv><<<grid, kTcThreads, 0, stream>>>(a);           \
         check_launch("conv2d_tensor_core_gemm<" NAME ">");                               \
     }
     switch (precision) {
@@ -437,7 +459,7 @@ void conv_transpose2d_tensor_core(const View& x, const View& weight,
                                   const TensorCoreConvWeights& packed, const float* bias,
                                   const View& y, const ConvTranspose2dParams& p,
                                   cudaStream_t stream) {
-    require(packed.transposed, "weights packed for conv, not conv_transpose");
+    require(packed.transposed && !packed.dense, "weights not packed for conv_transpose");
     require(x.dtype == DType::F32 && y.dtype == DType::F32, "float32 tensors only");
     require(x.n == y.n, "x and y batch sizes differ");
     require(x.batch_stride >= x.chw() && y.batch_stride >= y.chw(), "batch stride too small");
@@ -466,7 +488,7 @@ void conv_transpose2d_tensor_core(const View& x, const View& weight,
     a.dh = p.dilation[0];
     a.dw = p.dilation[1];
     a.act = p.act;
-    launch(a, packed.precision, true, stream);
+    launch(a, packed.precision, kTransposed, stream);
 }
 
 void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvWeights& packed,
@@ -475,7 +497,7 @@ void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvW
     require(x.dtype == DType::F32 && y.dtype == DType::F32, "float32 tensors only");
     require(x.n == y.n, "x and y batch sizes differ");
     require(x.batch_stride >= x.chw() && y.batch_stride >= y.chw(), "batch stride too small");
-    require(!packed.transposed, "weights packed for conv_transpose, not conv");
+    require(!packed.transposed && !packed.dense, "weights packed for conv_transpose or dense");
     require(p.groups == packed.groups && weight.n == y.c && weight.c == x.c / p.groups &&
                 x.c % p.groups == 0 && packed.kg * p.groups == y.c && packed.cg == weight.c &&
                 packed.kh == weight.h && packed.kw == weight.w,
@@ -507,7 +529,51 @@ void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvW
     a.dh = p.dilation[0];
     a.dw = p.dilation[1];
     a.act = p.act;
-    launch(a, packed.precision, false, stream);
+    launch(a, packed.precision, kConv, stream);
+}
+
+std::shared_ptr<const TensorCoreConvWeights> pack_dense_weights_tensor_core(const View& weight,
+                                                                           Precision precision) {
+    require(weight.dtype == DType::F32 && weight.contiguous(), "weight must be contiguous float32");
+    auto p = pack_weights(make_view(weight.data, DType::F32, weight.n, weight.chw(), 1, 1), 1,
+                          precision, false);
+    auto d = std::make_shared<TensorCoreConvWeights>(*p);
+    d->dense = true;
+    return d;
+}
+
+void dense_tensor_core(const View& x, const TensorCoreConvWeights& packed, const float* bias,
+                       const View& y, ActivationParams act, cudaStream_t stream) {
+    require(packed.dense, "weights not packed for dense");
+    require(x.dtype == DType::F32 && y.dtype == DType::F32, "float32 tensors only");
+    require(x.n == y.n, "x and y batch sizes differ");
+    require(x.batch_stride >= x.chw() && y.batch_stride >= y.chw(), "batch stride too small");
+    require(x.chw() == packed.kred && y.chw() == packed.kg, "x, y and the weight do not match");
+    require(x.n < kMaxInt32 && (packed.kg + kTcBM - 1) / kTcBM <= kMaxGridY, "too large");
+    if (y.numel() == 0) return;
+    TcConvArgs a{};
+    a.x = x.f32();
+    a.w = packed.data.get();
+    a.bias = bias;
+    a.y = y.f32();
+    a.res = nullptr;
+    a.x_bs = x.batch_stride;
+    a.y_bs = y.batch_stride;
+    a.res_bs = 0;
+    a.batch = 1;
+    a.groups = 1;
+    a.h = a.w_in = 1;
+    a.cg = packed.cg;
+    a.kg = packed.kg;
+    a.kh = a.kw = a.sh = a.sw = a.dh = a.dw = 1;
+    a.pt = a.pl = 0;
+    a.oh = static_cast<int>(x.n);
+    a.ow = 1;
+    a.ohw = static_cast<int>(x.n);
+    a.kred = packed.kred;
+    a.kred_padded = packed.kred_padded;
+    a.act = act;
+    launch(a, packed.precision, kDense, stream);
 }
 
 }  // namespace fcnrt::cuda

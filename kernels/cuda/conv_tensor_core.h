@@ -27,6 +27,7 @@ namespace fcnrt::cuda {
 struct TensorCoreConvWeights {
     Precision precision = Precision::Tf32;
     bool transposed = false;  // packed by pack_conv_transpose2d_weights_tensor_core
+    bool dense = false;       // packed by pack_dense_weights_tensor_core (kg = out, kred = F)
     std::shared_ptr<void> data;  // device memory, freed with the last holder
     int groups = 1, kg = 0, cg = 0, kh = 0, kw = 0;
     int kred = 0;  // cg * kh * kw
@@ -66,5 +67,14 @@ void conv_transpose2d_tensor_core(const View& x, const View& weight,
                                   const TensorCoreConvWeights& packed, const float* bias,
                                   const View& y, const ConvTranspose2dParams& p,
                                   cudaStream_t stream);
+
+// dense on the tensor cores, with cuda::dense's contract (x read as [N, F], F =
+// C*H*W of the view; weight [out, F]; bias [out] or nullptr; y [N, out]): the same
+// kernel with the batch items as its pixel columns, Y^T [out, N] = W [out, F] x
+// X^T [F, N]. The packing is conv's for a [out, F, 1, 1] weight.
+std::shared_ptr<const TensorCoreConvWeights> pack_dense_weights_tensor_core(const View& weight,
+                                                                           Precision precision);
+void dense_tensor_core(const View& x, const TensorCoreConvWeights& packed, const float* bias,
+                       const View& y, ActivationParams act, cudaStream_t stream);
 
 }  // namespace fcnrt::cuda
