@@ -6,6 +6,16 @@
 // row r = (ci*kh + ky)*kw + kx of X_g holding, for output pixel p = oy*OW + ox,
 // x[n, g*Cg + ci, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] (zero in the padding).
 //
+// Two more gathers of B share the kernel (template parameter Mode):
+//   Transposed (conv_transpose2d, output-stationary as conv.cu's): row r of X_g holds
+//     x[n, g*Cg + ci, iy, ix] where iy*sh == oy + pt - ky*dh and ix*sw == ox + pl -
+//     kx*dw, zero where those are not whole numbers inside the input. All kh*kw taps
+//     are multiplied, the off-lattice ones by zero: about sh*sw times the products
+//     needed (a phase decomposition would skip them; not done yet). W_g's row m is
+//     output channel g*Kg + m, from the weight [C, Kg, kh, kw] transposed at packing.
+//   Dense: one plane, pixel p = batch item p, row r = feature r: X [F, N] = x^T read
+//     through x's batch stride, y[p * y_bs + m] written directly.
+//
 // Tiling: a block of kTcThreads = 128 threads (4 warps) computes a kTcBM x kTcBN
 // (64 channels x 64 pixels) tile of Y_g, walking Kred in stages of kTcBK = 16.
 // Warp w owns the 32 x 32 sub-tile at channels (w / 2)*32, pixels (w % 2)*32: 2 x 2
