@@ -73,9 +73,10 @@ TEST(GoldenModelsCuda, TensorCorePrecisions) {
 }
 
 // FCN-8s's three conv_transpose layers (strides 2, 2 and 8) take the tensor-core
-// path: the same model with their CUDA prepare removed (so they run
-// cuda::conv_transpose2d in fp32) gives a different result at each format, and
-// both stay within the golden's sanity bound.
+// path: at each format the model stays within the golden's sanity bound, and at
+// tf32 (prepare packs alike for every format; one run each, the emulation being
+// slow) the same model with their CUDA prepare removed, so that they run
+// cuda::conv_transpose2d in fp32, gives a different result.
 TEST(GoldenModelsCuda, ConvTransposeTakesTensorCorePath) {
     std::string why;
     if (!cuda_usable(&why)) GTEST_SKIP() << "no usable CUDA device: " << why;
@@ -99,9 +100,10 @@ TEST(GoldenModelsCuda, ConvTransposeTakesTensorCorePath) {
     for (Precision p : {Precision::Tf32, Precision::Bf16, Precision::Fp16}) {
         SCOPED_TRACE(precision_name(p));
         const Tensor tc = Executor(model, select_backend("cuda", nullptr), p).run(inputs)[0];
+        EXPECT_LE(test::relative_max_error(tc, expected), 16 * precision_unit_roundoff(p));
+        if (p != Precision::Tf32) continue;
         const Tensor mixed = Executor(fp32_transposed, select_backend("cuda", nullptr), p).run(inputs)[0];
         EXPECT_GT(test::relative_max_error(tc, mixed), 0.0) << "conv_transpose ran in fp32";
-        EXPECT_LE(test::relative_max_error(tc, expected), 16 * precision_unit_roundoff(p));
         EXPECT_LE(test::relative_max_error(mixed, expected), 16 * precision_unit_roundoff(p));
     }
 }
