@@ -30,6 +30,17 @@
 // Dilation: conv2d_3x3_*_dil16_pad16 has the same shapes as its _dil1_pad1 twin; their
 // GFLOPS ratio is the dilation penalty (the implicit GEMM aims at >= 0.7).
 //
+// Precisions: --precisions=LIST (comma-separated of fp32, tf32, bf16, fp16; default all
+// four). fp32 is the suite as above ("suite/<name>", cuda::conv2d and
+// cuda::conv_transpose2d). Each tensor-core format adds, for every conv and
+// conv_transpose case of the suite, "suite-<precision>/<name>": the tensor-core kernel
+// (kernels/cuda/conv_tensor_core.h), its weights rounded and packed once per set in the
+// untimed warm-up, as the executor packs them at load. Depthwise cases have no
+// tensor-core kernel (the executor runs them in fp32) and are not repeated. The
+// "suite-" prefix keeps them out of bench/run_kernel_suite.sh's "^suite/" runs and its
+// PyTorch comparison; tools/gpu-check.sh runs them in its every-kernel step. Their
+// "bytes" counter counts the float32 tensors (a packed bf16/fp16 weight is half that).
+//
 // Without a usable device the binary prints "no usable CUDA device: <reason>" and exits 0.
 // Run: bench_cuda_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // The suite alone: bench/run_kernel_suite.sh BUILD_DIR cuda OUT_DIR.
@@ -41,6 +52,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -51,6 +63,7 @@
 #include "bench/kernel_suite.h"
 #include "kernels/cuda/concat.h"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_tensor_core.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/dense.h"
 #include "kernels/cuda/elementwise.h"
@@ -498,6 +511,79 @@ void bm_roof_sgemm_cublas(benchmark::State& state) {
 
 // ---- the kernel suite (bench/kernel_suite.json) ----
 
+std::vector<fcnrt::Precision> g_precisions = {fcnrt::Precision::Fp32, fcnrt::Precision::Tf32,
+                                              fcnrt::Precision::Bf16, fcnrt::Precision::Fp16};
+
+// The packed weights of each set's weight tensor (by its device address), packed on
+// the first call, which is in the untimed warm-up, outside any graph capture.
+using PackedCache = std::map<void*, std::shared_ptr<const fcnrt::cuda::TensorCoreConvWeights>>;
+
+// A suite conv or conv_transpose on the tensor cores at `precision`.
+void bm_suite_tensor_core(benchmark::State& state, const fcnrt::bench::SuiteCase& sc,
+                          fcnrt::Precision precision) {
+    using fcnrt::bench::SuiteOp;
+    const int64_t c = sc.c, k = sc.k, h = sc.h, o = sc.out_h;
+    auto cache = std::make_shared<PackedCache>();
+    std::vector<TensorSpec> specs;
+    Call call;
+    if (sc.op == SuiteOp::Conv2d) {
+        const fcnrt::Conv2dParams p = fcnrt::bench::suite_conv2d_params(sc);
+        specs = {f32(1, c, h, h), f32(k, c / sc.groups, sc.kernel, sc.kernel), f32(1, k, 1, 1),
+                 out_f32(1, k, o, o)};
+        call = [p, precision, cache](const Views& v, cudaStream_t s) {
+            auto& packed = (*cache)[v[1].data];
+            if (!packed) packed = fcnrt::cuda::pack_conv2d_weights_tensor_core(v[1], p.groups, precision);
+            fcnrt::cuda::conv2d_tensor_core(v[0], v[1], *packed, v[2].f32(), v[3], p, s);
+        };
+    } else {
+        const fcnrt::ConvTranspose2dParams p = fcnrt::bench::suite_conv_transpose2d_params(sc);
+        specs = {f32(1, c, h, h), f32(c, k / sc.groups, sc.kernel, sc.kernel), f32(1, k, 1, 1),
+                 out_f32(1, k, o, o)};
+        call = [p, precision, cache](const Views& v, cudaStream_t s) {
+            auto& packed = (*cache)[v[1].data];
+            if (!packed)
+                packed = fcnrt::cuda::pack_conv_transpose2d_weights_tensor_core(v[1], p.groups, precision);
+            fcnrt::cuda::conv_transpose2d_tensor_core(v[0], v[1], *packed, v[2].f32(), v[3], p, s);
+        };
+    }
+    run_cuda_benchmark(state, specs, sc.macs, call, sc.bytes);
+}
+
+// Whether a suite case has a tensor-core variant: conv and conv_transpose, not depthwise.
+bool suite_has_tensor_core(const fcnrt::bench::SuiteCase& sc) {
+    using fcnrt::bench::SuiteOp;
+    if (sc.op != SuiteOp::Conv2d && sc.op != SuiteOp::ConvTranspose2d) return false;
+    return !(sc.groups > 1 && sc.c == sc.groups && sc.k == sc.groups);
+}
+
+// Takes --precisions=LIST out of argv; false (with a message) on a bad list.
+bool take_precisions_flag(int* argc, char** argv) {
+    const std::string flag = "--precisions=";
+    int out = 1;
+    for (int i = 1; i < *argc; ++i) {
+        const std::string a = argv[i];
+        if (a.compare(0, flag.size(), flag) != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        g_precisions.clear();
+        std::string list = a.substr(flag.size());
+        size_t start = 0;
+        while (start <= list.size()) {
+            const size_t comma = std::min(list.find(',', start), list.size());
+            fcnrt::Precision p;
+            if (!fcnrt::parse_precision(list.substr(start, comma - start), &p)) {
+                std::fprintf(stderr, "bench_cuda_kernels: error: bad precision in %s\n", a.c_str());
+                return false;
+            }
+            g_precisions.push_back(p);
+            start = comma + 1;
+        }
+    }
+    *argc = out;
+    return true;
+}
+
 void bm_suite(benchmark::State& state, const fcnrt::bench::SuiteCase& sc) {
     using fcnrt::bench::SuiteOp;
     const int64_t c = sc.c, k = sc.k, h = sc.h, o = sc.out_h;
@@ -577,8 +663,15 @@ void register_all(const std::vector<fcnrt::bench::SuiteCase>& suite) {
     // Roofs first: the share_of_roof of everything after uses them.
     reg("roof/copy_d2d", bm_roof_copy_d2d);
     reg("roof/sgemm_cublas", bm_roof_sgemm_cublas);
-    for (const fcnrt::bench::SuiteCase& sc : suite) {
-        reg("suite/" + sc.name, [sc](S& s) { bm_suite(s, sc); });
+    for (fcnrt::Precision precision : g_precisions) {
+        for (const fcnrt::bench::SuiteCase& sc : suite) {
+            if (precision == fcnrt::Precision::Fp32) {
+                reg("suite/" + sc.name, [sc](S& s) { bm_suite(s, sc); });
+            } else if (suite_has_tensor_core(sc)) {
+                reg(std::string("suite-") + fcnrt::precision_name(precision) + "/" + sc.name,
+                    [sc, precision](S& s) { bm_suite_tensor_core(s, sc, precision); });
+            }
+        }
     }
 
     // conv2d: name, C, K, HxW, kernel, stride, pad, dilation, groups
@@ -657,6 +750,7 @@ int main(int argc, char** argv) {
     // reported on any machine.
     const fcnrt::bench::SuiteOptions suite_options = fcnrt::bench::take_suite_flags(&argc, argv);
     const std::string suite_file = fcnrt::bench::suite_path(suite_options, FCNRT_KERNEL_SUITE);
+    if (!take_precisions_flag(&argc, argv)) return 1;
     std::vector<fcnrt::bench::SuiteCase> suite;
     try {
         suite = fcnrt::bench::load_suite(suite_file);

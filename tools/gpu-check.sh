@@ -272,8 +272,11 @@ run() {
         for bin in "$dev"/bin/bench_*cuda*; do
             [ -x "$bin" ] || continue
             name=$(basename "$bin")
-            run_step "$name (every kernel)" 200 "$work/$name.log" "$bin" \
-                '--benchmark_filter=-^(suite|roof)/' --benchmark_format=json \
+            # The suite's conv and conv_transpose cases at each tensor-core format
+            # ("suite-<precision>/...") run here, not in the suite's PyTorch comparison.
+            run_step "$name (every kernel)" 400 "$work/$name.log" "$bin" \
+                '--benchmark_filter=-^(suite|roof)/' --precisions=fp32,tf32,bf16,fp16 \
+                --benchmark_format=json \
                 --benchmark_out="$work/$name-all.json" --benchmark_out_format=json
         done
         run_step "kernel suite vs PyTorch" 420 "$work/kernel-suite.log" \

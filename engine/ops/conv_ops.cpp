@@ -75,7 +75,8 @@ void run_cpu_dense(const KernelArgs& a) {
 // CUDA conv at tf32, bf16 or fp16: the weights rounded and packed once for the
 // tensor-core kernel (kernels/cuda/conv_tensor_core.h). At fp32, and for depthwise
 // convolutions at any precision, nothing is prepared and cuda::conv2d runs.
-// conv_transpose and dense have no tensor-core kernel yet: they run in fp32.
+// conv_transpose likewise (cuda::conv_transpose2d at fp32 and when depthwise);
+// dense runs the same kernel as a GEMM over the batch (cuda::dense at fp32).
 std::shared_ptr<const void> prepare_cuda_conv(const OpParams& p, const std::vector<View>& w,
                                               Precision precision) {
     const int groups = params_as<ConvOp>(p).k.groups;
@@ -91,6 +92,36 @@ void run_cuda_conv(const KernelArgs& a) {
                              *static_cast<const cuda::TensorCoreConvWeights*>(a.prepared),
                              optional_f32(a.weights[1]), a.outputs[0], k,
                              static_cast<cudaStream_t>(a.stream));
+}
+
+std::shared_ptr<const void> prepare_cuda_conv_transpose(const OpParams& p, const std::vector<View>& w,
+                                                        Precision precision) {
+    const int groups = params_as<ConvTransposeOp>(p).k.groups;
+    if (precision == Precision::Fp32 || !cuda::conv_transpose2d_tensor_core_applies(w[0], groups))
+        return nullptr;
+    return cuda::pack_conv_transpose2d_weights_tensor_core(w[0], groups, precision);
+}
+
+void run_cuda_conv_transpose(const KernelArgs& a) {
+    if (!a.prepared) return run_conv_transpose<cuda::conv_transpose2d>(a);
+    cuda::conv_transpose2d_tensor_core(a.inputs[0], a.weights[0],
+                                       *static_cast<const cuda::TensorCoreConvWeights*>(a.prepared),
+                                       optional_f32(a.weights[1]), a.outputs[0],
+                                       params_as<ConvTransposeOp>(*a.params).k,
+                                       static_cast<cudaStream_t>(a.stream));
+}
+
+std::shared_ptr<const void> prepare_cuda_dense(const OpParams&, const std::vector<View>& w,
+                                               Precision precision) {
+    if (precision == Precision::Fp32) return nullptr;
+    return cuda::pack_dense_weights_tensor_core(w[0], precision);
+}
+
+void run_cuda_dense(const KernelArgs& a) {
+    if (!a.prepared) return run_dense<cuda::dense>(a);
+    cuda::dense_tensor_core(a.inputs[0], *static_cast<const cuda::TensorCoreConvWeights*>(a.prepared),
+                            optional_f32(a.weights[1]), a.outputs[0], params_as<DenseOp>(*a.params).act,
+                            static_cast<cudaStream_t>(a.stream));
 }
 #endif
 
@@ -242,8 +273,11 @@ OpDef conv_transpose_def() {
         return m;
     };
     set_kernels(d, run_conv_transpose<reference::conv_transpose2d>, run_cpu_conv_transpose,
-                FCNRT_CUDA_KERNEL(run_conv_transpose<cuda::conv_transpose2d>));
+                FCNRT_CUDA_KERNEL(run_cuda_conv_transpose));
     d.prepare[int(BackendKind::Cpu)] = prepare_cpu_conv_transpose;
+#ifdef FCNRT_WITH_CUDA
+    d.prepare[int(BackendKind::Cuda)] = prepare_cuda_conv_transpose;
+#endif
     return d;
 }
 
@@ -281,8 +315,11 @@ OpDef dense_def() {
         m.kind = SpatialMap::Kind::Global;
         return m;
     };
-    set_kernels(d, run_dense<reference::dense>, run_cpu_dense, FCNRT_CUDA_KERNEL(run_dense<cuda::dense>));
+    set_kernels(d, run_dense<reference::dense>, run_cpu_dense, FCNRT_CUDA_KERNEL(run_cuda_dense));
     d.prepare[int(BackendKind::Cpu)] = prepare_cpu_dense;
+#ifdef FCNRT_WITH_CUDA
+    d.prepare[int(BackendKind::Cuda)] = prepare_cuda_dense;
+#endif
     return d;
 }
 

@@ -6,6 +6,16 @@
 // row r = (ci*kh + ky)*kw + kx of X_g holding, for output pixel p = oy*OW + ox,
 // x[n, g*Cg + ci, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] (zero in the padding).
 //
+// Two more gathers of B share the kernel (template parameter Mode):
+//   Transposed (conv_transpose2d, output-stationary as conv.cu's): row r of X_g holds
+//     x[n, g*Cg + ci, iy, ix] where iy*sh == oy + pt - ky*dh and ix*sw == ox + pl -
+//     kx*dw, zero where those are not whole numbers inside the input. All kh*kw taps
+//     are multiplied, the off-lattice ones by zero: about sh*sw times the products
+//     needed (a phase decomposition would skip them; not done yet). W_g's row m is
+//     output channel g*Kg + m, from the weight [C, Kg, kh, kw] transposed at packing.
+//   Dense: one plane, pixel p = batch item p, row r = feature r: X [F, N] = x^T read
+//     through x's batch stride, y[p * y_bs + m] written directly.
+//
 // Tiling: a block of kTcThreads = 128 threads (4 warps) computes a kTcBM x kTcBN
 // (64 channels x 64 pixels) tile of Y_g, walking Kred in stages of kTcBK = 16.
 // Warp w owns the 32 x 32 sub-tile at channels (w / 2)*32, pixels (w % 2)*32: 2 x 2
@@ -92,6 +102,11 @@ struct TcFormat<__nv_bfloat16> {
     static __device__ __nv_bfloat16 convert(float v) { return __float2bfloat16(v); }
 };
 
+// Conv: conv2d. Transposed: conv_transpose2d's gather. Dense: B = x^T, pixel p =
+// batch item p (x[p * x_bs + r]), y[p * y_bs + m]; batch = groups = 1, ow = 1.
+enum class TcMode { Conv, Transposed, Dense };
+constexpr TcMode kConv = TcMode::Conv, kTransposed = TcMode::Transposed, kDense = TcMode::Dense;
+
 struct TcConvArgs {
     const float* x;     // (N, C, H, W), batch items x_bs apart
     const void* w;      // packed: (groups, kg, kred_padded) of the element type
@@ -109,7 +124,8 @@ struct TcConvArgs {
 };
 
 // Launch: block (kTcThreads), grid (ceil(ohw / 64), ceil(kg / 64), min(N*groups, 65535)).
-template <class T>
+// Mode: which GEMM's B is gathered (see the header comment at the top).
+template <class T, TcMode Mode>
 __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcConvArgs a) {
     using F = TcFormat<T>;
     __shared__ __align__(32) T As[2][kTcBM][kTcLda];
@@ -130,7 +146,11 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
     const int b_pix = p0 + b_p;
     const bool b_pix_ok = b_pix < a.ohw;
     const int b_oy = b_pix / a.ow, b_ox = b_pix - (b_pix / a.ow) * a.ow;
-    const int iy0 = b_oy * a.sh - a.pt, ix0 = b_ox * a.sw - a.pl;
+    // conv: iy = iy0 + ky*dh. Transposed: iy*sh = iy0 - ky*dh, a tap only where
+    // that is a multiple of sh (and likewise along x).
+    constexpr bool Transposed = Mode == kTransposed;
+    const int iy0 = Transposed ? b_oy + a.pt : b_oy * a.sh - a.pt;
+    const int ix0 = Transposed ? b_ox + a.pl : b_ox * a.sw - a.pl;
 
     const T* w = static_cast<const T*>(a.w);
     const int64_t planes = static_cast<int64_t>(a.batch) * a.groups;
@@ -150,16 +170,32 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
 #pragma unroll
             for (int j = 0; j < 8; ++j) a_reg[j] = a_row_ok ? wrow[k0 + a_k + j] : zero;
             const int kr0 = k0 + b_k;
+            if (Mode == kDense) {
+                const float* xr = a.x + static_cast<int64_t>(b_pix) * a.x_bs + kr0;
+#pragma unroll
+                for (int j = 0; j < 8; ++j)
+                    b_reg[j] = b_pix_ok && kr0 + j < a.kred ? __ldg(xr + j) : 0.0f;
+                return;
+            }
             int ci = kr0 / khkw;
             const int rem = kr0 - ci * khkw;
             int ky = rem / a.kw;
             int kx = rem - ky * a.kw;
 #pragma unroll
             for (int j = 0; j < 8; ++j) {
-                const int iy = iy0 + ky * a.dh;
-                const int ix = ix0 + kx * a.dw;
-                const bool ok =
-                    b_pix_ok && (kr0 + j < a.kred) && iy >= 0 && iy < a.h && ix >= 0 && ix < a.w_in;
+                int iy, ix;
+                bool ok = b_pix_ok && (kr0 + j < a.kred);
+                if (Transposed) {
+                    const int ty = iy0 - ky * a.dh, tx = ix0 - kx * a.dw;
+                    iy = ty / a.sh;
+                    ix = tx / a.sw;
+                    ok = ok && ty >= 0 && tx >= 0 && iy * a.sh == ty && ix * a.sw == tx;
+                } else {
+                    iy = iy0 + ky * a.dh;
+                    ix = ix0 + kx * a.dw;
+                    ok = ok && iy >= 0 && ix >= 0;
+                }
+                ok = ok && iy < a.h && ix < a.w_in;
                 b_reg[j] = ok ? __ldg(xg + ci * hw + (iy * a.w_in + ix)) : 0.0f;
                 if (++kx == a.kw) {
                     kx = 0;
@@ -226,7 +262,13 @@ __global__ void __launch_bounds__(kTcThreads) conv2d_tensor_core_gemm(const TcCo
         __syncthreads();
         const int col = tid % kTcBN;
         const int p = p0 + col;
-        if (p < a.ohw) {
+        if (Mode == kDense && p < a.ohw) {
+            for (int r = tid / kTcBN; r < kTcBM && m0 + r < a.kg; r += kTcThreads / kTcBN) {
+                const int m = m0 + r;
+                const float v = Cs[r][col] + (a.bias ? __ldg(a.bias + m) : 0.0f);
+                a.y[static_cast<int64_t>(p) * a.y_bs + m] = apply_activation(v, a.act);
+            }
+        } else if (p < a.ohw) {
             float* yg = a.y + n * a.y_bs + g * a.kg * static_cast<int64_t>(a.ohw);
             const float* rg =
                 a.res ? a.res + n * a.res_bs + g * a.kg * static_cast<int64_t>(a.ohw) : nullptr;
@@ -306,19 +348,25 @@ bool conv2d_tensor_core_applies(const View& weight, int groups) {
     return !(weight.c == 1 && groups > 1 && weight.n == groups);
 }
 
-std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(const View& weight,
-                                                                             int groups,
-                                                                             Precision precision) {
+namespace {
+
+// Both packings: `weight` read back to the host, `to_rows` (when set) rearranging
+// it into the [K, kred] rows of the GEMM, then rounded, packed and uploaded.
+std::shared_ptr<const TensorCoreConvWeights> pack_weights(
+    const View& weight, int groups, Precision precision, bool transposed) {
     require(precision != Precision::Fp32, "fp32 has no tensor-core packing");
     require(weight.dtype == DType::F32 && weight.contiguous(), "weight must be contiguous float32");
     require(groups >= 1 && weight.n % groups == 0, "weight channels not divisible by groups");
-    const int64_t kred = weight.c * weight.h * weight.w;
-    require(kred < kMaxInt32 / 2 && weight.n < kMaxInt32 / 2, "weight too large");
+    const int64_t kred = (transposed ? weight.n / groups : weight.c) * weight.h * weight.w;
+    require(kred < kMaxInt32 / 2 && weight.n < kMaxInt32 / 2 && weight.c < kMaxInt32 / 2,
+            "weight too large");
     auto p = std::make_shared<TensorCoreConvWeights>();
     p->precision = precision;
+    p->transposed = transposed;
     p->groups = groups;
-    p->kg = static_cast<int>(weight.n / groups);
-    p->cg = static_cast<int>(weight.c);
+    // conv: weight [K, Cg, kh, kw]; conv_transpose: weight [C, Kg, kh, kw].
+    p->kg = static_cast<int>(transposed ? weight.c : weight.n / groups);
+    p->cg = static_cast<int>(transposed ? weight.n / groups : weight.c);
     p->kh = static_cast<int>(weight.h);
     p->kw = static_cast<int>(weight.w);
     p->kred = static_cast<int>(kred);
@@ -329,6 +377,18 @@ std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(con
     std::vector<float> host(static_cast<size_t>(weight.numel()));
     CUDA_CHECK(
         cudaMemcpy(host.data(), weight.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    if (transposed) {
+        // Row g*kg + m, column (ci*kh + ky)*kw + kx = w[g*cg + ci, m, ky, kx].
+        const size_t khkw = static_cast<size_t>(p->kh) * p->kw;
+        std::vector<float> rows(host.size());
+        for (int g = 0; g < groups; ++g)
+            for (int m = 0; m < p->kg; ++m)
+                for (int ci = 0; ci < p->cg; ++ci)
+                    for (size_t t = 0; t < khkw; ++t)
+                        rows[((static_cast<size_t>(g) * p->kg + m) * p->cg + ci) * khkw + t] =
+                            host[((static_cast<size_t>(g) * p->cg + ci) * p->kg + m) * khkw + t];
+        host.swap(rows);
+    }
     switch (precision) {
         case Precision::Tf32: p->data = upload(pack_rows<float>(host, *p, to_float)); break;
         case Precision::Fp16: p->data = upload(pack_rows<__half>(host, *p, to_half)); break;
@@ -337,12 +397,117 @@ std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(con
     return p;
 }
 
+void launch(const TcConvArgs& a, Precision precision, TcMode mode, cudaStream_t stream) {
+    const dim3 grid = conv2d_tensor_core_grid(a);
+#define FCNRT_TC_LAUNCH(T, NAME)                                                         \
+    if (mode == kTransposed) {                                                           \
+        conv2d_tensor_core_gemm<T, kTransposed><<<grid, kTcThreads, 0, stream>>>(a);     \
+        check_launch("conv2d_tensor_core_gemm<" NAME ", transposed>");                   \
+    } else if (mode == kDense) {                                                         \
+        conv2d_tensor_core_gemm<T, kDense><<<grid, kTcThreads, 0, stream>>>(a);          \
+        check_launch("conv2d_tensor_core_gemm<" NAME ", dense>");                        \
+    } else {                                                                             \
+        conv2d_tensor_core_gemm<T, kConv><<<grid, kTcThreads, 0, stream>>>(a);           \
+        check_launch("conv2d_tensor_core_gemm<" NAME ">");                               \
+    }
+    switch (precision) {
+        case Precision::Tf32: FCNRT_TC_LAUNCH(float, "tf32") break;
+        case Precision::Fp16: FCNRT_TC_LAUNCH(__half, "fp16") break;
+        case Precision::Bf16: FCNRT_TC_LAUNCH(__nv_bfloat16, "bf16") break;
+        default: require(false, "fp32 weights are not packed for the tensor cores");
+    }
+#undef FCNRT_TC_LAUNCH
+}
+
+// The fields common to both ops.
+TcConvArgs base_args(const View& x, const TensorCoreConvWeights& packed, const float* bias,
+                     const View& y, const View& r) {
+    TcConvArgs a;
+    a.x = x.f32();
+    a.w = packed.data.get();
+    a.bias = bias;
+    a.y = y.f32();
+    a.res = r.data != nullptr ? r.f32() : nullptr;
+    a.x_bs = x.batch_stride;
+    a.y_bs = y.batch_stride;
+    a.res_bs = r.data != nullptr ? r.batch_stride : 0;
+    a.batch = static_cast<int>(x.n);
+    a.groups = packed.groups;
+    a.h = static_cast<int>(x.h);
+    a.w_in = static_cast<int>(x.w);
+    a.cg = packed.cg;
+    a.kg = packed.kg;
+    a.kh = packed.kh;
+    a.kw = packed.kw;
+    a.oh = static_cast<int>(y.h);
+    a.ow = static_cast<int>(y.w);
+    a.ohw = static_cast<int>(y.h * y.w);
+    a.kred = packed.kred;
+    a.kred_padded = packed.kred_padded;
+    return a;
+}
+
+}  // namespace
+
+std::shared_ptr<const TensorCoreConvWeights> pack_conv2d_weights_tensor_core(const View& weight,
+                                                                             int groups,
+                                                                             Precision precision) {
+    return pack_weights(weight, groups, precision, false);
+}
+
+bool conv_transpose2d_tensor_core_applies(const View& weight, int groups) {
+    // Depthwise (one input and one output channel per group): no GEMM to speak of.
+    return !(weight.c == 1 && groups > 1 && weight.n == groups);
+}
+
+std::shared_ptr<const TensorCoreConvWeights> pack_conv_transpose2d_weights_tensor_core(
+    const View& weight, int groups, Precision precision) {
+    return pack_weights(weight, groups, precision, true);
+}
+
+void conv_transpose2d_tensor_core(const View& x, const View& weight,
+                                  const TensorCoreConvWeights& packed, const float* bias,
+                                  const View& y, const ConvTranspose2dParams& p,
+                                  cudaStream_t stream) {
+    require(packed.transposed && !packed.dense, "weights not packed for conv_transpose");
+    require(x.dtype == DType::F32 && y.dtype == DType::F32, "float32 tensors only");
+    require(x.n == y.n, "x and y batch sizes differ");
+    require(x.batch_stride >= x.chw() && y.batch_stride >= y.chw(), "batch stride too small");
+    require(p.groups == packed.groups && weight.n == x.c && weight.c * p.groups == y.c &&
+                x.c % p.groups == 0 && packed.kg * p.groups == y.c &&
+                packed.cg * p.groups == x.c && packed.kh == weight.h && packed.kw == weight.w,
+            "weight, packed weight, x, y and groups do not match");
+    require(p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1,
+            "stride and dilation must be positive");
+    require(x.h * x.w < kMaxInt32 && y.h * y.w < kMaxInt32 && x.n < kMaxInt32,
+            "a plane of 2^31 or more elements is not supported");
+    // oy + pt - ky*dh stays inside int32.
+    require(y.h + p.pads[0] + weight.h * p.dilation[0] + 2 * kMaxTapOffset < kMaxInt32 &&
+                y.w + p.pads[1] + weight.w * p.dilation[1] + 2 * kMaxTapOffset < kMaxInt32 &&
+                small(p.pads[0]) && small(p.pads[1]) && small(p.stride[0]) &&
+                small(p.stride[1]) && small(p.dilation[0]) && small(p.dilation[1]),
+            "stride, dilation, pads or size too large");
+    require((y.c / p.groups + kTcBM - 1) / kTcBM <= kMaxGridY,
+            "too many output channels per group");
+    if (y.numel() == 0) return;
+    TcConvArgs a = base_args(x, packed, bias, y, View{});
+    a.sh = p.stride[0];
+    a.sw = p.stride[1];
+    a.pt = p.pads[0];
+    a.pl = p.pads[1];
+    a.dh = p.dilation[0];
+    a.dw = p.dilation[1];
+    a.act = p.act;
+    launch(a, packed.precision, kTransposed, stream);
+}
+
 void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvWeights& packed,
                         const float* bias, const View& y, const Conv2dParams& p,
                         cudaStream_t stream) {
     require(x.dtype == DType::F32 && y.dtype == DType::F32, "float32 tensors only");
     require(x.n == y.n, "x and y batch sizes differ");
     require(x.batch_stride >= x.chw() && y.batch_stride >= y.chw(), "batch stride too small");
+    require(!packed.transposed && !packed.dense, "weights packed for conv_transpose or dense");
     require(p.groups == packed.groups && weight.n == y.c && weight.c == x.c / p.groups &&
                 x.c % p.groups == 0 && packed.kg * p.groups == y.c && packed.cg == weight.c &&
                 packed.kh == weight.h && packed.kw == weight.w,
@@ -366,52 +531,59 @@ void conv2d_tensor_core(const View& x, const View& weight, const TensorCoreConvW
                 "residual must be float32 with y's dims");
     if (y.numel() == 0) return;
 
-    TcConvArgs a;
-    a.x = x.f32();
-    a.w = packed.data.get();
-    a.bias = bias;
-    a.y = y.f32();
-    a.res = r.data != nullptr ? r.f32() : nullptr;
-    a.x_bs = x.batch_stride;
-    a.y_bs = y.batch_stride;
-    a.res_bs = r.data != nullptr ? r.batch_stride : 0;
-    a.batch = static_cast<int>(x.n);
-    a.groups = p.groups;
-    a.h = static_cast<int>(x.h);
-    a.w_in = static_cast<int>(x.w);
-    a.cg = packed.cg;
-    a.kg = packed.kg;
-    a.kh = packed.kh;
-    a.kw = packed.kw;
+    TcConvArgs a = base_args(x, packed, bias, y, r);
     a.sh = p.stride[0];
     a.sw = p.stride[1];
     a.pt = p.pads[0];
     a.pl = p.pads[1];
     a.dh = p.dilation[0];
     a.dw = p.dilation[1];
-    a.oh = static_cast<int>(y.h);
-    a.ow = static_cast<int>(y.w);
-    a.ohw = static_cast<int>(y.h * y.w);
+    a.act = p.act;
+    launch(a, packed.precision, kConv, stream);
+}
+
+std::shared_ptr<const TensorCoreConvWeights> pack_dense_weights_tensor_core(const View& weight,
+                                                                           Precision precision) {
+    require(weight.dtype == DType::F32 && weight.contiguous(), "weight must be contiguous float32");
+    auto p = pack_weights(make_view(weight.data, DType::F32, weight.n, weight.chw(), 1, 1), 1,
+                          precision, false);
+    auto d = std::make_shared<TensorCoreConvWeights>(*p);
+    d->dense = true;
+    return d;
+}
+
+void dense_tensor_core(const View& x, const TensorCoreConvWeights& packed, const float* bias,
+                       const View& y, ActivationParams act, cudaStream_t stream) {
+    require(packed.dense, "weights not packed for dense");
+    require(x.dtype == DType::F32 && y.dtype == DType::F32, "float32 tensors only");
+    require(x.n == y.n, "x and y batch sizes differ");
+    require(x.batch_stride >= x.chw() && y.batch_stride >= y.chw(), "batch stride too small");
+    require(x.chw() == packed.kred && y.chw() == packed.kg, "x, y and the weight do not match");
+    require(x.n < kMaxInt32 && (packed.kg + kTcBM - 1) / kTcBM <= kMaxGridY, "too large");
+    if (y.numel() == 0) return;
+    TcConvArgs a{};
+    a.x = x.f32();
+    a.w = packed.data.get();
+    a.bias = bias;
+    a.y = y.f32();
+    a.res = nullptr;
+    a.x_bs = x.batch_stride;
+    a.y_bs = y.batch_stride;
+    a.res_bs = 0;
+    a.batch = 1;
+    a.groups = 1;
+    a.h = a.w_in = 1;
+    a.cg = packed.cg;
+    a.kg = packed.kg;
+    a.kh = a.kw = a.sh = a.sw = a.dh = a.dw = 1;
+    a.pt = a.pl = 0;
+    a.oh = static_cast<int>(x.n);
+    a.ow = 1;
+    a.ohw = static_cast<int>(x.n);
     a.kred = packed.kred;
     a.kred_padded = packed.kred_padded;
-    a.act = p.act;
-
-    const dim3 grid = conv2d_tensor_core_grid(a);
-    switch (packed.precision) {
-        case Precision::Tf32:
-            conv2d_tensor_core_gemm<float><<<grid, kTcThreads, 0, stream>>>(a);
-            check_launch("conv2d_tensor_core_gemm<tf32>");
-            break;
-        case Precision::Fp16:
-            conv2d_tensor_core_gemm<__half><<<grid, kTcThreads, 0, stream>>>(a);
-            check_launch("conv2d_tensor_core_gemm<fp16>");
-            break;
-        case Precision::Bf16:
-            conv2d_tensor_core_gemm<__nv_bfloat16><<<grid, kTcThreads, 0, stream>>>(a);
-            check_launch("conv2d_tensor_core_gemm<bf16>");
-            break;
-        default: require(false, "fp32 weights are not packed for the tensor cores");
-    }
+    a.act = act;
+    launch(a, packed.precision, kDense, stream);
 }
 
 }  // namespace fcnrt::cuda
