@@ -14,7 +14,6 @@ Usage: issue14_vs_onnxruntime.py FCNRT_BINARY WORK_DIR
 Exits 77 (ctest's skip) when onnx, onnxruntime or numpy is missing.
 """
 import os
-import subprocess
 import sys
 
 try:
@@ -22,6 +21,8 @@ try:
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
+
+    from fcnrt_vs_ort import run_and_compare
 except ImportError as e:  # the packages are optional: skip, saying why
     print(f"skipped: {e}", file=sys.stderr)
     sys.exit(77)
@@ -149,26 +150,10 @@ def main():
             names = [o.name for o in sess.get_outputs()]
             want = sess.run(None, {"x": x})
             for device in ["cpu", "cuda"]:
-                outs = [os.path.join(work, f"{tag}.{device}.{o}.npy") for o in names]
-                cmd = [fcnrt, "run", path, "--input", "x=" + os.path.join(work, tag + ".x.npy"), "--device", device,
-                       "--precision", "fp32"]  # exact: CUDA defaults to tf32
-                for o, f in zip(names, outs):
-                    cmd += ["--output", f"{o}={f}"]
-                r = subprocess.run(cmd, capture_output=True, text=True)
-                if r.returncode != 0:
-                    if device == "cuda" and "no usable CUDA device" in r.stderr:
-                        cuda_note = r.stderr.strip()
-                        continue
-                    failures.append(f"{tag} [{device}]: {r.stderr.strip()}")
-                    continue
-                for o, f, ref in zip(names, outs, want):
-                    got = np.load(f)
-                    scale = max(float(ref.max() - ref.min()), 1e-30)
-                    err = float(np.abs(got.astype(np.float64) - ref).max()) / scale if got.shape == ref.shape else None
-                    status = "ok" if err is not None and err <= 1e-5 else "FAIL"
-                    print(f"{tag} [{device}] {o}: shape {got.shape}, error {err} of the range: {status}")
-                    if status != "ok":
-                        failures.append(f"{tag} [{device}] {o}: shape {got.shape} vs {ref.shape}, error {err}")
+                found, note = run_and_compare(fcnrt, path, os.path.join(work, tag + ".x.npy"), names, want,
+                                              device, work, tag)
+                failures += found
+                cuda_note = note or cuda_note
     if cuda_note:
         print("note: CUDA device not checked:", cuda_note)
     if failures:

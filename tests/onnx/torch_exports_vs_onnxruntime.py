@@ -159,11 +159,6 @@ CUDA_CASES = {"act", "gelu_erf", "gelu_tanh", "pads", "pixel", "attention", "nor
 CUDA_ONLY_SIZES = {"deeplabv3_mobilenet": [(1, 17, 23)]}
 
 
-def max_error(got, ref):
-    scale = max(float(ref.max() - ref.min()), 1e-30)
-    return float(np.abs(got.astype(np.float64) - ref).max()) / scale if got.shape == ref.shape else None
-
-
 def imported_and_segmented(fcnrt, work, path, rng):
     """`fcnrt import` keeps the dynamic sizes (the JSON runs at a size other than the
     export's), and `fcnrt segment` runs the ONNX model on an image (untiled: global
@@ -215,9 +210,10 @@ def imported_and_segmented(fcnrt, work, path, rng):
 
 def compare(fcnrt, work):
     try:
-        global np
+        global np, max_error, run_and_compare
         import numpy as np
         import onnxruntime as ort
+        from fcnrt_vs_ort import max_error, run_and_compare
     except ImportError as e:
         print(f"skipped: {e}", file=sys.stderr)
         sys.exit(77)
@@ -249,26 +245,9 @@ def compare(fcnrt, work):
             np.save(xpath, x)
             want = sess.run(None, {"x": x})
             for device in devices:
-                outs = [os.path.join(work, f"{tag}.{device}.{o}.npy") for o in names]
-                cmd = [fcnrt, "run", path, "--input", "x=" + xpath, "--device", device, "--precision", "fp32"]  # exact: CUDA defaults to tf32
-                for o, f in zip(names, outs):
-                    cmd += ["--output", f"{o}={f}"]
-                r = subprocess.run(cmd, capture_output=True, text=True)
-                if r.returncode != 0:
-                    if device == "cuda" and "no usable CUDA device" in r.stderr:
-                        cuda_note = r.stderr.strip()
-                        continue
-                    failures.append(f"{tag} [{device}]: {r.stderr.strip()}")
-                    print(f"{tag} [{device}]: FAIL {r.stderr.strip()}")
-                    continue
-                for o, f, ref in zip(names, outs, want):
-                    got = np.load(f)
-                    scale = max(float(ref.max() - ref.min()), 1e-30)
-                    err = float(np.abs(got.astype(np.float64) - ref).max()) / scale if got.shape == ref.shape else None
-                    status = "ok" if err is not None and err <= 1e-5 else "FAIL"
-                    print(f"{tag} [{device}] {o}: shape {got.shape}, error {err} of the range: {status}")
-                    if status != "ok":
-                        failures.append(f"{tag} [{device}] {o}: shape {got.shape} vs {ref.shape}, error {err}")
+                found, note = run_and_compare(fcnrt, path, xpath, names, want, device, work, tag)
+                failures += found
+                cuda_note = note or cuda_note
     if "deeplabv3_mobilenet" in info["models"] and (not only or "deeplabv3_mobilenet" in only):
         failures += imported_and_segmented(fcnrt, work, info["models"]["deeplabv3_mobilenet"], rng)
     if cuda_note:
