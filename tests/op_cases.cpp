@@ -11,6 +11,47 @@
 
 namespace fcnrt::test {
 
+ActivationParams act(Activation kind, float alpha) {
+    ActivationParams a;
+    a.kind = kind;
+    a.alpha = alpha;
+    return a;
+}
+
+Conv2dParams conv_params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups,
+                         ActivationParams a) {
+    Conv2dParams p;
+    p.stride[0] = sh;
+    p.stride[1] = sw;
+    p.pads[0] = pt;
+    p.pads[1] = pl;
+    p.pads[2] = pb;
+    p.pads[3] = pr;
+    p.dilation[0] = dh;
+    p.dilation[1] = dw;
+    p.groups = groups;
+    p.act = a;
+    return p;
+}
+
+ConvTranspose2dParams convt_params(int sh, int sw, int pt, int pl, int pb, int pr, int oph, int opw,
+                                   int dh, int dw, int groups, ActivationParams a) {
+    ConvTranspose2dParams p;
+    p.stride[0] = sh;
+    p.stride[1] = sw;
+    p.pads[0] = pt;
+    p.pads[1] = pl;
+    p.pads[2] = pb;
+    p.pads[3] = pr;
+    p.output_padding[0] = oph;
+    p.output_padding[1] = opw;
+    p.dilation[0] = dh;
+    p.dilation[1] = dw;
+    p.groups = groups;
+    p.act = a;
+    return p;
+}
+
 namespace {
 
 // ---- deterministic random numbers -------------------------------------------------
@@ -78,12 +119,6 @@ TensorSpec i32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t gap = 0) {
     return s;
 }
 
-ActivationParams act(Activation kind, float alpha = 0.01f) {
-    ActivationParams a;
-    a.kind = kind;
-    a.alpha = alpha;
-    return a;
-}
 
 const ActivationParams kActs[] = {act(Activation::None), act(Activation::Relu),
                                   act(Activation::LeakyRelu, 0.2f), act(Activation::Sigmoid),
@@ -136,21 +171,6 @@ OpCase conv_residual_case(ConvShape s, Conv2dParams p, bool bias, Fill fill = Fi
     return c;
 }
 
-Conv2dParams conv_params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups,
-                         ActivationParams a) {
-    Conv2dParams p;
-    p.stride[0] = sh;
-    p.stride[1] = sw;
-    p.pads[0] = pt;
-    p.pads[1] = pl;
-    p.pads[2] = pb;
-    p.pads[3] = pr;
-    p.dilation[0] = dh;
-    p.dilation[1] = dw;
-    p.groups = groups;
-    p.act = a;
-    return p;
-}
 
 std::vector<OpCase> conv2d_cases() {
     const auto none = act(Activation::None), relu = act(Activation::Relu);
@@ -286,23 +306,6 @@ OpCase conv_transpose_case(ConvShape s, ConvTranspose2dParams p, bool bias,
     return c;
 }
 
-ConvTranspose2dParams convt_params(int sh, int sw, int pt, int pl, int pb, int pr, int oph, int opw,
-                                   int dh, int dw, int groups, ActivationParams a) {
-    ConvTranspose2dParams p;
-    p.stride[0] = sh;
-    p.stride[1] = sw;
-    p.pads[0] = pt;
-    p.pads[1] = pl;
-    p.pads[2] = pb;
-    p.pads[3] = pr;
-    p.output_padding[0] = oph;
-    p.output_padding[1] = opw;
-    p.dilation[0] = dh;
-    p.dilation[1] = dw;
-    p.groups = groups;
-    p.act = a;
-    return p;
-}
 
 std::vector<OpCase> conv_transpose2d_cases() {
     const auto none = act(Activation::None), relu = act(Activation::Relu);

@@ -121,4 +121,12 @@ std::vector<HostTensor> make_inputs(const OpCase& c, int64_t guard);
 // Element index (from the view's first element) of every element, in NCHW order.
 std::vector<int64_t> view_elements(const TensorSpec& s);
 
+// Kernel parameters in one call, for the op cases and the kernel tests:
+// strides, pads (top, left, bottom, right), dilations, groups, activation.
+ActivationParams act(Activation kind, float alpha = 0.01f);
+Conv2dParams conv_params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups,
+                         ActivationParams a);
+ConvTranspose2dParams convt_params(int sh, int sw, int pt, int pl, int pb, int pr, int oph, int opw,
+                                   int dh, int dw, int groups, ActivationParams a);
+
 }  // namespace fcnrt::test

@@ -47,6 +47,7 @@
 #include "kernels/precision.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/dense.h"
+#include "tests/op_cases.h"
 
 namespace fcnrt::test {
 namespace {
@@ -86,18 +87,7 @@ struct Case {
 
 Conv2dParams params(int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int groups,
                     Activation act = Activation::None) {
-    Conv2dParams p;
-    p.stride[0] = sh;
-    p.stride[1] = sw;
-    p.pads[0] = pt;
-    p.pads[1] = pl;
-    p.pads[2] = pb;
-    p.pads[3] = pr;
-    p.dilation[0] = dh;
-    p.dilation[1] = dw;
-    p.groups = groups;
-    p.act.kind = act;
-    return p;
+    return conv_params(sh, sw, pt, pl, pb, pr, dh, dw, groups, fcnrt::test::act(act));
 }
 
 std::vector<Case> cases() {
@@ -295,20 +285,7 @@ struct TCase {
 
 ConvTranspose2dParams tparams(int sh, int sw, int pt, int pl, int pb, int pr, int oph, int opw,
                               int dh, int dw, int groups, Activation act = Activation::None) {
-    ConvTranspose2dParams p;
-    p.stride[0] = sh;
-    p.stride[1] = sw;
-    p.pads[0] = pt;
-    p.pads[1] = pl;
-    p.pads[2] = pb;
-    p.pads[3] = pr;
-    p.output_padding[0] = oph;
-    p.output_padding[1] = opw;
-    p.dilation[0] = dh;
-    p.dilation[1] = dw;
-    p.groups = groups;
-    p.act.kind = act;
-    return p;
+    return convt_params(sh, sw, pt, pl, pb, pr, oph, opw, dh, dw, groups, fcnrt::test::act(act));
 }
 
 // Odd sizes: output planes not a multiple of 64 pixels, K = 67 leaves a remainder
