@@ -1,25 +1,19 @@
 #!/usr/bin/env python3
-"""Exports torchvision's DeepLabV3-MobileNetV3-Large and FCN-ResNet50 (random
-weights: weights=None, weights_backbone=None, so nothing is downloaded; eval
-mode) to ONNX at a fixed input size, for the CPU comparison in
-bench/results/ (fcnrt vs onnxruntime). Output: the 'out' head only (no aux).
+"""Exports torchvision's DeepLabV3-MobileNetV3-Large and FCN-ResNet50
+(bench/torchvision_nets.py: random seeded weights, eval mode, the 'out' head)
+to ONNX at a fixed input size, for the CPU comparison in bench/results/
+(fcnrt vs onnxruntime; bench/torchvision_torch_peer.py times PyTorch itself).
 
 usage: export_torchvision_onnx.py OUT_DIR [--size 520] [--opset 17]
 """
 import argparse
 import os
+import sys
 
 import torch
-import torchvision
 
-
-class OutOnly(torch.nn.Module):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        return self.net(x)["out"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torchvision_nets  # noqa: E402
 
 
 def main():
@@ -29,15 +23,9 @@ def main():
     ap.add_argument("--opset", type=int, default=17)
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
-    torch.manual_seed(0)
-    seg = torchvision.models.segmentation
-    nets = {
-        "deeplabv3_mobilenet_v3_large": lambda: seg.deeplabv3_mobilenet_v3_large(
-            weights=None, weights_backbone=None, aux_loss=False),
-        "fcn_resnet50": lambda: seg.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=False),
-    }
-    for name, make in nets.items():
-        net = OutOnly(make()).eval()
+    for name in torchvision_nets.NAMES:
+        net = torchvision_nets.build(name)
+        torch.manual_seed(0)
         x = torch.randn(1, 3, args.size, args.size)
         path = os.path.join(args.out_dir, f"{name}_{args.size}.onnx")
         with torch.inference_mode():
