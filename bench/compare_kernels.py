@@ -83,6 +83,9 @@ def describe(series):
         roofs.append("copy %s GB/s" % num(bw))
     if peak:
         roofs.append("SGEMM %s GFLOP/s" % num(peak))
+    fma = series.roof("roof/fma", "GFLOPS")
+    if fma:
+        roofs.append("FMA peak %s GFLOP/s" % num(fma))
     extra = ""
     if ctx.get("torch_version"):
         extra = ", torch %s" % ctx["torch_version"]
@@ -127,10 +130,12 @@ def main():
               if rounds and max(rounds) > 1 else "")
     w("Rates: GFLOP/s (2 * multiply-adds) for convolutions, GB/s (every tensor read or "
       "written once) for the rest: medians of all repetitions. share = fcnrt's share of the "
-      "roof. fcnrt/peer = peer time / fcnrt time%s: > 1 means fcnrt is faster." % paired)
+      "roof; FMA share = fcnrt's GFLOP/s over the machine's FMA peak (roof/fma: cores x clock "
+      "x FMA lanes x 2, measured). fcnrt/peer = peer time / fcnrt time%s: > 1 means fcnrt is faster." % paired)
     w("")
 
     bw, peak = fc.roofs()
+    fma_peak = fc.roof("roof/fma", "GFLOPS")
     cases = list(fc.suite().keys())
     for s in peers:
         for n in s.suite():
@@ -138,7 +143,7 @@ def main():
                 cases.append(n)
     order = suite_order(fc.context.get("kernel_suite"))
     cases.sort(key=lambda n: order.get(n, len(order)))
-    head = ["case", "fcnrt", "share"]
+    head = ["case", "fcnrt", "share", "FMA share"]
     for s in peers:
         head += [s.label, "fcnrt/peer"] + (["per round"] if args.per_round else [])
     w("| " + " | ".join(head) + " |")
@@ -148,12 +153,13 @@ def main():
         r = fc.results.get(name)
         row = [name.split("/", 1)[1]]
         if r is None:
-            row += ["not run", ""]
+            row += ["not run", "", ""]
         elif r.error:
-            row += ["error: " + r.error, ""]
+            row += ["error: " + r.error, "", ""]
         else:
             share = share_of_roof(r, bw, peak)
-            row += [rate(r), "%.0f%%" % (100 * share) if share is not None else ""]
+            row += [rate(r), "%.0f%%" % (100 * share) if share is not None else "",
+                    "%.0f%%" % (100 * r.gflops / fma_peak) if fma_peak and r.gflops else ""]
         for s in peers:
             p = s.results.get(name)
             extra = [""] if args.per_round else []

@@ -22,7 +22,11 @@
 //                       micro-kernel (kernels/cpu/gemm.h), column tiles spread over the
 //                       OpenMP threads, the micro-kernel every conv runs on.
 //                       GFLOPS = 2 * 2048^3 / s.
-// Threads: OMP_NUM_THREADS (default: all cores) for the kernels and both roofs.
+//   roof/fma            the machine's FMA peak measured (bench/fma_peak.h): independent
+//                       FMA chains of the active ISA on every thread, at the clock the
+//                       cores really run (the "share_of_fma_peak" counters divide by the
+//                       theoretical peak at the nominal clock instead; see main).
+// Threads: OMP_NUM_THREADS (default: all cores) for the kernels and the roofs.
 //
 // The suite file: --suite=FILE, else $FCNRT_SOURCE_DIR/bench/kernel_suite.json when it
 // exists, else the source tree's. Only the cases marked "cpu": true are registered
@@ -45,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/fma_peak.h"
 #include "bench/kernel_suite.h"
 #include "kernels/cpu/concat.h"
 #include "kernels/cpu/conv.h"
@@ -188,6 +193,16 @@ void bm_roof_sgemm(benchmark::State& state) {
         },
         -1.0, true);
     if (seconds > 0) g_env.roofs.note_compute(2.0 * macs / seconds / 1e9);
+}
+
+void bm_roof_fma(benchmark::State& state) {
+    constexpr int64_t kIterations = int64_t{1} << 24;
+    fcnrt::bench::measure_fma_peak_gflops(kIterations >> 4);  // clocks up, threads started
+    double best = 0;
+    for (auto _ : state) best = std::max(best, fcnrt::bench::measure_fma_peak_gflops(kIterations));
+    // The measured counterpart of the theoretical fma_peak_gflops context line
+    // (nominal clock): bench/compare_kernels.py's "FMA share" column divides by it.
+    state.counters["GFLOPS"] = best;
 }
 
 // ---- the kernel suite ----
@@ -351,6 +366,7 @@ void register_all(const std::vector<fcnrt::bench::SuiteCase>& suite, bool all_ca
     // Roofs first: the share_of_roof of everything after uses them.
     reg("roof/copy", bm_roof_copy);
     reg("roof/sgemm", bm_roof_sgemm);
+    reg("roof/fma", bm_roof_fma);
     for (const fcnrt::bench::SuiteCase& sc : suite) {
         if (sc.cpu || all_cases) reg("suite/" + sc.name, [sc](S& s) { bm_suite(s, sc); });
     }
