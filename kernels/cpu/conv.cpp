@@ -14,7 +14,7 @@
 // x_g + c*H*W + (iy0 + ky*dh)*W + ix0 + kx*dw. Other tiles (borders, the
 // plane's last partial tile, strided widths) are packed: kc x nr floats, zeros
 // for padding. The epilogue (bias, residual, activation) runs on each tile as
-// it leaves the GEMM, while it is in cache. No im2col matrix exists.
+// it leaves the GEMM, while it is in cache, in the pass that copies it to y. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
 // multiplier, and one-channel first layers) and those with up to 4 input
 // channels and 75 taps (RGB first layers; conv2d_runs_direct) run the direct
@@ -439,11 +439,16 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
             for (int64_t k = k0; k < k1; ++k) {
                 const int64_t channel = g * kg + k;
                 float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;  // (valid) of (OH*OW)
-                std::memcpy(out, c + (k - k0) * ldc, sizeof(float) * size_t(valid));
-                epilogue_run(out, valid, bias ? bias[channel] : 0.0f,
-                             residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0
-                                      : nullptr,
-                             p.act);
+                const float bk = bias ? bias[channel] : 0.0f;
+                const float* row = c + (k - k0) * ldc;
+                // The C row read once: copy, bias, residual, activation in one pass.
+                if (residual) {
+                    bias_residual_activation(row, out, valid, bk,
+                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0,
+                                             p.act);
+                } else {
+                    bias_activation(row, out, valid, bk, p.act);
+                }
             }
         }, chunk_panels * mk.mr);
     }
