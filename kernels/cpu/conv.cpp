@@ -60,6 +60,11 @@ constexpr int64_t kJobsPerThread = 4;
 // Widest tile of any micro-kernel (AVX-512: 48 pixels).
 constexpr int64_t kMaxTile = 64;
 
+// Pixels one gather_segments call covers at most, and the segments (pieces of
+// one output row, at least 8 pixels wide but the first and last) they make.
+constexpr int64_t kMaxSegmentPixels = 1024;
+constexpr int64_t kMaxSegments = kMaxSegmentPixels / 8 + 2;
+
 // Input pixels per conv_transpose2d run: whole tiles near kColumnBudget floats
 // of columns, `rows` floats per pixel.
 int64_t conv_transpose_run_pixels(int64_t rows, int64_t nr) {
@@ -133,7 +138,7 @@ struct ConvColumns {
     // dst (rows ld floats apart).
     void gather(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
         if (sw == 1 && ow >= 8) {
-            gather_segments(t, r0, kc, dst, ld);
+            gather_segments(t, 1, r0, kc, dst, ld);
             return;
         }
         const int64_t p0 = t * nr;
@@ -169,17 +174,21 @@ struct ConvColumns {
         }
     }
 
-    // gather for stride-1 width: the tile cut into segments that lie in one
-    // output row each (past the plane: zeros); per B row and segment, one input
-    // row's contiguous piece copied between runs of zeros (a tap row in the
-    // padding: all zeros). The same entries as the element-wise gather.
-    void gather_segments(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
-        const int64_t p0 = t * nr;
-        int64_t seg_j[kMaxTile], seg_len[kMaxTile], seg_iy[kMaxTile], seg_ix[kMaxTile];
+    // gather for stride-1 width, of `tiles` consecutive tiles from t on (their
+    // columns side by side): the tiles' pixels cut into segments that lie in
+    // one output row each (past the plane: zeros); per B row and segment, one
+    // input row's contiguous piece copied between runs of zeros (a tap row in
+    // the padding: all zeros). The same entries as the element-wise gather;
+    // several tiles at once make fewer, longer copies (small images: rows of
+    // 32 to 64 pixels, every tile touching the padding).
+    void gather_segments(int64_t t, int64_t tiles, int64_t r0, int64_t kc, float* dst,
+                         int64_t ld) const {
+        const int64_t p0 = t * nr, width = tiles * nr;
+        int64_t seg_j[kMaxSegments], seg_len[kMaxSegments], seg_iy[kMaxSegments], seg_ix[kMaxSegments];
         int64_t segments = 0, valid = 0;
-        for (int64_t j = 0; j < nr && p0 + j < pixels;) {
+        for (int64_t j = 0; j < width && p0 + j < pixels;) {
             const int64_t q = p0 + j, oy = q / ow, ox = q % ow;
-            const int64_t len = std::min(nr - j, ow - ox);
+            const int64_t len = std::min(width - j, ow - ox);
             seg_j[segments] = j;
             seg_len[segments] = len;
             seg_iy[segments] = oy * sh - pt;
@@ -208,7 +217,7 @@ struct ConvColumns {
                 std::copy(in, in + (hi - lo), out + lo);
                 std::fill(out + hi, out + len, 0.0f);
             }
-            std::fill(row + valid, row + nr, 0.0f);
+            std::fill(row + valid, row + width, 0.0f);
             if (++kx == kw) {
                 kx = 0;
                 if (++ky == kh) {
@@ -221,13 +230,25 @@ struct ConvColumns {
 
     // The group's B block [kc][ld]: runs of consecutive in-place tiles that
     // continue each other in memory are copied one long piece per row, the
-    // rest gathered tile by tile.
+    // rest gathered (stride-1 widths: runs of tiles at once, else tile by tile).
     void operator()(int64_t t0, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) const {
+        const bool segmented = sw == 1 && ow >= 8;
         for (int64_t u = 0; u < count;) {
             const float* src = in_place(t0 + u);
             if (src == nullptr) {
-                gather(t0 + u, r0, kc, buf + u * nr, ld);
-                ++u;
+                if (!segmented) {
+                    gather(t0 + u, r0, kc, buf + u * nr, ld);
+                    ++u;
+                    continue;
+                }
+                // The run of tiles up to the next in-place one, in pieces whose
+                // segments fit the arrays (at most width / 8 + 2 of them).
+                int64_t run = 1;
+                while (u + run < count && (run + 1) * nr <= kMaxSegmentPixels &&
+                       in_place(t0 + u + run) == nullptr)
+                    ++run;
+                gather_segments(t0 + u, run, r0, kc, buf + u * nr, ld);
+                u += run;
                 continue;
             }
             int64_t run = 1;
