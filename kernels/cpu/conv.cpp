@@ -198,10 +198,27 @@ struct ConvColumns {
             valid = j;
         }
         int64_t c = r0 / (kh * kw), ky = r0 / kw % kh, kx = r0 % kw;
+        constexpr int64_t kAhead = 6;  // rows: see pack_rows
         for (int64_t r = 0; r < kc; ++r) {
             const float* plane = x_g + c * h * w;
             const int64_t dy = ky * dh, dx = kx * dw;
             float* row = dst + r * ld;
+            if (r + kAhead < kc) {
+                // The input pieces row r + kAhead will read, line by line.
+                const int64_t ra = r0 + r + kAhead;
+                const float* pa = x_g + ra / (kh * kw) * h * w;
+                const int64_t ya = ra / kw % kh * dh, xa = ra % kw * dw;
+                for (int64_t s = 0; s < segments; ++s) {
+                    const int64_t iy = seg_iy[s] + ya, ix = seg_ix[s] + xa;
+                    const int64_t lo = std::clamp<int64_t>(-ix, 0, seg_len[s]);
+                    const int64_t hi = std::clamp<int64_t>(w - ix, lo, seg_len[s]);
+                    if (uint64_t(iy) >= uint64_t(h) || hi == lo) continue;
+                    const char* q = reinterpret_cast<const char*>(pa + iy * w + ix + lo);
+                    const char* end = q + sizeof(float) * size_t(hi - lo);
+                    for (; q < end; q += 64) __builtin_prefetch(q);
+                    __builtin_prefetch(end - 1);
+                }
+            }
             for (int64_t s = 0; s < segments; ++s) {
                 float* out = row + seg_j[s];
                 const int64_t len = seg_len[s], iy = seg_iy[s] + dy, ix = seg_ix[s] + dx;
@@ -233,6 +250,15 @@ struct ConvColumns {
     // rest gathered (stride-1 widths: runs of tiles at once, else tile by tile).
     void operator()(int64_t t0, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) const {
         const bool segmented = sw == 1 && ow >= 8;
+        if (segmented && !flat) {
+            // Stride-1 width: the whole group in pieces of whole output rows,
+            // in-place tiles and border ones alike (one copy per B row and
+            // output row, its padding zeros beside it).
+            const int64_t per_call = std::max<int64_t>(1, kMaxSegmentPixels / nr);
+            for (int64_t u = 0; u < count; u += per_call)
+                gather_segments(t0 + u, std::min(per_call, count - u), r0, kc, buf + u * nr, ld);
+            return;
+        }
         for (int64_t u = 0; u < count;) {
             const float* src = in_place(t0 + u);
             if (src == nullptr) {
