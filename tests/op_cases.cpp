@@ -229,6 +229,14 @@ std::vector<OpCase> conv2d_cases() {
                           false));
     v.push_back(conv_case({1, 1, 31, 97, 7, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, leaky),
                           true));
+    // Reductions over several of the GEMM's kc blocks (kc 256 on AVX2 and portable, 192 on
+    // AVX-512), a block starting mid-channel, tiles across output rows and on the padding.
+    v.push_back(conv_case({1, 37, 29, 45, 13, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu),
+                          true));
+    v.push_back(conv_case({1, 40, 21, 70, 7, 3, 3}, conv_params(1, 1, 2, 4, 2, 4, 2, 4, 1, none),
+                          false));
+    v.push_back(conv_residual_case({1, 30, 19, 37, 8, 3, 3},
+                                   conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, leaky), true));
     // Over 512 output channels per group: the GEMM's channel chunks (conv_gemm_chunk_rows).
     v.push_back(conv_case({1, 3, 9, 21, 1033, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu),
                           true));

@@ -14,7 +14,7 @@
 // x_g + c*H*W + (iy0 + ky*dh)*W + ix0 + kx*dw. Other tiles (borders, the
 // plane's last partial tile, strided widths) are packed: kc x nr floats, zeros
 // for padding. The epilogue (bias, residual, activation) runs on each tile as
-// it leaves the GEMM, while it is in cache. No im2col matrix exists.
+// it leaves the GEMM, while it is in cache, in the pass that copies it to y. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
 // multiplier, and one-channel first layers) and those with up to 4 input
 // channels and 75 taps (RGB first layers; conv2d_runs_direct) run the direct
@@ -59,6 +59,11 @@ constexpr int64_t kJobsPerThread = 4;
 
 // Widest tile of any micro-kernel (AVX-512: 48 pixels).
 constexpr int64_t kMaxTile = 64;
+
+// Pixels one gather_segments call covers at most, and the segments (pieces of
+// one output row, at least 8 pixels wide but the first and last) they make.
+constexpr int64_t kMaxSegmentPixels = 1024;
+constexpr int64_t kMaxSegments = kMaxSegmentPixels / 8 + 2;
 
 // Input pixels per conv_transpose2d run: whole tiles near kColumnBudget floats
 // of columns, `rows` floats per pixel.
@@ -133,7 +138,7 @@ struct ConvColumns {
     // dst (rows ld floats apart).
     void gather(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
         if (sw == 1 && ow >= 8) {
-            gather_segments(t, r0, kc, dst, ld);
+            gather_segments(t, 1, r0, kc, dst, ld);
             return;
         }
         const int64_t p0 = t * nr;
@@ -169,17 +174,21 @@ struct ConvColumns {
         }
     }
 
-    // gather for stride-1 width: the tile cut into segments that lie in one
-    // output row each (past the plane: zeros); per B row and segment, one input
-    // row's contiguous piece copied between runs of zeros (a tap row in the
-    // padding: all zeros). The same entries as the element-wise gather.
-    void gather_segments(int64_t t, int64_t r0, int64_t kc, float* dst, int64_t ld) const {
-        const int64_t p0 = t * nr;
-        int64_t seg_j[kMaxTile], seg_len[kMaxTile], seg_iy[kMaxTile], seg_ix[kMaxTile];
+    // gather for stride-1 width, of `tiles` consecutive tiles from t on (their
+    // columns side by side): the tiles' pixels cut into segments that lie in
+    // one output row each (past the plane: zeros); per B row and segment, one
+    // input row's contiguous piece copied between runs of zeros (a tap row in
+    // the padding: all zeros). The same entries as the element-wise gather;
+    // several tiles at once make fewer, longer copies (small images: rows of
+    // 32 to 64 pixels, every tile touching the padding).
+    void gather_segments(int64_t t, int64_t tiles, int64_t r0, int64_t kc, float* dst,
+                         int64_t ld) const {
+        const int64_t p0 = t * nr, width = tiles * nr;
+        int64_t seg_j[kMaxSegments], seg_len[kMaxSegments], seg_iy[kMaxSegments], seg_ix[kMaxSegments];
         int64_t segments = 0, valid = 0;
-        for (int64_t j = 0; j < nr && p0 + j < pixels;) {
+        for (int64_t j = 0; j < width && p0 + j < pixels;) {
             const int64_t q = p0 + j, oy = q / ow, ox = q % ow;
-            const int64_t len = std::min(nr - j, ow - ox);
+            const int64_t len = std::min(width - j, ow - ox);
             seg_j[segments] = j;
             seg_len[segments] = len;
             seg_iy[segments] = oy * sh - pt;
@@ -189,10 +198,27 @@ struct ConvColumns {
             valid = j;
         }
         int64_t c = r0 / (kh * kw), ky = r0 / kw % kh, kx = r0 % kw;
+        constexpr int64_t kAhead = 6;  // rows: see pack_rows
         for (int64_t r = 0; r < kc; ++r) {
             const float* plane = x_g + c * h * w;
             const int64_t dy = ky * dh, dx = kx * dw;
             float* row = dst + r * ld;
+            if (r + kAhead < kc) {
+                // The input pieces row r + kAhead will read, line by line.
+                const int64_t ra = r0 + r + kAhead;
+                const float* pa = x_g + ra / (kh * kw) * h * w;
+                const int64_t ya = ra / kw % kh * dh, xa = ra % kw * dw;
+                for (int64_t s = 0; s < segments; ++s) {
+                    const int64_t iy = seg_iy[s] + ya, ix = seg_ix[s] + xa;
+                    const int64_t lo = std::clamp<int64_t>(-ix, 0, seg_len[s]);
+                    const int64_t hi = std::clamp<int64_t>(w - ix, lo, seg_len[s]);
+                    if (uint64_t(iy) >= uint64_t(h) || hi == lo) continue;
+                    const char* q = reinterpret_cast<const char*>(pa + iy * w + ix + lo);
+                    const char* end = q + sizeof(float) * size_t(hi - lo);
+                    for (; q < end; q += 64) __builtin_prefetch(q);
+                    __builtin_prefetch(end - 1);
+                }
+            }
             for (int64_t s = 0; s < segments; ++s) {
                 float* out = row + seg_j[s];
                 const int64_t len = seg_len[s], iy = seg_iy[s] + dy, ix = seg_ix[s] + dx;
@@ -208,7 +234,7 @@ struct ConvColumns {
                 std::copy(in, in + (hi - lo), out + lo);
                 std::fill(out + hi, out + len, 0.0f);
             }
-            std::fill(row + valid, row + nr, 0.0f);
+            std::fill(row + valid, row + width, 0.0f);
             if (++kx == kw) {
                 kx = 0;
                 if (++ky == kh) {
@@ -221,13 +247,34 @@ struct ConvColumns {
 
     // The group's B block [kc][ld]: runs of consecutive in-place tiles that
     // continue each other in memory are copied one long piece per row, the
-    // rest gathered tile by tile.
+    // rest gathered (stride-1 widths: runs of tiles at once, else tile by tile).
     void operator()(int64_t t0, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) const {
+        const bool segmented = sw == 1 && ow >= 8;
+        if (segmented && !flat) {
+            // Stride-1 width: the whole group in pieces of whole output rows,
+            // in-place tiles and border ones alike (one copy per B row and
+            // output row, its padding zeros beside it).
+            const int64_t per_call = std::max<int64_t>(1, kMaxSegmentPixels / nr);
+            for (int64_t u = 0; u < count; u += per_call)
+                gather_segments(t0 + u, std::min(per_call, count - u), r0, kc, buf + u * nr, ld);
+            return;
+        }
         for (int64_t u = 0; u < count;) {
             const float* src = in_place(t0 + u);
             if (src == nullptr) {
-                gather(t0 + u, r0, kc, buf + u * nr, ld);
-                ++u;
+                if (!segmented) {
+                    gather(t0 + u, r0, kc, buf + u * nr, ld);
+                    ++u;
+                    continue;
+                }
+                // The run of tiles up to the next in-place one, in pieces whose
+                // segments fit the arrays (at most width / 8 + 2 of them).
+                int64_t run = 1;
+                while (u + run < count && (run + 1) * nr <= kMaxSegmentPixels &&
+                       in_place(t0 + u + run) == nullptr)
+                    ++run;
+                gather_segments(t0 + u, run, r0, kc, buf + u * nr, ld);
+                u += run;
                 continue;
             }
             int64_t run = 1;
@@ -439,11 +486,16 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
             for (int64_t k = k0; k < k1; ++k) {
                 const int64_t channel = g * kg + k;
                 float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;  // (valid) of (OH*OW)
-                std::memcpy(out, c + (k - k0) * ldc, sizeof(float) * size_t(valid));
-                epilogue_run(out, valid, bias ? bias[channel] : 0.0f,
-                             residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0
-                                      : nullptr,
-                             p.act);
+                const float bk = bias ? bias[channel] : 0.0f;
+                const float* row = c + (k - k0) * ldc;
+                // The C row read once: copy, bias, residual, activation in one pass.
+                if (residual) {
+                    bias_residual_activation(row, out, valid, bk,
+                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0,
+                                             p.act);
+                } else {
+                    bias_activation(row, out, valid, bk, p.act);
+                }
             }
         }, chunk_panels * mk.mr);
     }

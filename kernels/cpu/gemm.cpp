@@ -52,21 +52,30 @@ int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m) {
 
 size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m) {
     const int64_t mpad = (m + mk.mr - 1) / mk.mr * mk.mr;
-    return size_t(gemm_tile_group(mk, m) * mk.nr * (int64_t(mk.kc) + mpad)) * sizeof(float);
+    const int64_t group = gemm_tile_group(mk, m);
+    return size_t(mk.kc * gemm_b_pitch(group * mk.nr) + mpad * group * mk.nr + 16) * sizeof(float);
 }
 
 float* gemm_scratch(size_t floats) {
     thread_local std::vector<float> buffer;
-    if (buffer.size() < floats) buffer.resize(floats);
-    return buffer.data();
+    if (buffer.size() < floats + 16) buffer.resize(floats + 16);
+    const uintptr_t p = reinterpret_cast<uintptr_t>(buffer.data());
+    return buffer.data() + ((64 - p % 64) % 64) / sizeof(float);
 }
 
 void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t width, float* dst,
                int64_t ld) {
+    // Every cache line of the row kAhead rows on, prefetched: the hardware
+    // prefetchers do not follow dozens of interleaved streams on their own,
+    // and a row piece spans up to width / 16 + 1 lines.
+    constexpr int64_t kAhead = 6;
     for (int64_t r = 0; r < kc; ++r) {
-        // The next rows' starts, a few ahead: the hardware prefetchers do not
-        // follow dozens of interleaved streams on their own.
-        if (r + 4 < kc) __builtin_prefetch(src + off[r + 4]);
+        if (r + kAhead < kc) {
+            const char* next = reinterpret_cast<const char*>(src + off[r + kAhead]);
+            const char* end = next + sizeof(float) * size_t(width);
+            for (const char* q = next; q < end; q += 64) __builtin_prefetch(q);
+            __builtin_prefetch(end - 1);
+        }
         std::memcpy(dst + r * ld, src + off[r], sizeof(float) * size_t(width));
     }
 }

@@ -53,8 +53,19 @@ PackedMatrix pack_matrix(int mr, const float* a, int64_t m, int64_t r, int64_t s
 int64_t gemm_tile_group(const GemmMicroKernel& mk, int64_t m);
 size_t gemm_scratch_bytes(const GemmMicroKernel& mk, int64_t m);
 
-// Thread-local scratch of gemm_tiles, grown on demand and kept.
+// Thread-local scratch of gemm_tiles, grown on demand and kept; 64-byte
+// aligned, so the micro-kernel's 16-float B and C rows are whole cache lines
+// (an unaligned vector load that crosses a line costs two).
 float* gemm_scratch(size_t floats);
+
+// The row pitch of a packed B block of `width` floats: width plus one cache
+// line when width is a multiple of two lines (of 16 floats), so that the rows
+// of one tile fall in every L1 set rather than in a few (a power-of-two pitch
+// maps a tile's kc rows to 64 / (pitch / 16) sets, and they evict each other).
+inline int64_t gemm_b_pitch(int64_t width) {
+    const int64_t lines = (width + 15) / 16;
+    return (lines % 2 == 0 ? lines + 1 : lines) * 16;
+}
 
 // Packs B rows [0, kc) of `width` consecutive columns whose rows lie in
 // memory as they are, row r at src + off[r], into dst (rows ld floats apart).
@@ -68,8 +79,8 @@ void pack_rows(const float* src, const int64_t* off, int64_t kc, int64_t width, 
 // Runs tiles [tile0, tile1) of C against panels [panel0, panel1) of `a`, on the
 // calling thread, in groups of up to gemm_tile_group consecutive tiles:
 //   prepare(first_tile, tiles, r0, kc, float* b, int64_t ldb): packs B rows
-//     [r0, r0 + kc) of the group's tiles into b [kc][ldb], ldb = tiles * nr,
-//     tile first_tile + u in columns [u * nr, (u + 1) * nr);
+//     [r0, r0 + kc) of the group's tiles into b [kc][ldb], ldb =
+//     gemm_b_pitch(tiles * nr), tile first_tile + u in columns [u * nr, (u + 1) * nr);
 //   emit(first_tile, tiles, const float* c, int64_t ldc): the group's C rows
 //     for panels [panel0, panel1), row i (of (panel1 - panel0) * mr) at
 //     c + i * ldc, tiles * nr columns (tile first_tile + u at column u * nr).
@@ -85,15 +96,15 @@ void gemm_tiles(const GemmMicroKernel& mk, const PackedMatrix& a, int64_t panel0
     const int64_t nr = mk.nr, mr = mk.mr, kc_max = mk.kc;
     const int64_t np = panel1 - panel0;
     const int64_t group = gemm_tile_group(mk, group_rows >= 0 ? group_rows : a.m);
-    const int64_t ldc = group * nr;
+    const int64_t ldc = group * nr, pitch = gemm_b_pitch(group * nr);
     // A panels per block: about 192 KiB of A, half a core's L2.
     const int64_t panel_block = 49152 / (kc_max * mr) > 0 ? 49152 / (kc_max * mr) : 1;
-    float* scratch = gemm_scratch(size_t(group * kc_max * nr + np * mr * ldc));
-    float* pack = scratch;                          // (kc_max, group * nr)
-    float* cblock = scratch + group * kc_max * nr;  // (np * mr, group * nr)
+    float* scratch = gemm_scratch(size_t(kc_max * pitch + np * mr * ldc));
+    float* pack = scratch;                     // (kc_max, pitch)
+    float* cblock = scratch + kc_max * pitch;  // (np * mr, group * nr)
     for (int64_t t0 = tile0; t0 < tile1; t0 += group) {
         const int64_t g = t0 + group <= tile1 ? group : tile1 - t0;
-        const int64_t ldb = g * nr;
+        const int64_t ldb = gemm_b_pitch(g * nr);
         if (a.r == 0)
             for (int64_t i = 0; i < np * mr * ldc; ++i) cblock[i] = 0.0f;
         for (int64_t r0 = 0; r0 < a.r; r0 += kc_max) {
@@ -123,62 +134,78 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const f
 void sgemm(const GemmMicroKernel& mk, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
            const float* b, int64_t ldb, float* c, int64_t ldc);
 
-// y[i] = act(y[i] + bias) for i < n, one contiguous run (serial: callers thread
-// over runs). The switch sits outside the loops so the common cases vectorise.
-inline void bias_activation(float* y, int64_t n, float bias, ActivationParams act) {
+// y[i] = act(x[i] + bias) for i < n, one contiguous run (serial: callers thread
+// over runs); x may be y (in place). The switch sits outside the loops so the
+// common cases vectorise.
+inline void bias_activation(const float* x, float* y, int64_t n, float bias, ActivationParams act) {
     switch (act.kind) {
         case Activation::None:
-            if (bias == 0.0f) return;
+            if (bias == 0.0f) {  // a copy: x + 0 would turn -0 into +0
+                if (x != y)
+                    for (int64_t i = 0; i < n; ++i) y[i] = x[i];
+                return;
+            }
 #pragma omp simd
-            for (int64_t i = 0; i < n; ++i) y[i] += bias;
+            for (int64_t i = 0; i < n; ++i) y[i] = x[i] + bias;
             return;
         case Activation::Relu:
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) {
-                const float v = y[i] + bias;
+                const float v = x[i] + bias;
                 y[i] = v > 0.0f ? v : 0.0f;
             }
             return;
         case Activation::LeakyRelu:
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) {
-                const float v = y[i] + bias;
+                const float v = x[i] + bias;
                 y[i] = v >= 0.0f ? v : v * act.alpha;
             }
             return;
         default:
-            for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(y[i] + bias, act);
+            for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(x[i] + bias, act);
             return;
     }
 }
 
-// y[i] = act((y[i] + bias) + r[i]) for i < n: the conv residual epilogue, each
-// add in float32 in that order (see Conv2dParams::residual).
-inline void bias_residual_activation(float* y, int64_t n, float bias, const float* r,
+// y[i] = act(y[i] + bias) for i < n, in place.
+inline void bias_activation(float* y, int64_t n, float bias, ActivationParams act) {
+    bias_activation(y, y, n, bias, act);
+}
+
+// y[i] = act((x[i] + bias) + r[i]) for i < n: the conv residual epilogue, each
+// add in float32 in that order (see Conv2dParams::residual); x may be y.
+inline void bias_residual_activation(const float* x, float* y, int64_t n, float bias, const float* r,
                                      ActivationParams act) {
     switch (act.kind) {
         case Activation::None:
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) {
-                const float v = y[i] + bias;
+                const float v = x[i] + bias;
                 y[i] = v + r[i];
             }
             return;
         case Activation::Relu:
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) {
-                const float v = y[i] + bias;
+                const float v = x[i] + bias;
                 const float s = v + r[i];
                 y[i] = s > 0.0f ? s : 0.0f;
             }
             return;
         default:
             for (int64_t i = 0; i < n; ++i) {
-                const float v = y[i] + bias;
+                const float v = x[i] + bias;
                 y[i] = apply_activation(v + r[i], act);
             }
             return;
     }
+}
+
+// The same, in place.
+inline void bias_residual_activation(float* y, int64_t n, float bias, const float* r,
+                                     ActivationParams act) {
+    bias_residual_activation(y, y, n, bias, r, act);
 }
 
 }  // namespace fcnrt::cpu
