@@ -32,6 +32,9 @@
 // input is cut. Each output channel belongs to one job: deterministic, no
 // atomics. y starts as the bias; the activation runs once all runs are in.
 //
+// A conv below parallel.h's work threshold runs on the calling thread (no
+// fork/join): the same jobs, so the same bits.
+//
 // Summation order: every GEMM entry is the fma chain over (c, ky, kx)
 // ascending from 0 (gemm.h), whatever the tile, ISA or thread count, so a
 // tiled image equals the untiled one bit for bit on every ISA path.
@@ -45,6 +48,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
@@ -360,7 +364,8 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
     const int64_t full = kg / mr;                  // multi-channel blocks per group
     const int64_t blocks = full + (kg - full * mr);  // plus single channels
     const int64_t rstride = cg * kh * kw;          // weights of one output channel
-#pragma omp parallel for collapse(4) schedule(static)
+    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(rstride));
+#pragma omp parallel for collapse(4) schedule(static) if (threaded)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t grp = 0; grp < p.groups; ++grp) {
             for (int64_t b = 0; b < blocks; ++b) {
@@ -414,13 +419,14 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const int64_t chunk_panels = conv_gemm_chunk_rows(mk, kg) / mk.mr;
     const int64_t chunks = (panels + chunk_panels - 1) / chunk_panels;
     const int64_t group = gemm_tile_group(mk, chunk_panels * mk.mr);
-    const int64_t wanted = kJobsPerThread * omp_get_max_threads();
+    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(reduce));
+    const int64_t wanted = kJobsPerThread * (threaded ? omp_get_max_threads() : 1);
     const int64_t per_job = std::clamp<int64_t>((planes * chunks * tiles + wanted - 1) / wanted,
                                                 std::min(group, tiles), tiles);
     const int64_t blocks = (tiles + per_job - 1) / per_job;
     const int64_t jobs = planes * chunks * blocks;
     const bool residual = p.residual.data != nullptr;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
         // chunks are neighbours, so concurrent jobs share the run's input in cache.
@@ -464,9 +470,10 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
     const int64_t pt = p.pads[0], pl = p.pads[1];
     const int64_t h = x.h, w = x.w, oh = y.h, ow = y.w;
     if (y.numel() == 0) return;
+    const bool threaded = worth_threads(2.0 * double(x.numel()) * double(kg * khkw));
 
     // y = bias (or 0), then every run of input pixels adds its contributions.
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (threaded)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t k = 0; k < y.c; ++k) {
             float* plane = y.f32() + y.offset(n, k, 0, 0);
@@ -489,11 +496,11 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
         }
         // Output-channel chunks: enough jobs for every thread when Kg allows.
         const int64_t planes = x.n * groups;
-        const int64_t wanted = (omp_get_max_threads() + planes - 1) / planes;
+        const int64_t wanted = ((threaded ? omp_get_max_threads() : 1) + planes - 1) / planes;
         const int64_t chunk = std::max<int64_t>(1, (kg + wanted - 1) / wanted);
         const int64_t chunks = (kg + chunk - 1) / chunk;
         const int64_t jobs = planes * chunks;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
         for (int64_t job = 0; job < jobs; ++job) {
             const int64_t n = job / (groups * chunks), g = (job / chunks) % groups;
             const int64_t k0 = (job % chunks) * chunk, count = std::min(chunk, kg - k0);
@@ -563,7 +570,7 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
         }
     }
     if (p.act.kind != Activation::None) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (threaded)
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t k = 0; k < y.c; ++k) {
                 bias_activation(y.f32() + y.offset(n, k, 0, 0), oh * ow, 0.0f, p.act);

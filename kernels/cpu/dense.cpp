@@ -2,7 +2,8 @@
 // GEMM micro-kernels (gemm.h). A tile is nr batch items; its B rows (features)
 // are packed from the items' rows (a transpose of nr rows, kc features at a
 // time), and its C block goes back transposed into y [N, out] with the bias and
-// activation. Jobs are runs of tiles, one OpenMP fork/join. Each output is the
+// activation. Jobs are runs of tiles, one OpenMP fork/join (none below
+// parallel.h's work threshold). Each output is the
 // fma chain over the features in order: the same bits on every ISA path and
 // for any batch split.
 #include "kernels/cpu/dense.h"
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
@@ -31,7 +34,8 @@ void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, 
     const int64_t ldx = x.batch_stride, ldy = y.batch_stride;
     const int64_t tiles = (rows + nr - 1) / nr;
     const int64_t jobs = tiles;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+    const bool threaded = worth_threads(2.0 * double(rows) * double(features) * double(outputs));
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         gemm_tiles(
             mk, packed, 0, packed.panels(), job, job + 1,
