@@ -22,7 +22,9 @@
 // channels (one channel for depthwise) split statically over the threads,
 // each row vectorised over output width, the epilogue on the rows as they
 // leave the kernel. Same summation order, so the same bits as the GEMM path
-// would give.
+// would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
+// last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
+// tiles: the same chains again.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -48,6 +50,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
@@ -426,6 +429,39 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const int64_t blocks = (tiles + per_job - 1) / per_job;
     const int64_t jobs = planes * chunks * blocks;
     const bool residual = p.residual.data != nullptr;
+    if (pixels <= kNarrowMaxColumns) {
+        // A plane of a few pixels: the narrow kernel (gemm_narrow.h) straight into
+        // y, one job per plane and chunk of output channels; B block by block
+        // (gathered with zeros, nr columns of which `pixels` are read).
+        const GemmNarrowKernel& nk = gemm_narrow_kernel_for(mk);
+        const int64_t narrow_jobs = planes * chunks;
+        const int64_t plane_stride = oh * ow;  // between y's channels
+#pragma omp parallel for schedule(dynamic, 1) if (narrow_jobs > 1 && threaded)
+        for (int64_t job = 0; job < narrow_jobs; ++job) {
+            const int64_t chunk = job % chunks, g = job / chunks % groups, n = job / (chunks * groups);
+            const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
+            const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
+            const PackedMatrix& a = packed.groups[g];
+            const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow,
+                                      pixels, nr, kh, kw, p.stride[0], p.stride[1], p.dilation[0],
+                                      p.dilation[1], p.pads[0], p.pads[1], flat};
+            float* buf = gemm_scratch(size_t(mk.kc * nr));  // (kc, nr)
+            float* c = y.f32() + y.offset(n, g * kg + k0, 0, 0);  // (k1 - k0 channels, pixels)
+            for (int64_t r0 = 0; r0 == 0 || r0 < reduce; r0 += mk.kc) {
+                const int64_t kc = std::min<int64_t>(mk.kc, reduce - r0);
+                if (kc > 0) columns.gather(0, r0, kc, buf, nr);
+                nk.run(kc, a.panel(panel0) + r0 * mk.mr, a.r * mk.mr, panel1 - panel0, k1 - k0, buf,
+                       nr, 1, pixels, c, plane_stride, 1, r0 > 0);
+            }
+            for (int64_t k = k0; k < k1; ++k) {
+                const int64_t channel = g * kg + k;
+                epilogue_run(c + (k - k0) * plane_stride, pixels, bias ? bias[channel] : 0.0f,
+                             residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) : nullptr,
+                             p.act);
+            }
+        }
+        return;
+    }
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
