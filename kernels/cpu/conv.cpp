@@ -431,8 +431,8 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const bool residual = p.residual.data != nullptr;
     if (pixels <= kNarrowMaxColumns) {
         // A plane of a few pixels: the narrow kernel (gemm_narrow.h) straight into
-        // y, one job per plane and chunk of output channels; B block by block
-        // (gathered with zeros, nr columns of which `pixels` are read).
+        // y, one job per plane and chunk of output channels; B block by block,
+        // gathered with zeros as one tile of `pixels` columns.
         const GemmNarrowKernel& nk = gemm_narrow_kernel_for(mk);
         const int64_t narrow_jobs = planes * chunks;
         const int64_t plane_stride = oh * ow;  // between y's channels
@@ -443,15 +443,15 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
             const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
             const PackedMatrix& a = packed.groups[g];
             const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow,
-                                      pixels, nr, kh, kw, p.stride[0], p.stride[1], p.dilation[0],
+                                      pixels, pixels, kh, kw, p.stride[0], p.stride[1], p.dilation[0],
                                       p.dilation[1], p.pads[0], p.pads[1], flat};
-            float* buf = gemm_scratch(size_t(mk.kc * nr));  // (kc, nr)
+            float* buf = gemm_scratch(size_t(mk.kc * pixels));  // (kc, pixels)
             float* c = y.f32() + y.offset(n, g * kg + k0, 0, 0);  // (k1 - k0 channels, pixels)
             for (int64_t r0 = 0; r0 == 0 || r0 < reduce; r0 += mk.kc) {
                 const int64_t kc = std::min<int64_t>(mk.kc, reduce - r0);
-                if (kc > 0) columns.gather(0, r0, kc, buf, nr);
+                if (kc > 0) columns.gather(0, r0, kc, buf, pixels);
                 nk.run(kc, a.panel(panel0) + r0 * mk.mr, a.r * mk.mr, panel1 - panel0, k1 - k0, buf,
-                       nr, 1, pixels, c, plane_stride, 1, r0 > 0);
+                       pixels, 1, pixels, c, plane_stride, 1, r0 > 0);
             }
             for (int64_t k = k0; k < k1; ++k) {
                 const int64_t channel = g * kg + k;
