@@ -148,6 +148,7 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {2, 6, 2, 2, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1.0f, true},          // 2x2, 2 groups, dilated
         {1, 30, 3, 3, 1031, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},     // 1 pixel, 1031 channels
         {1, 3, 2, 2, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},       // underflow, 2x2
+        {3, 9, 2, 2, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},          // 1x1 kernel, 2x2, batch 3
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     for (const DirectConvCase& t : cases) {
