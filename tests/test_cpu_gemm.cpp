@@ -315,7 +315,7 @@ TEST(CpuGemmNarrow, DenseOnFewItemsIsTheChain) {
 
 // Kernels below parallel.h's work threshold run on one thread, above it on all:
 // the same bits at 1 and 2 threads either way (convs on the tile, narrow and
-// direct paths, dense, pooling).
+// direct paths, transposed conv, pooling).
 TEST(CpuThreads, OneOrTwoThreadsGiveTheSameBits) {
     struct Conv {
         int64_t c, h, w, k, kh;
@@ -343,6 +343,27 @@ TEST(CpuThreads, OneOrTwoThreadsGiveTheSameBits) {
                           make_view(y[threads - 1].data(), DType::F32, 2, t.k, oh, ow), p);
         }
         ASSERT_EQ(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * size_t(size)), 0);
+    }
+    for (int64_t c : {3, 32}) {  // transposed conv 3x3 stride 2 below and above the threshold
+        SCOPED_TRACE("conv_transpose channels " + std::to_string(c));
+        const int64_t k = 24, h = 30, oh = (h - 1) * 2 + 3;
+        const std::vector<float> x = random_floats(size_t(2 * c * h * h), 31);
+        const std::vector<float> wt = random_floats(size_t(c * k * 9), 32);
+        const std::vector<float> bias = random_floats(size_t(k), 33);
+        const View wv = make_view(const_cast<float*>(wt.data()), DType::F32, c, k, 3, 3);
+        const auto packed = pack_conv_transpose2d_weights(wv, 1);
+        ConvTranspose2dParams p;
+        p.stride[0] = p.stride[1] = 2;
+        p.act.kind = Activation::Relu;
+        std::vector<float> y[2];
+        for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            y[threads - 1].assign(size_t(2 * k * oh * oh), NAN);
+            conv_transpose2d_packed(make_view(const_cast<float*>(x.data()), DType::F32, 2, c, h, h), wv,
+                                    *packed, bias.data(),
+                                    make_view(y[threads - 1].data(), DType::F32, 2, k, oh, oh), p);
+        }
+        ASSERT_EQ(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * y[0].size()), 0);
     }
     const std::vector<float> x = random_floats(size_t(3 * 64 * 50 * 50), 21);
     for (int64_t c : {2, 64}) {  // pooling below and above the element threshold
