@@ -4,7 +4,8 @@
 // Sizes leave remainders in every tile (mr rows, nr columns) and span several
 // reduction blocks (kc); B is also read with a row stride wider than n.
 // The direct conv kernel (conv_direct_kernels.h) keeps the same contract: its
-// results equal the conv GEMM path's bit for bit, on every ISA.
+// results equal the conv GEMM path's bit for bit, on every ISA; so does the
+// narrow kernel (gemm_narrow.h) for a few columns, and any thread count.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,8 +17,13 @@
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/conv_direct_kernels.h"
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/dense.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_kernels.h"
+#include "kernels/cpu/gemm_narrow.h"
+#include "kernels/cpu/pool.h"
+
+#include <omp.h>
 
 namespace fcnrt::cpu {
 namespace {
@@ -132,6 +138,17 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         // More than 512 output channels: the GEMM cuts them into chunks (conv_gemm_chunk_rows).
         {1, 2, 7, 45, 1031, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},
         {2, 4, 5, 21, 1100, 3, 3, 1, 1, 1, 0, 1, 2, 1, 1, 2, 1.0f, false},
+        // Output planes of 1 to 4 pixels: the GEMM path's narrow kernel (gemm_narrow.h),
+        // with two reduction blocks (Cg*kh*kw > 256), padding taps, stride 2, groups,
+        // over 512 channels in chunks, underflowing products.
+        {1, 120, 3, 3, 241, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // 1 pixel, reduce 1080
+        {2, 40, 4, 4, 100, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},       // 2x2, reduce 360
+        {1, 5, 3, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},          // 2x2, stride 2, padded
+        {1, 7, 1, 3, 11, 3, 3, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1.0f, false},        // 1x3, asymmetric pads
+        {2, 6, 2, 2, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1.0f, true},          // 2x2, 2 groups, dilated
+        {1, 30, 3, 3, 1031, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},     // 1 pixel, 1031 channels
+        {1, 3, 2, 2, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},       // underflow, 2x2
+        {3, 9, 2, 2, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},          // 1x1 kernel, 2x2, batch 3
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     for (const DirectConvCase& t : cases) {
@@ -203,6 +220,171 @@ TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {
     int negative_zeros = 0;
     for (float v : y) negative_zeros += v == 0.0f && std::signbit(v);
     EXPECT_GT(negative_zeros, 0);
+}
+
+const GemmNarrowKernel& narrow_kernel_of(CpuIsa isa) {
+    switch (isa) {
+        case CpuIsa::Avx512: return gemm_narrow_kernel_avx512();
+        case CpuIsa::Avx2: return gemm_narrow_kernel_avx2();
+        case CpuIsa::Portable: break;
+    }
+    return gemm_narrow_kernel_portable();
+}
+
+// The narrow kernel on its own: C rows and columns at strides with gaps (poisoned,
+// must stay so), B in both layouts, the reduction in two blocks (the second
+// accumulating), rows that end inside a panel, every column count.
+TEST(CpuGemmNarrow, EveryIsaIsTheFmaChainBitForBit) {
+    struct Case {
+        int64_t m, k, k_first;  // rows, reduction, steps of the first block
+    };
+    const Case cases[] = {{1, 1, 1}, {6, 7, 3}, {13, 300, 256}, {50, 1080, 512}, {8, 2, 1}, {25, 33, 33}};
+    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+        if (!cpu_isa_supported(isa)) continue;
+        const GemmNarrowKernel& nk = narrow_kernel_of(isa);
+        ASSERT_EQ(nk.mr, kernel_of(isa).mr);
+        for (const Case& t : cases) {
+            for (int64_t n = 1; n <= kNarrowMaxColumns; ++n) {
+                for (bool b_rows : {true, false}) {
+                    SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " m=" + std::to_string(t.m) +
+                                 " k=" + std::to_string(t.k) + " n=" + std::to_string(n) +
+                                 (b_rows ? " B [k][n]" : " B [n][k]"));
+                    const std::vector<float> a = random_floats(size_t(t.m * t.k), uint32_t(t.m * 7 + t.k));
+                    const PackedMatrix packed = pack_matrix(nk.mr, a.data(), t.m, t.k, t.k, 1);
+                    const int64_t b_rs = b_rows ? n + 1 : 1, b_cs = b_rows ? 1 : t.k + 3;
+                    const std::vector<float> b = random_floats(size_t(t.k * (n + 1) + n * (t.k + 3)), 5);
+                    const int64_t c_rs = 2 * n + 1, c_cs = 2;  // gaps between rows and columns
+                    std::vector<float> c(size_t(t.m * c_rs + 8), NAN);
+                    const int64_t k1 = std::min(t.k, t.k_first);
+                    nk.run(k1, packed.panel(0), packed.r * nk.mr, packed.panels(), t.m, b.data(), b_rs,
+                           b_cs, n, c.data(), c_rs, c_cs, false);
+                    if (k1 < t.k)
+                        nk.run(t.k - k1, packed.panel(0) + k1 * nk.mr, packed.r * nk.mr, packed.panels(),
+                               t.m, b.data() + k1 * b_rs, b_rs, b_cs, n, c.data(), c_rs, c_cs, true);
+                    std::vector<bool> written(c.size(), false);
+                    for (int64_t i = 0; i < t.m; ++i) {
+                        for (int64_t j = 0; j < n; ++j) {
+                            float acc = 0.0f;
+                            for (int64_t r = 0; r < t.k; ++r)
+                                acc = std::fma(a[i * t.k + r], b[r * b_rs + j * b_cs], acc);
+                            const float got = c[i * c_rs + j * c_cs];
+                            written[i * c_rs + j * c_cs] = true;
+                            ASSERT_EQ(std::memcmp(&acc, &got, sizeof(float)), 0)
+                                << "C[" << i << "][" << j << "] = " << got << ", the chain gives " << acc;
+                        }
+                    }
+                    for (size_t e = 0; e < c.size(); ++e) {
+                        if (written[e]) continue;
+                        ASSERT_TRUE(std::isnan(c[e])) << "wrote outside C at " << e;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// dense on 1 to 4 items (the narrow kernel) and on 5 and 19 (tiles): each output the
+// chain over the features plus the bias, then the ReLU, on the active ISA.
+TEST(CpuGemmNarrow, DenseOnFewItemsIsTheChain) {
+    const int64_t features = 300, outputs = 37;
+    const std::vector<float> w = random_floats(size_t(outputs * features), 3);
+    const std::vector<float> bias = random_floats(size_t(outputs), 4);
+    const View wv = make_view(const_cast<float*>(w.data()), DType::F32, outputs, features, 1, 1);
+    const auto packed = pack_dense_weights(wv);
+    for (int64_t items : {1, 2, 3, 4, 5, 19}) {
+        SCOPED_TRACE("items " + std::to_string(items));
+        const std::vector<float> x = random_floats(size_t(items * features), uint32_t(items));
+        PoisonedOutput y(items * outputs);
+        ActivationParams act;
+        act.kind = Activation::Relu;
+        dense_packed(make_view(const_cast<float*>(x.data()), DType::F32, items, features, 1, 1), *packed,
+                     bias.data(), make_view(y.data.data(), DType::F32, items, outputs, 1, 1), act);
+        ASSERT_TRUE(y.guard_intact());
+        for (int64_t j = 0; j < items; ++j) {
+            for (int64_t o = 0; o < outputs; ++o) {
+                float acc = 0.0f;
+                for (int64_t r = 0; r < features; ++r) acc = std::fma(w[o * features + r], x[j * features + r], acc);
+                const float sum = acc + bias[o];
+                const float want = sum > 0.0f ? sum : 0.0f;
+                ASSERT_EQ(std::memcmp(&want, &y.data[j * outputs + o], sizeof(float)), 0)
+                    << "y[" << j << "][" << o << "] = " << y.data[j * outputs + o] << ", want " << want;
+            }
+        }
+    }
+}
+
+// Kernels below parallel.h's work threshold run on one thread, above it on all:
+// the same bits at 1 and 2 threads either way (convs on the tile, narrow and
+// direct paths, transposed conv, pooling).
+TEST(CpuThreads, OneOrTwoThreadsGiveTheSameBits) {
+    struct Conv {
+        int64_t c, h, w, k, kh;
+    };
+    const Conv convs[] = {{20, 14, 14, 40, 3}, {40, 12, 12, 80, 3}, {120, 3, 3, 240, 3},
+                          {32, 41, 37, 48, 3}, {1, 31, 31, 20, 4},  {3, 130, 125, 16, 3}};
+    const int saved = omp_get_max_threads();
+    for (const Conv& t : convs) {
+        SCOPED_TRACE("conv " + std::to_string(t.c) + "x" + std::to_string(t.h) + "x" + std::to_string(t.w) +
+                     " -> " + std::to_string(t.k));
+        const std::vector<float> x = random_floats(size_t(2 * t.c * t.h * t.w), 11);
+        const std::vector<float> wt = random_floats(size_t(t.k * t.c * t.kh * t.kh), 12);
+        const std::vector<float> bias = random_floats(size_t(t.k), 13);
+        const View xv = make_view(const_cast<float*>(x.data()), DType::F32, 2, t.c, t.h, t.w);
+        const View wv = make_view(const_cast<float*>(wt.data()), DType::F32, t.k, t.c, t.kh, t.kh);
+        const auto packed = pack_conv2d_weights(wv, 1);
+        Conv2dParams p;
+        p.act.kind = Activation::Relu;
+        const int64_t oh = t.h - t.kh + 1, ow = t.w - t.kh + 1, size = 2 * t.k * oh * ow;
+        std::vector<float> y[2];
+        for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            y[threads - 1].assign(size_t(size), NAN);
+            conv2d_packed(xv, wv, *packed, bias.data(),
+                          make_view(y[threads - 1].data(), DType::F32, 2, t.k, oh, ow), p);
+        }
+        ASSERT_EQ(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * size_t(size)), 0);
+    }
+    for (int64_t c : {3, 32}) {  // transposed conv 3x3 stride 2 below and above the threshold
+        SCOPED_TRACE("conv_transpose channels " + std::to_string(c));
+        const int64_t k = 24, h = 30, oh = (h - 1) * 2 + 3;
+        const std::vector<float> x = random_floats(size_t(2 * c * h * h), 31);
+        const std::vector<float> wt = random_floats(size_t(c * k * 9), 32);
+        const std::vector<float> bias = random_floats(size_t(k), 33);
+        const View wv = make_view(const_cast<float*>(wt.data()), DType::F32, c, k, 3, 3);
+        const auto packed = pack_conv_transpose2d_weights(wv, 1);
+        ConvTranspose2dParams p;
+        p.stride[0] = p.stride[1] = 2;
+        p.act.kind = Activation::Relu;
+        std::vector<float> y[2];
+        for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            y[threads - 1].assign(size_t(2 * k * oh * oh), NAN);
+            conv_transpose2d_packed(make_view(const_cast<float*>(x.data()), DType::F32, 2, c, h, h), wv,
+                                    *packed, bias.data(),
+                                    make_view(y[threads - 1].data(), DType::F32, 2, k, oh, oh), p);
+        }
+        ASSERT_EQ(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * y[0].size()), 0);
+    }
+    const std::vector<float> x = random_floats(size_t(3 * 64 * 50 * 50), 21);
+    for (int64_t c : {2, 64}) {  // pooling below and above the element threshold
+        SCOPED_TRACE("max_pool channels " + std::to_string(c));
+        const View xv = make_view(const_cast<float*>(x.data()), DType::F32, 3, c, 50, 50);
+        Pool2dParams p;
+        p.kernel[0] = p.kernel[1] = 2;
+        p.stride[0] = p.stride[1] = 2;
+        std::vector<float> y[2];
+        std::vector<int32_t> idx[2];
+        for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            y[threads - 1].assign(size_t(3 * c * 25 * 25), NAN);
+            idx[threads - 1].assign(y[threads - 1].size(), -7);
+            max_pool2d(xv, make_view(y[threads - 1].data(), DType::F32, 3, c, 25, 25),
+                       make_view(idx[threads - 1].data(), DType::I32, 3, c, 25, 25), p);
+        }
+        ASSERT_EQ(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * y[0].size()), 0);
+        ASSERT_EQ(idx[0], idx[1]);
+    }
+    omp_set_num_threads(saved);
 }
 
 TEST(CpuGemm, ActiveIsaFollowsTheRequest) {

@@ -22,7 +22,9 @@
 // channels (one channel for depthwise) split statically over the threads,
 // each row vectorised over output width, the epilogue on the rows as they
 // leave the kernel. Same summation order, so the same bits as the GEMM path
-// would give.
+// would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
+// last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
+// tiles: the same chains again.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -31,6 +33,9 @@
 // pixel receives its contributions in increasing (iy, ix) order however the
 // input is cut. Each output channel belongs to one job: deterministic, no
 // atomics. y starts as the bias; the activation runs once all runs are in.
+//
+// A conv below parallel.h's work threshold runs on the calling thread (no
+// fork/join): the same jobs, so the same bits.
 //
 // Summation order: every GEMM entry is the fma chain over (c, ky, kx)
 // ascending from 0 (gemm.h), whatever the tile, ISA or thread count, so a
@@ -45,6 +50,8 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/gemm_narrow.h"
+#include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
@@ -407,7 +414,8 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
     const int64_t full = kg / mr;                  // multi-channel blocks per group
     const int64_t blocks = full + (kg - full * mr);  // plus single channels
     const int64_t rstride = cg * kh * kw;          // weights of one output channel
-#pragma omp parallel for collapse(4) schedule(static)
+    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(rstride));
+#pragma omp parallel for collapse(4) schedule(static) if (threaded)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t grp = 0; grp < p.groups; ++grp) {
             for (int64_t b = 0; b < blocks; ++b) {
@@ -461,13 +469,47 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const int64_t chunk_panels = conv_gemm_chunk_rows(mk, kg) / mk.mr;
     const int64_t chunks = (panels + chunk_panels - 1) / chunk_panels;
     const int64_t group = gemm_tile_group(mk, chunk_panels * mk.mr);
-    const int64_t wanted = kJobsPerThread * omp_get_max_threads();
+    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(reduce));
+    const int64_t wanted = kJobsPerThread * (threaded ? omp_get_max_threads() : 1);
     const int64_t per_job = std::clamp<int64_t>((planes * chunks * tiles + wanted - 1) / wanted,
                                                 std::min(group, tiles), tiles);
     const int64_t blocks = (tiles + per_job - 1) / per_job;
     const int64_t jobs = planes * chunks * blocks;
     const bool residual = p.residual.data != nullptr;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+    if (pixels <= kNarrowMaxColumns) {
+        // A plane of a few pixels: the narrow kernel (gemm_narrow.h) straight into
+        // y, one job per plane and chunk of output channels; B block by block,
+        // gathered with zeros as one tile of `pixels` columns.
+        const GemmNarrowKernel& nk = gemm_narrow_kernel_for(mk);
+        const int64_t narrow_jobs = planes * chunks;
+        const int64_t plane_stride = oh * ow;  // between y's channels
+#pragma omp parallel for schedule(dynamic, 1) if (narrow_jobs > 1 && threaded)
+        for (int64_t job = 0; job < narrow_jobs; ++job) {
+            const int64_t chunk = job % chunks, g = job / chunks % groups, n = job / (chunks * groups);
+            const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
+            const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
+            const PackedMatrix& a = packed.groups[g];
+            const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow,
+                                      pixels, pixels, kh, kw, p.stride[0], p.stride[1], p.dilation[0],
+                                      p.dilation[1], p.pads[0], p.pads[1], flat};
+            float* buf = gemm_scratch(size_t(mk.kc * pixels));  // (kc, pixels)
+            float* c = y.f32() + y.offset(n, g * kg + k0, 0, 0);  // (k1 - k0 channels, pixels)
+            for (int64_t r0 = 0; r0 == 0 || r0 < reduce; r0 += mk.kc) {
+                const int64_t kc = std::min<int64_t>(mk.kc, reduce - r0);
+                if (kc > 0) columns.gather(0, r0, kc, buf, pixels);
+                nk.run(kc, a.panel(panel0) + r0 * mk.mr, a.r * mk.mr, panel1 - panel0, k1 - k0, buf,
+                       pixels, 1, pixels, c, plane_stride, 1, r0 > 0);
+            }
+            for (int64_t k = k0; k < k1; ++k) {
+                const int64_t channel = g * kg + k;
+                epilogue_run(c + (k - k0) * plane_stride, pixels, bias ? bias[channel] : 0.0f,
+                             residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) : nullptr,
+                             p.act);
+            }
+        }
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
         // chunks are neighbours, so concurrent jobs share the run's input in cache.
@@ -516,9 +558,10 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
     const int64_t pt = p.pads[0], pl = p.pads[1];
     const int64_t h = x.h, w = x.w, oh = y.h, ow = y.w;
     if (y.numel() == 0) return;
+    const bool threaded = worth_threads(2.0 * double(x.numel()) * double(kg * khkw));
 
     // y = bias (or 0), then every run of input pixels adds its contributions.
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (threaded)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t k = 0; k < y.c; ++k) {
             float* plane = y.f32() + y.offset(n, k, 0, 0);
@@ -541,11 +584,11 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
         }
         // Output-channel chunks: enough jobs for every thread when Kg allows.
         const int64_t planes = x.n * groups;
-        const int64_t wanted = (omp_get_max_threads() + planes - 1) / planes;
+        const int64_t wanted = ((threaded ? omp_get_max_threads() : 1) + planes - 1) / planes;
         const int64_t chunk = std::max<int64_t>(1, (kg + wanted - 1) / wanted);
         const int64_t chunks = (kg + chunk - 1) / chunk;
         const int64_t jobs = planes * chunks;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
         for (int64_t job = 0; job < jobs; ++job) {
             const int64_t n = job / (groups * chunks), g = (job / chunks) % groups;
             const int64_t k0 = (job % chunks) * chunk, count = std::min(chunk, kg - k0);
@@ -615,7 +658,7 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
         }
     }
     if (p.act.kind != Activation::None) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (threaded)
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t k = 0; k < y.c; ++k) {
                 bias_activation(y.f32() + y.offset(n, k, 0, 0), oh * ow, 0.0f, p.act);

@@ -2,15 +2,20 @@
 // GEMM micro-kernels (gemm.h). A tile is nr batch items; its B rows (features)
 // are packed from the items' rows (a transpose of nr rows, kc features at a
 // time), and its C block goes back transposed into y [N, out] with the bias and
-// activation. Jobs are runs of tiles, one OpenMP fork/join. Each output is the
+// activation. Jobs are runs of tiles, one OpenMP fork/join (none below
+// parallel.h's work threshold). Each output is the
 // fma chain over the features in order: the same bits on every ISA path and
-// for any batch split.
+// for any batch split. Up to kNarrowMaxColumns items take the narrow kernel
+// (gemm_narrow.h), vectorised over outputs: the same chains, so the same bits.
 #include "kernels/cpu/dense.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "kernels/cpu/gemm_narrow.h"
+#include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
@@ -19,6 +24,35 @@ std::shared_ptr<const PackedMatrix> pack_dense_weights(const View& weight) {
     const int64_t ldw = weight.n == 1 ? features : weight.batch_stride;
     return std::make_shared<PackedMatrix>(pack_matrix(weight.f32(), outputs, features, ldw, 1));
 }
+
+namespace {
+
+// A few items (up to kNarrowMaxColumns): the narrow kernel straight into y (C[o][j]
+// is y[j][o]), then the bias and activation in place; jobs are runs of panels.
+void dense_narrow(const View& x, const PackedMatrix& packed, const float* bias, const View& y,
+                  ActivationParams act, bool threaded) {
+    const GemmNarrowKernel& nk = active_gemm_narrow_kernel();
+    if (packed.mr != nk.mr)
+        throw std::logic_error("dense weights were packed for another micro-kernel");
+    const int64_t rows = x.n, outputs = y.chw(), mr = packed.mr;
+    const int64_t ldx = x.batch_stride, ldy = y.batch_stride;
+    constexpr int64_t kPanelsPerJob = 16;
+    const int64_t jobs = (packed.panels() + kPanelsPerJob - 1) / kPanelsPerJob;
+#pragma omp parallel for schedule(static) if (jobs > 1 && threaded)
+    for (int64_t job = 0; job < jobs; ++job) {
+        const int64_t p0 = job * kPanelsPerJob, p1 = std::min(packed.panels(), p0 + kPanelsPerJob);
+        const int64_t o0 = p0 * mr, o1 = std::min(outputs, p1 * mr);
+        nk.run(packed.r, packed.panel(p0), packed.r * mr, p1 - p0, o1 - o0, x.f32(), 1, ldx, rows,
+               y.f32() + o0, 1, ldy, false);
+        for (int64_t j = 0; j < rows; ++j) {
+            float* out = y.f32() + j * ldy;  // (out)
+            for (int64_t o = o0; o < o1; ++o)
+                out[o] = apply_activation(bias ? out[o] + bias[o] : out[o], act);
+        }
+    }
+}
+
+}  // namespace
 
 void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, const View& y,
                   ActivationParams act) {
@@ -29,9 +63,14 @@ void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, 
         throw std::logic_error("dense weights were packed for another micro-kernel or shape");
     const int64_t nr = mk.nr;
     const int64_t ldx = x.batch_stride, ldy = y.batch_stride;
+    const bool threaded = worth_threads(2.0 * double(rows) * double(features) * double(outputs));
+    if (rows <= kNarrowMaxColumns) {
+        dense_narrow(x, packed, bias, y, act, threaded);
+        return;
+    }
     const int64_t tiles = (rows + nr - 1) / nr;
     const int64_t jobs = tiles;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         gemm_tiles(
             mk, packed, 0, packed.panels(), job, job + 1,

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/gemm_narrow.h"
 
 namespace fcnrt::cpu {
 
@@ -18,6 +19,21 @@ const GemmMicroKernel& active_micro_kernel() {
         case CpuIsa::Portable: break;
     }
     return gemm_micro_kernel_portable();
+}
+
+const GemmNarrowKernel& active_gemm_narrow_kernel() {
+    switch (active_cpu_isa()) {
+        case CpuIsa::Avx512: return gemm_narrow_kernel_avx512();
+        case CpuIsa::Avx2: return gemm_narrow_kernel_avx2();
+        case CpuIsa::Portable: break;
+    }
+    return gemm_narrow_kernel_portable();
+}
+
+const GemmNarrowKernel& gemm_narrow_kernel_for(const GemmMicroKernel& mk) {
+    if (std::strcmp(mk.isa, "avx512") == 0) return gemm_narrow_kernel_avx512();
+    if (std::strcmp(mk.isa, "avx2") == 0) return gemm_narrow_kernel_avx2();
+    return gemm_narrow_kernel_portable();
 }
 
 PackedMatrix pack_matrix(const float* a, int64_t m, int64_t r, int64_t stride_m, int64_t stride_r) {

@@ -1,11 +1,13 @@
 // The AVX-512F micro-kernel: 8 rows x 3 zmm (48 pixels), 24 accumulators.
 // Also the direct conv row kernel (conv_direct_microkernel.h): 4 zmm (64 pixels) per step; 8 channels x 3 zmm in the multi-channel form.
 // Compiled with -mavx512f -mfma; called only when the CPU supports both.
+// And the narrow GEMM kernel (gemm_narrow_kernel.h) on the same vectors.
 #include <immintrin.h>
 
 #define FCNRT_GEMM_ISA_NAMESPACE avx512
 #include "kernels/cpu/gemm_microkernel.h"
 #include "kernels/cpu/conv_direct_microkernel.h"
+#include "kernels/cpu/gemm_narrow_kernel.h"
 
 namespace fcnrt::cpu {
 namespace avx512 {
@@ -31,6 +33,11 @@ const GemmMicroKernel& gemm_micro_kernel_avx512() {
 
 const ConvDirectKernel& conv_direct_kernel_avx512() {
     static const ConvDirectKernel k = avx512::make_conv_direct_kernel<avx512::Vec, 4, 8, 3>("avx512");
+    return k;
+}
+
+const GemmNarrowKernel& gemm_narrow_kernel_avx512() {
+    static const GemmNarrowKernel k = avx512::make_narrow_kernel<avx512::Vec, 8>("avx512");
     return k;
 }
 

@@ -1,9 +1,10 @@
 // Fast CPU pooling and unpooling.
 //
 // Threading: every kernel works on whole (n, c) planes, distributed over OpenMP
-// threads (collapse over n and c). Pool windows: the in-bounds taps of each output
-// row, and the range of output columns each window column reaches, are computed
-// once per call, so the inner loops carry no bounds checks. Pools run tap by tap
+// threads (collapse over n and c); small tensors stay on the calling thread
+// (parallel.h). Pool windows: the in-bounds taps of each output row, and the
+// range of output columns each window column reaches, are computed once per
+// call, so the inner loops carry no bounds checks. Pools run tap by tap
 // over a whole output row (vectorised across outputs, branch-free selects), each
 // output still seeing its taps in window order. Max pooling keeps PyTorch's
 // update rule `v > best || isnan(v)` (NaN is the maximum; among NaNs the last one
@@ -17,6 +18,8 @@
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
@@ -118,7 +121,7 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
     const int64_t ow = y.w, in_w = x.w;
     const bool want_indices = indices.data != nullptr;
     const float neg_inf = -std::numeric_limits<float>::infinity();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMinElements)
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t c = 0; c < y.c; ++c) {
                 const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
@@ -176,7 +179,7 @@ void avg_pool2d(const View& x, const View& y, const Pool2dParams& p) {
     // dilated windows, which PyTorch lacks, divide by all kh*kw taps (the spec).
     const bool dilated = dh != 1 || dw != 1;
     const int64_t kernel_taps = int64_t{p.kernel[0]} * p.kernel[1];
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMinElements)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
             const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
@@ -204,7 +207,7 @@ void avg_pool2d(const View& x, const View& y, const Pool2dParams& p) {
 
 void global_avg_pool(const View& x, const View& y) {
     const int64_t hw = x.hw();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMinElements)
     for (int64_t n = 0; n < x.n; ++n) {
         for (int64_t c = 0; c < x.c; ++c) {
             const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
@@ -219,7 +222,7 @@ void global_avg_pool(const View& x, const View& y) {
 
 void max_unpool2d(const View& x, const View& indices, const View& y) {
     const int64_t plane_size = y.hw();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (y.numel() >= kParallelMinElements)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
             float* out = y.f32() + y.offset(n, c, 0, 0);  // (OH, OW)
