@@ -132,6 +132,9 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {1, 3, 9, 9, 3, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 3, 1.0f, true},          // 7x7 on 9x9
         {1, 2, 6, 6, 2, 3, 3, 1, 1, 12, 12, 12, 12, 12, 12, 2, 1.0f, true},    // dilation past the map
         {1, 3, 20, 37, 3, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3, 1.0f, true},        // 5x5 stride 2, odd width
+        // Strided direct convs on padded rows: several input channels, channel multipliers.
+        {1, 4, 15, 31, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1e-23f, false},     // 2 groups of 2 -> 3, underflow
+        {1, 2, 17, 44, 6, 5, 5, 1, 2, 2, 2, 2, 2, 1, 1, 2, 1.0f, true},        // multiplier 3, width stride 2
         // Multi-channel rows (ConvDirectKernel::rows): channel blocks with remainders
         // on every ISA's mr, stride 2, groups with 2 channels each, padding rows.
         {1, 3, 37, 101, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},      // RGB 3x3 stride 2

@@ -21,8 +21,11 @@
 // row kernel instead (conv_direct_microkernel.h): rows of blocks of mr output
 // channels (one channel for depthwise) split statically over the threads,
 // each row vectorised over output width, the epilogue on the rows as they
-// leave the kernel. Same summation order, so the same bits as the GEMM path
-// would give.
+// leave the kernel; depthwise and strided direct convs run on rows copied
+// once into a ring of zero-padded rows (conv2d_direct_padded), every pixel
+// vectorised. Same summation order, so the same bits as the GEMM path
+// would give. Dilated convs on maps small against their dilation (ASPP) skip
+// the taps in the padding: tap windows (conv.h, conv2d_gemm_tap_windows).
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -241,7 +244,7 @@ struct ConvColumns {
     }
 };
 
-// A thread's ring of padded input rows for conv2d_depthwise.
+// A thread's ring of padded input rows for conv2d_direct_padded.
 float* depthwise_scratch(int64_t count) {
     thread_local std::vector<float> buffer;
     if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
@@ -359,16 +362,20 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 
 namespace {
 
-// Depthwise convs (one input and one output channel per group): a job is a run
-// of output rows of one plane (n, g), jobs split statically over the threads.
+// Direct convs on padded rows: depthwise convs (one input and one output
+// channel per group) and strided direct convs (RGB first layers, where the
+// row kernels would gather the strided input lane by lane). A job is a run of
+// output rows of one plane (n, g), jobs split statically over the threads.
 // The input rows a job reads are copied once each into a ring of zero-padded
-// rows, split by column phase when strided (padded column j*sw + ph at
-// ph*wq + j), so that every tap (ky, kx) of an output row reads one contiguous
-// piece and the whole row is vectorised (ConvDirectKernel::taps_row); rows in
-// the padding read a row of zeros. Every output is the fma chain over (ky, kx)
-// with the padding's zeros, as in the other direct forms and the GEMM.
-void conv2d_depthwise(const ConvDirectKernel& dk, const View& x, const View& weight,
-                      const float* bias, const View& y, const Conv2dParams& p) {
+// rows per input channel, split by column phase when strided (padded column
+// j*sw + ph at ph*wq + j), so that every tap (c, ky, kx) of an output row reads
+// one contiguous piece and the whole row is vectorised
+// (ConvDirectKernel::taps_row over cg*kh rows (c, ky)); rows in the padding
+// read a row of zeros. Every output is the fma chain over (c, ky, kx) with the
+// padding's zeros, as in the other direct forms and the GEMM.
+void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View& weight,
+                          const float* bias, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
     const int64_t pt = p.pads[0], pl = p.pads[1];
@@ -382,6 +389,7 @@ void conv2d_depthwise(const ConvDirectKernel& dk, const View& x, const View& wei
     const int64_t wanted = kJobsPerThread * omp_get_max_threads();
     const int64_t chunks = std::clamp<int64_t>((wanted + planes - 1) / planes, 1, oh);
     const int64_t rows_per_chunk = (oh + chunks - 1) / chunks;
+    const int64_t wstride = cg * kh * kw;  // weights of one output channel
     const bool residual = p.residual.data != nullptr;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t plane = 0; plane < planes; ++plane) {
@@ -389,32 +397,35 @@ void conv2d_depthwise(const ConvDirectKernel& dk, const View& x, const View& wei
             const int64_t n = plane / p.groups, g = plane % p.groups;
             const int64_t oy0 = chunk * rows_per_chunk, oy1 = std::min(oh, oy0 + rows_per_chunk);
             if (oy0 >= oy1) continue;
-            const float* in = x.f32() + x.offset(n, g, 0, 0);  // (H, W)
-            const float* wk = weight.f32() + g * kh * kw;       // (kh, kw)
-            float* buf = depthwise_scratch((ring + 1) * row_len);
-            float* zero = buf + ring * row_len;
+            const float* in = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
+            float* buf = depthwise_scratch((cg * ring + 1) * row_len);  // (Cg, ring) rows, then zeros
+            float* zero = buf + cg * ring * row_len;
             std::fill(zero, zero + row_len, 0.0f);
             std::vector<int64_t> held(static_cast<size_t>(ring), -1);  // input row in each slot
-            std::vector<const float*> rows(static_cast<size_t>(kh));
+            std::vector<const float*> rows(static_cast<size_t>(cg * kh));  // (c, ky)
             for (int64_t oy = oy0; oy < oy1; ++oy) {
                 for (int64_t ky = 0; ky < kh; ++ky) {
                     const int64_t iy = oy * sh - pt + ky * dh;
                     if (uint64_t(iy) >= uint64_t(h)) {
-                        rows[ky] = zero;
+                        for (int64_t c = 0; c < cg; ++c) rows[c * kh + ky] = zero;
                         continue;
                     }
-                    float* slot = buf + iy % ring * row_len;
-                    if (held[iy % ring] != iy) {
-                        held[iy % ring] = iy;
-                        pad_row(in + iy * w, w, pl, sw, wq, slot);
+                    const int64_t slot = iy % ring;
+                    if (held[slot] != iy) {
+                        held[slot] = iy;
+                        for (int64_t c = 0; c < cg; ++c)
+                            pad_row(in + (c * h + iy) * w, w, pl, sw, wq, buf + (c * ring + slot) * row_len);
                     }
-                    rows[ky] = slot;
+                    for (int64_t c = 0; c < cg; ++c) rows[c * kh + ky] = buf + (c * ring + slot) * row_len;
                 }
-                float* out = y.f32() + y.offset(n, g, oy, 0);
-                dk.taps_row(rows.data(), col.data(), kh, kw, wk, ow, out);
-                epilogue_run(out, ow, bias ? bias[g] : 0.0f,
-                             residual ? p.residual.f32() + p.residual.offset(n, g, oy, 0) : nullptr,
-                             p.act);
+                for (int64_t m = 0; m < kg; ++m) {
+                    const int64_t k = g * kg + m;
+                    float* out = y.f32() + y.offset(n, k, oy, 0);
+                    dk.taps_row(rows.data(), col.data(), cg * kh, kw, weight.f32() + k * wstride, ow, out);
+                    epilogue_run(out, ow, bias ? bias[k] : 0.0f,
+                                 residual ? p.residual.f32() + p.residual.offset(n, k, oy, 0) : nullptr,
+                                 p.act);
+                }
             }
         }
     }
@@ -427,8 +438,8 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     if (y.numel() == 0) return;
-    if (cg == 1 && kg == 1) {
-        conv2d_depthwise(dk, x, weight, bias, y, p);
+    if ((cg == 1 && kg == 1) || p.stride[1] > 1) {
+        conv2d_direct_padded(dk, x, weight, bias, y, p);
         return;
     }
     DirectConvRow g;

@@ -15,7 +15,7 @@
 // (direct_block_multi): per tap, NVM input vectors loaded once and mr weight
 // broadcasts, mr x NVM accumulators; for convs with a few input channels and
 // many outputs, where the one-channel form would reload the input per channel.
-// The padded-taps form (taps_row, for depthwise convs) reads rows the caller
+// The padded-taps form (taps_row, for depthwise and strided convs) reads rows the caller
 // has zero-padded (and split by column phase when strided), so every pixel is
 // vectorised: NV vectors per step, single vectors, one last vector ending at
 // `count` (overlapping), and scalar pixels only for rows narrower than a vector.
