@@ -264,10 +264,13 @@ void pad_row(const float* in, int64_t w, int64_t pl, int64_t sw, int64_t wq, flo
     }
     for (int64_t ph = 0; ph < sw; ++ph) {
         float* d = dst + ph * wq;
-        for (int64_t j = 0; j < wq; ++j) {
-            const int64_t ix = j * sw + ph - pl;
-            d[j] = uint64_t(ix) < uint64_t(w) ? in[ix] : 0.0f;
-        }
+        // j in [lo, hi): input column j*sw + ph - pl inside [0, w)
+        const int64_t lo = std::clamp<int64_t>(div_ceil(pl - ph, sw), 0, wq);
+        const int64_t hi = std::clamp<int64_t>(div_floor(w - 1 + pl - ph, sw) + 1, lo, wq);
+        const float* s = in + ph - pl;
+        std::fill(d, d + lo, 0.0f);
+        for (int64_t j = lo; j < hi; ++j) d[j] = s[j * sw];
+        std::fill(d + hi, d + wq, 0.0f);
     }
 }
 
