@@ -237,6 +237,7 @@ TEST(CpuConvTapWindows, EveryIsaEqualsTheFullGemmBitForBit) {
         {2, 6, 6, 5, 7, 5, 5, 1, 1, 2, 3, 1, 4, 1, 1, 1, true},             // 5x5, asymmetric pads
         {1, 8, 4, 9, 5, 3, 5, 1, 1, 7, 2, 7, 2, 5, 1, 1, false},            // rows with no tap inside
         {1, 300, 13, 11, 40, 3, 3, 1, 1, 6, 5, 6, 5, 6, 5, 1, true},        // several reduction blocks
+        {1, 512, 9, 150, 7, 3, 3, 1, 1, 4, 4, 4, 4, 4, 4, 1, true},         // rectangles cut into row chunks
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     for (const Case& t : cases) {

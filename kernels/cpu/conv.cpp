@@ -642,8 +642,10 @@ const ConvTapWindows::Window& tap_window(const GemmMicroKernel& mk, const View& 
     return win;
 }
 
-// Floats of one sub-conv's columns at most (16 MiB): a band's rows are cut to fit.
-constexpr int64_t kWindowColumns = int64_t{1} << 22;
+// Floats of one sub-conv's columns at most (4 MiB, within the executor's
+// runtime allowance; ASPP's largest rectangle needs about 2.8 MiB): a band's
+// rows are cut to fit. The rectangle's raw sums take at most y's size again.
+constexpr int64_t kWindowColumns = int64_t{1} << 20;
 
 // The calling thread's scratch `which` (0: a rectangle's columns, 1: its raw sums).
 float* window_scratch(int which, int64_t count) {
