@@ -61,9 +61,11 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
 // Convs on maps small against their dilation (DeepLabV3's ASPP: 3x3, d = 12..36
 // on 33x33) sum mostly padding. conv2d_gemm_tap_windows splits the output into
 // rectangles whose pixels have the same taps inside the input (per dimension an
-// interval of ky, of kx) and runs each as a conv with just those taps
-// (conv2d_gemm on the kernel window, packed on first use): every output sums
-// exactly its non-padding taps, in (c, ky, kx) order. conv2d_gemm also sums
+// interval of ky, of kx) and runs each as a conv with just those taps (a 1x1
+// conv2d_gemm over the rectangle's im2col columns, every tap inside the input,
+// with the kernel window's weights, packed on first use and kept in
+// PackedConvWeights::windows): every output sums exactly its non-padding taps,
+// in (c, ky, kx) order. conv2d_gemm also sums
 // the padding taps' zeros, which leave the sum unchanged (fma(w, 0, acc) ==
 // acc), except that a sum underflowing to -0 may come out +0 there: the two
 // paths agree as floats and, unless a sum underflows, bit for bit.
