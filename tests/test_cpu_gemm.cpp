@@ -129,6 +129,18 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {2, 1, 19, 150, 5, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1.0f, true},       // one channel, 5 outputs
         {1, 1, 13, 17, 3, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1.0f, true},        // taps wider than the interior
         {1, 3, 21, 70, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // RGB first layer (Cg = 3)
+        // Depthwise on padded rows (conv2d_depthwise): rows narrower than a vector,
+        // strides 2 and 3 (phase-split rows), underflowing sums with padding taps,
+        // wide rows, kernels and dilations wider than the map.
+        {1, 6, 3, 5, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, 1e-23f, false},      // tiny, stride 2
+        {2, 5, 11, 203, 5, 5, 5, 1, 1, 4, 3, 2, 5, 2, 2, 5, 1.0f, true},       // wide, d2, asymmetric
+        {1, 4, 13, 40, 4, 3, 3, 3, 3, 1, 2, 0, 1, 1, 1, 4, 1e-23f, false},     // stride 3, underflow
+        {1, 3, 9, 9, 3, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 3, 1.0f, true},          // 7x7 on 9x9
+        {1, 2, 6, 6, 2, 3, 3, 1, 1, 12, 12, 12, 12, 12, 12, 2, 1.0f, true},    // dilation past the map
+        {1, 3, 20, 37, 3, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3, 1.0f, true},        // 5x5 stride 2, odd width
+        // Strided direct convs on padded rows: several input channels, channel multipliers.
+        {1, 4, 15, 31, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1e-23f, false},     // 2 groups of 2 -> 3, underflow
+        {1, 2, 17, 44, 6, 5, 5, 1, 2, 2, 2, 2, 2, 1, 1, 2, 1.0f, true},        // multiplier 3, width stride 2
         // Multi-channel rows (ConvDirectKernel::rows): channel blocks with remainders
         // on every ISA's mr, stride 2, groups with 2 channels each, padding rows.
         {1, 3, 37, 101, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},      // RGB 3x3 stride 2
@@ -385,6 +397,80 @@ TEST(CpuThreads, OneOrTwoThreadsGiveTheSameBits) {
         ASSERT_EQ(idx[0], idx[1]);
     }
     omp_set_num_threads(saved);
+}
+
+// Tap windows (conv2d_gemm_tap_windows): every output sums just its taps inside
+// the input, which on sums that do not underflow gives the full GEMM's bits.
+// ASPP-like dilations on maps smaller than the dilation (whole kernel rows and
+// columns in the padding), several windows per dimension, no tap inside at all,
+// strides, asymmetric padding, groups, batch 2, and the residual epilogue.
+TEST(CpuConvTapWindows, EveryIsaEqualsTheFullGemmBitForBit) {
+    struct Case {
+        int64_t n, c, h, w, k, kh, kw;
+        int sh, sw, pt, pl, pb, pr, dh, dw, groups;
+        bool residual;
+    };
+    const Case cases[] = {
+        {1, 37, 23, 29, 19, 3, 3, 1, 1, 7, 7, 7, 7, 7, 7, 1, false},        // d 7: 3 windows a side
+        {2, 21, 17, 19, 13, 3, 3, 1, 1, 11, 11, 11, 11, 11, 11, 1, true},   // d 11, residual
+        {1, 29, 15, 13, 70, 3, 3, 1, 1, 20, 20, 20, 20, 20, 20, 1, false},  // d 20: centre tap only
+        {1, 10, 9, 11, 14, 3, 3, 1, 1, 30, 30, 30, 30, 30, 30, 2, true},    // groups, d 30
+        {1, 9, 5, 7, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, false},           // stride 2 on a tiny map
+        {2, 6, 6, 5, 7, 5, 5, 1, 1, 2, 3, 1, 4, 1, 1, 1, true},             // 5x5, asymmetric pads
+        {1, 8, 4, 9, 5, 3, 5, 1, 1, 7, 2, 7, 2, 5, 1, 1, false},            // rows with no tap inside
+        {1, 300, 13, 11, 40, 3, 3, 1, 1, 6, 5, 6, 5, 6, 5, 1, true},        // several reduction blocks
+        {1, 512, 9, 150, 7, 3, 3, 1, 1, 4, 4, 4, 4, 4, 4, 1, true},         // rectangles cut into row chunks
+    };
+    const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    for (const Case& t : cases) {
+        const int64_t cg = t.c / t.groups;
+        const int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+        const int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+        SCOPED_TRACE("x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) +
+                     "x" + std::to_string(t.w) + " k " + std::to_string(t.k) + " " +
+                     std::to_string(t.kh) + "x" + std::to_string(t.kw) + " d" + std::to_string(t.dh) +
+                     " s" + std::to_string(t.sh) + " g" + std::to_string(t.groups));
+        std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.w * 5 + t.c));
+        std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 11 + t.kh));
+        std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 7);
+        const std::vector<float> bias = random_floats(size_t(t.k), 98);
+        Conv2dParams p;
+        p.stride[0] = t.sh;
+        p.stride[1] = t.sw;
+        p.pads[0] = t.pt;
+        p.pads[1] = t.pl;
+        p.pads[2] = t.pb;
+        p.pads[3] = t.pr;
+        p.dilation[0] = t.dh;
+        p.dilation[1] = t.dw;
+        p.groups = t.groups;
+        p.act.kind = Activation::Relu;
+        if (t.residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
+        const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
+        const View wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
+        const int64_t out_size = t.n * t.k * oh * ow;
+        EXPECT_TRUE(conv2d_tap_windows_pay(xv, wv, make_view(nullptr, DType::F32, t.n, t.k, oh, ow), p))
+            << "the case does not reach the windows through conv2d_packed";
+        PoisonedOutput ref(out_size);
+        conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, t.groups), bias.data(),
+                    make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+        ASSERT_TRUE(ref.guard_intact());
+        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+            if (!cpu_isa_supported(isa)) continue;
+            SCOPED_TRACE(cpu_isa_name(isa));
+            const GemmMicroKernel& mk = kernel_of(isa);
+            const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
+            for (int round = 0; round < 2; ++round) {  // windows packed, then from the cache
+                PoisonedOutput win(out_size);
+                conv2d_gemm_tap_windows(mk, xv, wv, *packed, bias.data(),
+                                        make_view(win.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+                ASSERT_TRUE(win.guard_intact()) << "the windows wrote past y";
+                for (int64_t i = 0; i < out_size; ++i)
+                    ASSERT_EQ(std::memcmp(&ref.data[i], &win.data[i], sizeof(float)), 0)
+                        << "y[" << i << "]: windows " << win.data[i] << ", full GEMM " << ref.data[i];
+            }
+        }
+    }
 }
 
 TEST(CpuGemm, ActiveIsaFollowsTheRequest) {

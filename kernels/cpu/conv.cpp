@@ -21,10 +21,14 @@
 // row kernel instead (conv_direct_microkernel.h): rows of blocks of mr output
 // channels (one channel for depthwise) split statically over the threads,
 // each row vectorised over output width, the epilogue on the rows as they
-// leave the kernel. Same summation order, so the same bits as the GEMM path
+// leave the kernel; depthwise and strided direct convs run on rows copied
+// once into a ring of zero-padded rows (conv2d_direct_padded), every pixel
+// vectorised. Same summation order, so the same bits as the GEMM path
 // would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
 // last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
-// tiles: the same chains again.
+// tiles: the same chains again. Dilated convs on maps small against their
+// dilation (ASPP) skip the taps in the padding: tap windows (conv.h,
+// conv2d_gemm_tap_windows).
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
@@ -45,7 +49,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -292,6 +299,36 @@ struct ConvColumns {
     }
 };
 
+// A thread's ring of padded input rows for conv2d_direct_padded.
+float* depthwise_scratch(int64_t count) {
+    thread_local std::vector<float> buffer;
+    if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+    return buffer.data();
+}
+
+// Input row in[0, w) zero-padded by pl on the left (and as far as needed on the
+// right), split by column phase: padded column j*sw + ph (input column
+// j*sw + ph - pl) at dst[ph*wq + j], for ph < sw and j < wq.
+void pad_row(const float* in, int64_t w, int64_t pl, int64_t sw, int64_t wq, float* dst) {
+    if (sw == 1) {
+        const int64_t lo = std::clamp<int64_t>(pl, 0, wq), hi = std::clamp<int64_t>(pl + w, lo, wq);
+        std::fill(dst, dst + lo, 0.0f);
+        std::copy(in + (lo - pl), in + (hi - pl), dst + lo);
+        std::fill(dst + hi, dst + wq, 0.0f);
+        return;
+    }
+    for (int64_t ph = 0; ph < sw; ++ph) {
+        float* d = dst + ph * wq;
+        // j in [lo, hi): input column j*sw + ph - pl inside [0, w)
+        const int64_t lo = std::clamp<int64_t>(div_ceil(pl - ph, sw), 0, wq);
+        const int64_t hi = std::clamp<int64_t>(div_floor(w - 1 + pl - ph, sw) + 1, lo, wq);
+        const float* s = in + ph - pl;
+        std::fill(d, d + lo, 0.0f);
+        for (int64_t j = lo; j < hi; ++j) d[j] = s[j * sw];
+        std::fill(d + hi, d + wq, 0.0f);
+    }
+}
+
 // Output channels (GEMM rows, a multiple of mr) per job of conv2d's GEMM.
 // gemm_tiles keeps a C block of rows x (group x nr) in L2 (gemm_tile_group),
 // so many rows mean small tile groups: with 4096 rows one tile of 16 pixels per
@@ -340,6 +377,7 @@ std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight,
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
                                                                       const View& weight, int groups) {
     auto packed = std::make_shared<PackedConvWeights>();
+    packed->windows = std::make_shared<ConvTapWindows>();
     const int64_t kg = weight.n / groups, reduce = weight.c * weight.h * weight.w;
     for (int64_t g = 0; g < groups; ++g)
         packed->groups.push_back(
@@ -373,16 +411,95 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
                    const float* bias, const View& y, const Conv2dParams& p) {
     if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
+    } else if (conv2d_tap_windows_pay(x, weight, y, p)) {
+        conv2d_gemm_tap_windows(active_micro_kernel(), x, weight, packed, bias, y, p);
     } else {
         conv2d_gemm(active_micro_kernel(), x, weight, packed, bias, y, p);
     }
 }
+
+namespace {
+
+// Direct convs on padded rows: depthwise convs (one input and one output
+// channel per group) and strided direct convs (RGB first layers, where the
+// row kernels would gather the strided input lane by lane). A job is a run of
+// output rows of one plane (n, g), jobs split statically over the threads.
+// The input rows a job reads are copied once each into a ring of zero-padded
+// rows per input channel, split by column phase when strided (padded column
+// j*sw + ph at ph*wq + j), so that every tap (c, ky, kx) of an output row reads
+// one contiguous piece and the whole row is vectorised
+// (ConvDirectKernel::taps_row over cg*kh rows (c, ky)); rows in the padding
+// read a row of zeros. Every output is the fma chain over (c, ky, kx) with the
+// padding's zeros, as in the other direct forms and the GEMM.
+void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View& weight,
+                          const float* bias, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
+    const int64_t kh = weight.h, kw = weight.w;
+    const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
+    const int64_t pt = p.pads[0], pl = p.pads[1];
+    const int64_t h = x.h, w = x.w, oh = y.h, ow = y.w;
+    const int64_t wq = ow + (kw - 1) * dw / sw + 1;  // one phase of a padded row
+    const int64_t row_len = sw * wq;
+    const int64_t ring = std::min((kh - 1) * dh + 1, h);  // input rows one output row spans
+    std::vector<int64_t> col(static_cast<size_t>(kw));   // tap kx's piece in a padded row
+    for (int64_t kx = 0; kx < kw; ++kx) col[kx] = kx * dw % sw * wq + kx * dw / sw;
+    const int64_t planes = y.n * p.groups;
+    const int64_t wanted = kJobsPerThread * omp_get_max_threads();
+    const int64_t chunks = std::clamp<int64_t>((wanted + planes - 1) / planes, 1, oh);
+    const int64_t rows_per_chunk = (oh + chunks - 1) / chunks;
+    const int64_t wstride = cg * kh * kw;  // weights of one output channel
+    const bool residual = p.residual.data != nullptr;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+            const int64_t n = plane / p.groups, g = plane % p.groups;
+            const int64_t oy0 = chunk * rows_per_chunk, oy1 = std::min(oh, oy0 + rows_per_chunk);
+            if (oy0 >= oy1) continue;
+            const float* in = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
+            float* buf = depthwise_scratch((cg * ring + 1) * row_len);  // (Cg, ring) rows, then zeros
+            float* zero = buf + cg * ring * row_len;
+            std::fill(zero, zero + row_len, 0.0f);
+            std::vector<int64_t> held(static_cast<size_t>(ring), -1);  // input row in each slot
+            std::vector<const float*> rows(static_cast<size_t>(cg * kh));  // (c, ky)
+            for (int64_t oy = oy0; oy < oy1; ++oy) {
+                for (int64_t ky = 0; ky < kh; ++ky) {
+                    const int64_t iy = oy * sh - pt + ky * dh;
+                    if (uint64_t(iy) >= uint64_t(h)) {
+                        for (int64_t c = 0; c < cg; ++c) rows[c * kh + ky] = zero;
+                        continue;
+                    }
+                    const int64_t slot = iy % ring;
+                    if (held[slot] != iy) {
+                        held[slot] = iy;
+                        for (int64_t c = 0; c < cg; ++c)
+                            pad_row(in + (c * h + iy) * w, w, pl, sw, wq, buf + (c * ring + slot) * row_len);
+                    }
+                    for (int64_t c = 0; c < cg; ++c) rows[c * kh + ky] = buf + (c * ring + slot) * row_len;
+                }
+                for (int64_t m = 0; m < kg; ++m) {
+                    const int64_t k = g * kg + m;
+                    float* out = y.f32() + y.offset(n, k, oy, 0);
+                    dk.taps_row(rows.data(), col.data(), cg * kh, kw, weight.f32() + k * wstride, ow, out);
+                    epilogue_run(out, ow, bias ? bias[k] : 0.0f,
+                                 residual ? p.residual.f32() + p.residual.offset(n, k, oy, 0) : nullptr,
+                                 p.act);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
 
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
                    const View& y, const Conv2dParams& p) {
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     if (y.numel() == 0) return;
+    if ((cg == 1 && kg == 1) || p.stride[1] > 1) {
+        conv2d_direct_padded(dk, x, weight, bias, y, p);
+        return;
+    }
     DirectConvRow g;
     g.cg = cg;
     g.h = x.h;
@@ -540,6 +657,198 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                 }
             }
         }, chunk_panels * mk.mr);
+    }
+}
+
+// Tap windows (conv.h): the output cut into rectangles of pixels with the same
+// taps inside the input, each run as conv2d_gemm on that window of the kernel.
+struct ConvTapWindows {
+    struct Window {
+        std::vector<float> weight;  // [K, Cg, ky1 - ky0, kx1 - kx0]
+        std::shared_ptr<const PackedConvWeights> packed;
+    };
+    std::mutex mutex;
+    std::map<std::array<int64_t, 5>, Window> made;  // by (ky0, ky1, kx0, kx1, mr)
+};
+
+namespace {
+
+// Outputs [o0, o1) of one dimension whose taps inside the input are [k0, k1).
+struct TapBand {
+    int64_t o0, o1, k0, k1;
+};
+
+// The bands of one dimension: runs of outputs o whose input positions
+// o*stride - pad + k*dilation lie inside [0, in) for the same interval of k
+// (positions grow with k, so the taps inside always form an interval). An
+// output with no tap inside has the empty interval [0, 0): its sum is 0.
+std::vector<TapBand> tap_bands(int64_t out, int64_t in, int64_t taps, int64_t stride,
+                               int64_t dilation, int64_t pad) {
+    std::vector<TapBand> bands;
+    for (int64_t o = 0; o < out; ++o) {
+        const int64_t base = o * stride - pad;
+        int64_t k0 = 0;
+        while (k0 < taps && base + k0 * dilation < 0) ++k0;
+        int64_t k1 = k0;
+        while (k1 < taps && base + k1 * dilation < in) ++k1;
+        if (k0 == k1) k0 = k1 = 0;
+        if (!bands.empty() && bands.back().k0 == k0 && bands.back().k1 == k1) {
+            bands.back().o1 = o + 1;
+        } else {
+            bands.push_back({o, o + 1, k0, k1});
+        }
+    }
+    return bands;
+}
+
+int64_t band_taps(const std::vector<TapBand>& bands) {
+    int64_t taps = 0;
+    for (const TapBand& b : bands) taps += (b.o1 - b.o0) * (b.k1 - b.k0);
+    return taps;
+}
+
+// The window [ky0, ky1) x [kx0, kx1) of weight [K, Cg, kh, kw], packed for mk:
+// from the cache when there is one (made on first use, kept with the weights),
+// else into `local`.
+const ConvTapWindows::Window& tap_window(const GemmMicroKernel& mk, const View& weight,
+                                         const PackedConvWeights& packed, int groups,
+                                         const TapBand& r, const TapBand& c,
+                                         ConvTapWindows::Window& local) {
+    auto make = [&](ConvTapWindows::Window& win) {
+        const int64_t kh = weight.h, kw = weight.w, wh = r.k1 - r.k0, ww = c.k1 - c.k0;
+        const int64_t planes = weight.n * weight.c;
+        win.weight.resize(size_t(planes * wh * ww));
+        for (int64_t q = 0; q < planes; ++q)  // q = (k, c)
+            for (int64_t j = 0; j < wh; ++j)
+                for (int64_t i = 0; i < ww; ++i)
+                    win.weight[(q * wh + j) * ww + i] =
+                        weight.f32()[(q * kh + r.k0 + j) * kw + c.k0 + i];
+        win.packed = pack_conv2d_weights_for_gemm(
+            mk, make_view(win.weight.data(), DType::F32, weight.n, weight.c, wh, ww), groups);
+    };
+    if (!packed.windows) {
+        make(local);
+        return local;
+    }
+    ConvTapWindows& cache = *packed.windows;
+    const std::lock_guard<std::mutex> lock(cache.mutex);
+    ConvTapWindows::Window& win = cache.made[{r.k0, r.k1, c.k0, c.k1, mk.mr}];
+    if (!win.packed) make(win);
+    return win;
+}
+
+// Floats of one sub-conv's columns at most (4 MiB, within the executor's
+// runtime allowance; ASPP's largest rectangle needs about 2.8 MiB): a band's
+// rows are cut to fit. The rectangle's raw sums take at most y's size again.
+constexpr int64_t kWindowColumns = int64_t{1} << 20;
+
+// The calling thread's scratch `which` (0: a rectangle's columns, 1: its raw sums).
+float* window_scratch(int which, int64_t count) {
+    thread_local std::vector<float> buffers[2];
+    std::vector<float>& buffer = buffers[which];
+    if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+    return buffer.data();
+}
+
+// d[0, n) = s[0, n) for short runs, inline (a memmove call per row of a few
+// pixels costs more than the copy).
+inline void copy_floats(float* d, const float* s, int64_t n) {
+    int64_t b = 0;
+    for (; b + 8 <= n; b += 8) std::memcpy(d + b, s + b, 8 * sizeof(float));
+    if (b + 4 <= n) {
+        std::memcpy(d + b, s + b, 4 * sizeof(float));
+        b += 4;
+    }
+    switch (n - b) {
+        case 3: d[b + 2] = s[b + 2]; [[fallthrough]];
+        case 2: d[b + 1] = s[b + 1]; [[fallthrough]];
+        case 1: d[b] = s[b]; break;
+        default: break;
+    }
+}
+
+}  // namespace
+
+bool conv2d_tap_windows_pay(const View& x, const View& weight, const View& y,
+                            const Conv2dParams& p) {
+    if (weight.h * weight.w == 1 || y.numel() == 0) return false;
+    const int64_t rows = band_taps(tap_bands(y.h, x.h, weight.h, p.stride[0], p.dilation[0], p.pads[0]));
+    const int64_t cols = band_taps(tap_bands(y.w, x.w, weight.w, p.stride[1], p.dilation[1], p.pads[1]));
+    return rows * cols * 4 <= y.h * weight.h * y.w * weight.w * 3;
+}
+
+void conv2d_gemm_tap_windows(const GemmMicroKernel& mk, const View& x, const View& weight,
+                             const PackedConvWeights& packed, const float* bias, const View& y,
+                             const Conv2dParams& p) {
+    if (y.numel() == 0) return;
+    const std::vector<TapBand> rows =
+        tap_bands(y.h, x.h, weight.h, p.stride[0], p.dilation[0], p.pads[0]);
+    const std::vector<TapBand> cols =
+        tap_bands(y.w, x.w, weight.w, p.stride[1], p.dilation[1], p.pads[1]);
+    const bool residual = p.residual.data != nullptr;
+    const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
+    for (const TapBand& r : rows) {
+        for (const TapBand& c : cols) {
+            const int64_t wh = r.k1 - r.k0, ww = c.k1 - c.k0, taps = wh * ww, rw = c.o1 - c.o0;
+            const bool whole = wh == weight.h && ww == weight.w;
+            ConvTapWindows::Window local;
+            const ConvTapWindows::Window* win =
+                whole || taps == 0 ? nullptr : &tap_window(mk, weight, packed, p.groups, r, c, local);
+            // The window's weights as a 1x1 conv over depth = C*taps input rows
+            // (c, ky, kx): the same matrix, packed the same way.
+            const int64_t depth = x.c * taps;
+            const View wv = make_view(win ? const_cast<float*>(win->weight.data()) : weight.f32(),
+                                      DType::F32, weight.n, weight.c * taps, 1, 1);
+            const PackedConvWeights& wp = win ? *win->packed : packed;
+            const int64_t step = std::clamp<int64_t>(kWindowColumns / std::max<int64_t>(1, y.n * depth * rw),
+                                                     1, r.o1 - r.o0);
+            for (int64_t oy0 = r.o0; oy0 < r.o1; oy0 += step) {
+                const int64_t rh = std::min(step, r.o1 - oy0);
+                float* columns = window_scratch(0, y.n * depth * rh * rw);  // (N, depth, rh, rw)
+                float* part = window_scratch(1, y.n * y.c * rh * rw);       // (N, K, rh, rw)
+                // The rectangle's columns: every tap of every pixel lies inside x.
+#pragma omp parallel for collapse(2) schedule(static) if (y.n * depth * rh * rw > 32768)
+                for (int64_t n = 0; n < y.n; ++n) {
+                    for (int64_t d = 0; d < depth; ++d) {  // d = (channel, j, i)
+                        const int64_t ci = d / taps, j = d % taps / ww, i = d % ww;
+                        const float* plane = x.f32() + x.offset(n, ci, 0, 0);
+                        const int64_t ix0 = c.o0 * sw - p.pads[1] + (c.k0 + i) * dw;
+                        float* dst = columns + (n * depth + d) * rh * rw;
+                        for (int64_t a = 0; a < rh; ++a) {
+                            const int64_t iy = (oy0 + a) * sh - p.pads[0] + (r.k0 + j) * dh;
+                            const float* src = plane + iy * x.w + ix0;
+                            if (sw == 1) {
+                                copy_floats(dst + a * rw, src, rw);
+                            } else {
+                                for (int64_t b = 0; b < rw; ++b) dst[a * rw + b] = src[b * sw];
+                            }
+                        }
+                    }
+                }
+                Conv2dParams q;  // 1x1, stride 1, unpadded: conv2d_gemm's in-place path
+                q.groups = p.groups;
+                if (taps == 0) {  // every tap in the padding: the sums are 0, as the zeros' chain gives
+                    std::fill(part, part + y.n * y.c * rh * rw, 0.0f);
+                } else {
+                    conv2d_gemm(mk, make_view(columns, DType::F32, y.n, depth, rh, rw), wv, wp, nullptr,
+                                make_view(part, DType::F32, y.n, y.c, rh, rw), q);
+                }
+                // Into y's rectangle, with the epilogue conv2d_gemm would have run.
+#pragma omp parallel for collapse(2) schedule(static) if (y.n * y.c * rh * rw > 32768)
+                for (int64_t n = 0; n < y.n; ++n) {
+                    for (int64_t k = 0; k < y.c; ++k) {
+                        for (int64_t a = 0; a < rh; ++a) {
+                            float* out = y.f32() + y.offset(n, k, oy0 + a, c.o0);
+                            copy_floats(out, part + ((n * y.c + k) * rh + a) * rw, rw);
+                            epilogue_run(out, rw, bias ? bias[k] : 0.0f,
+                                         residual ? p.residual.f32() + p.residual.offset(n, k, oy0 + a, c.o0)
+                                                  : nullptr,
+                                         p.act);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -16,11 +16,16 @@
 
 namespace fcnrt::cpu {
 
+struct ConvTapWindows;  // conv.cpp: packed weights of kernel windows, made on first use
+
 // A conv's or transposed conv's weights packed once (at load) for the active
 // micro-kernel: one matrix per group. Empty for convs that run the direct
-// kernel (conv2d_runs_direct), which reads the weights as they are.
+// kernel (conv2d_runs_direct), which reads the weights as they are. `windows`
+// (set by pack_conv2d_weights_for_gemm) keeps the sub-kernels that
+// conv2d_gemm_tap_windows packs on first use; null: packed per call.
 struct PackedConvWeights {
     std::vector<PackedMatrix> groups;
+    std::shared_ptr<ConvTapWindows> windows;
 };
 
 // Whether conv2d runs the direct row kernel (conv_direct_kernels.h) rather
@@ -53,6 +58,22 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
                  const Conv2dParams& p);
+// Convs on maps small against their dilation (DeepLabV3's ASPP: 3x3, d = 12..36
+// on 33x33) sum mostly padding. conv2d_gemm_tap_windows splits the output into
+// rectangles whose pixels have the same taps inside the input (per dimension an
+// interval of ky, of kx) and runs each as a conv with just those taps (a 1x1
+// conv2d_gemm over the rectangle's im2col columns, every tap inside the input,
+// with the kernel window's weights, packed on first use and kept in
+// PackedConvWeights::windows): every output sums exactly its non-padding taps,
+// in (c, ky, kx) order. conv2d_gemm also sums
+// the padding taps' zeros, which leave the sum unchanged (fma(w, 0, acc) ==
+// acc), except that a sum underflowing to -0 may come out +0 there: the two
+// paths agree as floats and, unless a sum underflows, bit for bit.
+// conv2d_tap_windows_pay: whether the windows skip at least a quarter of the taps.
+bool conv2d_tap_windows_pay(const View& x, const View& weight, const View& y, const Conv2dParams& p);
+void conv2d_gemm_tap_windows(const GemmMicroKernel& mk, const View& x, const View& weight,
+                             const PackedConvWeights& packed, const float* bias, const View& y,
+                             const Conv2dParams& p);
 // Output channels per job of conv2d_gemm for Kg output channels per group: all
 // of them, or even chunks of at most 512 (a multiple of mk.mr) so that the
 // tile groups stay full (see conv.cpp).

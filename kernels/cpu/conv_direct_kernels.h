@@ -35,6 +35,14 @@ struct ConvDirectKernel {
     int mr;
     void (*rows)(const DirectConvRow& g, const float* planes, const float* wk, int64_t wstride,
                  int64_t oy, float* out, int64_t ostride);
+    // One row on input rows the caller has zero-padded (depthwise and strided
+    // convs): out[ox] for ox in [0, count) is the sum over (ky, kx) of
+    // wk[ky*kw + kx] * rows[ky][col[kx] + ox], ky over kh rows (for several
+    // input channels, kh = Cg*kh rows (c, ky)), every tap a plain read
+    // (rows[ky] + col[kx] + [0, count) lies inside the padded row). The same
+    // bits as `row` on the unpadded input.
+    void (*taps_row)(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw,
+                     const float* wk, int64_t count, float* out);
 };
 
 const ConvDirectKernel& conv_direct_kernel_avx512();

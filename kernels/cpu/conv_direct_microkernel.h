@@ -15,6 +15,10 @@
 // (direct_block_multi): per tap, NVM input vectors loaded once and mr weight
 // broadcasts, mr x NVM accumulators; for convs with a few input channels and
 // many outputs, where the one-channel form would reload the input per channel.
+// The padded-taps form (taps_row, for depthwise and strided convs) reads rows the caller
+// has zero-padded (and split by column phase when strided), so every pixel is
+// vectorised: NV vectors per step, single vectors, one last vector ending at
+// `count` (overlapping), and scalar pixels only for rows narrower than a vector.
 // Threads: none here; the caller runs rows of (n, k) planes in parallel.
 //
 // Summation order (the conv GEMM's, gemm.h): every output is
@@ -209,7 +213,50 @@ void direct_rows(const DirectConvRow& g, const float* planes, const float* wk, i
     }
 }
 
-// NV: vectors per step of the one-channel row; MR x NVM: channels x vectors of
+// NB vectors of padded-taps output pixels from column ox (taps_row).
+template <class V, int NB>
+inline void taps_block(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw,
+                       const float* wk, int64_t ox, float* out) {
+    constexpr int W = V::width;
+    typename V::type acc[NB];
+#pragma GCC unroll 8
+    for (int v = 0; v < NB; ++v) acc[v] = V::zero();
+    for (int64_t ky = 0; ky < kh; ++ky) {
+        const float* r = rows[ky] + ox;
+        const float* wr = wk + ky * kw;
+        for (int64_t kx = 0; kx < kw; ++kx) {
+            const typename V::type wv = V::broadcast(wr + kx);
+            const float* s = r + col[kx];
+#pragma GCC unroll 8
+            for (int v = 0; v < NB; ++v) acc[v] = V::fma(wv, V::load(s + v * W), acc[v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < NB; ++v) V::store(out + ox + v * W, acc[v]);
+}
+
+template <class V, int NV>
+void direct_taps_row(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw,
+              const float* wk, int64_t count, float* out) {
+    constexpr int W = V::width;
+    int64_t ox = 0;
+    for (; ox + NV * W <= count; ox += NV * W) taps_block<V, NV>(rows, col, kh, kw, wk, ox, out);
+    for (; ox + W <= count; ox += W) taps_block<V, 1>(rows, col, kh, kw, wk, ox, out);
+    if (ox == count) return;
+    if (count >= W) {  // the last pixels: one vector ending at count, recomputing some
+        taps_block<V, 1>(rows, col, kh, kw, wk, count - W, out);
+        return;
+    }
+    for (; ox < count; ++ox) {  // a row narrower than one vector
+        float acc = 0.0f;
+        for (int64_t ky = 0; ky < kh; ++ky)
+            for (int64_t kx = 0; kx < kw; ++kx)
+                acc = __builtin_fmaf(wk[ky * kw + kx], rows[ky][col[kx] + ox], acc);
+        out[ox] = acc;
+    }
+}
+
+// NV: vectors per step of the one-channel row (and of taps_row); MR x NVM: channels x vectors of
 // the multi-channel rows (MR*NVM accumulators, NVM input vectors and one
 // broadcast must fit the register file).
 template <class V, int NV, int MR, int NVM>
@@ -219,6 +266,7 @@ ConvDirectKernel make_conv_direct_kernel(const char* isa) {
     k.row = &direct_row<V, NV>;
     k.mr = MR;
     k.rows = &direct_rows<V, MR, NVM>;
+    k.taps_row = &direct_taps_row<V, NV>;
     return k;
 }
 
