@@ -58,10 +58,10 @@ TEST(CpuKernels, Deterministic) {
 // max_pool2d (values only) and avg_pool2d against a float32 loop over each
 // window's in-bounds taps in row-major order (max: `v > b || v != v` from -inf;
 // avg: a float32 sum from 0, then / the in-bounds count), the float ops the
-// kernels' tap-by-tap and fused paths both perform: bit for bit, on the windows
-// with a fused interior path, with padding, ceil_mode, NaN, ties and -0.0, the
-// outputs poisoned first.
-TEST(CpuKernels, PoolFusedPathsBitExact) {
+// kernels perform: bit for bit (a faster pool loop must keep them), on the
+// common windows (2x2 s2, 3x3 s1 and s2) with padding, ceil_mode, NaN, ties and
+// -0.0, the outputs poisoned first.
+TEST(CpuKernels, PoolWindowOrderBitExact) {
     struct Window {
         int k, s, pt, pl, pb, pr;
         bool ceil_mode;

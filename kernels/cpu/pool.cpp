@@ -9,18 +9,13 @@
 // update rule `v > best || isnan(v)` (NaN is the maximum; among NaNs the last one
 // wins, among equal values the first) and its starting index, the first in-bounds
 // tap past the leading padding. Averages accumulate in float32 over the (small)
-// window. The common undilated windows (2x2 stride 2, 3x3 stride 1 or 2) take a
-// fused path instead on the rows and columns whose taps are all in bounds: one
-// pass per output row with the whole window folded in registers, the taps in the
-// same window order and with the same float ops, so the same bits; only the
-// border outputs run tap by tap.
+// window.
 #include "kernels/cpu/pool.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <utility>
 #include <vector>
 
 namespace fcnrt::cpu {
@@ -110,55 +105,6 @@ void sum_tap(float* sum, const float* row, int64_t off, int64_t lo, int64_t hi, 
     sum_tap_values<0>(sum, row, off, lo, hi, sw);
 }
 
-// Max pool's update rule, as in the tap loops above.
-struct MaxFold {
-    static constexpr float init = -std::numeric_limits<float>::infinity();
-    static float apply(float b, float v) { return v > b || v != v ? v : b; }
-};
-
-// Avg pool's running sum, from 0 in float32.
-struct SumFold {
-    static constexpr float init = 0.0f;
-    static float apply(float s, float v) { return s + v; }
-};
-
-// out[ox] for ox in [0, count), every tap in bounds: Fold over the KH x KW
-// window at top[ox * SW + a * in_w + k] (row-major, the taps' order), one store
-// each; vectorised across ox.
-template <class Fold, int KH, int KW, int SW>
-void fused_row(float* out, const float* top, int64_t in_w, int64_t count) {
-#pragma omp simd
-    for (int64_t ox = 0; ox < count; ++ox) {
-        float acc = Fold::init;
-        for (int a = 0; a < KH; ++a)
-            for (int k = 0; k < KW; ++k) acc = Fold::apply(acc, top[a * in_w + ox * SW + k]);
-        out[ox] = acc;
-    }
-}
-
-using FusedRow = void (*)(float*, const float*, int64_t, int64_t);
-
-// The fused row kernel for p's window, or nullptr where there is none (dilation,
-// other shapes).
-template <class Fold>
-FusedRow fused_row_for(const Pool2dParams& p) {
-    if (p.dilation[0] != 1 || p.dilation[1] != 1) return nullptr;
-    const int kh = p.kernel[0], kw = p.kernel[1], sh = p.stride[0], sw = p.stride[1];
-    if (kh == 2 && kw == 2 && sh == 2 && sw == 2) return fused_row<Fold, 2, 2, 2>;
-    if (kh == 3 && kw == 3 && sh == 1 && sw == 1) return fused_row<Fold, 3, 3, 1>;
-    if (kh == 3 && kw == 3 && sh == 2 && sw == 2) return fused_row<Fold, 3, 3, 2>;
-    return nullptr;
-}
-
-// The output columns [*lo, *hi) whose every column tap is in bounds (all of
-// lo[k] .. hi[k]), empty when there are none.
-void interior_columns(const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, int64_t* a,
-                      int64_t* b) {
-    *a = *std::max_element(lo.begin(), lo.end());
-    *b = *std::min_element(hi.begin(), hi.end());
-    if (*a >= *b) *a = *b = 0;
-}
-
 }  // namespace
 
 void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dParams& p) {
@@ -172,9 +118,6 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
     const int64_t ow = y.w, in_w = x.w;
     const bool want_indices = indices.data != nullptr;
     const float neg_inf = -std::numeric_limits<float>::infinity();
-    const FusedRow fused_max = fused_row_for<MaxFold>(p);
-    int64_t in_lo, in_hi;
-    interior_columns(lo, hi, &in_lo, &in_hi);
 #pragma omp parallel for collapse(2) schedule(static)
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t c = 0; c < y.c; ++c) {
@@ -184,22 +127,11 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
                 for (int64_t oy = 0; oy < y.h; ++oy) {
                     float* best = y.f32() + y.offset(n, c, oy, 0);  // (OW)
                     if (!want_indices) {
-                        // Fused over the interior columns of full-height rows, tap
-                        // by tap on the rest ([c0, c1) and [c2, c3) below).
-                        const bool fused = fused_max != nullptr && ty.count[oy] == p.kernel[0];
-                        const int64_t c1 = fused ? in_lo : ow, c2 = fused ? in_hi : ow;
-                        if (fused)
-                            fused_max(best + in_lo, plane + ty.first[oy] * in_w + in_lo * sw - pl,
-                                      in_w, in_hi - in_lo);
-                        for (auto [c0, c3] : {std::pair<int64_t, int64_t>{0, c1}, {c2, ow}}) {
-                            if (c0 >= c3) continue;
-                            std::fill(best + c0, best + c3, neg_inf);
-                            for (int64_t a = 0; a < ty.count[oy]; ++a) {
-                                const float* row = plane + (ty.first[oy] + a * dh) * in_w;
-                                for (int64_t kx = 0; kx < p.kernel[1]; ++kx)
-                                    max_tap(best, row, kx * dw - pl, std::max(lo[kx], c0),
-                                            std::min(hi[kx], c3), sw);
-                            }
+                        std::fill(best, best + ow, neg_inf);
+                        for (int64_t a = 0; a < ty.count[oy]; ++a) {
+                            const float* row = plane + (ty.first[oy] + a * dh) * in_w;
+                            for (int64_t kx = 0; kx < p.kernel[1]; ++kx)
+                                max_tap(best, row, kx * dw - pl, lo[kx], hi[kx], sw);
                         }
                         continue;
                     }
@@ -244,31 +176,17 @@ void avg_pool2d(const View& x, const View& y, const Pool2dParams& p) {
     // dilated windows, which PyTorch lacks, divide by all kh*kw taps (the spec).
     const bool dilated = dh != 1 || dw != 1;
     const int64_t kernel_taps = int64_t{p.kernel[0]} * p.kernel[1];
-    const FusedRow fused_sum = fused_row_for<SumFold>(p);
-    int64_t in_lo, in_hi;
-    interior_columns(lo, hi, &in_lo, &in_hi);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
             const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
             for (int64_t oy = 0; oy < y.h; ++oy) {
                 float* sum = y.f32() + y.offset(n, c, oy, 0);  // (OW)
-                // Fused over the interior columns of full-height rows, tap by tap
-                // on the rest, as in max_pool2d.
-                const bool fused = fused_sum != nullptr && ty.count[oy] == p.kernel[0];
-                const int64_t c1 = fused ? in_lo : ow, c2 = fused ? in_hi : ow;
-                if (fused)
-                    fused_sum(sum + in_lo, plane + ty.first[oy] * in_w + in_lo * sw - pl, in_w,
-                              in_hi - in_lo);
-                for (auto [c0, c3] : {std::pair<int64_t, int64_t>{0, c1}, {c2, ow}}) {
-                    if (c0 >= c3) continue;
-                    std::fill(sum + c0, sum + c3, 0.0f);
-                    for (int64_t a = 0; a < ty.count[oy]; ++a) {
-                        const float* row = plane + (ty.first[oy] + a * dh) * in_w;
-                        for (int64_t kx = 0; kx < p.kernel[1]; ++kx)
-                            sum_tap(sum, row, kx * dw - pl, std::max(lo[kx], c0),
-                                    std::min(hi[kx], c3), sw);
-                    }
+                std::fill(sum, sum + ow, 0.0f);
+                for (int64_t a = 0; a < ty.count[oy]; ++a) {
+                    const float* row = plane + (ty.first[oy] + a * dh) * in_w;
+                    for (int64_t kx = 0; kx < p.kernel[1]; ++kx)
+                        sum_tap(sum, row, kx * dw - pl, lo[kx], hi[kx], sw);
                 }
                 for (int64_t ox = 0; ox < ow; ++ox) {
                     const int64_t in_bounds = ty.count[oy] * tx.count[ox];
