@@ -1,6 +1,8 @@
 #include "engine/memory_plan.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "engine/error.h"
 #include "engine/ops/shape_ops.h"
@@ -52,10 +54,12 @@ MemoryPlan plan_memory(const Model& model, const std::map<std::string, Shape>& i
 
     // Aliases: an output of a pass-through op is its input under another shape.
     std::map<std::string, Parent> parent;
+    std::set<std::string> aliased_tensor;
     for (const Node& n : g.nodes)
         if (n.op->output_aliases_input) {
             parent[n.outputs[0]] = {n.inputs[0], 0};
             plan.aliased.push_back(n.outputs[0]);
+            aliased_tensor.insert(n.outputs[0]);
         }
 
     // In-place concat along channels: producer writes into the output's slice.
@@ -75,6 +79,19 @@ MemoryPlan plan_memory(const Model& model, const std::map<std::string, Shape>& i
             if (once && produced && !parent.count(x) && xi.dtype == y.dtype) {
                 parent[x] = {n.outputs[0], channel * plane};
                 plan.in_place_concat_inputs.push_back(x);
+            } else if (once && parent.count(x) && aliased_tensor.count(x)) {
+                // x aliases its input (FC-DenseNet's dropout after each conv): the
+                // tensor at the end of the alias chain goes into the slice instead,
+                // when it is produced, in no other slice or alias, of x's shape and
+                // dtype, and not itself an input of this concat.
+                std::string t = x;
+                while (aliased_tensor.count(t) && parent.count(t)) t = parent.at(t).tensor;
+                const TensorInfo& ti = plan.tensors.at(t);
+                if (!parent.count(t) && producer_index.count(t) && ti.shape == xi.shape &&
+                    ti.dtype == y.dtype && std::count(n.inputs.begin(), n.inputs.end(), t) == 0) {
+                    parent[t] = {n.outputs[0], channel * plane};
+                    plan.in_place_concat_inputs.push_back(x);
+                }
             }
             channel += xi.shape[1];
         }

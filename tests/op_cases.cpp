@@ -471,6 +471,17 @@ std::vector<OpCase> max_pool2d_cases() {
     v.push_back(max_pool_case(nan_x, flat(pool_params(3, 3, 1, 2, 1, 1, 1, 1, 1, 1, true)), true));
     v.push_back(max_pool_case(f32(2, 3, 1, 7),
                               flat(pool_params(2, 2, 1, 1, 1, 1, 1, 1, 2, 2, false)), true));
+    // Values only (a separate loop from the indexed one), the common windows (2x2
+    // s2, 3x3 s1 and s2): odd sizes, padding on either side, ceil_mode's short
+    // last windows, NaN, ties, batch gaps, widths below and above a vector's.
+    for (TensorSpec x : {f32(2, 3, 33, 67), f32(1, 5, 7, 5), nan_x, int_x,
+                         f32(3, 5, 9, 35, Fill::Uniform, 9)}) {
+        v.push_back(max_pool_case(x, pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false), false));
+        v.push_back(max_pool_case(x, pool_params(2, 2, 2, 2, 1, 1, 0, 0, 1, 1, true), false));
+        v.push_back(max_pool_case(x, pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false), false));
+        v.push_back(max_pool_case(x, pool_params(3, 3, 1, 1, 0, 2, 0, 1, 1, 1, false), false));
+        v.push_back(max_pool_case(x, pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true), false));
+    }
     return v;
 }
 
@@ -502,6 +513,15 @@ std::vector<OpCase> avg_pool2d_cases() {
         v.push_back(avg_pool_case(f32(3, 5, 7, 33, Fill::Uniform, 9),
                                   pool_params(2, 3, 2, 3, 1, 0, 0, 1, 1, 1, true, include_pad),
                                   4 * 4 * 12));
+        // The common windows (2x2 s2, 3x3 s1), odd sizes, padding on either side.
+        for (TensorSpec x : {f32(2, 3, 33, 67), f32(1, 5, 7, 5)}) {
+            v.push_back(
+                avg_pool_case(x, pool_params(2, 2, 2, 2, 1, 1, 0, 0, 1, 1, true, include_pad)));
+            v.push_back(
+                avg_pool_case(x, pool_params(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, include_pad)));
+            v.push_back(
+                avg_pool_case(x, pool_params(3, 3, 1, 1, 0, 2, 0, 1, 1, 1, false, include_pad)));
+        }
     }
     return v;
 }
