@@ -16,7 +16,7 @@
 
 namespace fcnrt::cpu {
 
-struct ConvTapWindows;  // conv.cpp: packed weights of kernel windows, made on first use
+struct ConvTapWindows;  // conv_tap_windows.cpp: packed weights of kernel windows, made on first use
 
 // A conv's or transposed conv's weights packed once (at load) for the active
 // micro-kernel: one matrix per group. Empty for convs that run the direct
@@ -74,6 +74,8 @@ bool conv2d_tap_windows_pay(const View& x, const View& weight, const View& y, co
 void conv2d_gemm_tap_windows(const GemmMicroKernel& mk, const View& x, const View& weight,
                              const PackedConvWeights& packed, const float* bias, const View& y,
                              const Conv2dParams& p);
+// An empty cache of windows, for PackedConvWeights::windows.
+std::shared_ptr<ConvTapWindows> make_conv_tap_windows();
 // Output channels per job of conv2d_gemm for Kg output channels per group: all
 // of them, or even chunks of at most 512 (a multiple of mk.mr) so that the
 // tile groups stay full (see conv.cpp).

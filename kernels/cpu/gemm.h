@@ -208,4 +208,14 @@ inline void bias_residual_activation(float* y, int64_t n, float bias, const floa
     bias_residual_activation(y, y, n, bias, r, act);
 }
 
+// The conv epilogue of one contiguous run y[0, n): bias, then the residual
+// run r (nullptr when none), then the activation (see Conv2dParams::residual).
+inline void epilogue_run(float* y, int64_t n, float bias, const float* r, ActivationParams act) {
+    if (r != nullptr) {
+        bias_residual_activation(y, n, bias, r, act);
+    } else {
+        bias_activation(y, n, bias, act);
+    }
+}
+
 }  // namespace fcnrt::cpu
