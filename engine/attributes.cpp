@@ -6,6 +6,10 @@
 
 namespace fcnrt {
 
+std::string json_text(const Json& v) {
+    return v.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 namespace {
 
 // Attribute values stay far below this; it keeps every size computation in range.
@@ -18,7 +22,7 @@ int64_t to_integer(const Json& v, const std::string& key) {
         if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15)
             return static_cast<int64_t>(d);
     }
-    throw Error("attribute '" + key + "' must be an integer, got " + v.dump());
+    throw Error("attribute '" + key + "' must be an integer, got " + json_text(v));
 }
 
 void check_range(int64_t value, int64_t lo, int64_t hi, const std::string& key) {
@@ -52,7 +56,7 @@ int64_t AttrReader::integer(const std::string& key, int64_t fallback, int64_t mi
 double AttrReader::number(const std::string& key, double fallback) const {
     if (!has(key)) return fallback;
     const Json& v = get(key);
-    if (!v.is_number()) throw Error("attribute '" + key + "' must be a number, got " + v.dump());
+    if (!v.is_number()) throw Error("attribute '" + key + "' must be a number, got " + json_text(v));
     const double d = v.get<double>();
     if (!std::isfinite(d)) throw Error("attribute '" + key + "' must be finite");
     return d;
@@ -64,7 +68,7 @@ bool AttrReader::boolean(const std::string& key, bool fallback) const {
     if (v.is_boolean()) return v.get<bool>();
     if (v.is_number_integer() && (v.get<int64_t>() == 0 || v.get<int64_t>() == 1))
         return v.get<int64_t>() == 1;
-    throw Error("attribute '" + key + "' must be true or false, got " + v.dump());
+    throw Error("attribute '" + key + "' must be true or false, got " + json_text(v));
 }
 
 std::string AttrReader::choice(const std::string& key, std::initializer_list<const char*> allowed,
@@ -76,7 +80,7 @@ std::string AttrReader::choice(const std::string& key, std::initializer_list<con
         if (v.is_string() && v.get<std::string>() == a) return a;
         list += list.empty() ? std::string("'") + a + "'" : std::string(", '") + a + "'";
     }
-    throw Error("attribute '" + key + "' = " + v.dump() + " is not one of " + list);
+    throw Error("attribute '" + key + "' = " + json_text(v) + " is not one of " + list);
 }
 
 std::vector<int64_t> AttrReader::ints(const std::string& key, size_t count,
@@ -94,7 +98,7 @@ std::vector<int64_t> AttrReader::ints(const std::string& key, size_t count,
         for (const Json& e : v) out.push_back(to_integer(e, key));
     } else {
         throw Error("attribute '" + key + "' must be a list of " + std::to_string(count) +
-                    " integers, got " + v.dump());
+                    " integers, got " + json_text(v));
     }
     for (int64_t e : out) check_range(e, min_value, max_value, key);
     return out;
@@ -112,7 +116,7 @@ std::vector<double> AttrReader::numbers(const std::string& key, size_t count) co
         }
     } else {
         throw Error("attribute '" + key + "' must be a list of " + std::to_string(count) +
-                    " numbers, got " + v.dump());
+                    " numbers, got " + json_text(v));
     }
     for (double d : out)
         if (!std::isfinite(d)) throw Error("attribute '" + key + "' must be finite");
@@ -138,7 +142,7 @@ std::string AttrReader::weight_name(const std::string& key, bool optional) const
     }
     const Json& v = get(key);
     if (!v.is_string() || v.get<std::string>().empty())
-        throw Error("weight attribute '" + key + "' must name a tensor, got " + v.dump());
+        throw Error("weight attribute '" + key + "' must name a tensor, got " + json_text(v));
     return v.get<std::string>();
 }
 

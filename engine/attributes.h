@@ -17,6 +17,11 @@ namespace fcnrt {
 
 using Json = nlohmann::json;
 
+// v as JSON text for an error message. Strings read from an ONNX file may hold
+// bytes that are not UTF-8, which Json::dump refuses with an exception of its
+// own; here they are shown as U+FFFD, so the message is the error, not a crash.
+std::string json_text(const Json& v);
+
 class AttrReader {
 public:
     explicit AttrReader(const Json& node) : node_(node) {}

@@ -1,3 +1,4 @@
+#include "engine/attributes.h"
 #include "engine/model_loader.h"
 
 #include <set>
@@ -30,7 +31,7 @@ std::vector<std::string> string_list(const Json& v, const std::string& what) {
     std::vector<std::string> out;
     for (const Json& e : v) {
         if (!e.is_string() || e.get<std::string>().empty())
-            throw Error(what + " must hold non-empty tensor names, got " + e.dump());
+            throw Error(what + " must hold non-empty tensor names, got " + json_text(e));
         out.push_back(e.get<std::string>());
     }
     return out;
@@ -45,7 +46,7 @@ GraphInput parse_input(const Json& in) {
     const Json& shape = member(in, "shape", "graph input '" + g.name + "'");
     if (!shape.is_array() || shape.size() < 1 || shape.size() > 4)
         throw Error("graph input '" + g.name + "': shape must be a list of 1 to 4 dims, got " +
-                    shape.dump());
+                    json_text(shape));
     for (const Json& d : shape) {
         if (d.is_null()) {
             g.shape.push_back(kUnknownDim);
@@ -54,7 +55,7 @@ GraphInput parse_input(const Json& in) {
             g.shape.push_back(d.get<int64_t>());
         } else {
             throw Error("graph input '" + g.name + "': dims must be positive integers or null, got " +
-                        d.dump());
+                        json_text(d));
         }
     }
     // Each dim is in range, but their product may not be (nor may sizes derived from it).
@@ -116,21 +117,21 @@ void check_metadata(const Json& m) {
         const Json& p = m.at("patch");
         if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() ||
             !p[1].is_number_integer() || p[0].get<int64_t>() < 1 || p[1].get<int64_t>() < 1)
-            throw Error("metadata \"patch\" must be [ph, pw] with positive integers, got " + p.dump());
+            throw Error("metadata \"patch\" must be [ph, pw] with positive integers, got " + json_text(p));
     }
     if (m.contains("classes")) {
         const Json& c = m.at("classes");
         if (!c.is_array()) throw Error("metadata \"classes\" must be a list");
         for (const Json& k : c) {
             if (!k.is_object() || !k.contains("name") || !k.at("name").is_string())
-                throw Error("metadata \"classes\" entries need a string \"name\", got " + k.dump());
+                throw Error("metadata \"classes\" entries need a string \"name\", got " + json_text(k));
             if (k.contains("color")) {
                 const Json& col = k.at("color");
                 bool ok = col.is_array() && col.size() == 3;
                 for (size_t i = 0; ok && i < 3; ++i)
                     ok = col[i].is_number_integer() && col[i].get<int64_t>() >= 0 &&
                          col[i].get<int64_t>() <= 255;
-                if (!ok) throw Error("class color must be [r, g, b] in 0..255, got " + col.dump());
+                if (!ok) throw Error("class color must be [r, g, b] in 0..255, got " + json_text(col));
             }
         }
     }
@@ -166,11 +167,11 @@ Graph parse_graph(const Json& doc) {
     if (!doc.is_object()) throw Error("the graph file must hold a JSON object");
     const Json& format = member(doc, "format", "the graph");
     if (format != "fcnrt-graph")
-        throw Error("\"format\" must be \"fcnrt-graph\", got " + format.dump());
+        throw Error("\"format\" must be \"fcnrt-graph\", got " + json_text(format));
     const Json& version = member(doc, "version", "the graph");
     if (!version.is_number_integer()) throw Error("\"version\" must be an integer");
     if (version.get<int64_t>() != 1)
-        throw Error("unsupported format version " + version.dump() + " (this fcnrt reads version 1)");
+        throw Error("unsupported format version " + json_text(version) + " (this fcnrt reads version 1)");
 
     Graph g;
     if (doc.contains("name")) {

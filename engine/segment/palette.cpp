@@ -1,3 +1,4 @@
+#include "engine/attributes.h"
 #include "engine/segment/palette.h"
 
 #include "engine/error.h"
@@ -31,7 +32,7 @@ std::vector<Rgb> class_palette(const Json& metadata, int num_classes, const std:
         if (!ok)
             throw Error(model_path, "",
                         "metadata \"classes\"[" + std::to_string(k) +
-                            "].color must be three integers in 0..255, got " + c.dump());
+                            "].color must be three integers in 0..255, got " + json_text(c));
         palette[k] = {uint8_t(c[0].get<int>()), uint8_t(c[1].get<int>()), uint8_t(c[2].get<int>())};
     }
     return palette;

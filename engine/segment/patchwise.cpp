@@ -1,3 +1,4 @@
+#include "engine/attributes.h"
 #include "engine/segment/patchwise.h"
 
 #include "engine/segment/classify_pixel.h"
@@ -66,7 +67,7 @@ PatchwiseModel analyse_patchwise_model(const Model& model) {
     const Json& p = m["patch"];
     if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer() ||
         p[0].get<int64_t>() < 1 || p[1].get<int64_t>() < 1)
-        throw Error(model.path, "", "metadata \"patch\" must be [ph, pw], got " + p.dump());
+        throw Error(model.path, "", "metadata \"patch\" must be [ph, pw], got " + json_text(p));
     pm.patch[0] = p[0].get<int64_t>();
     pm.patch[1] = p[1].get<int64_t>();
     if (g.inputs.size() != 1)
@@ -79,7 +80,7 @@ PatchwiseModel analyse_patchwise_model(const Model& model) {
         (s[3] != kUnknownDim && s[3] != pm.patch[1]))
         throw Error(model.path, "",
                     "input '" + in.name + "' is " + shape_to_string(s) +
-                        "; a patch classifier of patch " + p.dump() + " takes [N, C, " +
+                        "; a patch classifier of patch " + json_text(p) + " takes [N, C, " +
                         std::to_string(pm.patch[0]) + ", " + std::to_string(pm.patch[1]) + "]");
     pm.input = in.name;
     pm.channels = s[1];

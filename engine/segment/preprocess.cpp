@@ -1,3 +1,4 @@
+#include "engine/attributes.h"
 #include "engine/segment/preprocess.h"
 
 #include "engine/error.h"
@@ -16,14 +17,14 @@ std::vector<double> per_channel(const Json& block, const char* key, double fallb
         for (const Json& x : v) {
             if (!x.is_number())
                 throw Error(model_path, "", std::string("metadata preprocess.") + key +
-                                                " must hold numbers, got " + v.dump());
+                                                " must hold numbers, got " + json_text(v));
             out.push_back(x.get<double>());
         }
         if (out.size() == 1) out.assign(size_t(channels), out[0]);
     } else {
         throw Error(model_path, "", std::string("metadata preprocess.") + key + " must be a number or " +
                                         std::to_string(channels) + " numbers (one per input channel), got " +
-                                        v.dump());
+                                        json_text(v));
     }
     return out;
 }
@@ -44,7 +45,7 @@ Preprocess parse_preprocess(const Model& model, int64_t model_channels) {
     if (block.contains("scale")) {
         if (!block["scale"].is_number() || !(block["scale"].get<double>() > 0))
             throw Error(model.path, "", "metadata preprocess.scale must be a positive number, got " +
-                                            block["scale"].dump());
+                                            json_text(block["scale"]));
         p.has_scale = true;
         p.scale = block["scale"].get<double>();
     }
@@ -58,9 +59,9 @@ Preprocess parse_preprocess(const Model& model, int64_t model_channels) {
         const bool gray = c == "gray", rgb = c == "rgb";
         if (!gray && !rgb)
             throw Error(model.path, "", "metadata preprocess.channels must be \"gray\" or \"rgb\", got " +
-                                            c.dump());
+                                            json_text(c));
         if ((gray && model_channels != 1) || (rgb && model_channels != 3))
-            throw Error(model.path, "", "metadata preprocess.channels is " + c.dump() +
+            throw Error(model.path, "", "metadata preprocess.channels is " + json_text(c) +
                                             " but the model's input has " +
                                             std::to_string(model_channels) + " channels");
     }

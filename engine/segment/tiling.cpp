@@ -1,3 +1,4 @@
+#include "engine/attributes.h"
 #include "engine/segment/tiling.h"
 
 #include <algorithm>
@@ -165,7 +166,7 @@ SegmentModel analyse_segment_model(const Model& model) {
         const Json& p = g.metadata["dense_from_patch"];
         if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() ||
             !p[1].is_number_integer() || p[0].get<int64_t>() < 1 || p[1].get<int64_t>() < 1)
-            throw Error(model.path, "", "metadata \"dense_from_patch\" must be [ph, pw], got " + p.dump());
+            throw Error(model.path, "", "metadata \"dense_from_patch\" must be [ph, pw], got " + json_text(p));
         sm.dense_from_patch[0] = p[0].get<int64_t>();
         sm.dense_from_patch[1] = p[1].get<int64_t>();
     }
