@@ -50,6 +50,24 @@ struct Size {
     int64_t m, n, k, ldb_extra;
 };
 
+// Output size and a trace name of a conv test case (fields n, c, h, w, k, kh,
+// kw, sh, sw, pt, pb, pl, pr, dh, dw, groups).
+template <class Case>
+int64_t case_out_h(const Case& t) {
+    return (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+}
+template <class Case>
+int64_t case_out_w(const Case& t) {
+    return (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+}
+template <class Case>
+std::string case_name(const Case& t) {
+    return "x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) + "x" +
+           std::to_string(t.w) + " k " + std::to_string(t.k) + " " + std::to_string(t.kh) + "x" +
+           std::to_string(t.kw) + " s" + std::to_string(t.sh) + "," + std::to_string(t.sw) + " d" +
+           std::to_string(t.dh) + "," + std::to_string(t.dw) + " g" + std::to_string(t.groups);
+}
+
 std::vector<float> random_floats(size_t count, uint32_t seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -165,12 +183,8 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     for (const DirectConvCase& t : cases) {
         const int64_t cg = t.c / t.groups;
-        const int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-        const int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
-        SCOPED_TRACE("x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) +
-                     "x" + std::to_string(t.w) + " k " + std::to_string(t.k) + " " +
-                     std::to_string(t.kh) + "x" + std::to_string(t.kw) + " s" + std::to_string(t.sw) +
-                     " d" + std::to_string(t.dw) + " g" + std::to_string(t.groups));
+        const int64_t oh = case_out_h(t), ow = case_out_w(t);
+        SCOPED_TRACE(case_name(t));
         std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.w * 7 + t.c));
         std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh));
         for (float& v : x) v *= t.scale;
@@ -424,12 +438,8 @@ TEST(CpuConvTapWindows, EveryIsaEqualsTheFullGemmBitForBit) {
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     for (const Case& t : cases) {
         const int64_t cg = t.c / t.groups;
-        const int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-        const int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
-        SCOPED_TRACE("x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) +
-                     "x" + std::to_string(t.w) + " k " + std::to_string(t.k) + " " +
-                     std::to_string(t.kh) + "x" + std::to_string(t.kw) + " d" + std::to_string(t.dh) +
-                     " s" + std::to_string(t.sh) + " g" + std::to_string(t.groups));
+        const int64_t oh = case_out_h(t), ow = case_out_w(t);
+        SCOPED_TRACE(case_name(t));
         std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.w * 5 + t.c));
         std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 11 + t.kh));
         std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 7);
