@@ -52,6 +52,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/cpu/conv_bcast.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
@@ -357,7 +358,11 @@ bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups) {
     if (conv2d_runs_direct(weight.c, weight.n / groups, weight.h, weight.w))
         return std::make_shared<PackedConvWeights>();  // the direct kernel reads the weights as they are
-    return pack_conv2d_weights_for_gemm(active_micro_kernel(), weight, groups);
+    auto packed = pack_conv2d_weights_for_gemm(active_micro_kernel(), weight, groups);
+    if (conv2d_bcast_may_pay(weight.c, weight.n / groups, weight.h, weight.w))
+        std::const_pointer_cast<PackedConvWeights>(packed)->bcast =
+            pack_conv2d_weights_bcast(active_conv_bcast_kernel(), weight, groups);
+    return packed;
 }
 
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
@@ -383,7 +388,10 @@ std::shared_ptr<const PackedConvWeights> pack_conv_transpose2d_weights(const Vie
 size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     if (conv2d_runs_direct(cg, kg, kh, kw)) return 0;  // no scratch: rows go straight to y
     const GemmMicroKernel& mk = active_micro_kernel();
-    return gemm_scratch_bytes(mk, conv_gemm_chunk_rows(mk, kg));
+    size_t bytes = gemm_scratch_bytes(mk, conv_gemm_chunk_rows(mk, kg));
+    if (conv2d_bcast_may_pay(cg, kg, kh, kw))
+        bytes = std::max(bytes, conv2d_bcast_scratch_bytes(active_conv_bcast_kernel(), kg));
+    return bytes;
 }
 
 size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
@@ -399,6 +407,9 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
     } else if (conv2d_tap_windows_pay(x, weight, y, p)) {
         conv2d_gemm_tap_windows(active_micro_kernel(), x, weight, packed, bias, y, p);
+    } else if (packed.bcast != nullptr && conv2d_prefers_bcast(x.c / p.groups, y.c / p.groups, weight.h,
+                                                               weight.w, p, y.h, y.w)) {
+        conv2d_bcast(active_conv_bcast_kernel(), x, weight, *packed.bcast, bias, y, p);
     } else {
         conv2d_gemm(active_micro_kernel(), x, weight, packed, bias, y, p);
     }

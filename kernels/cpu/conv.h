@@ -17,6 +17,7 @@
 namespace fcnrt::cpu {
 
 struct ConvTapWindows;  // conv_tap_windows.cpp: packed weights of kernel windows, made on first use
+struct BcastWeights;    // conv_bcast.h: weights in blocks of output channels for the broadcast conv
 
 // A conv's or transposed conv's weights packed once (at load) for the active
 // micro-kernel: one matrix per group. Empty for convs that run the direct
@@ -26,6 +27,9 @@ struct ConvTapWindows;  // conv_tap_windows.cpp: packed weights of kernel window
 struct PackedConvWeights {
     std::vector<PackedMatrix> groups;
     std::shared_ptr<ConvTapWindows> windows;
+    // Set by pack_conv2d_weights where conv2d_bcast_may_pay (conv_bcast.h):
+    // conv2d_packed then runs the broadcast conv where conv2d_prefers_bcast.
+    std::shared_ptr<const BcastWeights> bcast;
 };
 
 // Whether conv2d runs the direct row kernel (conv_direct_kernels.h) rather

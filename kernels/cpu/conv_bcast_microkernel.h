@@ -1,0 +1,106 @@
+// The broadcast conv micro-kernel, written once for a vector type V and
+// compiled in three translation units (conv_bcast_kernels_{avx512,avx2,
+// portable}.cpp), each with its own instruction set flags, under the rules of
+// gemm_microkernel.h: include it only there, after defining
+// FCNRT_GEMM_ISA_NAMESPACE; every symbol lives in that namespace.
+//
+// One call computes a register tile of NV vectors of output channels (the
+// lanes: NV * V::width channels, a block of the weights packed at load as
+// [r][lanes]) x COUNT consecutive output pixels of one row (conv_bcast_kernels.h):
+// per reduction step r = (c, ky, kx), NV vector loads of weights, COUNT
+// broadcasts of input pixels read in place at src[r] + ox + j (the caller's
+// table of row pointers: an input row shifted by the tap, or a row of zeros
+// in the vertical padding), NV x COUNT fused multiply-adds into NV x COUNT
+// accumulators. The edge form does one pixel whose taps may leave the row,
+// reading a +0 for those. Threads: none here (conv_bcast.cpp splits rows).
+//
+// Summation order (the conv GEMM's, gemm.h): every output is
+// acc = fma(w[k][c][ky][kx], x[...], acc) for r = (c, ky, kx) ascending, from
+// +0 (accumulate == false) or from the stored partial sum of the previous
+// reduction block; the padding taps are multiplied as +0 entries exactly as
+// the GEMM's packed tiles do. So every ISA, every tile width and position give
+// the same bits as conv2d_gemm.
+#ifndef FCNRT_GEMM_ISA_NAMESPACE
+#error "define FCNRT_GEMM_ISA_NAMESPACE before including conv_bcast_microkernel.h"
+#endif
+
+#include <cstdint>
+
+#include "kernels/cpu/conv_bcast_kernels.h"
+
+namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE {
+namespace {
+
+template <class V, int NV, int COUNT>
+void bcast_tile(int64_t kc, const float* w, const float* const* src, int64_t ox, float* out,
+                bool accumulate) {
+    constexpr int W = V::width, L = NV * W;
+    typename V::type acc[COUNT][NV];
+#pragma GCC unroll 16
+    for (int j = 0; j < COUNT; ++j)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[j][v] = accumulate ? V::load(out + j * L + v * W) : V::zero();
+    for (int64_t r = 0; r < kc; ++r) {
+        typename V::type wv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) wv[v] = V::load(w + r * L + v * W);
+        const float* s = src[r] + ox;
+#pragma GCC unroll 16
+        for (int j = 0; j < COUNT; ++j) {
+            const typename V::type xv = V::broadcast(s + j);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv[v], xv, acc[j][v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < COUNT; ++j)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) V::store(out + j * L + v * W, acc[j][v]);
+}
+
+template <class V, int NV>
+void bcast_edge(int64_t kc, const float* w, const float* const* src, int64_t ox,
+                const unsigned char* inside, int64_t kx0, int64_t kw, const float* zero, float* out,
+                bool accumulate) {
+    constexpr int W = V::width, L = NV * W;
+    typename V::type acc[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = accumulate ? V::load(out + v * W) : V::zero();
+    int64_t kx = kx0;
+    for (int64_t r = 0; r < kc; ++r) {
+        const float* s = inside[kx] ? src[r] + ox : zero;
+        if (++kx == kw) kx = 0;
+        const typename V::type xv = V::broadcast(s);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[v] = V::fma(V::load(w + r * L + v * W), xv, acc[v]);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) V::store(out + v * W, acc[v]);
+}
+
+template <class V, int NV, int P, int COUNT>
+void fill_tiles(ConvBcastKernel& k) {
+    if constexpr (COUNT <= P) {
+        k.tile[COUNT] = &bcast_tile<V, NV, COUNT>;
+        fill_tiles<V, NV, P, COUNT + 1>(k);
+    }
+}
+
+// The kernel table of this ISA: NV vectors of channels, P pixels per tile, KC
+// reduction steps per block.
+template <class V, int NV, int P, int KC>
+ConvBcastKernel make_conv_bcast_kernel(const char* isa) {
+    static_assert(P >= 1 && P <= kBcastMaxPixels, "tile width");
+    ConvBcastKernel k;
+    k.lanes = NV * V::width;
+    k.pixels = P;
+    k.kc = KC;
+    k.isa = isa;
+    for (int i = 0; i <= kBcastMaxPixels; ++i) k.tile[i] = nullptr;
+    fill_tiles<V, NV, P, 1>(k);
+    k.edge = &bcast_edge<V, NV>;
+    return k;
+}
+
+}  // namespace
+}  // namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE
