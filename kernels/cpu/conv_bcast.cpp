@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
@@ -104,17 +105,25 @@ int forced_path() {
 
 }  // namespace
 
+// Measured (bench/results/2026-12-02-s6-bcast-shapes.md, AVX2 on Zen 3, one
+// thread, CPU time, A/B against conv2d_gemm): the broadcast conv wins where the
+// GEMM's 6-row panels and its B packing serve few output channels: 3x3 convs
+// with 16 outputs (FC-DenseNet's dense layers, C = 48..1000, maps 512..16:
+// 1.4-2x), 32 outputs (1.2x), 64 (U-Net's first level at 256 and 570: 1.02-1.1x);
+// it ties at 96 and 128 and loses from 256 outputs on (0.9x), and on 1x1 convs
+// (the GEMM reads those in place). Only the AVX2 kernel was measured: AVX-512
+// (32 lanes) and portable keep the GEMM unless forced.
 bool conv2d_bcast_may_pay(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     (void)cg;
-    (void)kg;
-    (void)kh;
-    (void)kw;
     switch (forced_path()) {
         case 1: return false;
         case 2: return true;
         default: break;
     }
-    return false;
+    if (active_cpu_isa() != CpuIsa::Avx2 || kh * kw < 2 || kg > 64) return false;
+    const int64_t lanes = conv_bcast_kernel_avx2().lanes;
+    const int64_t padded = (kg + lanes - 1) / lanes * lanes;
+    return (padded - kg) * 8 <= padded;  // at most 1/8 of the lanes idle
 }
 
 bool conv2d_prefers_bcast(int64_t cg, int64_t kg, int64_t kh, int64_t kw, const Conv2dParams& p,
@@ -125,8 +134,8 @@ bool conv2d_prefers_bcast(int64_t cg, int64_t kg, int64_t kh, int64_t kw, const 
         case 2: return true;
         default: break;
     }
-    (void)oh;
-    (void)ow;
+    // Planes of a few pixels: the GEMM's narrow kernel (gemm_narrow.h).
+    if (oh * ow <= kNarrowMaxColumns) return false;
     return conv2d_bcast_may_pay(cg, kg, kh, kw);
 }
 
