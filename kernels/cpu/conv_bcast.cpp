@@ -201,7 +201,11 @@ void conv2d_bcast(const ConvBcastKernel& bk, const View& x, const View& weight,
         // Row-pointer tables, pointer-aligned: (rows, kc).
         const float** tab = reinterpret_cast<const float**>(
             (reinterpret_cast<uintptr_t>(zero + seg_max + P + 1) + 15) & ~uintptr_t{15});
-        std::vector<unsigned char> inside(static_cast<size_t>(kw), 0);
+        // A segment's edge columns, which of their taps lie inside the row, and a
+        // pass's edge pixels (at most every pixel of the pass).
+        std::vector<int64_t> edge_col(static_cast<size_t>(seg_max));
+        std::vector<unsigned char> inside(static_cast<size_t>(seg_max * kw), 0);
+        std::vector<BcastEdgePixel> edge_px(static_cast<size_t>(pass_rows * seg_max));
         for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += pass_rows) {
             const int64_t rows = std::min(pass_rows, oy_end - oy0);
             for (int64_t s0 = 0; s0 < ow; s0 += seg_max) {
@@ -209,6 +213,16 @@ void conv2d_bcast(const ConvBcastKernel& bk, const View& x, const View& weight,
                 // Pixels [s0, s1) of the segment: edges [s0, e0) and [e1, s1), tiles between.
                 const int64_t s1 = s0 + seg;
                 const int64_t e0 = std::clamp(ox_lo, s0, s1), e1 = std::clamp(ox_hi, e0, s1);
+                int64_t edge_cols = 0;
+                for (int64_t col = s0; col < s1; ++col) {
+                    if (col >= e0 && col < e1) continue;
+                    edge_col[size_t(edge_cols)] = col;
+                    for (int64_t k = 0; k < kw; ++k) {
+                        const int64_t ix = col - pl + k * dw;
+                        inside[size_t(edge_cols * kw + k)] = ix >= 0 && ix < w;
+                    }
+                    ++edge_cols;
+                }
                 for (int64_t r0 = 0; r0 == 0 || r0 < reduce; r0 += kc_max) {
                     const int64_t kc = std::min(kc_max, reduce - r0);
                     const bool acc = r0 > 0;
@@ -236,22 +250,26 @@ void conv2d_bcast(const ConvBcastKernel& bk, const View& x, const View& weight,
                         for (int64_t row = 0; row < rows; ++row) {
                             const float* const* t = tab + row * kc_max;
                             float* out = part + ((b - b0) * pass_rows + row) * seg_max * lanes;
-                            auto edge = [&](int64_t ox) {
-                                for (int64_t k = 0; k < kw; ++k) {
-                                    const int64_t ix = ox - pl + k * dw;
-                                    inside[size_t(k)] = ix >= 0 && ix < w;
-                                }
-                                bk.edge(kc, wb, t, ox - s0, inside.data(), r0 % kw, kw, zero,
-                                        out + (ox - s0) * lanes, acc);
-                            };
-                            for (int64_t ox = s0; ox < e0; ++ox) edge(ox);
                             int64_t ox = e0;
                             for (; ox + P <= e1; ox += P)
                                 bk.tile[P](kc, wb, t, ox - s0, out + (ox - s0) * lanes, acc);
                             if (ox < e1)
                                 bk.tile[e1 - ox](kc, wb, t, ox - s0, out + (ox - s0) * lanes, acc);
-                            for (ox = e1; ox < s1; ++ox) edge(ox);
                         }
+                        // The pass's edge pixels (every row's), up to P per call.
+                        for (int64_t row = 0, i = 0; row < rows; ++row) {
+                            float* out = part + ((b - b0) * pass_rows + row) * seg_max * lanes;
+                            for (int64_t e = 0; e < edge_cols; ++e, ++i) {
+                                const int64_t col = edge_col[size_t(e)];
+                                edge_px[size_t(i)] = BcastEdgePixel{tab + row * kc_max, col - s0,
+                                                                    inside.data() + e * kw,
+                                                                    out + (col - s0) * lanes};
+                            }
+                        }
+                        const int64_t edges = rows * edge_cols;
+                        for (int64_t e = 0; e < edges; e += P)
+                            bk.edge[std::min(P, edges - e)](kc, wb, edge_px.data() + e, r0 % kw, kw,
+                                                            zero, acc);
                     }
                 }
                 // The epilogue, per channel row: the GEMM path's emit (conv.cpp).

@@ -12,6 +12,16 @@ namespace fcnrt::cpu {
 // Pixels a tile may hold at most (the widest ISA's P).
 constexpr int kBcastMaxPixels = 16;
 
+// One pixel of an edge call: its row's table of kc input-row pointers, its
+// column (relative to the table), which kernel columns kx read inside the
+// input row (kw flags), and its `lanes` outputs.
+struct BcastEdgePixel {
+    const float* const* src;
+    int64_t ox;
+    const unsigned char* inside;
+    float* out;
+};
+
 // Plain data without default member initialisers (as GemmMicroKernel): filled
 // in the ISA translation units, read by code built for several ISAs.
 struct ConvBcastKernel {
@@ -24,12 +34,12 @@ struct ConvBcastKernel {
     // fma chain over r ascending, from 0 or (accumulate) from out.
     void (*tile[kBcastMaxPixels + 1])(int64_t kc, const float* w, const float* const* src,
                                       int64_t ox, float* out, bool accumulate);
-    // One pixel whose taps may leave the input row: the same as tile[1], except that
-    // step r reads *zero (a +0, the GEMM's padding entry) where inside[kx] is false,
-    // kx = (kx0 + r) % kw the step's kernel column.
-    void (*edge)(int64_t kc, const float* w, const float* const* src, int64_t ox,
-                 const unsigned char* inside, int64_t kx0, int64_t kw, const float* zero,
-                 float* out, bool accumulate);
+    // edge[count], count in [1, pixels]: pixels whose taps may leave their input rows:
+    // pixel j as tile[1] would compute it (px[j].out (+)= the chain over r of
+    // w[r * lanes + l] * px[j].src[r][px[j].ox]), except that step r reads *zero (a +0,
+    // the GEMM's padding entry) where px[j].inside[kx] is false, kx = (kx0 + r) % kw.
+    void (*edge[kBcastMaxPixels + 1])(int64_t kc, const float* w, const BcastEdgePixel* px,
+                                      int64_t kx0, int64_t kw, const float* zero, bool accumulate);
 };
 
 const ConvBcastKernel& conv_bcast_kernel_avx512();

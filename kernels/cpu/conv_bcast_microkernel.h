@@ -11,8 +11,9 @@
 // broadcasts of input pixels read in place at src[r] + ox + j (the caller's
 // table of row pointers: an input row shifted by the tap, or a row of zeros
 // in the vertical padding), NV x COUNT fused multiply-adds into NV x COUNT
-// accumulators. The edge form does one pixel whose taps may leave the row,
-// reading a +0 for those. Threads: none here (conv_bcast.cpp splits rows).
+// accumulators. The edge form does COUNT pixels whose taps may leave their
+// rows (each with its own table, column and taps inside), reading a +0 for
+// the taps outside. Threads: none here (conv_bcast.cpp splits rows).
 //
 // Summation order (the conv GEMM's, gemm.h): every output is
 // acc = fma(w[k][c][ky][kx], x[...], acc) for r = (c, ky, kx) ascending, from
@@ -58,30 +59,40 @@ void bcast_tile(int64_t kc, const float* w, const float* const* src, int64_t ox,
         for (int v = 0; v < NV; ++v) V::store(out + j * L + v * W, acc[j][v]);
 }
 
-template <class V, int NV>
-void bcast_edge(int64_t kc, const float* w, const float* const* src, int64_t ox,
-                const unsigned char* inside, int64_t kx0, int64_t kw, const float* zero, float* out,
-                bool accumulate) {
+template <class V, int NV, int COUNT>
+void bcast_edge(int64_t kc, const float* w, const BcastEdgePixel* px, int64_t kx0, int64_t kw,
+                const float* zero, bool accumulate) {
     constexpr int W = V::width, L = NV * W;
-    typename V::type acc[NV];
+    typename V::type acc[COUNT][NV];
+#pragma GCC unroll 16
+    for (int j = 0; j < COUNT; ++j)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[v] = accumulate ? V::load(out + v * W) : V::zero();
+        for (int v = 0; v < NV; ++v) acc[j][v] = accumulate ? V::load(px[j].out + v * W) : V::zero();
     int64_t kx = kx0;
     for (int64_t r = 0; r < kc; ++r) {
-        const float* s = inside[kx] ? src[r] + ox : zero;
+        typename V::type wv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) wv[v] = V::load(w + r * L + v * W);
+#pragma GCC unroll 16
+        for (int j = 0; j < COUNT; ++j) {
+            const float* s = px[j].inside[kx] ? px[j].src[r] + px[j].ox : zero;
+            const typename V::type xv = V::broadcast(s);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv[v], xv, acc[j][v]);
+        }
         if (++kx == kw) kx = 0;
-        const typename V::type xv = V::broadcast(s);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[v] = V::fma(V::load(w + r * L + v * W), xv, acc[v]);
     }
+#pragma GCC unroll 16
+    for (int j = 0; j < COUNT; ++j)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) V::store(out + v * W, acc[v]);
+        for (int v = 0; v < NV; ++v) V::store(px[j].out + v * W, acc[j][v]);
 }
 
 template <class V, int NV, int P, int COUNT>
 void fill_tiles(ConvBcastKernel& k) {
     if constexpr (COUNT <= P) {
         k.tile[COUNT] = &bcast_tile<V, NV, COUNT>;
+        k.edge[COUNT] = &bcast_edge<V, NV, COUNT>;
         fill_tiles<V, NV, P, COUNT + 1>(k);
     }
 }
@@ -96,9 +107,11 @@ ConvBcastKernel make_conv_bcast_kernel(const char* isa) {
     k.pixels = P;
     k.kc = KC;
     k.isa = isa;
-    for (int i = 0; i <= kBcastMaxPixels; ++i) k.tile[i] = nullptr;
+    for (int i = 0; i <= kBcastMaxPixels; ++i) {
+        k.tile[i] = nullptr;
+        k.edge[i] = nullptr;
+    }
     fill_tiles<V, NV, P, 1>(k);
-    k.edge = &bcast_edge<V, NV>;
     return k;
 }
 
