@@ -41,7 +41,7 @@ void run_dense(const KernelArgs& a) {
 // The fast CPU kernels read weights packed once at load (KernelArgs::prepared)
 // into their GEMM micro-kernel's panels.
 std::shared_ptr<const void> prepare_cpu_conv(const OpParams& p, const std::vector<View>& w, Precision) {
-    return cpu::pack_conv2d_weights(w[0], params_as<ConvOp>(p).k.groups);
+    return cpu::pack_conv2d_weights(w[0], params_as<ConvOp>(p).k);
 }
 
 std::shared_ptr<const void> prepare_cpu_conv_transpose(const OpParams& p, const std::vector<View>& w, Precision) {

@@ -365,6 +365,16 @@ std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight,
     return packed;
 }
 
+std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, const Conv2dParams& p) {
+    const int64_t kg = weight.n / p.groups;
+    if (conv2d_runs_direct(weight.c, kg, weight.h, weight.w) || !conv2d_bcast_applies(p) ||
+        !conv2d_bcast_may_pay(weight.c, kg, weight.h, weight.w))
+        return pack_conv2d_weights(weight, p.groups);
+    auto packed = std::make_shared<PackedConvWeights>();
+    packed->bcast = pack_conv2d_weights_bcast(active_conv_bcast_kernel(), weight, p.groups);
+    return packed;
+}
+
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
                                                                       const View& weight, int groups) {
     auto packed = std::make_shared<PackedConvWeights>();
@@ -405,6 +415,9 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
                    const float* bias, const View& y, const Conv2dParams& p) {
     if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
+    } else if (packed.groups.empty() && packed.bcast != nullptr) {
+        // Weights packed for the broadcast conv alone (pack_conv2d_weights with p).
+        conv2d_bcast(active_conv_bcast_kernel(), x, weight, *packed.bcast, bias, y, p);
     } else if (conv2d_tap_windows_pay(x, weight, y, p)) {
         conv2d_gemm_tap_windows(active_micro_kernel(), x, weight, packed, bias, y, p);
     } else if (packed.bcast != nullptr && conv2d_prefers_bcast(x.c / p.groups, y.c / p.groups, weight.h,

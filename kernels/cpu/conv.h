@@ -28,7 +28,8 @@ struct PackedConvWeights {
     std::vector<PackedMatrix> groups;
     std::shared_ptr<ConvTapWindows> windows;
     // Set by pack_conv2d_weights where conv2d_bcast_may_pay (conv_bcast.h):
-    // conv2d_packed then runs the broadcast conv where conv2d_prefers_bcast.
+    // conv2d_packed then runs the broadcast conv where conv2d_prefers_bcast, and
+    // always when `groups` is empty (bcast-only weights of a stride-1 conv).
     std::shared_ptr<const BcastWeights> bcast;
 };
 
@@ -40,8 +41,13 @@ struct PackedConvWeights {
 bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw);
 
 // conv weight [K, C/groups, kh, kw]: group g's matrix A [K/groups, C/groups*kh*kw]
-// (none when the conv runs direct). The second form always packs, for `mk`.
+// (none when the conv runs direct), and the broadcast conv's blocks where
+// conv2d_bcast_may_pay (conv_bcast.h). With the conv's parameters (the
+// executor's prepare): a stride-1 conv that the broadcast conv may take gets
+// only its blocks (no GEMM panels: conv2d_packed then runs every call there,
+// the same bits). The third form always packs the GEMM's, for `mk`.
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups);
+std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, const Conv2dParams& p);
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const GemmMicroKernel& mk,
                                                                       const View& weight, int groups);
 // conv_transpose weight [C, K/groups, kh, kw]: group g's matrix
