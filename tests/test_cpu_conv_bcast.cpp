@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -209,6 +210,40 @@ TEST(CpuConvBcast, OneOrTwoThreadsGiveTheSameBits) {
         ASSERT_TRUE(one.guard_intact() && two.guard_intact());
         ASSERT_EQ(std::memcmp(one.data.data(), two.data.data(), sizeof(float) * size_t(s.out_size)), 0);
         for (int64_t i = 0; i < s.out_size; ++i) ASSERT_FALSE(std::isnan(one.data[size_t(i)])) << i;
+    }
+}
+
+// The executor's path: weights packed with the conv's parameters
+// (pack_conv2d_weights(w, p)) and conv2d_packed's dispatch, including planes the
+// GEMM would run on its narrow kernel (4 pixels) or as tap windows (a dilation
+// past a small map): the GEMM path's bits whichever path runs. On AVX2 (unless
+// FCNRT_CONV_PATH says otherwise) these 16-channel 3x3 convs get the broadcast
+// conv's blocks alone.
+TEST(CpuConvBcast, PackedDispatchEqualsTheGemmPath) {
+    const BcastCase cases[] = {
+        {1, 20, 13, 45, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
+        {1, 20, 2, 2, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},     // 4 pixels
+        {1, 24, 9, 9, 16, 3, 3, 4, 4, 4, 4, 4, 4, 1, 1.0f, Epi::BiasRelu},     // d4 on 9x9
+        {1, 10, 8, 11, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1e-23f, Epi::None},      // 2 groups, underflow
+    };
+    const GemmMicroKernel& ref_mk = gemm_micro_kernel_portable();
+    const bool forced = std::getenv("FCNRT_CONV_PATH") != nullptr;
+    for (const BcastCase& t : cases) {
+        SCOPED_TRACE(name_of(t));
+        const ConvSetup s(t);
+        PoisonedOutput ref(s.out_size), y(s.out_size);
+        conv2d_gemm(ref_mk, s.xv, s.wv, *pack_conv2d_weights_for_gemm(ref_mk, s.wv, t.groups), s.b,
+                    s.out(ref), s.p);
+        const auto packed = pack_conv2d_weights(s.wv, s.p);
+        if (active_cpu_isa() == CpuIsa::Avx2 && !forced) {
+            EXPECT_TRUE(packed->groups.empty() && packed->bcast != nullptr)
+                << "expected the broadcast conv's blocks alone";
+        }
+        conv2d_packed(s.xv, s.wv, *packed, s.b, s.out(y), s.p);
+        ASSERT_TRUE(y.guard_intact()) << "wrote past y";
+        for (int64_t i = 0; i < s.out_size; ++i)
+            ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
+                << "y[" << i << "]: " << y.data[size_t(i)] << ", GEMM " << ref.data[size_t(i)];
     }
 }
 
