@@ -28,6 +28,9 @@
 // last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
 // tiles: the same chains again. Dilated convs on maps small against their
 // dilation (ASPP) skip the taps in the padding: tap windows (conv.h; conv_tap_windows.cpp).
+// Stride-1 convs with few output channels per group (conv2d_bcast_may_pay: on
+// AVX2, kh*kw > 1 and up to 64) run the broadcast conv (conv_bcast.h): output
+// channels in the vector lanes, the input read in place; the GEMM's bits.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
 // channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
