@@ -23,7 +23,8 @@
 // each row vectorised over output width, the epilogue on the rows as they
 // leave the kernel; depthwise and strided direct convs run on rows copied
 // once into a ring of zero-padded rows (conv2d_direct_padded), every pixel
-// vectorised. Same summation order, so the same bits as the GEMM path
+// vectorised; on small maps a job is a whole plane, padded once and run as one
+// virtual row (conv2d_direct_planes). Same summation order, so the same bits as the GEMM path
 // would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
 // last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
 // tiles: the same chains again. Dilated convs on maps small against their
@@ -441,17 +442,6 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 
 namespace {
 
-// Direct convs on padded rows: depthwise convs (one input and one output
-// channel per group) and strided direct convs (RGB first layers, where the
-// row kernels would gather the strided input lane by lane). A job is a run of
-// output rows of one plane (n, g), jobs split statically over the threads.
-// The input rows a job reads are copied once each into a ring of zero-padded
-// rows per input channel, split by column phase when strided (padded column
-// j*sw + ph at ph*wq + j), so that every tap (c, ky, kx) of an output row reads
-// one contiguous piece and the whole row is vectorised
-// (ConvDirectKernel::taps_row over cg*kh rows (c, ky)); rows in the padding
-// read a row of zeros. Every output is the fma chain over (c, ky, kx) with the
-// padding's zeros, as in the other direct forms and the GEMM.
 // Plane mode of conv2d_direct_padded (conv2d_direct_whole_planes): each job is a
 // whole plane (n, g), its input padded once into sh*sw phase planes (padded row
 // r, column c at phase (r % sh, c % sw), row r / sh, column c / sw; pitch wq).
@@ -566,6 +556,18 @@ void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View&
     }
 }
 
+// Direct convs on padded rows: depthwise convs (one input and one output
+// channel per group) and strided direct convs (RGB first layers, where the
+// row kernels would gather the strided input lane by lane). A job is a run of
+// output rows of one plane (n, g), jobs split statically over the threads.
+// The input rows a job reads are copied once each into a ring of zero-padded
+// rows per input channel, split by column phase when strided (padded column
+// j*sw + ph at ph*wq + j), so that every tap (c, ky, kx) of an output row reads
+// one contiguous piece and the whole row is vectorised
+// (ConvDirectKernel::taps_row over cg*kh rows (c, ky)); rows in the padding
+// read a row of zeros. Every output is the fma chain over (c, ky, kx) with the
+// padding's zeros, as in the other direct forms and the GEMM.
+// Small maps run as whole planes instead (conv2d_direct_planes).
 void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View& weight,
                           const float* bias, const View& y, const Conv2dParams& p) {
     if (conv2d_direct_whole_planes(x, weight, y, p)) {
