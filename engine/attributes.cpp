@@ -125,14 +125,40 @@ std::vector<double> AttrReader::numbers(const std::string& key, size_t count) co
 
 ActivationParams AttrReader::activation() const {
     ActivationParams a;
-    const std::string kind =
-        choice("activation", {"none", "relu", "leaky_relu", "sigmoid", "tanh"}, "none");
+    const std::string kind = choice(
+        "activation", {"none", "relu", "leaky_relu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish"},
+        "none");
     if (kind == "relu") a.kind = Activation::Relu;
     if (kind == "leaky_relu") a.kind = Activation::LeakyRelu;
     if (kind == "sigmoid") a.kind = Activation::Sigmoid;
     if (kind == "tanh") a.kind = Activation::Tanh;
-    a.alpha = static_cast<float>(number("activation_alpha", 0.01));
+    if (kind == "hard_sigmoid") a.kind = Activation::HardSigmoid;
+    if (kind == "hard_swish") a.kind = Activation::HardSwish;
+    a.alpha = static_cast<float>(number("activation_alpha", a.kind == Activation::HardSigmoid ? 0.2 : 0.01));
+    a.beta = static_cast<float>(number("activation_beta", 0.5));
     return a;
+}
+
+void write_activation(Json& node, ActivationParams a) {
+    node.erase("activation");
+    node.erase("activation_alpha");
+    node.erase("activation_beta");
+    switch (a.kind) {
+        case Activation::None: return;
+        case Activation::Relu: node["activation"] = "relu"; return;
+        case Activation::LeakyRelu:
+            node["activation"] = "leaky_relu";
+            node["activation_alpha"] = a.alpha;
+            return;
+        case Activation::Sigmoid: node["activation"] = "sigmoid"; return;
+        case Activation::Tanh: node["activation"] = "tanh"; return;
+        case Activation::HardSigmoid:
+            node["activation"] = "hard_sigmoid";
+            node["activation_alpha"] = a.alpha;
+            node["activation_beta"] = a.beta;
+            return;
+        case Activation::HardSwish: node["activation"] = "hard_swish"; return;
+    }
 }
 
 std::string AttrReader::weight_name(const std::string& key, bool optional) const {

@@ -22,6 +22,11 @@ using Json = nlohmann::json;
 // own; here they are shown as U+FFFD, so the message is the error, not a crash.
 std::string json_text(const Json& v);
 
+// Writes `a` as a node's activation attributes, AttrReader::activation's inverse:
+// `activation` (removed for none) and `activation_alpha` / `activation_beta` for
+// the kinds that have them (the load passes that fuse an activation into a node).
+void write_activation(Json& node, ActivationParams a);
+
 class AttrReader {
 public:
     explicit AttrReader(const Json& node) : node_(node) {}
@@ -39,7 +44,8 @@ public:
     std::vector<int64_t> ints(const std::string& key, size_t count, std::vector<int64_t> fallback,
                               int64_t min_value, int64_t max_value) const;
     std::vector<double> numbers(const std::string& key, size_t count) const;
-    // `activation` and `activation_alpha`.
+    // `activation`, `activation_alpha` (leaky_relu's slope, default 0.01;
+    // hard_sigmoid's alpha, default 0.2) and `activation_beta` (hard_sigmoid's, 0.5).
     ActivationParams activation() const;
     // A weight attribute: the tensor name, or "" when absent and optional.
     std::string weight_name(const std::string& key, bool optional) const;

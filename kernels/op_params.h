@@ -10,12 +10,48 @@
 
 namespace fcnrt {
 
-enum class Activation : uint8_t { None, Relu, LeakyRelu, Sigmoid, Tanh };
+enum class Activation : uint8_t { None, Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish };
 
 struct ActivationParams {
     Activation kind = Activation::None;
-    float alpha = 0.01f;  // leaky_relu slope
+    float alpha = 0.01f;  // leaky_relu slope; hard_sigmoid's alpha (0.2 when parsed)
+    float beta = 0.5f;    // hard_sigmoid's beta
 };
+
+// Clamp to [0, 1] letting NaN through (fmin/fmax would turn it into a bound),
+// as the reference's std::clamp and PyTorch do.
+FCNRT_HD float clamp01_nan(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+// hard_sigmoid max(0, min(1, alpha * x + beta)) and hard_swish x * max(0, min(1,
+// x * (1/6) + 1/2)) in float32, each product and sum rounded on its own (never
+// contracted into an fma: __fmul_rn/__fadd_rn on the device; the host kernels are
+// built without FMA contraction). The one definition of both: the standalone ops'
+// CPU and CUDA kernels and every fused epilogue (apply_activation and the CPU's
+// vectorised epilogues) call these, so a fused activation gives the unfused
+// graph's bits.
+FCNRT_HD float hard_sigmoid_f32(float v, float alpha, float beta) {
+#ifdef __CUDA_ARCH__
+    return clamp01_nan(__fadd_rn(__fmul_rn(alpha, v), beta));
+#else
+    return clamp01_nan(alpha * v + beta);
+#endif
+}
+
+FCNRT_HD float hard_swish_f32(float v) {
+    const float sixth = 1.0f / 6.0f;
+#ifdef __CUDA_ARCH__
+    return __fmul_rn(v, clamp01_nan(__fadd_rn(__fmul_rn(v, sixth), 0.5f)));
+#else
+    return v * clamp01_nan(v * sixth + 0.5f);
+#endif
+}
+
+// Their float64 twins for the reference kernels (x / 6 exactly as the reference computes it).
+inline double clamp01_nan_f64(double v) { return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v); }
+inline double hard_sigmoid_f64(double v, float alpha, float beta) {
+    return clamp01_nan_f64(static_cast<double>(alpha) * v + static_cast<double>(beta));
+}
+inline double hard_swish_f64(double v) { return v * clamp01_nan_f64(v / 6.0 + 0.5); }
 
 // The activation applied after an op (and by the standalone activation ops).
 FCNRT_HD float apply_activation(float v, ActivationParams a) {
@@ -25,6 +61,8 @@ FCNRT_HD float apply_activation(float v, ActivationParams a) {
         case Activation::LeakyRelu: return v >= 0.0f ? v : v * a.alpha;
         case Activation::Sigmoid: return 1.0f / (1.0f + expf(-v));
         case Activation::Tanh: return tanhf(v);
+        case Activation::HardSigmoid: return hard_sigmoid_f32(v, a.alpha, a.beta);
+        case Activation::HardSwish: return hard_swish_f32(v);
     }
     return v;
 }
@@ -37,6 +75,8 @@ inline double apply_activation_f64(double v, ActivationParams a) {
         case Activation::LeakyRelu: return v >= 0.0 ? v : v * static_cast<double>(a.alpha);
         case Activation::Sigmoid: return 1.0 / (1.0 + std::exp(-v));
         case Activation::Tanh: return std::tanh(v);
+        case Activation::HardSigmoid: return hard_sigmoid_f64(v, a.alpha, a.beta);
+        case Activation::HardSwish: return hard_swish_f64(v);
     }
     return v;
 }

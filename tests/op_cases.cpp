@@ -88,6 +88,9 @@ std::string act_name(ActivationParams a) {
         case Activation::LeakyRelu: return "leaky" + std::to_string(a.alpha).substr(0, 4);
         case Activation::Sigmoid: return "sigmoid";
         case Activation::Tanh: return "tanh";
+        case Activation::HardSigmoid:
+            return "hsigmoid" + std::to_string(a.alpha).substr(0, 4) + "_" + std::to_string(a.beta).substr(0, 4);
+        case Activation::HardSwish: return "hswish";
     }
     return "?";
 }
@@ -120,9 +123,17 @@ TensorSpec i32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t gap = 0) {
 }
 
 
-const ActivationParams kActs[] = {act(Activation::None), act(Activation::Relu),
+// hard_sigmoid as MobileNetV3's squeeze-excitation gate (alpha 1/6, beta 1/2).
+ActivationParams hard_sigmoid_act(float alpha, float beta) {
+    ActivationParams a = act(Activation::HardSigmoid, alpha);
+    a.beta = beta;
+    return a;
+}
+
+const ActivationParams kActs[] = {act(Activation::None),        act(Activation::Relu),
                                   act(Activation::LeakyRelu, 0.2f), act(Activation::Sigmoid),
-                                  act(Activation::Tanh)};
+                                  act(Activation::Tanh),        hard_sigmoid_act(1.0f / 6.0f, 0.5f),
+                                  act(Activation::HardSwish)};
 
 // ---- conv2d / conv_transpose2d ------------------------------------------------------
 
@@ -229,6 +240,22 @@ std::vector<OpCase> conv2d_cases() {
                           false));
     v.push_back(conv_case({1, 1, 31, 97, 7, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, leaky),
                           true));
+    // MobileNetV3's fused activations: hard_swish after depthwise 3x3 and 5x5 s2 (direct
+    // padded rows) and 1x1 (GEMM, without a bias: the epilogue must not add 0), hard_sigmoid
+    // after the squeeze-excitation's 1x1 conv on a 1x1 map; a residual with hard_swish.
+    const auto hswish = act(Activation::HardSwish), hsig = hard_sigmoid_act(1.0f / 6.0f, 0.5f);
+    v.push_back(conv_case({1, 17, 33, 41, 17, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 17, hswish),
+                          true));
+    v.push_back(conv_case({2, 5, 37, 23, 5, 5, 5}, conv_params(2, 2, 2, 2, 2, 2, 1, 1, 5, hswish),
+                          false, Fill::Wide));
+    v.push_back(conv_case({2, 16, 13, 11, 24, 1, 1}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, hswish),
+                          false, Fill::Wide));
+    v.push_back(conv_case({2, 24, 1, 1, 72, 1, 1}, conv_params(1, 1, 0, 0, 0, 0, 1, 1, 1, hsig),
+                          true));
+    v.push_back(conv_case({1, 7, 9, 13, 11, 3, 3},
+                          conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, hard_sigmoid_act(0.2f, 0.25f)), true));
+    v.push_back(conv_residual_case({1, 8, 19, 37, 8, 3, 3},
+                                   conv_params(1, 1, 1, 1, 1, 1, 1, 1, 8, hswish), true, Fill::Wide));
     // Reductions over several of the GEMM's kc blocks (kc 256 on AVX2 and portable, 192 on
     // AVX-512), a block starting mid-channel, tiles across output rows and on the padding.
     v.push_back(conv_case({1, 37, 29, 45, 13, 3, 3}, conv_params(1, 1, 1, 1, 1, 1, 1, 1, 1, relu),

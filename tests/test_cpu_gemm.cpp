@@ -248,6 +248,89 @@ TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {
     EXPECT_GT(negative_zeros, 0);
 }
 
+// conv2d_direct_padded's two modes (conv2d_direct_whole_planes): whole planes
+// run as one virtual row (small maps) and jobs of rows on a ring of padded rows.
+// Every width from 1 to 40 (rows narrower than a vector, the last overlapping
+// vector, the dropped columns between the virtual row's rows), strides 1 and 2,
+// 3x3 and 5x5, dilation 2, channel multipliers and two input channels per group,
+// asymmetric pads; with bias and hard_swish, with a residual and relu, or the raw
+// sums of underflowing products (signed zeros). On one thread, where 4 planes or
+// more take the plane mode and fewer the rows; every ISA against the portable GEMM
+// path bit for bit, outputs poisoned before the run and guarded after it.
+TEST(CpuConvDirect, PaddedPlanesAndRowsEqualTheGemmPathBitForBit) {
+    struct Shape {
+        int64_t c, k, kh;
+        int s, d, groups;
+    };
+    const Shape shapes[] = {
+        {8, 8, 3, 1, 1, 8},   // depthwise 3x3: planes
+        {8, 8, 5, 2, 1, 8},   // depthwise 5x5 stride 2
+        {8, 8, 5, 1, 2, 8},   // depthwise 5x5 dilation 2 (DeepLab's last stage)
+        {3, 3, 3, 2, 1, 3},   // 3 planes: rows on the ring
+        {2, 2, 5, 1, 2, 2},   // 2 planes of 5x5 d2: rows
+        {8, 8, 3, 2, 2, 4},   // 2 input channels and 2 outputs per group, stride 2, dilated
+        {4, 8, 3, 2, 1, 4},   // multiplier 2, stride 2
+    };
+    const int saved_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    int plane_cases = 0, row_cases = 0;
+    const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    for (const Shape& sh : shapes) {
+        for (int64_t w = 1; w <= 40; ++w) {
+            const int variant = int(w % 3);  // 0: bias + hard_swish; 1: residual + relu; 2: raw underflow
+            const int64_t h = 3 + w % 7, cg = sh.c / sh.groups;
+            const int half = int(sh.kh - 1) / 2 * sh.d;
+            Conv2dParams p;
+            p.stride[0] = p.stride[1] = sh.s;
+            p.dilation[0] = p.dilation[1] = sh.d;
+            p.pads[0] = half;
+            p.pads[1] = half;
+            p.pads[2] = half + int(w % 2);
+            p.pads[3] = std::max(0, half - int(w % 2));
+            p.groups = sh.groups;
+            const int64_t oh = (h + p.pads[0] + p.pads[2] - sh.d * (sh.kh - 1) - 1) / sh.s + 1;
+            const int64_t ow = (w + p.pads[1] + p.pads[3] - sh.d * (sh.kh - 1) - 1) / sh.s + 1;
+            if (oh < 1 || ow < 1) continue;
+            SCOPED_TRACE("c " + std::to_string(sh.c) + " k " + std::to_string(sh.k) + " " +
+                         std::to_string(sh.kh) + "x" + std::to_string(sh.kh) + " s" + std::to_string(sh.s) +
+                         " d" + std::to_string(sh.d) + " g" + std::to_string(sh.groups) + " x " +
+                         std::to_string(h) + "x" + std::to_string(w) + " variant " + std::to_string(variant));
+            const float scale = variant == 2 ? 1e-23f : 3.0f;
+            std::vector<float> x = random_floats(size_t(sh.c * h * w), uint32_t(w * 31 + sh.kh));
+            std::vector<float> wt = random_floats(size_t(sh.k * cg * sh.kh * sh.kh), uint32_t(sh.c + w));
+            for (float& v : x) v *= scale;
+            for (float& v : wt) v *= variant == 2 ? scale : 1.0f;
+            const std::vector<float> bias = random_floats(size_t(sh.k), 7);
+            std::vector<float> res = random_floats(size_t(sh.k * oh * ow), uint32_t(w));
+            p.act.kind = variant == 0 ? Activation::HardSwish : variant == 1 ? Activation::Relu : Activation::None;
+            if (variant == 1) p.residual = make_view(res.data(), DType::F32, 1, sh.k, oh, ow);
+            const float* b = variant == 2 ? nullptr : bias.data();
+            const View xv = make_view(x.data(), DType::F32, 1, sh.c, h, w);
+            const View wv = make_view(wt.data(), DType::F32, sh.k, cg, sh.kh, sh.kh);
+            const int64_t out_size = sh.k * oh * ow;
+            PoisonedOutput ref(out_size);
+            const View ref_y = make_view(ref.data.data(), DType::F32, 1, sh.k, oh, ow);
+            (conv2d_direct_whole_planes(xv, wv, ref_y, p) ? plane_cases : row_cases) += 1;
+            conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, sh.groups), b, ref_y, p);
+            ASSERT_TRUE(ref.guard_intact());
+            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+                if (!cpu_isa_supported(isa)) continue;
+                SCOPED_TRACE(cpu_isa_name(isa));
+                PoisonedOutput direct(out_size);
+                conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+                              make_view(direct.data.data(), DType::F32, 1, sh.k, oh, ow), p);
+                ASSERT_TRUE(direct.guard_intact()) << "the direct kernel wrote past y";
+                for (int64_t i = 0; i < out_size; ++i)
+                    ASSERT_EQ(std::memcmp(&ref.data[i], &direct.data[i], sizeof(float)), 0)
+                        << "y[" << i << "]: direct " << direct.data[i] << ", GEMM " << ref.data[i];
+            }
+        }
+    }
+    omp_set_num_threads(saved_threads);
+    EXPECT_GT(plane_cases, 100);
+    EXPECT_GT(row_cases, 60);
+}
+
 const GemmNarrowKernel& narrow_kernel_of(CpuIsa isa) {
     switch (isa) {
         case CpuIsa::Avx512: return gemm_narrow_kernel_avx512();

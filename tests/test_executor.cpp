@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/attributes.h"
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/executor.h"
@@ -371,6 +372,77 @@ TEST(FuseActivation, BatchNormReluBecomesOnePass) {
         const Tensor want = run_on(unfused, device, x);
         ASSERT_EQ(got.shape(), want.shape());
         EXPECT_EQ(std::memcmp(got.data(), want.data(), got.bytes()), 0) << "one pass must give the two passes' bits";
+    }
+}
+
+// MobileNetV3: depthwise conv -> hard_swish, and the squeeze-excitation gate's
+// 1x1 conv -> hard_sigmoid (alpha 1/6). Both activations move into the convs'
+// epilogues as Activation kinds computing the standalone kernels' own float ops
+// (hard_swish_f32 / hard_sigmoid_f32), so the fused graph gives the unfused
+// one's bits, on the CPU (its vectorised epilogues, with and without a bias) and
+// the reference.
+TEST(FuseActivation, HardSwishAndHardSigmoidFuseIntoConvsBitExact) {
+    std::map<std::string, Tensor> weights;
+    std::mt19937 rng(13);
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    auto random = [&](Shape shape, float scale) {
+        Tensor t(DType::F32, shape);
+        for (int64_t e = 0; e < t.numel(); ++e) t.f32()[e] = scale * uni(rng);
+        return t;
+    };
+    weights["wd"] = random({6, 1, 3, 3}, 1.0f);
+    weights["wp"] = random({5, 6, 1, 1}, 1.0f);
+    weights["bp"] = random({5}, 2.0f);
+    Json doc = {{"format", "fcnrt-graph"}, {"version", 1},
+                {"inputs", Json::array({{{"name", "x"}, {"shape", {2, 6, 13, 37}}}})},
+                {"outputs", {"y", "z"}},
+                {"nodes",
+                 {{{"op", "conv"}, {"name", "dw"}, {"weight", "wd"}, {"groups", 6},
+                   {"pads", {1, 1, 1, 1}}, {"inputs", {"x"}}, {"outputs", {"t"}}},
+                  {{"op", "hard_swish"}, {"name", "hs"}, {"inputs", {"t"}}, {"outputs", {"y"}}},
+                  {{"op", "conv"}, {"name", "pw"}, {"weight", "wp"}, {"bias", "bp"},
+                   {"inputs", {"y"}}, {"outputs", {"u"}}},
+                  {{"op", "hard_sigmoid"}, {"name", "gate"}, {"alpha", 1.0 / 6.0}, {"beta", 0.5},
+                   {"inputs", {"u"}}, {"outputs", {"z"}}}}}};
+    LoadOptions plain;
+    plain.optimize = false;
+    const Model fused = load_model_from_json(doc, "mbv3.json", weights, {});
+    const Model unfused = load_model_from_json(doc, "mbv3.json", weights, plain);
+    ASSERT_EQ(fused.graph.nodes.size(), 2u);
+    EXPECT_EQ(fused.graph.nodes[0].json["activation"], "hard_swish");
+    EXPECT_EQ(fused.graph.nodes[1].json["activation"], "hard_sigmoid");
+    EXPECT_FLOAT_EQ(fused.graph.nodes[1].json["activation_alpha"].get<float>(), 1.0f / 6.0f);
+    EXPECT_FLOAT_EQ(fused.graph.nodes[1].json["activation_beta"].get<float>(), 0.5f);
+    EXPECT_EQ(unfused.graph.nodes.size(), 4u);
+    // The fused node's attributes load back to the same activation (a graph fcnrt writes).
+    const Json& gate = fused.graph.nodes[1].json;
+    const ActivationParams back = AttrReader(gate).activation();
+    EXPECT_EQ(back.kind, Activation::HardSigmoid);
+    EXPECT_EQ(back.alpha, 1.0f / 6.0f);
+    EXPECT_EQ(back.beta, 0.5f);
+    Tensor x = random({2, 6, 13, 37}, 8.0f);  // past both clamps of hard_swish and hard_sigmoid
+    x.f32()[5] = std::nanf("");
+    for (const char* device : {"reference", "cpu"}) {
+        SCOPED_TRACE(device);
+        const auto got = Executor(fused, select_backend(device, nullptr)).run({{"x", x}});
+        const auto want = Executor(unfused, select_backend(device, nullptr)).run({{"x", x}});
+        ASSERT_EQ(got.size(), 2u);
+        for (size_t o = 0; o < 2; ++o) {
+            ASSERT_EQ(got[o].shape(), want[o].shape());
+            if (std::string(device) == "cpu") {
+                EXPECT_EQ(std::memcmp(got[o].data(), want[o].data(), got[o].bytes()), 0)
+                    << "output " << o << ": the fused epilogue must give the unfused graph's bits";
+            } else {  // float64 sums: fused, the activation runs before the rounding to float32
+                EXPECT_LE(test::relative_max_error(got[o], want[o]), 1e-6) << "output " << o;
+            }
+        }
+        int clamped_low = 0, clamped_high = 0;
+        for (int64_t e = 0; e < got[1].numel(); ++e) {
+            clamped_low += got[1].f32()[e] == 0.0f;
+            clamped_high += got[1].f32()[e] == 1.0f;
+        }
+        EXPECT_GT(clamped_low, 0);
+        EXPECT_GT(clamped_high, 0);
     }
 }
 

@@ -10,6 +10,10 @@
 // agree within the case's relative max-norm tolerance, int32 outputs exactly.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -135,6 +139,81 @@ TEST(CpuKernels, PoolWindowOrderBitExact) {
             }
         }
     }
+}
+
+// Bilinear resize (PyTorch's coordinates, align_corners false and true) against
+// the one-pass float32 formula out = ky * (kx * r0[a] + lx * r0[b]) + ly * (kx *
+// r1[a] + lx * r1[b]) with the taps computed as op_params.h states: bit for bit,
+// on 1 and 2 threads (the kernel interpolates each input row along x once per run
+// of output rows; the runs depend on the thread count), up- and downsampling,
+// DeepLab's 8x upsampling of a 65x65 map among them, outputs poisoned first.
+TEST(CpuKernels, BilinearResizeIsTheOnePassFormulaBitForBit) {
+    struct Case {
+        int64_t n, c, h, w, oh, ow;
+        bool align_corners;
+    };
+    const Case cases[] = {{1, 3, 65, 65, 520, 520, false}, {2, 5, 9, 13, 70, 101, false},
+                          {1, 2, 33, 17, 7, 40, true},     {1, 7, 5, 1, 37, 3, false},
+                          {1, 4, 8, 8, 8, 23, true},       {1, 1, 1, 6, 5, 1, false}};
+    auto taps = [](int64_t in, int64_t out, bool align, std::vector<int64_t>& s0,
+                   std::vector<int64_t>& s1, std::vector<float>& lambda) {
+        s0.resize(out);
+        s1.resize(out);
+        lambda.resize(out);
+        for (int64_t d = 0; d < out; ++d) {
+            double src = 0.0;
+            if (out == in) {
+                src = double(d);
+            } else if (align) {
+                src = out > 1 ? double(d) * double(in - 1) / double(out - 1) : 0.0;
+            } else {
+                src = std::max((double(d) + 0.5) * (double(in) / double(out)) - 0.5, 0.0);
+            }
+            const int64_t i0 = std::min(int64_t(std::floor(src)), in - 1);
+            s0[d] = i0;
+            s1[d] = std::min(i0 + 1, in - 1);
+            lambda[d] = float(src - double(i0));
+        }
+    };
+    const int saved_threads = omp_get_max_threads();
+    for (const Case& t : cases) {
+        SCOPED_TRACE(std::to_string(t.h) + "x" + std::to_string(t.w) + " -> " + std::to_string(t.oh) + "x" +
+                     std::to_string(t.ow) + (t.align_corners ? " align_corners" : ""));
+        std::vector<float> x(size_t(t.n * t.c * t.h * t.w));
+        for (size_t e = 0; e < x.size(); ++e) x[e] = float(int((e * 2654435761u) % 2001) - 1000) / 37.0f;
+        std::vector<int64_t> y0, y1, x0, x1;
+        std::vector<float> ly, lx;
+        taps(t.h, t.oh, t.align_corners, y0, y1, ly);
+        taps(t.w, t.ow, t.align_corners, x0, x1, lx);
+        ResizeParams p;
+        p.mode = ResizeMode::Bilinear;
+        p.align_corners = t.align_corners;
+        p.coord_scale[0] = double(t.h) / double(t.oh);
+        p.coord_scale[1] = double(t.w) / double(t.ow);
+        for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            std::vector<float> y(size_t(t.n * t.c * t.oh * t.ow), std::numeric_limits<float>::quiet_NaN());
+            cpu::resize(make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w),
+                        make_view(y.data(), DType::F32, t.n, t.c, t.oh, t.ow), p);
+            for (int64_t pl = 0; pl < t.n * t.c; ++pl) {
+                for (int64_t oy = 0; oy < t.oh; ++oy) {
+                    const float* r0 = x.data() + (pl * t.h + y0[oy]) * t.w;
+                    const float* r1 = x.data() + (pl * t.h + y1[oy]) * t.w;
+                    const float b = ly[oy], a = 1.0f - b;
+                    for (int64_t ox = 0; ox < t.ow; ++ox) {
+                        const float kx = 1.0f - lx[ox];
+                        const float want = a * (kx * r0[x0[ox]] + lx[ox] * r0[x1[ox]]) +
+                                           b * (kx * r1[x0[ox]] + lx[ox] * r1[x1[ox]]);
+                        const float got = y[size_t((pl * t.oh + oy) * t.ow + ox)];
+                        ASSERT_EQ(std::memcmp(&got, &want, sizeof(float)), 0)
+                            << "threads " << threads << " plane " << pl << " y " << oy << " x " << ox
+                            << ": " << got << " vs " << want;
+                    }
+                }
+            }
+        }
+    }
+    omp_set_num_threads(saved_threads);
 }
 
 }  // namespace

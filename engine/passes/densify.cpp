@@ -326,7 +326,7 @@ void Densifier::convert_dense(const Node& n) {
               {"outputs", n.outputs},
               {"weight", kernel_name},
               {"dilation", {in.size[0] > 1 ? in.step[0] : 1, in.size[1] > 1 ? in.step[1] : 1}}};
-    for (const char* key : {"bias", "activation", "activation_alpha"})
+    for (const char* key : {"bias", "activation", "activation_alpha", "activation_beta"})
         if (n.json.contains(key)) j[key] = n.json.at(key);
     nodes_.push_back(std::move(j));
 

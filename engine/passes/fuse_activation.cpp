@@ -44,14 +44,24 @@ std::shared_ptr<const OpParams> with_activation(const Node& n, ActivationParams 
     return nullptr;
 }
 
-const char* activation_name(Activation a) {
-    switch (a) {
-        case Activation::Relu: return "relu";
-        case Activation::LeakyRelu: return "leaky_relu";
-        case Activation::Sigmoid: return "sigmoid";
-        case Activation::Tanh: return "tanh";
-        default: return "none";
+// The activation a standalone node computes, or None when it is not one that an
+// epilogue can take: relu, leaky_relu, sigmoid, tanh, hard_sigmoid and hard_swish
+// (the last two as Activation kinds computing hard_sigmoid_f32 / hard_swish_f32,
+// the standalone kernels' own float ops, so the fused graph gives the same bits).
+ActivationParams standalone_activation(const Node& n) {
+    const std::string& op = n.op->name;
+    if (op == "relu" || op == "leaky_relu" || op == "sigmoid" || op == "tanh")
+        return params_as<ops::ActivationOp>(*n.params).act;
+    ActivationParams a;
+    if (op == "hard_sigmoid") {
+        const auto& p = params_as<ops::HardSigmoidOp>(*n.params);
+        a.kind = Activation::HardSigmoid;
+        a.alpha = p.alpha;
+        a.beta = p.beta;
+    } else if (op == "hard_swish") {
+        a.kind = Activation::HardSwish;
     }
+    return a;
 }
 
 }  // namespace
@@ -61,11 +71,11 @@ void fuse_activation(Model& model) {
     for (size_t i = 0; i < g.nodes.size();) {
         const Node& act_node = g.nodes[i];
         const std::string& op = act_node.op->name;
-        if (op != "relu" && op != "leaky_relu" && op != "sigmoid" && op != "tanh") {
+        const ActivationParams act = standalone_activation(act_node);
+        if (act.kind == Activation::None) {
             ++i;
             continue;
         }
-        const ActivationParams act = params_as<ops::ActivationOp>(*act_node.params).act;
         const auto consumers = consumer_counts(g);
         int producer = -1;
         for (size_t p = 0; p < i && producer < 0; ++p)
@@ -81,8 +91,7 @@ void fuse_activation(Model& model) {
         Node& p = g.nodes[producer];
         model.notes.push_back("fused " + op + " " + act_node.name + " into " + p.name);
         p.params = fused;
-        p.json["activation"] = activation_name(act.kind);
-        if (act.kind == Activation::LeakyRelu) p.json["activation_alpha"] = act.alpha;
+        write_activation(p.json, act);
         p.outputs[0] = act_node.outputs[0];
         p.json["outputs"] = p.outputs;
         g.nodes.erase(g.nodes.begin() + i);

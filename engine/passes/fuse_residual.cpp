@@ -21,16 +21,6 @@ int producer_of(const Graph& g, const std::string& tensor) {
     return -1;
 }
 
-const char* activation_name(Activation a) {
-    switch (a) {
-        case Activation::Relu: return "relu";
-        case Activation::LeakyRelu: return "leaky_relu";
-        case Activation::Sigmoid: return "sigmoid";
-        case Activation::Tanh: return "tanh";
-        default: return "none";
-    }
-}
-
 }  // namespace
 
 void fuse_residual(Model& model) {
@@ -71,10 +61,7 @@ void fuse_residual(Model& model) {
         fused.params = params;
         fused.inputs.push_back(residual);
         fused.json["inputs"] = fused.inputs;
-        if (act.kind != Activation::None) {
-            fused.json["activation"] = activation_name(act.kind);
-            if (act.kind == Activation::LeakyRelu) fused.json["activation_alpha"] = act.alpha;
-        }
+        if (act.kind != Activation::None) write_activation(fused.json, act);
         fused.outputs[0] = output;
         fused.json["outputs"] = fused.outputs;
         model.notes.push_back("fused add " + add_name + " into conv " + fused.name + " as a residual");

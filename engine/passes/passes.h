@@ -15,9 +15,9 @@ void fold_batch_norm(Model& model);
 // as its residual input (added in its epilogue) and the add's activation.
 void fuse_residual(Model& model);
 
-// A relu, leaky_relu, sigmoid or tanh after a conv, conv_transpose, dense, add
-// or mul without an activation (whose output nothing else reads) becomes that
-// op's `activation`.
+// A relu, leaky_relu, sigmoid, tanh, hard_sigmoid or hard_swish after a conv,
+// conv_transpose, dense, batch_norm, add or mul without an activation (whose
+// output nothing else reads) becomes that op's `activation`.
 void fuse_activation(Model& model);
 
 // Nodes none of whose outputs reach a graph output.

@@ -23,7 +23,8 @@
 // each row vectorised over output width, the epilogue on the rows as they
 // leave the kernel; depthwise and strided direct convs run on rows copied
 // once into a ring of zero-padded rows (conv2d_direct_padded), every pixel
-// vectorised. Same summation order, so the same bits as the GEMM path
+// vectorised; on small maps a job is a whole plane, padded once and run as one
+// virtual row (conv2d_direct_planes). Same summation order, so the same bits as the GEMM path
 // would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
 // last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
 // tiles: the same chains again. Dilated convs on maps small against their
@@ -289,6 +290,13 @@ struct ConvColumns {
     }
 };
 
+// A thread's virtual output row for conv2d_direct_padded's plane mode.
+float* plane_sums_scratch(int64_t count) {
+    thread_local std::vector<float> buffer;
+    if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+    return buffer.data();
+}
+
 // A thread's ring of padded input rows for conv2d_direct_padded.
 float* depthwise_scratch(int64_t count) {
     thread_local std::vector<float> buffer;
@@ -298,8 +306,9 @@ float* depthwise_scratch(int64_t count) {
 
 // Input row in[0, w) zero-padded by pl on the left (and as far as needed on the
 // right), split by column phase: padded column j*sw + ph (input column
-// j*sw + ph - pl) at dst[ph*wq + j], for ph < sw and j < wq.
-void pad_row(const float* in, int64_t w, int64_t pl, int64_t sw, int64_t wq, float* dst) {
+// j*sw + ph - pl) at dst[ph*phase_pitch + j], for ph < sw and j < wq.
+void pad_row(const float* in, int64_t w, int64_t pl, int64_t sw, int64_t wq, int64_t phase_pitch,
+             float* dst) {
     if (sw == 1) {
         const int64_t lo = std::clamp<int64_t>(pl, 0, wq), hi = std::clamp<int64_t>(pl + w, lo, wq);
         std::fill(dst, dst + lo, 0.0f);
@@ -307,8 +316,35 @@ void pad_row(const float* in, int64_t w, int64_t pl, int64_t sw, int64_t wq, flo
         std::fill(dst + hi, dst + wq, 0.0f);
         return;
     }
+    if (sw == 2) {  // both phases in one pass (a vectorised deinterleave) where both are inside
+        int64_t lo[2], hi[2];
+        for (int64_t ph = 0; ph < 2; ++ph) {
+            lo[ph] = std::clamp<int64_t>(div_ceil(pl - ph, 2), 0, wq);
+            hi[ph] = std::clamp<int64_t>(div_floor(w - 1 + pl - ph, 2) + 1, lo[ph], wq);
+        }
+        float* d0 = dst;
+        float* d1 = dst + phase_pitch;
+        const int64_t a = std::max(lo[0], lo[1]), b = std::max(a, std::min(hi[0], hi[1]));
+        std::fill(d0, d0 + lo[0], 0.0f);
+        std::fill(d1, d1 + lo[1], 0.0f);
+        for (int64_t j = lo[0]; j < a; ++j) d0[j] = in[2 * j - pl];
+        for (int64_t j = lo[1]; j < a; ++j) d1[j] = in[2 * j + 1 - pl];
+        const float* s = in + 2 * a - pl;
+        const int64_t n = b - a;
+        float* e0 = d0 + a;
+        float* e1 = d1 + a;
+        for (int64_t j = 0; j < n; ++j) {
+            e0[j] = s[2 * j];
+            e1[j] = s[2 * j + 1];
+        }
+        for (int64_t j = b; j < hi[0]; ++j) d0[j] = in[2 * j - pl];
+        for (int64_t j = b; j < hi[1]; ++j) d1[j] = in[2 * j + 1 - pl];
+        std::fill(d0 + hi[0], d0 + wq, 0.0f);
+        std::fill(d1 + hi[1], d1 + wq, 0.0f);
+        return;
+    }
     for (int64_t ph = 0; ph < sw; ++ph) {
-        float* d = dst + ph * wq;
+        float* d = dst + ph * phase_pitch;
         // j in [lo, hi): input column j*sw + ph - pl inside [0, w)
         const int64_t lo = std::clamp<int64_t>(div_ceil(pl - ph, sw), 0, wq);
         const int64_t hi = std::clamp<int64_t>(div_floor(w - 1 + pl - ph, sw) + 1, lo, wq);
@@ -433,6 +469,120 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 
 namespace {
 
+// Plane mode of conv2d_direct_padded (conv2d_direct_whole_planes): each job is a
+// whole plane (n, g), its input padded once into sh*sw phase planes (padded row
+// r, column c at phase (r % sh, c % sw), row r / sh, column c / sw; pitch wq).
+// Output row oy's tap (c, ky, kx) then reads wq*oy floats after output row 0's,
+// so the plane is one virtual row of (oh - 1)*wq + ow pixels, output pixel
+// (oy, ox) at oy*wq + ox (the wq - ow between rows are computed and dropped):
+// one ConvDirectKernel::taps_row call per output channel, every pixel in full
+// vector blocks but the last (per row, a row of 33 pixels would end in a single
+// vector, a chain of kh*kw dependent fmas), into a scratch row that the epilogue
+// then writes to y row by row. Every output is the same chain as in row mode.
+struct PlaneLayout {
+    int64_t wq, rq;  // columns and rows of one phase plane
+    int64_t floats;  // the padded input of one plane: Cg * sh * sw * rq * wq
+};
+
+PlaneLayout plane_layout(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    const int64_t sh = p.stride[0], sw = p.stride[1];
+    PlaneLayout l;
+    l.wq = y.w + (weight.w - 1) * p.dilation[1] / sw;
+    l.rq = y.h + (weight.h - 1) * p.dilation[0] / sh;
+    l.floats = (x.c / p.groups) * sh * sw * l.rq * l.wq;
+    return l;
+}
+
+// Largest padded plane (floats) a plane-mode job copies: 32 KiB, within L1.
+// Bigger maps keep the ring of padded rows (measured on DeepLab's 130x130 maps:
+// slower as planes; their rows are long enough that a call per row costs little).
+constexpr int64_t kPlaneModeFloats = 8 * 1024;
+
+// Plane mode's epilogue: sums (oh rows, pitch wq) -> y's plane (oh rows of ow),
+// bias, the residual plane r (nullptr when none) and the activation, row by row.
+inline void plane_epilogue(const float* sums, int64_t wq, float* out, int64_t oh, int64_t ow, float bias,
+                           const float* r, ActivationParams act) {
+    for (int64_t oy = 0; oy < oh; ++oy) {
+        if (r != nullptr) {
+            bias_residual_activation(sums + oy * wq, out + oy * ow, ow, bias, r + oy * ow, act);
+        } else {
+            bias_activation(sums + oy * wq, out + oy * ow, ow, bias, act);
+        }
+    }
+}
+
+// The same built for AVX2 (8 lanes instead of SSE2's 4; the rest of this file is
+// baseline x86-64), used where the CPU has it (the AVX2 and AVX-512 paths). AVX2
+// without FMA: the compiler cannot contract a multiply and an add, so every
+// output is the same float ops and bits as plane_epilogue's (and the unfused ops').
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2"))) void plane_epilogue_avx(const float* sums, int64_t wq, float* out, int64_t oh,
+                                                       int64_t ow, float bias, const float* r,
+                                                       ActivationParams act) {
+    plane_epilogue(sums, wq, out, oh, ow, bias, r, act);
+}
+#else
+void plane_epilogue_avx(const float* sums, int64_t wq, float* out, int64_t oh, int64_t ow, float bias,
+                        const float* r, ActivationParams act) {
+    plane_epilogue(sums, wq, out, oh, ow, bias, r, act);
+}
+#endif
+
+void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View& weight,
+                          const float* bias, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
+    const int64_t kh = weight.h, kw = weight.w;
+    const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
+    const int64_t pt = p.pads[0], pl = p.pads[1];
+    const int64_t h = x.h, w = x.w, oh = y.h, ow = y.w;
+    const PlaneLayout l = plane_layout(x, weight, y, p);
+    const int64_t phase = l.rq * l.wq;         // one phase plane
+    const int64_t channel = sh * sw * phase;   // one input channel's phase planes
+    std::vector<int64_t> col(static_cast<size_t>(kw));  // tap kx's column phase and offset
+    for (int64_t kx = 0; kx < kw; ++kx) col[kx] = kx * dw % sw * phase + kx * dw / sw;
+    std::vector<int64_t> row(static_cast<size_t>(kh));  // tap ky's row phase and row, output row 0
+    for (int64_t ky = 0; ky < kh; ++ky) row[ky] = (ky * dh % sh * sw * l.rq + ky * dh / sh) * l.wq;
+    const int64_t planes = y.n * p.groups;
+    const int64_t wstride = cg * kh * kw;  // weights of one output channel
+    const bool residual = p.residual.data != nullptr;
+    const bool avx = active_cpu_isa() != CpuIsa::Portable;
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        const int64_t n = plane / p.groups, g = plane % p.groups;
+        const float* in = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
+        float* buf = depthwise_scratch(l.floats);
+        for (int64_t c = 0; c < cg; ++c) {
+            for (int64_t rp = 0; rp < sh; ++rp) {
+                for (int64_t q = 0; q < l.rq; ++q) {
+                    float* dst = buf + c * channel + (rp * sw * l.rq + q) * l.wq;
+                    const int64_t iy = q * sh + rp - pt;
+                    if (uint64_t(iy) < uint64_t(h)) {
+                        pad_row(in + (c * h + iy) * w, w, pl, sw, l.wq, phase, dst);
+                    } else {
+                        for (int64_t cp = 0; cp < sw; ++cp) std::fill(dst + cp * phase, dst + cp * phase + l.wq, 0.0f);
+                    }
+                }
+            }
+        }
+        const float* rows[64];  // (c, ky), cg * kh <= 64 (conv2d_direct_whole_planes)
+        for (int64_t c = 0; c < cg; ++c)
+            for (int64_t ky = 0; ky < kh; ++ky) rows[c * kh + ky] = buf + c * channel + row[ky];
+        float* sums = plane_sums_scratch(oh * l.wq);
+        for (int64_t m = 0; m < kg; ++m) {
+            const int64_t k = g * kg + m;
+            dk.taps_row(rows, col.data(), cg * kh, kw, weight.f32() + k * wstride, (oh - 1) * l.wq + ow, sums);
+            const float* r = residual ? p.residual.f32() + p.residual.offset(n, k, 0, 0) : nullptr;
+            const float bk = bias ? bias[k] : 0.0f;
+            float* out = y.f32() + y.offset(n, k, 0, 0);
+            if (avx) {
+                plane_epilogue_avx(sums, l.wq, out, oh, ow, bk, r, p.act);
+            } else {
+                plane_epilogue(sums, l.wq, out, oh, ow, bk, r, p.act);
+            }
+        }
+    }
+}
+
 // Direct convs on padded rows: depthwise convs (one input and one output
 // channel per group) and strided direct convs (RGB first layers, where the
 // row kernels would gather the strided input lane by lane). A job is a run of
@@ -444,8 +594,13 @@ namespace {
 // (ConvDirectKernel::taps_row over cg*kh rows (c, ky)); rows in the padding
 // read a row of zeros. Every output is the fma chain over (c, ky, kx) with the
 // padding's zeros, as in the other direct forms and the GEMM.
+// Small maps run as whole planes instead (conv2d_direct_planes).
 void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View& weight,
                           const float* bias, const View& y, const Conv2dParams& p) {
+    if (conv2d_direct_whole_planes(x, weight, y, p)) {
+        conv2d_direct_planes(dk, x, weight, bias, y, p);
+        return;
+    }
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
@@ -485,7 +640,7 @@ void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View&
                     if (held[slot] != iy) {
                         held[slot] = iy;
                         for (int64_t c = 0; c < cg; ++c)
-                            pad_row(in + (c * h + iy) * w, w, pl, sw, wq, buf + (c * ring + slot) * row_len);
+                            pad_row(in + (c * h + iy) * w, w, pl, sw, wq, wq, buf + (c * ring + slot) * row_len);
                     }
                     for (int64_t c = 0; c < cg; ++c) rows[c * kh + ky] = buf + (c * ring + slot) * row_len;
                 }
@@ -503,6 +658,12 @@ void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View&
 }
 
 }  // namespace
+
+bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    const int64_t planes = y.n * p.groups;
+    return (x.c / p.groups) * weight.h <= 64 && plane_layout(x, weight, y, p).floats <= kPlaneModeFloats &&
+           planes >= kJobsPerThread * omp_get_max_threads();
+}
 
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
                    const View& y, const Conv2dParams& p) {

@@ -65,6 +65,13 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 // GEMM on weights packed by pack_conv2d_weights_for_gemm(mk, ...).
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
                    const View& y, const Conv2dParams& p);
+// Whether conv2d_direct runs a conv on padded rows (depthwise, strided) as whole
+// planes: one job per plane (n, g), its input padded once, each output channel
+// one ConvDirectKernel::taps_row call over all the plane's rows (small maps: the
+// padded plane within 32 KiB, at least 4 planes per thread), instead of jobs of
+// rows on a ring of padded rows. The same bits either way; tests check which
+// one a case takes.
+bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
                  const Conv2dParams& p);

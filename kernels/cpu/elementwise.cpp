@@ -125,23 +125,19 @@ void batch_norm(const View& x, const float* scale, const float* bias, const floa
     });
 }
 
-// Clamp to [0, 1] that lets NaN through (fmin/fmax would turn it into a bound),
-// as the reference's std::clamp and PyTorch do.
-inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
-
+// hard_sigmoid_f32 / hard_swish_f32 (op_params.h): the same float ops as a conv
+// epilogue with the fused activation.
 void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
     for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
 #pragma omp simd
-        for (int64_t i = 0; i < hw; ++i) out[i] = clamp01(alpha * in[i] + beta);
+        for (int64_t i = 0; i < hw; ++i) out[i] = hard_sigmoid_f32(in[i], alpha, beta);
     });
 }
 
 void hard_swish(const View& x, const View& y) {
-    const float sixth = 1.0f / 6.0f;
     for_each_plane(x, y, [&](int64_t c, const float* in, float* out, int64_t hw) {
 #pragma omp simd
-        for (int64_t i = 0; i < hw; ++i)
-            out[i] = in[i] * clamp01(in[i] * sixth + 0.5f);
+        for (int64_t i = 0; i < hw; ++i) out[i] = hard_swish_f32(in[i]);
     });
 }
 

@@ -162,6 +162,21 @@ inline void bias_activation(const float* x, float* y, int64_t n, float bias, Act
                 y[i] = v >= 0.0f ? v : v * act.alpha;
             }
             return;
+        // MobileNetV3's: the standalone ops' float ops on the op's output, which
+        // is x itself without a bias (x + 0 would turn -0 into +0, hard_swish's sign).
+        case Activation::HardSwish:
+            if (bias == 0.0f) {
+#pragma omp simd
+                for (int64_t i = 0; i < n; ++i) y[i] = hard_swish_f32(x[i]);
+                return;
+            }
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) y[i] = hard_swish_f32(x[i] + bias);
+            return;
+        case Activation::HardSigmoid:
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) y[i] = hard_sigmoid_f32(x[i] + bias, act.alpha, act.beta);
+            return;
         default:
             for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(x[i] + bias, act);
             return;

@@ -31,29 +31,24 @@ __global__ void activation_kernel(View x, View y, ActivationParams act, int64_t 
     }
 }
 
-// Clamp to [0, 1] letting NaN through, as the reference and CPU kernels do.
-__device__ __forceinline__ float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
-
-// No FMA contraction (__fmul_rn, __fadd_rn): the CPU kernel rounds the product and
-// the sum separately, and the results then match bit for bit.
+// hard_sigmoid_f32 / hard_swish_f32 (op_params.h), shared with the CPU kernels and
+// the fused conv epilogues: no FMA contraction (__fmul_rn, __fadd_rn), so the CPU
+// and CUDA results, fused or not, match bit for bit.
 __global__ void hard_sigmoid_kernel(View x, View y, float alpha, float beta, int64_t total) {
     const int64_t chw = x.chw();
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
          i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t n = i / chw, r = i - n * chw;
-        const float v = x.f32()[n * x.batch_stride + r];
-        y.f32()[n * y.batch_stride + r] = clamp01(__fadd_rn(__fmul_rn(alpha, v), beta));
+        y.f32()[n * y.batch_stride + r] = hard_sigmoid_f32(x.f32()[n * x.batch_stride + r], alpha, beta);
     }
 }
 
 __global__ void hard_swish_kernel(View x, View y, int64_t total) {
     const int64_t chw = x.chw();
-    const float sixth = 1.0f / 6.0f;
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
          i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t n = i / chw, r = i - n * chw;
-        const float v = x.f32()[n * x.batch_stride + r];
-        y.f32()[n * y.batch_stride + r] = __fmul_rn(v, clamp01(__fadd_rn(__fmul_rn(v, sixth), 0.5f)));
+        y.f32()[n * y.batch_stride + r] = hard_swish_f32(x.f32()[n * x.batch_stride + r]);
     }
 }
 

@@ -72,8 +72,7 @@ void hard_sigmoid(const View& x, const View& y, float alpha, float beta) {
             for (int64_t iy = 0; iy < x.h; ++iy)
                 for (int64_t ix = 0; ix < x.w; ++ix) {
                     const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
-                    const double h = static_cast<double>(alpha) * v + static_cast<double>(beta);
-                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(std::clamp(h, 0.0, 1.0));
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(hard_sigmoid_f64(v, alpha, beta));
                 }
 }
 
@@ -84,8 +83,7 @@ void hard_swish(const View& x, const View& y) {
             for (int64_t iy = 0; iy < x.h; ++iy)
                 for (int64_t ix = 0; ix < x.w; ++ix) {
                     const double v = static_cast<double>(x.f32()[x.offset(n, c, iy, ix)]);
-                    y.f32()[y.offset(n, c, iy, ix)] =
-                        static_cast<float>(v * std::clamp(v / 6.0 + 0.5, 0.0, 1.0));
+                    y.f32()[y.offset(n, c, iy, ix)] = static_cast<float>(hard_swish_f64(v));
                 }
 }
 
