@@ -55,9 +55,11 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 // GEMM on weights packed by pack_conv2d_weights_for_gemm(mk, ...).
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
                    const View& y, const Conv2dParams& p);
+// small_planes = false keeps planes of up to 256 pixels on the per-plane tiles
+// (tests compare the two forms bit for bit).
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
-                 const Conv2dParams& p);
+                 const Conv2dParams& p, bool small_planes = true);
 // Convs on maps small against their dilation (DeepLabV3's ASPP: 3x3, d = 12..36
 // on 33x33) sum mostly padding. conv2d_gemm_tap_windows splits the output into
 // rectangles whose pixels have the same taps inside the input (per dimension an
