@@ -247,6 +247,8 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
         {1, 40, 12, 12, 80, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // conv3: 10x10, 2 blocks
         {1, 80, 5, 5, 120, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},       // conv4: 3x3, 3 blocks
         {64, 12, 3, 3, 24, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},       // 1 pixel, batch 64
+        {64, 120, 3, 3, 240, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},     // cellpatch conv5 at batch 64: threaded
+        {9, 40, 12, 12, 80, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // conv3 at batch 9: threaded
         {21, 9, 3, 3, 13, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},       // 1 pixel, batch 21
         {5, 7, 2, 3, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},         // 1x1 kernel, 2x3, batch 5
         {3, 6, 2, 2, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},          // 2x2 padded, batch 3

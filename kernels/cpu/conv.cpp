@@ -115,7 +115,7 @@ const PackedMatrix& group_matrix(const PackedConvWeights& packed, int64_t g, con
 // output pixel q = oy*OW + ox, 0 outside the input.
 struct ConvColumns {
     const float* x_g;    // (Cg, H, W)
-    const int64_t* off;  // per row r = (c, ky, kx): c*H*W + ky*dh*W + kx*dw
+    const int64_t* off;  // per row r = (c, ky, kx): c*H*W + ky*dh*W + kx*dw (operator() only)
     int64_t h, w, ow, pixels, nr;
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     bool flat;  // 1x1, stride 1, unpadded: output pixel q reads input pixel q
@@ -690,9 +690,6 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const int64_t nr = mk.nr;
     const int64_t pixels = oh * ow;
     const int64_t reduce = cg * kh * kw;
-    std::vector<int64_t> off(static_cast<size_t>(reduce));  // per row (c, ky, kx) of B
-    for (int64_t r = 0; r < reduce; ++r)
-        off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
     const bool flat = kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pads[0] == 0 &&
                       p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 && oh == x.h && ow == x.w;
     // Jobs: runs of tiles of one plane and one chunk of A panels (output
@@ -716,8 +713,13 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
         // chunk of output channels.
         const int64_t columns = y.n * pixels;
         const int64_t col_tiles = (columns + nr - 1) / nr;
+        // At least a tile group per job, or an even share of the item tiles
+        // when they are fewer than a group per thread (a 1-pixel plane at
+        // batch 64 is 4 tiles: 2 jobs at 2 threads).
+        const int64_t threads = threaded ? omp_get_max_threads() : 1;
         const int64_t per = std::clamp<int64_t>((groups * chunks * col_tiles + wanted - 1) / wanted,
-                                                std::min(group, col_tiles), col_tiles);
+                                                std::min(group, (col_tiles + threads - 1) / threads),
+                                                col_tiles);
         const int64_t col_blocks = (col_tiles + per - 1) / per;
         const int64_t small_jobs = groups * chunks * col_blocks;
 #pragma omp parallel for schedule(dynamic, 1) if (small_jobs > 1 && threaded)
@@ -769,7 +771,7 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
             const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
             const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
             const PackedMatrix& a = packed.groups[g];
-            const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow,
+            const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), nullptr, x.h, x.w, ow,
                                       pixels, pixels, kh, kw, p.stride[0], p.stride[1], p.dilation[0],
                                       p.dilation[1], p.pads[0], p.pads[1], flat};
             float* buf = gemm_scratch(size_t(mk.kc * pixels));  // (kc, pixels)
@@ -789,6 +791,9 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
         }
         return;
     }
+    std::vector<int64_t> off(static_cast<size_t>(reduce));  // per row (c, ky, kx) of B
+    for (int64_t r = 0; r < reduce; ++r)
+        off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
