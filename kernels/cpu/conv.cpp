@@ -26,7 +26,11 @@
 // vectorised. Same summation order, so the same bits as the GEMM path
 // would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
 // last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
-// tiles: the same chains again. Dilated convs on maps small against their
+// tiles: the same chains again. Other planes of up to kSmallPlanePixels pixels
+// (and small planes at batch > 1) run tiles over the columns of all batch
+// items of a group (SmallPlaneColumns): tiles cross output rows and items, a
+// job is a run of tile groups and a chunk of output channels, B built per
+// group from inline row-piece copies: the same entries, chains and bits. Dilated convs on maps small against their
 // dilation (ASPP) skip the taps in the padding: tap windows (conv.h; conv_tap_windows.cpp).
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output

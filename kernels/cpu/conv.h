@@ -55,8 +55,9 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 // GEMM on weights packed by pack_conv2d_weights_for_gemm(mk, ...).
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
                    const View& y, const Conv2dParams& p);
-// small_planes = false keeps planes of up to 256 pixels on the per-plane tiles
-// (tests compare the two forms bit for bit).
+// small_planes = false keeps small planes on the per-plane forms (tiles within
+// one plane; the narrow kernel for planes of up to 4 pixels at any batch)
+// instead of tiles across rows and batch items (tests compare them bit for bit).
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
                  const Conv2dParams& p, bool small_planes = true);
