@@ -232,6 +232,127 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
     }
 }
 
+// Small output planes (conv.cpp's SmallPlaneColumns: tiles across output rows
+// and batch items, B built row by row per group of tiles): every output is the
+// fma chain over (c, ky, kx) ascending with the padding's zeros, computed here
+// one float at a time, and the same bits as the per-plane tiles
+// (small_planes = false), on every ISA. Planes of 1x1 to 40x40 pixels (odd
+// sizes: remainders in every tile, tiles across rows and items), kernels 1x1 to
+// 7x7, padding on every side, dilation, strides 1 and 2, batches up to 21,
+// groups, a residual, products that underflow to -0; outputs poisoned.
+TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
+    const DirectConvCase cases[] = {
+        // n, c, h, w, k, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups, scale, epilogue
+        {1, 20, 14, 14, 40, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // cellpatch conv2: 12x12
+        {1, 40, 12, 12, 80, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // conv3: 10x10, 2 blocks
+        {1, 80, 5, 5, 120, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},       // conv4: 3x3, 3 blocks
+        {64, 12, 3, 3, 24, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},       // 1 pixel, batch 64
+        {64, 120, 3, 3, 240, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},     // cellpatch conv5 at batch 64: threaded
+        {9, 40, 12, 12, 80, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // conv3 at batch 9: threaded
+        {21, 9, 3, 3, 13, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},       // 1 pixel, batch 21
+        {5, 7, 2, 3, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},         // 1x1 kernel, 2x3, batch 5
+        {3, 6, 2, 2, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},          // 2x2 padded, batch 3
+        {2, 5, 1, 1, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},         // 1x1 plane, 1x1 kernel
+        {3, 4, 7, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},         // 7x9, padded, batch 3
+        {2, 6, 11, 5, 9, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1.0f, true},         // 5x5 kernel on 11x5
+        {1, 3, 9, 13, 7, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1.0f, false},        // 7x7 kernel, 9x13
+        {2, 5, 16, 16, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // 16x16: exactly 256 pixels
+        {1, 5, 17, 15, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // 255 pixels
+        {1, 4, 40, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // 40x40: per-plane tiles
+        {2, 6, 13, 11, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // stride 2: 7x6
+        {2, 6, 31, 23, 8, 5, 5, 2, 2, 2, 1, 2, 0, 1, 1, 1, 1.0f, false},       // stride 2, asymmetric: 16x10
+        {1, 6, 9, 10, 5, 3, 3, 1, 2, 0, 1, 2, 1, 1, 1, 1, 1.0f, true},         // width stride only
+        {2, 8, 10, 9, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1.0f, true},         // dilation 2
+        {1, 4, 6, 6, 5, 3, 3, 1, 1, 6, 6, 6, 6, 6, 6, 1, 1.0f, true},          // dilation past the map
+        {3, 8, 6, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1.0f, true},         // 2 groups, batch 3
+        {2, 12, 5, 4, 9, 3, 3, 1, 1, 1, 0, 1, 2, 1, 1, 3, 1.0f, false},        // 3 groups, asymmetric
+        {4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},       // underflow to -0
+        {3, 30, 3, 3, 1031, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},      // 1 pixel, 1031 channels
+        {1, 9, 2, 2, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},          // 2x2, batch 1: narrow
+    };
+    int small_form = 0;
+    for (const DirectConvCase& t : cases) {
+        for (bool with_residual : {false, true}) {
+            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t oh = case_out_h(t), ow = case_out_w(t);
+            SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
+            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 5 + t.c));
+            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 3 + t.kw));
+            for (float& v : x) v *= t.scale;
+            for (float& v : wt) v *= t.scale;
+            const std::vector<float> bias = random_floats(size_t(t.k), 17);
+            std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 23);
+            Conv2dParams p;
+            p.stride[0] = t.sh;
+            p.stride[1] = t.sw;
+            p.pads[0] = t.pt;
+            p.pads[1] = t.pl;
+            p.pads[2] = t.pb;
+            p.pads[3] = t.pr;
+            p.dilation[0] = t.dh;
+            p.dilation[1] = t.dw;
+            p.groups = t.groups;
+            p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
+            if (with_residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
+            const float* b = t.epilogue ? bias.data() : nullptr;
+            const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
+            const View wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
+            const int64_t out_size = t.n * t.k * oh * ow;
+            small_form += oh * ow <= 256 && t.n * oh * ow > kNarrowMaxColumns;
+            // The chain, one output at a time, then the epilogue in its order.
+            std::vector<float> want(static_cast<size_t>(out_size));
+            for (int64_t n = 0; n < t.n; ++n) {
+                for (int64_t k = 0; k < t.k; ++k) {
+                    const int64_t g = k / kg;
+                    for (int64_t oy = 0; oy < oh; ++oy) {
+                        for (int64_t ox = 0; ox < ow; ++ox) {
+                            float acc = 0.0f;
+                            for (int64_t c = 0; c < cg; ++c)
+                                for (int64_t ky = 0; ky < t.kh; ++ky)
+                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
+                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
+                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
+                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
+                                        const float xi =
+                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
+                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
+                                    }
+                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
+                            float v = acc + (b ? b[k] : 0.0f);
+                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
+                            if (with_residual) v = v + res[size_t(i)];
+                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
+                            want[size_t(i)] = v;
+                        }
+                    }
+                }
+            }
+            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+                if (!cpu_isa_supported(isa)) continue;
+                SCOPED_TRACE(cpu_isa_name(isa));
+                const GemmMicroKernel& mk = kernel_of(isa);
+                const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
+                PoisonedOutput small(out_size), per_plane(out_size);
+                conv2d_gemm(mk, xv, wv, *packed, b, make_view(small.data.data(), DType::F32, t.n, t.k, oh, ow),
+                            p, true);
+                conv2d_gemm(mk, xv, wv, *packed, b,
+                            make_view(per_plane.data.data(), DType::F32, t.n, t.k, oh, ow), p, false);
+                ASSERT_TRUE(small.guard_intact()) << "the small-plane form wrote past y";
+                ASSERT_TRUE(per_plane.guard_intact());
+                for (int64_t i = 0; i < out_size; ++i) {
+                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &small.data[size_t(i)], sizeof(float)), 0)
+                        << "y[" << i << "]: small-plane form " << small.data[size_t(i)] << ", the chain "
+                        << want[size_t(i)];
+                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &per_plane.data[size_t(i)], sizeof(float)), 0)
+                        << "y[" << i << "]: per-plane tiles " << per_plane.data[size_t(i)] << ", the chain "
+                        << want[size_t(i)];
+                }
+            }
+        }
+    }
+    EXPECT_GE(small_form, 40);  // most cases run the small-plane form
+}
+
 // The underflow case really produces signed zeros before the activation (else
 // the case above would not test the padding taps' zeros).
 TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {

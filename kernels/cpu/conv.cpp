@@ -27,7 +27,11 @@
 // virtual row (conv2d_direct_planes). Same summation order, so the same bits as the GEMM path
 // would give. Output planes of up to kNarrowMaxColumns pixels (a patch net's
 // last convs) take the narrow GEMM kernel (gemm_narrow.h) instead of nr-pixel
-// tiles: the same chains again. Dilated convs on maps small against their
+// tiles: the same chains again. Other planes of up to kSmallPlanePixels pixels
+// (and small planes at batch > 1) run tiles over the columns of all batch
+// items of a group (SmallPlaneColumns): tiles cross output rows and items, a
+// job is a run of tile groups and a chunk of output channels, B built per
+// group from inline row-piece copies: the same entries, chains and bits. Dilated convs on maps small against their
 // dilation (ASPP) skip the taps in the padding: tap windows (conv.h; conv_tap_windows.cpp).
 // Stride-1 convs with few output channels per group (conv2d_bcast_may_pay: on
 // AVX2, kh*kw > 1 and up to 64) run the broadcast conv (conv_bcast.h): output
@@ -120,7 +124,7 @@ const PackedMatrix& group_matrix(const PackedConvWeights& packed, int64_t g, con
 // output pixel q = oy*OW + ox, 0 outside the input.
 struct ConvColumns {
     const float* x_g;    // (Cg, H, W)
-    const int64_t* off;  // per row r = (c, ky, kx): c*H*W + ky*dh*W + kx*dw
+    const int64_t* off;  // per row r = (c, ky, kx): c*H*W + ky*dh*W + kx*dw (operator() only)
     int64_t h, w, ow, pixels, nr;
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     bool flat;  // 1x1, stride 1, unpadded: output pixel q reads input pixel q
@@ -296,6 +300,137 @@ float* plane_sums_scratch(int64_t count) {
     if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
     return buffer.data();
 }
+
+// Short pieces of B rows, copied inline: a small plane's B row is made of
+// pieces of a few floats (one output row each), where a memmove call costs more
+// than the copy. Whole 4-float moves, the last one overlapping the previous.
+inline void copy_short(const float* s, float* d, int64_t n) {
+    if (n >= 4) {
+        int64_t i = 0;
+        for (; i + 4 <= n; i += 4) std::memcpy(d + i, s + i, 4 * sizeof(float));
+        if (i < n) std::memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+        return;
+    }
+    if (n > 0) d[0] = s[0];
+    if (n > 1) d[1] = s[1];
+    if (n > 2) d[2] = s[2];
+}
+
+inline void zero_short(float* d, int64_t n) {
+    static const float zeros[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (n >= 4) {
+        int64_t i = 0;
+        for (; i + 4 <= n; i += 4) std::memcpy(d + i, zeros, 4 * sizeof(float));
+        if (i < n) std::memcpy(d + n - 4, zeros, 4 * sizeof(float));
+        return;
+    }
+    if (n > 0) d[0] = 0.0f;
+    if (n > 1) d[1] = 0.0f;
+    if (n > 2) d[2] = 0.0f;
+}
+
+// Output planes of up to this many pixels take conv2d_gemm's small-plane form
+// (SmallPlaneColumns): their rows are too short for in-place tiles, and a
+// plane's B block (kc rows of the plane) stays within 256 KiB.
+constexpr int64_t kSmallPlanePixels = 256;
+
+// Columns SmallPlaneColumns::operator() cuts into pieces at most (a group of
+// tiles of the widest micro-kernel, 16 x 64).
+constexpr int64_t kMaxSmallColumns = 16 * kMaxTile;
+
+// Where conv2d_gemm's B entries come from for small output planes: columns
+// j = n * OH*OW + q over every batch item n and output pixel q = oy*OW + ox of
+// one group g, so that tiles run across output rows and batch items alike
+// (a 1-pixel plane at batch 64: 4 tiles of 16 items against one pass over the
+// weights instead of 64 passes). B[(c, ky, kx)][j] = x[n][g*Cg + c][oy*sh - pt
+// + ky*dh][ox*sw - pl + kx*dw], 0 outside the input: the same entries as
+// ConvColumns gives per plane, so the same chains and bits. A group's block is
+// built row by row: per B row, one piece per (item, output row) in the group,
+// copied inline from the input row (stride 1) or gathered (strided), between
+// its padding zeros.
+struct SmallPlaneColumns {
+    const float* x_g;     // item 0's (Cg, H, W) of the group
+    int64_t item_stride;  // floats between items (x.batch_stride)
+    int64_t h, w, ow, pixels, columns, nr;
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+
+    void operator()(int64_t t0, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) const {
+        const int64_t j0 = t0 * nr, width = count * nr;
+        const int64_t valid = std::min(width, columns - j0);
+        // The pieces: one output row of one item each; off: the input offset
+        // of the piece's first tap (ky = kx = 0 of its first pixel, perhaps
+        // outside the input).
+        int64_t seg_j[kMaxSmallColumns], seg_len[kMaxSmallColumns], seg_iy[kMaxSmallColumns],
+            seg_ix[kMaxSmallColumns], seg_off[kMaxSmallColumns];
+        bool seg_inside[kMaxSmallColumns];  // every tap of the piece inside the input
+        int64_t segments = 0;
+        bool all_inside = sw == 1;
+        for (int64_t j = 0; j < valid;) {
+            const int64_t n = (j0 + j) / pixels, q = (j0 + j) % pixels, oy = q / ow, ox = q % ow;
+            const int64_t len = std::min(valid - j, ow - ox);
+            const int64_t iy = oy * sh - pt, ix = ox * sw - pl;
+            seg_j[segments] = j;
+            seg_len[segments] = len;
+            seg_iy[segments] = iy;
+            seg_ix[segments] = ix;
+            seg_off[segments] = n * item_stride + iy * w + ix;
+            seg_inside[segments] = iy >= 0 && iy + (kh - 1) * dh < h && ix >= 0 &&
+                                   ix + (len - 1) * sw + (kw - 1) * dw < w;
+            all_inside = all_inside && seg_inside[segments];
+            ++segments;
+            j += len;
+        }
+        int64_t c = r0 / (kh * kw), ky = r0 / kw % kh, kx = r0 % kw;
+        for (int64_t r = 0; r < kc; ++r) {
+            const int64_t dy = ky * dh, dx = kx * dw;
+            const int64_t tap = c * h * w + dy * w + dx;  // row r's offset from a piece's first tap
+            float* row = buf + r * ld;
+            if (all_inside) {  // unpadded stride-1 convs: plain copies
+                for (int64_t s = 0; s < segments; ++s)
+                    copy_short(x_g + (seg_off[s] + tap), row + seg_j[s], seg_len[s]);
+            } else {
+                for (int64_t s = 0; s < segments; ++s) piece(seg_len[s], seg_iy[s] + dy, seg_ix[s] + dx,
+                                                             seg_inside[s], seg_off[s] + tap,
+                                                             row + seg_j[s]);
+            }
+            zero_short(row + valid, width - valid);
+            if (++kx == kw) {
+                kx = 0;
+                if (++ky == kh) {
+                    ky = 0;
+                    ++c;
+                }
+            }
+        }
+    }
+
+    // One piece of a B row: len columns whose taps are at input row iy,
+    // columns ix + i*sw, input offset at + i*sw (i < len).
+    void piece(int64_t len, int64_t iy, int64_t ix, bool inside, int64_t at, float* out) const {
+        if (inside && sw == 1) {
+            copy_short(x_g + at, out, len);
+            return;
+        }
+        if (uint64_t(iy) >= uint64_t(h)) {
+            zero_short(out, len);
+            return;
+        }
+        // Columns [lo, hi) of the piece read inside the input row.
+        int64_t lo, hi;
+        if (sw == 1) {
+            lo = std::clamp<int64_t>(-ix, 0, len);
+            hi = std::clamp<int64_t>(w - ix, lo, len);
+            copy_short(x_g + (at + lo), out + lo, hi - lo);
+        } else {
+            lo = std::clamp<int64_t>(div_ceil(-ix, sw), 0, len);
+            hi = std::clamp<int64_t>(div_floor(w - 1 - ix, sw) + 1, lo, len);
+            const float* in = x_g + (at + lo * sw);  // column i at in[(i - lo) * sw]
+            for (int64_t i = lo; i < hi; ++i) out[i] = in[(i - lo) * sw];
+        }
+        zero_short(out, lo);
+        zero_short(out + hi, len - hi);
+    }
+};
 
 // A thread's ring of padded input rows for conv2d_direct_padded.
 float* depthwise_scratch(int64_t count) {
@@ -737,7 +872,7 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
 
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
-                 const Conv2dParams& p) {
+                 const Conv2dParams& p, bool small_planes) {
     const int64_t groups = p.groups;
     const int64_t cg = x.c / groups, kg = y.c / groups;
     const int64_t kh = weight.h, kw = weight.w;
@@ -747,9 +882,6 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const int64_t nr = mk.nr;
     const int64_t pixels = oh * ow;
     const int64_t reduce = cg * kh * kw;
-    std::vector<int64_t> off(static_cast<size_t>(reduce));  // per row (c, ky, kx) of B
-    for (int64_t r = 0; r < reduce; ++r)
-        off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
     const bool flat = kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pads[0] == 0 &&
                       p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 && oh == x.h && ow == x.w;
     // Jobs: runs of tiles of one plane and one chunk of A panels (output
@@ -767,6 +899,57 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const int64_t blocks = (tiles + per_job - 1) / per_job;
     const int64_t jobs = planes * chunks * blocks;
     const bool residual = p.residual.data != nullptr;
+    if (small_planes && pixels <= kSmallPlanePixels && y.n * pixels > kNarrowMaxColumns) {
+        // Small planes: tiles over the columns of all batch items of a group
+        // (SmallPlaneColumns), jobs of at least a tile group per group and
+        // chunk of output channels.
+        const int64_t columns = y.n * pixels;
+        const int64_t col_tiles = (columns + nr - 1) / nr;
+        // At least a tile group per job, or an even share of the item tiles
+        // when they are fewer than a group per thread (a 1-pixel plane at
+        // batch 64 is 4 tiles: 2 jobs at 2 threads).
+        const int64_t threads = threaded ? omp_get_max_threads() : 1;
+        const int64_t per = std::clamp<int64_t>((groups * chunks * col_tiles + wanted - 1) / wanted,
+                                                std::min(group, (col_tiles + threads - 1) / threads),
+                                                col_tiles);
+        const int64_t col_blocks = (col_tiles + per - 1) / per;
+        const int64_t small_jobs = groups * chunks * col_blocks;
+#pragma omp parallel for schedule(dynamic, 1) if (small_jobs > 1 && threaded)
+        for (int64_t job = 0; job < small_jobs; ++job) {
+            const int64_t chunk = job % chunks, block = job / chunks % col_blocks;
+            const int64_t g = job / (chunks * col_blocks);
+            const int64_t t0 = block * per, t1 = std::min(col_tiles, t0 + per);
+            const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
+            const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
+            const SmallPlaneColumns columns_of{x.f32() + x.offset(0, g * cg, 0, 0), x.batch_stride, x.h,
+                                               x.w, ow, pixels, columns, nr, kh, kw, p.stride[0],
+                                               p.stride[1], p.dilation[0], p.dilation[1], p.pads[0],
+                                               p.pads[1]};
+            gemm_tiles(mk, packed.groups[g], panel0, panel1, t0, t1, columns_of,
+                       [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
+                const int64_t j0 = t * nr, j1 = std::min(j0 + count * nr, columns);
+                // One piece per batch item the tiles cover.
+                for (int64_t j = j0; j < j1;) {
+                    const int64_t n = j / pixels, q = j % pixels, len = std::min(pixels - q, j1 - j);
+                    for (int64_t k = k0; k < k1; ++k) {
+                        const int64_t channel = g * kg + k;
+                        float* out = y.f32() + y.offset(n, channel, 0, 0) + q;
+                        const float bk = bias ? bias[channel] : 0.0f;
+                        const float* row = c + (k - k0) * ldc + (j - j0);
+                        if (residual) {
+                            bias_residual_activation(
+                                row, out, len, bk, p.residual.f32() + p.residual.offset(n, channel, 0, 0) + q,
+                                p.act);
+                        } else {
+                            bias_activation(row, out, len, bk, p.act);
+                        }
+                    }
+                    j += len;
+                }
+            }, chunk_panels * mk.mr);
+        }
+        return;
+    }
     if (pixels <= kNarrowMaxColumns) {
         // A plane of a few pixels: the narrow kernel (gemm_narrow.h) straight into
         // y, one job per plane and chunk of output channels; B block by block,
@@ -780,7 +963,7 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
             const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
             const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
             const PackedMatrix& a = packed.groups[g];
-            const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow,
+            const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), nullptr, x.h, x.w, ow,
                                       pixels, pixels, kh, kw, p.stride[0], p.stride[1], p.dilation[0],
                                       p.dilation[1], p.pads[0], p.pads[1], flat};
             float* buf = gemm_scratch(size_t(mk.kc * pixels));  // (kc, pixels)
@@ -800,6 +983,9 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
         }
         return;
     }
+    std::vector<int64_t> off(static_cast<size_t>(reduce));  // per row (c, ky, kx) of B
+    for (int64_t r = 0; r < reduce; ++r)
+        off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's

@@ -72,9 +72,12 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
 // rows on a ring of padded rows. The same bits either way; tests check which
 // one a case takes.
 bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p);
+// small_planes = false keeps small planes on the per-plane forms (tiles within
+// one plane; the narrow kernel for planes of up to 4 pixels at any batch)
+// instead of tiles across rows and batch items (tests compare them bit for bit).
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
-                 const Conv2dParams& p);
+                 const Conv2dParams& p, bool small_planes = true);
 // Convs on maps small against their dilation (DeepLabV3's ASPP: 3x3, d = 12..36
 // on 33x33) sum mostly padding. conv2d_gemm_tap_windows splits the output into
 // rectangles whose pixels have the same taps inside the input (per dimension an
