@@ -114,23 +114,109 @@ void max_pool_2x2_s2(const PoolRow& r, float* best, int32_t* idx, int64_t plane_
     }
 }
 
+// The outputs [*l, *h) of a row that every window column reaches (empty: *h == *l).
+void row_interior(const PoolRow& r, int64_t* l, int64_t* h) {
+    int64_t lo = 0, hi = r.ow;
+    for (int64_t kx = 0; kx < r.kw; ++kx) {
+        lo = r.lo[kx] > lo ? r.lo[kx] : lo;
+        hi = r.hi[kx] < hi ? r.hi[kx] : hi;
+    }
+    *l = lo;
+    *h = hi > lo ? hi : lo;
+}
+
+// One window row's KW taps folded per output over the interior [lo, hi), in
+// window column order: the same updates as KW tap-by-tap passes, one pass.
+template <int KW, int64_t SW>
+void max_fold_values(float* best, const float* row, int64_t off0, int64_t dw, int64_t lo, int64_t hi) {
+#pragma omp simd
+    for (int64_t ox = lo; ox < hi; ++ox) {
+        float b = best[ox];
+#pragma GCC unroll 4
+        for (int k = 0; k < KW; ++k) {
+            const float v = row[ox * SW + off0 + k * dw];
+            b = v > b || v != v ? v : b;
+        }
+        best[ox] = b;
+    }
+}
+
+template <int KW, int64_t SW>
+void max_fold_indices(float* best, int32_t* idx, const float* row, int64_t off0, int64_t dw,
+                      const int32_t* base, int64_t lo, int64_t hi) {
+#pragma omp simd
+    for (int64_t ox = lo; ox < hi; ++ox) {
+        float b = best[ox];
+        int32_t i = idx[ox];
+        const int32_t o = static_cast<int32_t>(ox * SW);
+#pragma GCC unroll 4
+        for (int k = 0; k < KW; ++k) {
+            const float v = row[ox * SW + off0 + k * dw];
+            const bool t = v > b || v != v;
+            b = t ? v : b;
+            i = t ? base[k] + o : i;
+        }
+        best[ox] = b;
+        idx[ox] = i;
+    }
+}
+
+template <int KW, int64_t SW>
+void sum_fold(float* sum, const float* row, int64_t off0, int64_t dw, int64_t lo, int64_t hi) {
+#pragma omp simd
+    for (int64_t ox = lo; ox < hi; ++ox) {
+        float a = sum[ox];
+#pragma GCC unroll 4
+        for (int k = 0; k < KW; ++k) a += row[ox * SW + off0 + k * dw];
+        sum[ox] = a;
+    }
+}
+
+// Folded windows: 2 or 3 columns at stride 1 or 2 (3x3 s1/s2, 2x2 with padding
+// or ceil_mode); the rest tap by tap.
+int fold_kind(const PoolRow& r) {
+    if ((r.kw != 2 && r.kw != 3) || (r.sw != 1 && r.sw != 2)) return 0;
+    return static_cast<int>(r.kw * 10 + r.sw);
+}
+
 bool is_full_2x2_s2(const PoolRow& r) {
     return r.kw == 2 && r.sw == 2 && r.dw == 1 && r.pl == 0 && r.rows == 2 && r.lo[0] == 0 &&
            r.lo[1] == 0 && r.hi[0] == r.ow && r.hi[1] == r.ow;
 }
 
-// Taps in the reference's order (row-major over the window), each applied to
-// all outputs of the row that it reaches.
+// Taps in the reference's order (row-major over the window): per window row,
+// each tap applied to the outputs it reaches, or for 2- and 3-column windows at
+// stride 1 or 2 the row's taps folded per output over the interior (every tap
+// in bounds) and tap by tap over the borders. Each output sees its taps in
+// window order either way.
 void max_pool_row(const PoolRow& r, float* best, int32_t* idx, int64_t plane_base,
                   const int64_t* first_x) {
     if (is_full_2x2_s2(r)) return max_pool_2x2_s2(r, best, idx, plane_base);
     const float neg_inf = -__builtin_inff();
     for (int64_t ox = 0; ox < r.ow; ++ox) best[ox] = neg_inf;
+    const int fold = fold_kind(r);
+    int64_t l = 0, h = 0;  // folded outputs, when fold != 0
+    if (fold != 0) row_interior(r, &l, &h);
     if (idx == nullptr) {
         for (int64_t a = 0; a < r.rows; ++a) {
             const float* row = r.plane + (r.row0 + a * r.dh) * r.in_w;
-            for (int64_t kx = 0; kx < r.kw; ++kx)
-                max_tap(best, row, kx * r.dw - r.pl, r.lo[kx], r.hi[kx], r.sw);
+            for (int64_t kx = 0; kx < r.kw; ++kx) {
+                const int64_t off = kx * r.dw - r.pl;
+                if (fold == 0) {
+                    max_tap(best, row, off, r.lo[kx], r.hi[kx], r.sw);
+                    continue;
+                }
+                // The border outputs, left and right of the interior, tap by tap.
+                max_tap(best, row, off, r.lo[kx], r.hi[kx] < l ? r.hi[kx] : l, r.sw);
+                max_tap(best, row, off, r.lo[kx] > h ? r.lo[kx] : h, r.hi[kx], r.sw);
+            }
+            switch (fold) {
+                case 21: max_fold_values<2, 1>(best, row, -r.pl, r.dw, l, h); break;
+                case 22: max_fold_values<2, 2>(best, row, -r.pl, r.dw, l, h); break;
+                case 31: max_fold_values<3, 1>(best, row, -r.pl, r.dw, l, h); break;
+                case 32: max_fold_values<3, 2>(best, row, -r.pl, r.dw, l, h); break;
+                default: break;
+            }
         }
         return;
     }
@@ -139,16 +225,30 @@ void max_pool_row(const PoolRow& r, float* best, int32_t* idx, int64_t plane_bas
     for (int64_t a = 0; a < r.rows; ++a) {
         const int64_t iy = r.row0 + a * r.dh;
         const float* row = r.plane + iy * r.in_w;
+        int32_t bases[3] = {0, 0, 0};
         for (int64_t kx = 0; kx < r.kw; ++kx) {
             const int64_t off = kx * r.dw - r.pl;
             const int32_t base = static_cast<int32_t>(plane_base + iy * r.in_w + off);
-            if (r.sw == 1) {
-                max_tap_indices<1>(best, idx, row, off, base, r.lo[kx], r.hi[kx], r.sw);
-            } else if (r.sw == 2) {
-                max_tap_indices<2>(best, idx, row, off, base, r.lo[kx], r.hi[kx], r.sw);
-            } else {
-                max_tap_indices<0>(best, idx, row, off, base, r.lo[kx], r.hi[kx], r.sw);
+            // Tap by tap: the whole row, or with a fold only the border outputs.
+            const int64_t spans[2][2] = {{r.lo[kx], fold == 0 ? r.hi[kx] : (r.hi[kx] < l ? r.hi[kx] : l)},
+                                         {fold == 0 ? r.hi[kx] : (r.lo[kx] > h ? r.lo[kx] : h), r.hi[kx]}};
+            if (fold != 0) bases[kx] = base;
+            for (const auto& span : spans) {
+                if (r.sw == 1) {
+                    max_tap_indices<1>(best, idx, row, off, base, span[0], span[1], r.sw);
+                } else if (r.sw == 2) {
+                    max_tap_indices<2>(best, idx, row, off, base, span[0], span[1], r.sw);
+                } else {
+                    max_tap_indices<0>(best, idx, row, off, base, span[0], span[1], r.sw);
+                }
             }
+        }
+        switch (fold) {
+            case 21: max_fold_indices<2, 1>(best, idx, row, -r.pl, r.dw, bases, l, h); break;
+            case 22: max_fold_indices<2, 2>(best, idx, row, -r.pl, r.dw, bases, l, h); break;
+            case 31: max_fold_indices<3, 1>(best, idx, row, -r.pl, r.dw, bases, l, h); break;
+            case 32: max_fold_indices<3, 2>(best, idx, row, -r.pl, r.dw, bases, l, h); break;
+            default: break;
         }
     }
 }
@@ -163,25 +263,52 @@ void sum_tap_values(float* sum, const float* row, int64_t off, int64_t lo, int64
 
 void avg_pool_row(const PoolRow& r, const PoolDivisor& d, float* sum) {
     for (int64_t ox = 0; ox < r.ow; ++ox) sum[ox] = 0.0f;
+    const int fold = fold_kind(r);
+    int64_t l = 0, h = 0;  // folded outputs, when fold != 0
+    if (fold != 0) row_interior(r, &l, &h);
     for (int64_t a = 0; a < r.rows; ++a) {
         const float* row = r.plane + (r.row0 + a * r.dh) * r.in_w;
         for (int64_t kx = 0; kx < r.kw; ++kx) {
             const int64_t off = kx * r.dw - r.pl;
-            if (r.sw == 1) {
-                sum_tap_values<1>(sum, row, off, r.lo[kx], r.hi[kx], r.sw);
-            } else if (r.sw == 2) {
-                sum_tap_values<2>(sum, row, off, r.lo[kx], r.hi[kx], r.sw);
-            } else {
-                sum_tap_values<0>(sum, row, off, r.lo[kx], r.hi[kx], r.sw);
+            // Tap by tap: the whole row, or with a fold only the border outputs.
+            const int64_t spans[2][2] = {{r.lo[kx], fold == 0 ? r.hi[kx] : (r.hi[kx] < l ? r.hi[kx] : l)},
+                                         {fold == 0 ? r.hi[kx] : (r.lo[kx] > h ? r.lo[kx] : h), r.hi[kx]}};
+            for (const auto& span : spans) {
+                if (r.sw == 1) {
+                    sum_tap_values<1>(sum, row, off, span[0], span[1], r.sw);
+                } else if (r.sw == 2) {
+                    sum_tap_values<2>(sum, row, off, span[0], span[1], r.sw);
+                } else {
+                    sum_tap_values<0>(sum, row, off, span[0], span[1], r.sw);
+                }
             }
         }
+        switch (fold) {
+            case 21: sum_fold<2, 1>(sum, row, -r.pl, r.dw, l, h); break;
+            case 22: sum_fold<2, 2>(sum, row, -r.pl, r.dw, l, h); break;
+            case 31: sum_fold<3, 1>(sum, row, -r.pl, r.dw, l, h); break;
+            case 32: sum_fold<3, 2>(sum, row, -r.pl, r.dw, l, h); break;
+            default: break;
+        }
     }
-    for (int64_t ox = 0; ox < r.ow; ++ox) {
-        const int64_t in_bounds = d.row_count * d.count[ox];
-        int64_t divisor = in_bounds;
-        if (d.include_pad) divisor = d.dilated ? d.kernel_taps : d.row_padded * d.padded[ox];
+    // The divisors as floats first (integer work, scalar), then one vector
+    // division per output.
+    constexpr int64_t kSpan = 256;
+    float divisor[kSpan];
+    int32_t empty[kSpan];
+    for (int64_t o0 = 0; o0 < r.ow; o0 += kSpan) {
+        const int64_t m = r.ow - o0 < kSpan ? r.ow - o0 : kSpan;
+        for (int64_t j = 0; j < m; ++j) {
+            const int64_t in_bounds = d.row_count * d.count[o0 + j];
+            int64_t div = in_bounds;
+            if (d.include_pad) div = d.dilated ? d.kernel_taps : d.row_padded * d.padded[o0 + j];
+            divisor[j] = static_cast<float>(div);
+            empty[j] = in_bounds == 0;
+        }
+        float* s = sum + o0;
         // An empty window gives 0, as ATen writes 0 rather than 0 / 0.
-        sum[ox] = in_bounds == 0 ? 0.0f : sum[ox] / static_cast<float>(divisor);
+#pragma omp simd
+        for (int64_t j = 0; j < m; ++j) s[j] = empty[j] ? 0.0f : s[j] / divisor[j];
     }
 }
 
