@@ -39,16 +39,27 @@ struct PoolDivisor {
     int64_t kernel_taps;
 };
 
+// A whole (n, c) plane of a 2-D pool: output row oy is `row` with row0 =
+// first_y[oy], rows = count_y[oy] (and avg_pool's row_count = count_y[oy],
+// row_padded = padded_y[oy]); oh output rows of row.ow values, contiguous.
+struct PoolPlane {
+    PoolRow row;
+    const int64_t* first_y;
+    const int64_t* count_y;
+    const int64_t* padded_y;
+    int64_t oh;
+};
+
 // Plain data without default member initialisers on purpose (gemm_kernels.h).
 struct MemboundKernels {
     const char* isa;
-    // best[ow] = max over the row's window (PyTorch's rule: v > best || v is
-    // NaN). idx (may be null): the winning tap's index, plane_base + iy * in_w
-    // + ix, started at plane_base + row0 * in_w + first_x[ox].
-    void (*max_pool_row)(const PoolRow& r, float* best, int32_t* idx, int64_t plane_base,
-                         const int64_t* first_x);
-    // sum[ow] = window sum in window order from 0, then / divisor.
-    void (*avg_pool_row)(const PoolRow& r, const PoolDivisor& d, float* sum);
+    // Per output row: best[ow] = max over the row's window (PyTorch's rule:
+    // v > best || v is NaN). idx (may be null): the winning tap's index,
+    // plane_base + iy * in_w + ix, started at plane_base + row0 * in_w + first_x[ox].
+    void (*max_pool_plane)(const PoolPlane& p, float* y, int32_t* idx, int64_t plane_base,
+                           const int64_t* first_x);
+    // Per output row: sum[ow] = window sum in window order from 0, then / divisor.
+    void (*avg_pool_plane)(const PoolPlane& p, const PoolDivisor& d, float* y);
     // One contiguous line of len values (softmax over the last axis).
     void (*softmax_line)(const float* in, float* out, int64_t len);
     // lanes (<= kSoftmaxChunk) independent softmaxes over len values each, value

@@ -426,11 +426,33 @@ void gather_row(const float* row, const int32_t* src, float* out, int64_t ow) {
     for (int64_t ox = 0; ox < ow; ++ox) out[ox] = row[src[ox]];
 }
 
+void max_pool_plane(const PoolPlane& p, float* y, int32_t* idx, int64_t plane_base,
+                    const int64_t* first_x) {
+    PoolRow r = p.row;
+    for (int64_t oy = 0; oy < p.oh; ++oy) {
+        r.row0 = p.first_y[oy];
+        r.rows = p.count_y[oy];
+        max_pool_row(r, y + oy * r.ow, idx == nullptr ? nullptr : idx + oy * r.ow, plane_base, first_x);
+    }
+}
+
+void avg_pool_plane(const PoolPlane& p, const PoolDivisor& divisor, float* y) {
+    PoolRow r = p.row;
+    PoolDivisor d = divisor;
+    for (int64_t oy = 0; oy < p.oh; ++oy) {
+        r.row0 = p.first_y[oy];
+        r.rows = p.count_y[oy];
+        d.row_count = p.count_y[oy];
+        d.row_padded = p.padded_y[oy];
+        avg_pool_row(r, d, y + oy * r.ow);
+    }
+}
+
 MemboundKernels make_membound_kernels(const char* isa) {
     MemboundKernels k;
     k.isa = isa;
-    k.max_pool_row = max_pool_row;
-    k.avg_pool_row = avg_pool_row;
+    k.max_pool_plane = max_pool_plane;
+    k.avg_pool_plane = avg_pool_plane;
     k.softmax_line = softmax_line;
     k.softmax_chunk = softmax_chunk;
     k.argmax_chunk = argmax_chunk;

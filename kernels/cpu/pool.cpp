@@ -4,8 +4,8 @@
 // threads (collapse over n and c); small tensors stay on the calling thread
 // (parallel.h). Pool windows: the in-bounds taps of each output row, and the
 // range of output columns each window column reaches, are computed once per
-// call, so the inner loops carry no bounds checks. Each output row is one call
-// of the active ISA's row kernel (membound_kernels.h): tap by tap over the whole
+// call, so the inner loops carry no bounds checks. Each (n, c) plane is one call
+// of the active ISA's plane kernel (membound_kernels.h), row by row: tap by tap over the whole
 // row (vectorised across outputs, branch-free selects), or for a 2x2 stride-2
 // window fully in bounds one pass folding the four taps; each output sees its
 // taps in window order either way. Max pooling keeps PyTorch's
@@ -76,15 +76,16 @@ void tap_ranges(int64_t in, int64_t out, int kernel, int stride, int pad, int di
     }
 }
 
-// Output row oy of plane (n, c): its in-bounds window rows and column ranges.
-PoolRow pool_row(const View& x, const View& y, const Pool2dParams& p, const AxisTaps& ty, int64_t oy,
-                 int64_t n, int64_t c, const std::vector<int64_t>& lo,
-                 const std::vector<int64_t>& hi) {
-    PoolRow r;
+// Plane (n, c) of the pool: its window rows per output row and column ranges.
+PoolPlane pool_plane(const View& x, const View& y, const Pool2dParams& p, const AxisTaps& ty,
+                     int64_t n, int64_t c, const std::vector<int64_t>& lo,
+                     const std::vector<int64_t>& hi) {
+    PoolPlane pp;
+    PoolRow& r = pp.row;
     r.plane = x.f32() + x.offset(n, c, 0, 0);
     r.in_w = x.w;
-    r.row0 = ty.first[oy];
-    r.rows = ty.count[oy];
+    r.row0 = 0;
+    r.rows = 0;
     r.dh = p.dilation[0];
     r.kw = p.kernel[1];
     r.dw = p.dilation[1];
@@ -93,7 +94,11 @@ PoolRow pool_row(const View& x, const View& y, const Pool2dParams& p, const Axis
     r.ow = y.w;
     r.lo = lo.data();
     r.hi = hi.data();
-    return r;
+    pp.first_y = ty.first.data();
+    pp.count_y = ty.count.data();
+    pp.padded_y = ty.padded.data();
+    pp.oh = y.h;
+    return pp;
 }
 
 }  // namespace
@@ -116,11 +121,9 @@ void max_pool2d_with(const MemboundKernels& k, const View& x, const View& y, con
         for (int64_t c = 0; c < y.c; ++c) {
             // Flat indices (ONNX's) count from the start of x's (n, c) plane in N*C*H*W.
             const int64_t plane_base = p.flat_indices ? (n * x.c + c) * x.hw() : 0;
-            for (int64_t oy = 0; oy < y.h; ++oy) {
-                const PoolRow r = pool_row(x, y, p, ty, oy, n, c, lo, hi);
-                int32_t* idx = want_indices ? indices.i32() + indices.offset(n, c, oy, 0) : nullptr;
-                k.max_pool_row(r, y.f32() + y.offset(n, c, oy, 0), idx, plane_base, tx.first.data());
-            }
+            int32_t* idx = want_indices ? indices.i32() + indices.offset(n, c, 0, 0) : nullptr;
+            k.max_pool_plane(pool_plane(x, y, p, ty, n, c, lo, hi), y.f32() + y.offset(n, c, 0, 0), idx,
+                             plane_base, tx.first.data());
         }
     }
 }
@@ -143,18 +146,14 @@ void avg_pool2d_with(const MemboundKernels& k, const View& x, const View& y, con
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMinElements)
     for (int64_t n = 0; n < y.n; ++n) {
         for (int64_t c = 0; c < y.c; ++c) {
-            for (int64_t oy = 0; oy < y.h; ++oy) {
-                const PoolRow r = pool_row(x, y, p, ty, oy, n, c, lo, hi);
-                PoolDivisor d;
-                d.row_count = ty.count[oy];
-                d.row_padded = ty.padded[oy];
-                d.count = tx.count.data();
-                d.padded = tx.padded.data();
-                d.include_pad = p.count_include_pad;
-                d.dilated = dilated;
-                d.kernel_taps = kernel_taps;
-                k.avg_pool_row(r, d, y.f32() + y.offset(n, c, oy, 0));
-            }
+            PoolDivisor d;
+            d.row_count = d.row_padded = 0;  // per row, from the plane's tables
+            d.count = tx.count.data();
+            d.padded = tx.padded.data();
+            d.include_pad = p.count_include_pad;
+            d.dilated = dilated;
+            d.kernel_taps = kernel_taps;
+            k.avg_pool_plane(pool_plane(x, y, p, ty, n, c, lo, hi), d, y.f32() + y.offset(n, c, 0, 0));
         }
     }
 }
