@@ -60,7 +60,10 @@ void max_tap_indices(float* best, int32_t* idx, const float* row, int64_t off, i
 // The 2x2 stride-2 window with no padding, every output's window in bounds
 // (SegNet's, U-Net's, FC-DenseNet's pools): one pass over the two input rows,
 // the four taps folded in registers in window order with the same update rule
-// as the tap-by-tap loop, so the same value and index win.
+// as the tap-by-tap loop, so the same value and index win. Taken only with
+// indices: without them, folding one window row at a time (two passes,
+// max_fold_values) measured faster on 256 px planes and about as fast on 1024
+// px ones (bench/results/2026-12-02-s6-membound-kernels.md).
 void max_pool_2x2_s2(const PoolRow& r, float* best, int32_t* idx, int64_t plane_base) {
     const float neg_inf = -__builtin_inff();
     const int64_t row1 = r.row0 + r.dh;
@@ -191,7 +194,7 @@ bool is_full_2x2_s2(const PoolRow& r) {
 // window order either way.
 void max_pool_row(const PoolRow& r, float* best, int32_t* idx, int64_t plane_base,
                   const int64_t* first_x) {
-    if (is_full_2x2_s2(r)) return max_pool_2x2_s2(r, best, idx, plane_base);
+    if (idx != nullptr && is_full_2x2_s2(r)) return max_pool_2x2_s2(r, best, idx, plane_base);
     const float neg_inf = -__builtin_inff();
     for (int64_t ox = 0; ox < r.ow; ++ox) best[ox] = neg_inf;
     const int fold = fold_kind(r);

@@ -5,10 +5,12 @@
 // (parallel.h). Pool windows: the in-bounds taps of each output row, and the
 // range of output columns each window column reaches, are computed once per
 // call, so the inner loops carry no bounds checks. Each (n, c) plane is one call
-// of the active ISA's plane kernel (membound_kernels.h), row by row: tap by tap over the whole
-// row (vectorised across outputs, branch-free selects), or for a 2x2 stride-2
-// window fully in bounds one pass folding the four taps; each output sees its
-// taps in window order either way. Max pooling keeps PyTorch's
+// of the active ISA's plane kernel (membound_kernels.h), row by row, vectorised
+// across outputs with branch-free selects: tap by tap over the whole row; for 2-
+// and 3-column windows at stride 1 or 2 a window row's taps folded per output
+// (tap by tap on the border outputs); for a 2x2 stride-2 max with indices, fully
+// in bounds, one pass folding all four taps. Each output sees its taps in window
+// order in every case. Max pooling keeps PyTorch's
 // update rule `v > best || isnan(v)` (NaN is the maximum; among NaNs the last one
 // wins, among equal values the first) and its starting index, the first in-bounds
 // tap past the leading padding. Averages accumulate in float32 over the (small)
