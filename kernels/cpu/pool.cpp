@@ -18,9 +18,7 @@
 #include "kernels/cpu/pool.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "kernels/cpu/membound_kernels.h"
