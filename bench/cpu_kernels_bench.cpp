@@ -314,6 +314,16 @@ void bm_max_pool(benchmark::State& state, int64_t c, int64_t hw, int kernel, int
                       });
 }
 
+// argmax over C channels at every pixel (fcnrt segment's last step), int32
+// labels written through a float32 tensor of the same size.
+void bm_argmax(benchmark::State& state, int64_t c, int64_t hw) {
+    run_cpu_benchmark(state, {f32(1, c, hw, hw), out_f32(1, 1, hw, hw)}, 0, [](const Views& v) {
+        View labels = v[1];
+        labels.dtype = DType::I32;
+        fcnrt::cpu::argmax(v[0], labels, 1);
+    });
+}
+
 // /proc/cpuinfo's first "model name" (Linux), else "unknown".
 // The machine's theoretical FP32 FMA peak, GFLOP/s: threads x clock x FMA
 // lanes x 2, the lanes being the active ISA's vector width times two FMA
@@ -383,6 +393,9 @@ void register_all(const std::vector<fcnrt::bench::SuiteCase>& suite, bool all_ca
         [](S& s) { bm_conv_transpose2d(s, 64, 64, 128, 4, 2, 1); });
     reg("max_pool/2x2_s2_64x256x256", [](S& s) { bm_max_pool(s, 64, 256, 2, 2); });
     reg("max_pool/3x3_s1_64x256x256", [](S& s) { bm_max_pool(s, 64, 256, 3, 1); });
+    reg("max_pool/2x2_s2_64x1024x1024", [](S& s) { bm_max_pool(s, 64, 1024, 2, 2); });
+    reg("argmax/c21_512x512", [](S& s) { bm_argmax(s, 21, 512); });
+    reg("argmax/c21_1024x1024", [](S& s) { bm_argmax(s, 21, 1024); });
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 // dense) are written once for a generic vector type and built three times:
 // AVX-512F, AVX2+FMA and portable scalar code. Every path sums each output in
 // the same order with fused multiply-adds (std::fma on the portable path), so
-// all three give the same bits; they differ only in speed.
+// all three give the same bits; they differ only in speed. The inner loops of
+// the memory-bound kernels (pools, softmax, argmax, resize) are built the same
+// three ways, without multiply-add contraction (membound_kernels.h).
 //
 // The path is the best this CPU supports, or a lower one named by the
 // environment variable FCNRT_CPU_ISA=avx512|avx2|portable (read once, at the

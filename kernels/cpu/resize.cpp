@@ -3,16 +3,18 @@
 // Source coordinates depend only on the output row or column, so they are
 // computed once per call (bilinear in float64 as op_params.h states, copying an
 // axis whose size is unchanged as ATen does; nearest in float32 as ATen), into tables
-// (source index, neighbour index, weight). Nearest: OpenMP threads take (n, c, row)
-// triples; each output row is a table-driven gather from one input row. Bilinear:
-// threads take runs of output rows of a plane (see resize()); each input row is
-// interpolated along x once per run, each output row blends two of those.
+// (source index, neighbour index, weight). OpenMP threads then take (n, c, block
+// of kRowBlock output rows) triples. Bilinear: an output row is
+// ky * h(row0) + ly * h(row1), h(r)[ox] = kx * r[a] + lx * r[b] the horizontal
+// pass of an input row, computed once per input row and block (x2 upsampling
+// reads each input row for two output rows) -- the same float ops as the one-line
+// formula. Nearest: a gather per row, a copy of the previous output row when the
+// source row repeats. The row loops are the active ISA's (membound_kernels.h).
 #include "kernels/cpu/resize.h"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace fcnrt::cpu {
@@ -87,28 +89,41 @@ std::vector<int64_t> nearest_taps(int64_t in, int64_t out, double coord_scale,
     return src;
 }
 
-// A thread's rows interpolated along x (bilinear resize).
-float* resize_scratch(int64_t count) {
-    thread_local std::vector<float> buffer;
-    if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
-    return buffer.data();
+// Output rows per job: each job computes the horizontal pass of an input row
+// once and reuses it for every output row of the job that reads it.
+constexpr int64_t kRowBlock = 64;
+
+std::vector<int32_t> to_int32(const std::vector<int64_t>& v) {
+    return std::vector<int32_t>(v.begin(), v.end());
 }
 
 }  // namespace
 
 void resize(const View& x, const View& y, const ResizeParams& p) {
-    const int64_t ow = y.w;
+    resize_with(active_membound_kernels(), x, y, p);
+}
+
+void resize_with(const MemboundKernels& k, const View& x, const View& y, const ResizeParams& p) {
+    const int64_t ow = y.w, in_w = x.w;
     if (y.numel() == 0) return;
+    const int64_t blocks = (y.h + kRowBlock - 1) / kRowBlock;
     if (p.mode == ResizeMode::Nearest) {
         const std::vector<int64_t> sy = nearest_taps(x.h, y.h, p.coord_scale[0], p.coord_mode, p.nearest);
-        const std::vector<int64_t> sx = nearest_taps(x.w, y.w, p.coord_scale[1], p.coord_mode, p.nearest);
+        const std::vector<int32_t> sx =
+            to_int32(nearest_taps(x.w, y.w, p.coord_scale[1], p.coord_mode, p.nearest));
 #pragma omp parallel for collapse(3) schedule(static) if (y.numel() > 32768)
         for (int64_t n = 0; n < y.n; ++n) {
             for (int64_t c = 0; c < y.c; ++c) {
-                for (int64_t oy = 0; oy < y.h; ++oy) {
-                    const float* row = x.f32() + x.offset(n, c, sy[oy], 0);  // (W)
-                    float* out = y.f32() + y.offset(n, c, oy, 0);            // (OW)
-                    for (int64_t ox = 0; ox < ow; ++ox) out[ox] = row[sx[ox]];
+                for (int64_t blk = 0; blk < blocks; ++blk) {
+                    const int64_t oy0 = blk * kRowBlock, oy1 = std::min(oy0 + kRowBlock, y.h);
+                    for (int64_t oy = oy0; oy < oy1; ++oy) {
+                        float* out = y.f32() + y.offset(n, c, oy, 0);  // (OW)
+                        if (oy > oy0 && sy[oy] == sy[oy - 1]) {
+                            std::memcpy(out, out - ow, sizeof(float) * ow);  // the same source row
+                        } else {
+                            k.gather_row(x.f32() + x.offset(n, c, sy[oy], 0), sx.data(), out, ow);
+                        }
+                    }
                 }
             }
         }
@@ -116,50 +131,40 @@ void resize(const View& x, const View& y, const ResizeParams& p) {
     }
     const LinearTaps ty = linear_taps(x.h, y.h, p.align_corners, p.coord_scale[0], p.coord_mode);
     const LinearTaps tx = linear_taps(x.w, y.w, p.align_corners, p.coord_scale[1], p.coord_mode);
-    // Jobs: (n, c, run of output rows), about kJobsPerThread per thread. A job
-    // first interpolates along x each input row its output rows read (hx[iy][ox] =
-    // kx * x[iy][a] + lx * x[iy][b], once per input row instead of once per output
-    // row that reads it: upsampling by 8 reads each input row 16 times), then
-    // blends two of those rows per output row, contiguously (vectorised):
-    // out = ky * hx[src0] + ly * hx[src1], the same float ops in the same order
-    // as the one-pass formula.
-    const int64_t planes = y.n * y.c;
-    const bool threaded = y.numel() > 32768;
-    const int64_t wanted = threaded ? 4 * int64_t(omp_get_max_threads()) : 1;
-    const int64_t chunks = std::clamp<int64_t>((wanted + planes - 1) / planes, 1, y.h);
-    const int64_t rows_per_chunk = (y.h + chunks - 1) / chunks;
-#pragma omp parallel for collapse(2) schedule(static) if (threaded)
-    for (int64_t plane = 0; plane < planes; ++plane) {
-        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-            const int64_t n = plane / y.c, c = plane % y.c;
-            const int64_t oy0 = chunk * rows_per_chunk, oy1 = std::min(y.h, oy0 + rows_per_chunk);
-            if (oy0 >= oy1) continue;
-            // Input rows read by rows [oy0, oy1): src0/src1 are nondecreasing in oy.
-            int64_t lo = x.h, hi = -1;
-            for (int64_t oy = oy0; oy < oy1; ++oy) {
-                lo = std::min(lo, std::min(ty.src0[oy], ty.src1[oy]));
-                hi = std::max(hi, std::max(ty.src0[oy], ty.src1[oy]));
-            }
-            float* hx = resize_scratch((hi - lo + 1) * ow);  // input rows lo..hi along x
-            std::vector<char> done(static_cast<size_t>(hi - lo + 1), 0);
-            for (int64_t oy = oy0; oy < oy1; ++oy) {
-                for (const int64_t iy : {ty.src0[oy], ty.src1[oy]}) {
-                    if (done[iy - lo]) continue;
-                    done[iy - lo] = 1;
-                    const float* r = x.f32() + x.offset(n, c, iy, 0);  // (W)
-                    float* h = hx + (iy - lo) * ow;
-                    for (int64_t ox = 0; ox < ow; ++ox) {
-                        const int64_t a = tx.src0[ox], b = tx.src1[ox];
-                        const float lx = tx.lambda[ox], kx = 1.0f - lx;
-                        h[ox] = kx * r[a] + lx * r[b];
+    const std::vector<int32_t> xa = to_int32(tx.src0), xb = to_int32(tx.src1);
+    std::vector<float> xk(ow);
+    for (int64_t ox = 0; ox < ow; ++ox) xk[ox] = 1.0f - tx.lambda[ox];
+#pragma omp parallel if (y.numel() > 32768)
+    {
+        // The horizontal pass of the two input rows the current output row reads.
+        std::vector<float> rows(2 * ow);
+        float* slot[2] = {rows.data(), rows.data() + ow};
+#pragma omp for collapse(3) schedule(static)
+        for (int64_t n = 0; n < y.n; ++n) {
+            for (int64_t c = 0; c < y.c; ++c) {
+                for (int64_t blk = 0; blk < blocks; ++blk) {
+                    const float* plane = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
+                    int64_t cached[2] = {-1, -1};  // input row in each slot
+                    // Slot holding input row iy's horizontal pass, computed into the
+                    // slot that does not hold row `keep` when it is not cached.
+                    auto row_pass = [&](int64_t iy, int64_t keep) -> const float* {
+                        for (int j = 0; j < 2; ++j)
+                            if (cached[j] == iy) return slot[j];
+                        const int j = cached[0] == keep ? 1 : 0;
+                        k.bilinear_h(plane + iy * in_w, xa.data(), xb.data(), xk.data(),
+                                     tx.lambda.data(), slot[j], ow);
+                        cached[j] = iy;
+                        return slot[j];
+                    };
+                    const int64_t oy0 = blk * kRowBlock, oy1 = std::min(oy0 + kRowBlock, y.h);
+                    for (int64_t oy = oy0; oy < oy1; ++oy) {
+                        const int64_t s0 = ty.src0[oy], s1 = ty.src1[oy];
+                        const float* h0 = row_pass(s0, s1);
+                        const float* h1 = row_pass(s1, s0);
+                        const float ly = ty.lambda[oy], ky = 1.0f - ly;
+                        k.bilinear_v(h0, h1, ky, ly, y.f32() + y.offset(n, c, oy, 0), ow);
                     }
                 }
-                const float* h0 = hx + (ty.src0[oy] - lo) * ow;
-                const float* h1 = hx + (ty.src1[oy] - lo) * ow;
-                const float ly = ty.lambda[oy], ky = 1.0f - ly;
-                float* out = y.f32() + y.offset(n, c, oy, 0);  // (OW)
-#pragma omp simd
-                for (int64_t ox = 0; ox < ow; ++ox) out[ox] = ky * h0[ox] + ly * h1[ox];
             }
         }
     }
