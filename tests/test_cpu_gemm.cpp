@@ -165,6 +165,10 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {2, 4, 17, 50, 10, 3, 3, 1, 1, 2, 1, 0, 2, 2, 1, 2, 1.0f, true},       // 2 groups of 2 -> 5
         {1, 2, 11, 83, 17, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1e-23f, false},    // underflow, 17 outputs
         {1, 2, 9, 45, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1e-23f, false},       // underflowing products
+        // Stride-1 multi-channel convs whose padding is over a quarter of the output
+        // width (FCN-8s' first conv, pad 100): conv2d_direct runs them on padded rows.
+        {1, 3, 9, 21, 10, 3, 3, 1, 1, 10, 10, 10, 10, 1, 1, 1, 1.0f, true},     // pad 10 on a 9x21 map
+        {1, 3, 7, 11, 5, 3, 3, 1, 1, 6, 5, 4, 6, 1, 1, 1, 1e-23f, false},      // asymmetric, underflow
         // More than 512 output channels: the GEMM cuts them into chunks (conv_gemm_chunk_rows).
         {1, 2, 7, 45, 1031, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},
         {2, 4, 5, 21, 1100, 3, 3, 1, 1, 1, 0, 1, 2, 1, 1, 2, 1.0f, false},

@@ -832,6 +832,14 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
         g.ox_hi = std::min(g.ox_hi, hi);
     }
     if (g.ox_hi < g.ox_lo) g.ox_hi = g.ox_lo;
+    // Rows whose border (columns with a tap in the padding, run pixel by pixel
+    // with bounds tests here) is over a quarter of the row run on padded rows
+    // instead, every pixel vectorised: FCN-8s' first conv (pad 100) had 29% of
+    // its columns there. The same fma chains with the padding's zeros.
+    if (4 * (y.w - (g.ox_hi - g.ox_lo)) > y.w) {
+        conv2d_direct_padded(dk, x, weight, bias, y, p);
+        return;
+    }
     const bool residual = p.residual.data != nullptr;
     // Work items: (n, group, block of dk.mr output channels of the group, output
     // row), consecutive rows of a block on one thread. A group's last channels
