@@ -31,7 +31,10 @@
 // (and small planes at batch > 1) run tiles over the columns of all batch
 // items of a group (SmallPlaneColumns): tiles cross output rows and items, a
 // job is a run of tile groups and a chunk of output channels, B built per
-// group from inline row-piece copies: the same entries, chains and bits. Dilated convs on maps small against their
+// group from inline row-piece copies: the same entries, chains and bits. Unpadded
+// convs onto small planes (conv2d_prefers_plane) run the small-plane conv
+// (conv_plane.h): output channels in lanes, pixels broadcast in place; the GEMM's
+// bits. Dilated convs on maps small against their
 // dilation (ASPP) skip the taps in the padding: tap windows (conv.h; conv_tap_windows.cpp).
 // Stride-1 convs with few output channels per group (conv2d_bcast_may_pay: on
 // AVX2, kh*kw > 1 and up to 64) run the broadcast conv (conv_bcast.h): output
@@ -61,6 +64,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_bcast.h"
+#include "kernels/cpu/conv_plane.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
@@ -546,6 +550,7 @@ std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight,
         return pack_conv2d_weights(weight, p.groups);
     auto packed = std::make_shared<PackedConvWeights>();
     packed->bcast = pack_conv2d_weights_bcast(active_conv_bcast_kernel(), weight, p.groups);
+    packed->plane = make_conv_plane_weights();
     return packed;
 }
 
@@ -553,6 +558,7 @@ std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const Gemm
                                                                       const View& weight, int groups) {
     auto packed = std::make_shared<PackedConvWeights>();
     packed->windows = make_conv_tap_windows();
+    packed->plane = make_conv_plane_weights();
     const int64_t kg = weight.n / groups, reduce = weight.c * weight.h * weight.w;
     for (int64_t g = 0; g < groups; ++g)
         packed->groups.push_back(
@@ -589,6 +595,12 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
                    const float* bias, const View& y, const Conv2dParams& p) {
     if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
+    } else if (const BcastWeights* pw = conv2d_prefers_plane(x, weight, y, p)
+                                            ? conv2d_plane_weights(active_conv_plane_kernel(), packed, weight,
+                                                                   p.groups)
+                                            : nullptr) {
+        // Unpadded convs onto small planes (conv_plane.h).
+        conv2d_plane(active_conv_plane_kernel(), x, weight, *pw, bias, y, p);
     } else if (packed.groups.empty() && packed.bcast != nullptr) {
         // Weights packed for the broadcast conv alone (pack_conv2d_weights with p).
         conv2d_bcast(active_conv_bcast_kernel(), x, weight, *packed.bcast, bias, y, p);

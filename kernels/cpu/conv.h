@@ -18,6 +18,7 @@ namespace fcnrt::cpu {
 
 struct ConvTapWindows;  // conv_tap_windows.cpp: packed weights of kernel windows, made on first use
 struct BcastWeights;    // conv_bcast.h: weights in blocks of output channels for the broadcast conv
+struct ConvPlaneWeights;  // conv_plane.h: the small-plane conv's weight blocks, made on first use
 
 // A conv's or transposed conv's weights packed once (at load) for the active
 // micro-kernel: one matrix per group. Empty for convs that run the direct
@@ -31,6 +32,9 @@ struct PackedConvWeights {
     // conv2d_packed then runs the broadcast conv where conv2d_prefers_bcast, and
     // always when `groups` is empty (bcast-only weights of a stride-1 conv).
     std::shared_ptr<const BcastWeights> bcast;
+    // Set by both packers of conv2d's weights: the small-plane conv's blocks
+    // (conv_plane.h), packed on first use where it runs and bcast's lanes differ.
+    std::shared_ptr<ConvPlaneWeights> plane;
 };
 
 // Whether conv2d runs the direct row kernel (conv_direct_kernels.h) rather

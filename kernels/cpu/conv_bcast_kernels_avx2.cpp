@@ -6,6 +6,7 @@
 
 #define FCNRT_GEMM_ISA_NAMESPACE avx2
 #include "kernels/cpu/conv_bcast_microkernel.h"
+#include "kernels/cpu/conv_plane_microkernel.h"
 
 namespace fcnrt::cpu {
 namespace avx2 {
@@ -26,6 +27,13 @@ struct BcastVec {
 
 const ConvBcastKernel& conv_bcast_kernel_avx2() {
     static const ConvBcastKernel k = avx2::make_conv_bcast_kernel<avx2::BcastVec, 2, 6, 128>("avx2");
+    return k;
+}
+
+// The small-plane conv (conv_plane_microkernel.h): the same lanes as the
+// broadcast conv's blocks (it reads their packed weights), up to 6 pixels a tile.
+const ConvPlaneKernel& conv_plane_kernel_avx2() {
+    static const ConvPlaneKernel k = avx2::make_conv_plane_kernel<avx2::BcastVec, 2, 6>("avx2");
     return k;
 }
 

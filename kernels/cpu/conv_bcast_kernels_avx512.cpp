@@ -6,6 +6,7 @@
 
 #define FCNRT_GEMM_ISA_NAMESPACE avx512
 #include "kernels/cpu/conv_bcast_microkernel.h"
+#include "kernels/cpu/conv_plane_microkernel.h"
 
 namespace fcnrt::cpu {
 namespace avx512 {
@@ -26,6 +27,13 @@ struct BcastVec {
 
 const ConvBcastKernel& conv_bcast_kernel_avx512() {
     static const ConvBcastKernel k = avx512::make_conv_bcast_kernel<avx512::BcastVec, 2, 12, 64>("avx512");
+    return k;
+}
+
+// The small-plane conv (conv_plane_microkernel.h): the same lanes as the
+// broadcast conv's blocks (it reads their packed weights), up to 12 pixels a tile.
+const ConvPlaneKernel& conv_plane_kernel_avx512() {
+    static const ConvPlaneKernel k = avx512::make_conv_plane_kernel<avx512::BcastVec, 2, 12>("avx512");
     return k;
 }
 

@@ -1,0 +1,32 @@
+// The small-plane conv micro-kernels of each instruction set (conv_plane.h):
+// output channels in the vector lanes (the broadcast conv's weight blocks,
+// conv_bcast.h), a tile of up to `pixels` output pixels anywhere in the plane,
+// each broadcast from the input in place at its own offset. See
+// conv_plane_microkernel.h for what one call computes and in which order it
+// sums; conv_plane.cpp drives them.
+#pragma once
+
+#include <cstdint>
+
+namespace fcnrt::cpu {
+
+// Pixels a tile may hold at most (the widest ISA's).
+constexpr int kPlaneMaxPixels = 16;
+
+// Plain data without default member initialisers (as GemmMicroKernel).
+struct ConvPlaneKernel {
+    int lanes;   // output channels per weight block: the ISA's ConvBcastKernel::lanes
+    int pixels;  // output pixels per tile at most
+    const char* isa;
+    // tile[count], count in [1, pixels]: for pixels j < count and lanes l,
+    // out[j * lanes + l] = the fma chain over r in [0, reduce) ascending, from 0, of
+    // w[r * lanes + l] * x[roff[r] + poff[j]] (every tap inside the input).
+    void (*tile[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
+                                      const int64_t* poff, float* out);
+};
+
+const ConvPlaneKernel& conv_plane_kernel_avx512();
+const ConvPlaneKernel& conv_plane_kernel_avx2();
+const ConvPlaneKernel& conv_plane_kernel_portable();
+
+}  // namespace fcnrt::cpu

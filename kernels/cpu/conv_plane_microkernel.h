@@ -1,0 +1,80 @@
+// The small-plane conv micro-kernel (conv_plane_kernels.h), written once for a
+// vector type V and compiled next to the broadcast conv's in its three
+// translation units (conv_bcast_kernels_{avx512,avx2,portable}.cpp), under the
+// rules of gemm_microkernel.h: include it only there, after defining
+// FCNRT_GEMM_ISA_NAMESPACE; nothing from the standard library.
+//
+// One call: NV vectors of output channels (lanes, one weight block [r][lanes])
+// x COUNT output pixels anywhere in the plane, NV x COUNT accumulators. Per
+// reduction step r = (c, ky, kx): NV vector loads of weights, one tap offset,
+// COUNT broadcasts of input values at x + roff[r] + poff[j] (the pixels'
+// pointers held in registers), NV x COUNT fused multiply-adds. No reduction
+// blocks: the whole chain in registers, stored once. Threads: none here.
+//
+// Summation order (the conv GEMM's, gemm.h): every output is
+// acc = fma(w[k][c][ky][kx], x[...], acc) for r = (c, ky, kx) ascending from +0,
+// so every ISA and tile gives the same bits as conv2d_gemm.
+#ifndef FCNRT_GEMM_ISA_NAMESPACE
+#error "define FCNRT_GEMM_ISA_NAMESPACE before including conv_plane_microkernel.h"
+#endif
+
+#include <cstdint>
+
+#include "kernels/cpu/conv_plane_kernels.h"
+
+namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE {
+namespace {
+
+template <class V, int NV, int COUNT>
+void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* roff, const int64_t* poff,
+                float* out) {
+    constexpr int W = V::width, L = NV * W;
+    typename V::type acc[COUNT][NV];
+    const float* px[COUNT];
+#pragma GCC unroll 16
+    for (int j = 0; j < COUNT; ++j) {
+        px[j] = x + poff[j];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[j][v] = V::zero();
+    }
+    for (int64_t r = 0; r < reduce; ++r) {
+        typename V::type wv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) wv[v] = V::load(w + r * L + v * W);
+        const int64_t o = roff[r];
+#pragma GCC unroll 16
+        for (int j = 0; j < COUNT; ++j) {
+            const typename V::type xv = V::broadcast(px[j] + o);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv[v], xv, acc[j][v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < COUNT; ++j)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) V::store(out + j * L + v * W, acc[j][v]);
+}
+
+template <class V, int NV, int P, int COUNT>
+void fill_plane_tiles(ConvPlaneKernel& k) {
+    if constexpr (COUNT <= P) {
+        k.tile[COUNT] = &plane_tile<V, NV, COUNT>;
+        fill_plane_tiles<V, NV, P, COUNT + 1>(k);
+    }
+}
+
+// The kernel table of this ISA: NV vectors of channels, up to P pixels per tile.
+template <class V, int NV, int P>
+ConvPlaneKernel make_conv_plane_kernel(const char* isa) {
+    static_assert(P >= 1 && P <= kPlaneMaxPixels, "tile width");
+    ConvPlaneKernel k;
+    k.lanes = NV * V::width;
+    k.pixels = P;
+    k.isa = isa;
+    for (int i = 0; i <= kPlaneMaxPixels; ++i) k.tile[i] = nullptr;
+    fill_plane_tiles<V, NV, P, 1>(k);
+    return k;
+}
+
+}  // namespace
+}  // namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE
