@@ -183,8 +183,14 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {1, 30, 3, 3, 1031, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},     // 1 pixel, 1031 channels
         {1, 3, 2, 2, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},       // underflow, 2x2
         {3, 9, 2, 2, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},          // 1x1 kernel, 2x2, batch 3
+        // Stride-1 multi-output convs on small maps (conv2d_direct_small_planes): the
+        // patch net's 4x4 first conv, padded and underflowing, 2 groups, batch 2.
+        {1, 1, 31, 31, 20, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},
+        {1, 2, 9, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},
+        {2, 4, 6, 11, 6, 3, 2, 1, 1, 0, 1, 2, 0, 2, 1, 2, 1.0f, true},
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    int small_plane_cases = 0;
     for (const DirectConvCase& t : cases) {
         const int64_t cg = t.c / t.groups;
         const int64_t oh = case_out_h(t), ow = case_out_w(t);
@@ -214,12 +220,22 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, t.groups), b,
                     make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
         ASSERT_TRUE(ref.guard_intact());
+        small_plane_cases +=
+            conv2d_direct_small_planes(xv, wv, make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
         for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
             if (!cpu_isa_supported(isa)) continue;
             SCOPED_TRACE(cpu_isa_name(isa));
-            PoisonedOutput direct(out_size), gemm(out_size);
+            PoisonedOutput direct(out_size), gemm(out_size), rows(out_size);
             conv2d_direct(direct_kernel_of(isa), xv, wv, b,
                           make_view(direct.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+            // And without the small-plane form (conv2d_direct_small_planes), which
+            // the small multi-channel cases take above: their rows of channel blocks.
+            conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+                          make_view(rows.data.data(), DType::F32, t.n, t.k, oh, ow), p, false);
+            ASSERT_TRUE(rows.guard_intact()) << "the direct kernel's rows wrote past y";
+            for (int64_t i = 0; i < out_size; ++i)
+                ASSERT_EQ(std::memcmp(&ref.data[i], &rows.data[i], sizeof(float)), 0)
+                    << "y[" << i << "]: direct rows " << rows.data[i] << ", GEMM " << ref.data[i];
             const GemmMicroKernel& mk = kernel_of(isa);
             conv2d_gemm(mk, xv, wv, *pack_conv2d_weights_for_gemm(mk, wv, t.groups), b,
                         make_view(gemm.data.data(), DType::F32, t.n, t.k, oh, ow), p);
@@ -234,6 +250,7 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
             }
         }
     }
+    EXPECT_GE(small_plane_cases, 5);  // the one-channel, RGB and grouped small maps
 }
 
 // Small output planes (conv.cpp's SmallPlaneColumns: tiles across output rows

@@ -676,7 +676,7 @@ void plane_epilogue_avx(const float* sums, int64_t wq, float* out, int64_t oh, i
 #endif
 
 void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View& weight,
-                          const float* bias, const View& y, const Conv2dParams& p) {
+                          const float* bias, const View& y, const Conv2dParams& p, bool threaded = true) {
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
@@ -693,7 +693,7 @@ void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View&
     const int64_t wstride = cg * kh * kw;  // weights of one output channel
     const bool residual = p.residual.data != nullptr;
     const bool avx = active_cpu_isa() != CpuIsa::Portable;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t plane = 0; plane < planes; ++plane) {
         const int64_t n = plane / p.groups, g = plane % p.groups;
         const float* in = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
@@ -812,13 +812,24 @@ bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y
            planes >= kJobsPerThread * omp_get_max_threads();
 }
 
+bool conv2d_direct_small_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
+    return p.stride[0] == 1 && p.stride[1] == 1 && kg > 1 && cg * weight.h <= 64 &&
+           plane_layout(x, weight, y, p).floats <= kPlaneModeFloats &&
+           !worth_threads(2.0 * double(y.numel()) * double(cg * weight.h * weight.w));
+}
+
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
-                   const View& y, const Conv2dParams& p) {
+                   const View& y, const Conv2dParams& p, bool small_planes) {
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     if (y.numel() == 0) return;
     if ((cg == 1 && kg == 1) || p.stride[1] > 1) {
         conv2d_direct_padded(dk, x, weight, bias, y, p);
+        return;
+    }
+    if (small_planes && conv2d_direct_small_planes(x, weight, y, p)) {
+        conv2d_direct_planes(dk, x, weight, bias, y, p, false);
         return;
     }
     DirectConvRow g;
