@@ -123,10 +123,13 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
         // Offsets: tap r = (c, ky, kx) from a pixel's first tap, pixel q's first tap.
         int64_t* roff = plane_scratch<int64_t>(reduce + pixels);
         int64_t* poff = roff + reduce;
-        for (int64_t r = 0; r < reduce; ++r)
-            roff[r] = r / (kh * kw) * h * w + r / kw % kh * dh * w + r % kw * dw;
-        for (int64_t q = 0; q < pixels; ++q) poff[q] = q / ow * sh * w + q % ow * sw;
-        float* part = plane_scratch<float>(pixels * lanes + pixels);  // (pixels, lanes), then a row
+        for (int64_t c = 0, r = 0; c < cg; ++c)
+            for (int64_t ky = 0; ky < kh; ++ky)
+                for (int64_t kx = 0; kx < kw; ++kx, ++r) roff[r] = (c * h + ky * dh) * w + kx * dw;
+        for (int64_t oy = 0, q = 0; oy < oh; ++oy)
+            for (int64_t ox = 0; ox < ow; ++ox, ++q) poff[q] = oy * sh * w + ox * sw;
+        // (pixels, lanes) sums, then their transpose (lanes, pixels).
+        float* part = plane_scratch<float>(2 * pixels * lanes);
         float* trans = part + pixels * lanes;
         const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
         for (int64_t b = b0; b < b1; ++b) {
@@ -136,16 +139,17 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
                 pk.tile[q1 - q0](reduce, wb, x_g, roff, poff + q0, part + q0 * lanes);
             }
             const int64_t count = std::min(lanes, kg - b * lanes);
+            for (int64_t q = 0; q < pixels; ++q)
+                for (int64_t l = 0; l < count; ++l) trans[l * pixels + q] = part[q * lanes + l];
             for (int64_t l = 0; l < count; ++l) {
-                for (int64_t q = 0; q < pixels; ++q) trans[q] = part[q * lanes + l];
                 const int64_t channel = g * kg + b * lanes + l;
                 float* out = y.f32() + y.offset(n, channel, 0, 0);  // (OH * OW)
                 const float bc = bias ? bias[channel] : 0.0f;
                 if (residual) {
-                    bias_residual_activation(trans, out, pixels, bc,
+                    bias_residual_activation(trans + l * pixels, out, pixels, bc,
                                              p.residual.f32() + p.residual.offset(n, channel, 0, 0), p.act);
                 } else {
-                    bias_activation(trans, out, pixels, bc, p.act);
+                    bias_activation(trans + l * pixels, out, pixels, bc, p.act);
                 }
             }
         }
