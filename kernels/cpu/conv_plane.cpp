@@ -113,8 +113,9 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
         threaded ? std::clamp<int64_t>(planes * blocks / (4 * omp_get_max_threads()), 1, kChunkBlocks) : blocks;
     const int64_t chunks = (blocks + chunk_blocks - 1) / chunk_blocks;
     const int64_t jobs = planes * chunks;
-    // Tiles of nearly equal size, at most P pixels.
-    const int64_t tiles = (pixels + pk.pixels - 1) / pk.pixels;
+    // Tiles of nearly equal size, at most P pixels (half tiles: their own P).
+    const int64_t full_tiles = (pixels + pk.pixels - 1) / pk.pixels;
+    const int64_t half_tiles = (pixels + pk.half_pixels - 1) / pk.half_pixels;
     const bool residual = p.residual.data != nullptr;
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
@@ -134,11 +135,14 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
         const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
         for (int64_t b = b0; b < b1; ++b) {
             const float* wb = packed.block(g, b);
+            const int64_t count = std::min(lanes, kg - b * lanes);
+            // A last block of at most lanes / 2 channels: the half tiles.
+            const bool half = 2 * count <= lanes;
+            const int64_t tiles = half ? half_tiles : full_tiles;
             for (int64_t t = 0; t < tiles; ++t) {
                 const int64_t q0 = t * pixels / tiles, q1 = (t + 1) * pixels / tiles;
-                pk.tile[q1 - q0](reduce, wb, x_g, roff, poff + q0, part + q0 * lanes);
+                (half ? pk.half : pk.tile)[q1 - q0](reduce, wb, x_g, roff, poff + q0, part + q0 * lanes);
             }
-            const int64_t count = std::min(lanes, kg - b * lanes);
             for (int64_t q = 0; q < pixels; ++q)
                 for (int64_t l = 0; l < count; ++l) trans[l * pixels + q] = part[q * lanes + l];
             for (int64_t l = 0; l < count; ++l) {

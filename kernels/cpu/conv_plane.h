@@ -10,7 +10,8 @@
 // Driver (conv_plane.cpp): a job is one plane (n, g) and a chunk of channel
 // blocks, one OpenMP fork/join with dynamic scheduling (one thread below
 // parallel.h's threshold). Per block, the plane's pixels in tiles of nearly
-// equal size (at most P), the sums into per-thread scratch [pixel][lane];
+// equal size (at most P; a last block of at most half the lanes: the half
+// tiles, fewer lanes and more pixels), the sums into per-thread scratch [pixel][lane];
 // then per channel the sums transposed into one contiguous row and through
 // the GEMM path's epilogue (bias, residual, activation: the same float ops)
 // into y.

@@ -16,12 +16,17 @@ constexpr int kPlaneMaxPixels = 16;
 // Plain data without default member initialisers (as GemmMicroKernel).
 struct ConvPlaneKernel {
     int lanes;   // output channels per weight block: the ISA's ConvBcastKernel::lanes
-    int pixels;  // output pixels per tile at most
+    int pixels;       // output pixels per tile at most
+    int half_pixels;  // the same for the half tiles
     const char* isa;
     // tile[count], count in [1, pixels]: for pixels j < count and lanes l,
     // out[j * lanes + l] = the fma chain over r in [0, reduce) ascending, from 0, of
     // w[r * lanes + l] * x[roff[r] + poff[j]] (every tap inside the input).
     void (*tile[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
+                                      const int64_t* poff, float* out);
+    // half[count], count in [1, half_pixels]: the same for lanes l < lanes / 2 only
+    // (w and out still lanes apart; the other lanes of out are not written).
+    void (*half[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
                                       const int64_t* poff, float* out);
 };
 

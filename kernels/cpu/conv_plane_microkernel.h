@@ -5,7 +5,9 @@
 // FCNRT_GEMM_ISA_NAMESPACE; nothing from the standard library.
 //
 // One call: NV vectors of output channels (lanes, one weight block [r][lanes])
-// x COUNT output pixels anywhere in the plane, NV x COUNT accumulators. Per
+// x COUNT output pixels anywhere in the plane, NV x COUNT accumulators (half
+// tiles: the block's first NV / 2 vectors, for a last block of at most
+// lanes / 2 channels, with more pixels). Per
 // reduction step r = (c, ky, kx): NV vector loads of weights, one tap offset,
 // COUNT broadcasts of input values at x + roff[r] + poff[j] (the pixels'
 // pointers held in registers), NV x COUNT fused multiply-adds. No reduction
@@ -25,10 +27,12 @@
 namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE {
 namespace {
 
-template <class V, int NV, int COUNT>
+// NV of the block's NVW vectors (NV < NVW: the first lanes of a block whose
+// other lanes are only padding), weights and sums NVW * W lanes apart.
+template <class V, int NV, int NVW, int COUNT>
 void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* roff, const int64_t* poff,
                 float* out) {
-    constexpr int W = V::width, L = NV * W;
+    constexpr int W = V::width, L = NVW * W;
     typename V::type acc[COUNT][NV];
     const float* px[COUNT];
 #pragma GCC unroll 16
@@ -55,24 +59,26 @@ void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* r
         for (int v = 0; v < NV; ++v) V::store(out + j * L + v * W, acc[j][v]);
 }
 
-template <class V, int NV, int P, int COUNT>
+template <class V, int NV, int P, int PH, int COUNT>
 void fill_plane_tiles(ConvPlaneKernel& k) {
-    if constexpr (COUNT <= P) {
-        k.tile[COUNT] = &plane_tile<V, NV, COUNT>;
-        fill_plane_tiles<V, NV, P, COUNT + 1>(k);
-    }
+    if constexpr (COUNT <= P) k.tile[COUNT] = &plane_tile<V, NV, NV, COUNT>;
+    if constexpr (COUNT <= PH) k.half[COUNT] = &plane_tile<V, NV / 2, NV, COUNT>;
+    if constexpr (COUNT < P || COUNT < PH) fill_plane_tiles<V, NV, P, PH, COUNT + 1>(k);
 }
 
-// The kernel table of this ISA: NV vectors of channels, up to P pixels per tile.
-template <class V, int NV, int P>
+// The kernel table of this ISA: NV vectors of channels, up to P pixels per
+// tile; the half tiles NV / 2 vectors, up to PH pixels.
+template <class V, int NV, int P, int PH>
 ConvPlaneKernel make_conv_plane_kernel(const char* isa) {
-    static_assert(P >= 1 && P <= kPlaneMaxPixels, "tile width");
+    static_assert(P >= 1 && P <= kPlaneMaxPixels && PH >= 1 && PH <= kPlaneMaxPixels, "tile width");
+    static_assert(NV % 2 == 0, "half tiles");
     ConvPlaneKernel k;
     k.lanes = NV * V::width;
     k.pixels = P;
+    k.half_pixels = PH;
     k.isa = isa;
-    for (int i = 0; i <= kPlaneMaxPixels; ++i) k.tile[i] = nullptr;
-    fill_plane_tiles<V, NV, P, 1>(k);
+    for (int i = 0; i <= kPlaneMaxPixels; ++i) k.tile[i] = k.half[i] = nullptr;
+    fill_plane_tiles<V, NV, P, PH, 1>(k);
     return k;
 }
 
