@@ -127,6 +127,12 @@ const PlaneCase kCases[] = {
     {3, 16, 8, 7, 16, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::None},                 // 1x1, 3 items
     {1, 11, 9, 10, 7, 3, 3, 1, 2, 1, 1, 1, 1.0f, Epi::BiasRelu},             // stride 1,2: 7x4
     {1, 13, 10, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1e-23f, Epi::None},              // underflow to -0
+    // One pixel (the columns): the patch net's conv5 (15 blocks), a partial last
+    // column and block, groups, a residual, underflow.
+    {1, 120, 3, 3, 240, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},
+    {1, 30, 3, 3, 100, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
+    {1, 12, 2, 3, 22, 2, 3, 1, 1, 1, 1, 2, 1.0f, Epi::BiasLeaky},
+    {1, 17, 5, 5, 37, 3, 3, 2, 2, 2, 2, 1, 1e-23f, Epi::None},
 };
 
 TEST(CpuConvPlane, EveryIsaEqualsTheGemmPathBitForBit) {
@@ -204,6 +210,7 @@ TEST(CpuConvPlane, OneOrTwoThreadsGiveTheGemmBits) {
     const PlaneCase cases[] = {
         {2, 64, 18, 18, 120, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // 16x16, 2 items
         {1, 96, 12, 12, 200, 3, 3, 1, 1, 1, 1, 2, 1.0f, Epi::BiasRelu},           // 10x10, 2 groups
+        {1, 512, 3, 3, 1000, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},           // one pixel: columns
     };
     const ConvPlaneKernel& pk = active_conv_plane_kernel();
     const GemmMicroKernel& ref_mk = gemm_micro_kernel_portable();
@@ -235,6 +242,7 @@ TEST(CpuConvPlane, PackedDispatchEqualsTheGemmPath) {
         {2, 20, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // 16 outputs: bcast blocks
         {1, 10, 8, 11, 30, 3, 3, 1, 1, 1, 1, 2, 1e-23f, Epi::None},            // 2 groups, underflow
         {1, 7, 11, 11, 9, 3, 3, 2, 2, 1, 1, 1, 1.0f, Epi::BiasLeaky},          // strided
+        {1, 120, 3, 3, 240, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},         // one pixel: columns
     };
     const GemmMicroKernel& ref_mk = gemm_micro_kernel_portable();
     for (const PlaneCase& t : cases) {

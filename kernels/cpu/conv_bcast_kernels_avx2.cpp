@@ -32,9 +32,9 @@ const ConvBcastKernel& conv_bcast_kernel_avx2() {
 
 // The small-plane conv (conv_plane_microkernel.h): the same lanes as the
 // broadcast conv's blocks (it reads their packed weights), up to 6 pixels a tile
-// (half tiles: 8).
+// (half tiles: 8); one-pixel columns of up to 5 blocks.
 const ConvPlaneKernel& conv_plane_kernel_avx2() {
-    static const ConvPlaneKernel k = avx2::make_conv_plane_kernel<avx2::BcastVec, 2, 6, 8>("avx2");
+    static const ConvPlaneKernel k = avx2::make_conv_plane_kernel<avx2::BcastVec, 2, 6, 8, 5>("avx2");
     return k;
 }
 

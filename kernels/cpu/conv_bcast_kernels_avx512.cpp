@@ -32,9 +32,9 @@ const ConvBcastKernel& conv_bcast_kernel_avx512() {
 
 // The small-plane conv (conv_plane_microkernel.h): the same lanes as the
 // broadcast conv's blocks (it reads their packed weights), up to 12 pixels a tile
-// (half tiles: 12).
+// (half tiles: 12); one-pixel columns of up to 5 blocks.
 const ConvPlaneKernel& conv_plane_kernel_avx512() {
-    static const ConvPlaneKernel k = avx512::make_conv_plane_kernel<avx512::BcastVec, 2, 12, 12>("avx512");
+    static const ConvPlaneKernel k = avx512::make_conv_plane_kernel<avx512::BcastVec, 2, 12, 12, 5>("avx512");
     return k;
 }
 

@@ -30,9 +30,9 @@ const ConvBcastKernel& conv_bcast_kernel_portable() {
 
 // The small-plane conv (conv_plane_microkernel.h): the same lanes as the
 // broadcast conv's blocks (it reads their packed weights), up to 4 pixels a tile
-// (half tiles: 4).
+// (half tiles: 4); one-pixel columns of up to 2 blocks.
 const ConvPlaneKernel& conv_plane_kernel_portable() {
-    static const ConvPlaneKernel k = portable::make_conv_plane_kernel<portable::BcastVec, 4, 4, 4>("portable");
+    static const ConvPlaneKernel k = portable::make_conv_plane_kernel<portable::BcastVec, 4, 4, 4, 2>("portable");
     return k;
 }
 

@@ -70,14 +70,17 @@ bool conv2d_plane_applies(const View& x, const View& weight, const View& y, cons
 // Measured (bench/results/2026-12-03-s7-cellpatch.md, AVX2 on Zen 3, one
 // thread, CPU time, against conv2d_gemm's small-plane tiles): the patch
 // classifier's 3x3 convs onto 12x12 (20 -> 40 channels), 10x10 (40 -> 80) and
-// 3x3 (80 -> 120). Planes of up to kNarrowMaxColumns pixels keep the narrow
-// GEMM (one pixel gives a tile too few independent chains). Only the AVX2
+// 3x3 (80 -> 120); and its 1x1 one (120 -> 240, 1 MB of weights streamed from
+// L3: columns of 5 blocks 29 -> ~20 us against the narrow GEMM's 8 panels).
+// Planes of 2 to kNarrowMaxColumns pixels, and one pixel at batch > 1, keep the
+// narrow GEMM (one weight pass for every column). Only the AVX2
 // kernel was measured: AVX-512 and portable keep the GEMM unless a test calls
 // conv2d_plane itself.
 bool conv2d_prefers_plane(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
     if (plane_disabled() || active_cpu_isa() != CpuIsa::Avx2) return false;
     if (!conv2d_plane_applies(x, weight, y, p)) return false;
-    return y.h * y.w > kNarrowMaxColumns;
+    // One pixel of one item: the columns (more items share the GEMM's weight pass).
+    return y.h * y.w > kNarrowMaxColumns || (y.h * y.w == 1 && y.n == 1);
 }
 
 const BcastWeights* conv2d_plane_weights(const ConvPlaneKernel& pk, const PackedConvWeights& packed,
@@ -130,9 +133,33 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
         for (int64_t oy = 0, q = 0; oy < oh; ++oy)
             for (int64_t ox = 0; ox < ow; ++ox, ++q) poff[q] = oy * sh * w + ox * sw;
         // (pixels, lanes) sums, then their transpose (lanes, pixels).
-        float* part = plane_scratch<float>(2 * pixels * lanes);
+        float* part = plane_scratch<float>(std::max<int64_t>(2 * pixels, pk.column_blocks) * lanes);
         float* trans = part + pixels * lanes;
         const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
+        if (pixels == 1) {
+            // One pixel: columns of up to column_blocks blocks, each channel's sum
+            // straight through the epilogue (a plane of one pixel is its sum).
+            for (int64_t b = b0; b < b1; b += pk.column_blocks) {
+                const int64_t nb = std::min<int64_t>(pk.column_blocks, b1 - b);
+                pk.column[nb](reduce, packed.block(g, b), reduce * lanes, x_g, roff, part);
+                for (int64_t u = 0; u < nb; ++u) {
+                    const int64_t count = std::min(lanes, kg - (b + u) * lanes);
+                    for (int64_t l = 0; l < count; ++l) {
+                        const int64_t channel = g * kg + (b + u) * lanes + l;
+                        float* out = y.f32() + y.offset(n, channel, 0, 0);
+                        const float bc = bias ? bias[channel] : 0.0f;
+                        if (residual) {
+                            bias_residual_activation(part + u * lanes + l, out, 1, bc,
+                                                     p.residual.f32() + p.residual.offset(n, channel, 0, 0),
+                                                     p.act);
+                        } else {
+                            bias_activation(part + u * lanes + l, out, 1, bc, p.act);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         for (int64_t b = b0; b < b1; ++b) {
             const float* wb = packed.block(g, b);
             const int64_t count = std::min(lanes, kg - b * lanes);

@@ -14,7 +14,8 @@
 // tiles, fewer lanes and more pixels), the sums into per-thread scratch [pixel][lane];
 // then per channel the sums transposed into one contiguous row and through
 // the GEMM path's epilogue (bias, residual, activation: the same float ops)
-// into y.
+// into y. A plane of one pixel runs columns instead: up to
+// column_blocks weight blocks at once against the pixel's taps.
 //
 // Summation order: every output is the fma chain over r = (c, ky, kx)
 // ascending from +0, as conv2d_gemm computes it: the same bits on every ISA,
@@ -44,7 +45,7 @@ const ConvPlaneKernel& active_conv_plane_kernel();
 bool conv2d_plane_applies(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 
 // Where conv2d_packed takes it (measured, AVX2 only; see conv_plane.cpp):
-// applies, and planes wider than the narrow GEMM's columns. FCNRT_CONV_PLANE=off
+// applies, and planes wider than the narrow GEMM's columns, or one pixel of one item. FCNRT_CONV_PLANE=off
 // (read once) keeps the GEMM, for A/B measurements.
 bool conv2d_prefers_plane(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 

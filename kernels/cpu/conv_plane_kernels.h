@@ -12,12 +12,15 @@ namespace fcnrt::cpu {
 
 // Pixels a tile may hold at most (the widest ISA's).
 constexpr int kPlaneMaxPixels = 16;
+// Weight blocks a one-pixel column call may take at most.
+constexpr int kPlaneMaxColumnBlocks = 8;
 
 // Plain data without default member initialisers (as GemmMicroKernel).
 struct ConvPlaneKernel {
     int lanes;   // output channels per weight block: the ISA's ConvBcastKernel::lanes
     int pixels;       // output pixels per tile at most
     int half_pixels;  // the same for the half tiles
+    int column_blocks;  // weight blocks per column call at most
     const char* isa;
     // tile[count], count in [1, pixels]: for pixels j < count and lanes l,
     // out[j * lanes + l] = the fma chain over r in [0, reduce) ascending, from 0, of
@@ -28,6 +31,11 @@ struct ConvPlaneKernel {
     // (w and out still lanes apart; the other lanes of out are not written).
     void (*half[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
                                       const int64_t* poff, float* out);
+    // column[nb], nb in [1, column_blocks]: one pixel (its first tap at x) for nb
+    // consecutive blocks, block b's weights at w + b * bstride: out[b * lanes + l] =
+    // the fma chain over r ascending, from 0, of w[b * bstride + r * lanes + l] * x[roff[r]].
+    void (*column[kPlaneMaxColumnBlocks + 1])(int64_t reduce, const float* w, int64_t bstride, const float* x,
+                                              const int64_t* roff, float* out);
 };
 
 const ConvPlaneKernel& conv_plane_kernel_avx512();

@@ -59,6 +59,41 @@ void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* r
         for (int v = 0; v < NV; ++v) V::store(out + j * L + v * W, acc[j][v]);
 }
 
+// One output pixel for NB consecutive weight blocks (block b at w + b * bstride):
+// NB x NV accumulators, NB weight streams read a cache line or two per step,
+// one broadcast of the pixel's tap. A plane of one pixel (a patch net's last
+// conv): the blocks' weights stream from L2/L3 once, NB of them side by side
+// (independent chains and several streams in flight).
+template <class V, int NV, int NB>
+void plane_column(int64_t reduce, const float* w, int64_t bstride, const float* x, const int64_t* roff,
+                  float* out) {
+    constexpr int W = V::width, L = NV * W;
+    typename V::type acc[NB][NV];
+#pragma GCC unroll 8
+    for (int b = 0; b < NB; ++b)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[b][v] = V::zero();
+    for (int64_t r = 0; r < reduce; ++r) {
+        const typename V::type xv = V::broadcast(x + roff[r]);
+#pragma GCC unroll 8
+        for (int b = 0; b < NB; ++b)
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[b][v] = V::fma(V::load(w + b * bstride + r * L + v * W), xv, acc[b][v]);
+    }
+#pragma GCC unroll 8
+    for (int b = 0; b < NB; ++b)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) V::store(out + b * L + v * W, acc[b][v]);
+}
+
+template <class V, int NV, int NB>
+void fill_plane_columns(ConvPlaneKernel& k) {
+    if constexpr (NB >= 1) {
+        k.column[NB] = &plane_column<V, NV, NB>;
+        fill_plane_columns<V, NV, NB - 1>(k);
+    }
+}
+
 template <class V, int NV, int P, int PH, int COUNT>
 void fill_plane_tiles(ConvPlaneKernel& k) {
     if constexpr (COUNT <= P) k.tile[COUNT] = &plane_tile<V, NV, NV, COUNT>;
@@ -67,9 +102,10 @@ void fill_plane_tiles(ConvPlaneKernel& k) {
 }
 
 // The kernel table of this ISA: NV vectors of channels, up to P pixels per
-// tile; the half tiles NV / 2 vectors, up to PH pixels.
-template <class V, int NV, int P, int PH>
+// tile; the half tiles NV / 2 vectors, up to PH pixels; columns of up to NB blocks.
+template <class V, int NV, int P, int PH, int NB>
 ConvPlaneKernel make_conv_plane_kernel(const char* isa) {
+    static_assert(NB >= 1 && NB <= kPlaneMaxColumnBlocks, "column blocks");
     static_assert(P >= 1 && P <= kPlaneMaxPixels && PH >= 1 && PH <= kPlaneMaxPixels, "tile width");
     static_assert(NV % 2 == 0, "half tiles");
     ConvPlaneKernel k;
@@ -77,8 +113,11 @@ ConvPlaneKernel make_conv_plane_kernel(const char* isa) {
     k.pixels = P;
     k.half_pixels = PH;
     k.isa = isa;
+    k.column_blocks = NB;
     for (int i = 0; i <= kPlaneMaxPixels; ++i) k.tile[i] = k.half[i] = nullptr;
+    for (int i = 0; i <= kPlaneMaxColumnBlocks; ++i) k.column[i] = nullptr;
     fill_plane_tiles<V, NV, P, PH, 1>(k);
+    fill_plane_columns<V, NV, NB>(k);
     return k;
 }
 
