@@ -188,6 +188,10 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {1, 1, 31, 31, 20, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},
         {1, 2, 9, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},
         {2, 4, 6, 11, 6, 3, 2, 1, 1, 0, 1, 2, 0, 2, 1, 2, 1.0f, true},
+        // Blocks of mr channels (taps_rows) on virtual rows of one vector exactly
+        // (AVX2) and narrower than one: 9 and 8 outputs, maps 4x5 and 3x4.
+        {1, 2, 4, 5, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},
+        {1, 3, 3, 4, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1e-23f, false},
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
     int small_plane_cases = 0;

@@ -714,18 +714,30 @@ void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View&
         const float* rows[64];  // (c, ky), cg * kh <= 64 (conv2d_direct_whole_planes)
         for (int64_t c = 0; c < cg; ++c)
             for (int64_t ky = 0; ky < kh; ++ky) rows[c * kh + ky] = buf + c * channel + row[ky];
-        float* sums = plane_sums_scratch(oh * l.wq);
-        for (int64_t m = 0; m < kg; ++m) {
-            const int64_t k = g * kg + m;
-            dk.taps_row(rows, col.data(), cg * kh, kw, weight.f32() + k * wstride, (oh - 1) * l.wq + ow, sums);
-            const float* r = residual ? p.residual.f32() + p.residual.offset(n, k, 0, 0) : nullptr;
-            const float bk = bias ? bias[k] : 0.0f;
-            float* out = y.f32() + y.offset(n, k, 0, 0);
-            if (avx) {
-                plane_epilogue_avx(sums, l.wq, out, oh, ow, bk, r, p.act);
+        // Blocks of dk.mr channels at once (taps_rows: each input vector loaded
+        // once per tap for all of them), then the rest one by one.
+        const int64_t count = (oh - 1) * l.wq + ow, pitch = oh * l.wq;
+        float* sums = plane_sums_scratch(dk.mr * pitch);
+        for (int64_t m0 = 0; m0 < kg;) {
+            const int64_t block = kg - m0 >= dk.mr ? dk.mr : 1;
+            const float* wk = weight.f32() + (g * kg + m0) * wstride;
+            if (block > 1) {
+                dk.taps_rows(rows, col.data(), cg * kh, kw, wk, wstride, count, sums, pitch);
             } else {
-                plane_epilogue(sums, l.wq, out, oh, ow, bk, r, p.act);
+                dk.taps_row(rows, col.data(), cg * kh, kw, wk, count, sums);
             }
+            for (int64_t u = 0; u < block; ++u) {
+                const int64_t k = g * kg + m0 + u;
+                const float* r = residual ? p.residual.f32() + p.residual.offset(n, k, 0, 0) : nullptr;
+                const float bk = bias ? bias[k] : 0.0f;
+                float* out = y.f32() + y.offset(n, k, 0, 0);
+                if (avx) {
+                    plane_epilogue_avx(sums + u * pitch, l.wq, out, oh, ow, bk, r, p.act);
+                } else {
+                    plane_epilogue(sums + u * pitch, l.wq, out, oh, ow, bk, r, p.act);
+                }
+            }
+            m0 += block;
         }
     }
 }
