@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -202,6 +203,23 @@ TEST(CpuConvPlane, AppliesOnlyToUnpaddedSmallPlanes) {
     const ConvSetup sb(big);
     PoisonedOutput yb(sb.out_size);
     EXPECT_FALSE(conv2d_plane_applies(sb.xv, sb.wv, sb.out(yb), sb.p));
+    // The dispatch (AVX2): tiles only while a group's input fits in L2 (shapes only:
+    // the views' data is never read).
+    if (active_cpu_isa() == CpuIsa::Avx2 && std::getenv("FCNRT_CONV_PLANE") == nullptr) {
+        float dummy = 0.0f;
+        Conv2dParams p;
+        auto prefers = [&](int64_t c, int64_t hw, int64_t k, int64_t n) {
+            return conv2d_prefers_plane(make_view(&dummy, DType::F32, n, c, hw, hw),
+                                        make_view(&dummy, DType::F32, k, c, 3, 3),
+                                        make_view(&dummy, DType::F32, n, k, hw - 2, hw - 2), p);
+        };
+        EXPECT_TRUE(prefers(40, 12, 80, 1));     // 22 KiB of input
+        EXPECT_TRUE(prefers(128, 14, 128, 1));   // 98 KiB
+        EXPECT_FALSE(prefers(512, 18, 1024, 1)); // 648 KiB: the GEMM
+        EXPECT_FALSE(prefers(64, 4, 64, 1));     // 2x2: the narrow GEMM
+        EXPECT_TRUE(prefers(120, 3, 240, 1));    // one pixel, one item: columns
+        EXPECT_FALSE(prefers(120, 3, 240, 2));   // one pixel, two items: the narrow GEMM
+    }
 }
 
 // One and two threads (threaded above parallel.h's threshold: jobs of channel

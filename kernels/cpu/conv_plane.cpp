@@ -67,11 +67,17 @@ bool conv2d_plane_applies(const View& x, const View& weight, const View& y, cons
            pixels <= kPlaneMaxOutputPixels;
 }
 
+// Input floats per group at most for the tiles (192 KiB: within a core's L2
+// with the weight blocks they stream).
+constexpr int64_t kPlaneMaxInputFloats = 48 * 1024;
+
 // Measured (bench/results/2026-12-03-s7-cellpatch.md, AVX2 on Zen 3, one
 // thread, CPU time, against conv2d_gemm's small-plane tiles): the patch
 // classifier's 3x3 convs onto 12x12 (20 -> 40 channels), 10x10 (40 -> 80) and
-// 3x3 (80 -> 120); and its 1x1 one (120 -> 240, 1 MB of weights streamed from
-// L3: columns of 5 blocks 29 -> ~20 us against the narrow GEMM's 8 panels).
+// 3x3 (80 -> 120), and its conv onto 1x1 (120 -> 240, 1 MB of weights streamed
+// from L3: columns of 5 blocks 29 -> ~20 us against the narrow GEMM's 8 panels);
+// standalone 3x3 shapes of 9 to 256 output pixels and 16 to 196 KiB of input
+// (C = 32 to 1024): 1.0-1.3x the GEMM's rate.
 // Planes of 2 to kNarrowMaxColumns pixels, and one pixel at batch > 1, keep the
 // narrow GEMM (one weight pass for every column). Only the AVX2
 // kernel was measured: AVX-512 and portable keep the GEMM unless a test calls
@@ -80,7 +86,11 @@ bool conv2d_prefers_plane(const View& x, const View& weight, const View& y, cons
     if (plane_disabled() || active_cpu_isa() != CpuIsa::Avx2) return false;
     if (!conv2d_plane_applies(x, weight, y, p)) return false;
     // One pixel of one item: the columns (more items share the GEMM's weight pass).
-    return y.h * y.w > kNarrowMaxColumns || (y.h * y.w == 1 && y.n == 1);
+    if (y.h * y.w == 1) return y.n == 1;
+    // Tiles broadcast every tap from the input in place: the group's input must
+    // stay in L2 (measured: 512 -> 1024 on 18x18, 648 KiB of input, 62 GFLOP/s
+    // against the GEMM's 85; 200 KiB and less, a tie or a win).
+    return y.h * y.w > kNarrowMaxColumns && (x.c / p.groups) * x.h * x.w <= kPlaneMaxInputFloats;
 }
 
 const BcastWeights* conv2d_plane_weights(const ConvPlaneKernel& pk, const PackedConvWeights& packed,

@@ -45,7 +45,8 @@ const ConvPlaneKernel& active_conv_plane_kernel();
 bool conv2d_plane_applies(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 
 // Where conv2d_packed takes it (measured, AVX2 only; see conv_plane.cpp):
-// applies, and planes wider than the narrow GEMM's columns, or one pixel of one item. FCNRT_CONV_PLANE=off
+// applies, and planes wider than the narrow GEMM's columns whose group input fits
+// in L2 (kPlaneMaxInputFloats, conv_plane.cpp), or one pixel of one item. FCNRT_CONV_PLANE=off
 // (read once) keeps the GEMM, for A/B measurements.
 bool conv2d_prefers_plane(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 
