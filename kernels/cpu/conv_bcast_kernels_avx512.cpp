@@ -20,6 +20,8 @@ struct BcastVec {
     static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
     static type broadcast(const float* p) { return _mm512_set1_ps(*p); }
     static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+    static constexpr bool has_transpose8 = false;
+    static void transpose8(type*) {}
 };
 
 }  // namespace

@@ -18,6 +18,8 @@ struct BcastVec {
     static void store(float* p, type v) { *p = v; }
     static type broadcast(const float* p) { return *p; }
     static type fma(type a, type b, type c) { return __builtin_fmaf(a, b, c); }
+    static constexpr bool has_transpose8 = false;
+    static void transpose8(type*) {}
 };
 
 }  // namespace

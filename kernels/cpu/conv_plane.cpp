@@ -1,5 +1,5 @@
 // The small-plane conv's driver (conv_plane.h): tap and pixel offsets, tiles,
-// the transposing epilogue, the OpenMP jobs, and its weights made on first use.
+// the epilogue, the OpenMP jobs, and its weights made on first use.
 #include "kernels/cpu/conv_plane.h"
 
 #include <omp.h>
@@ -142,16 +142,17 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
                 for (int64_t kx = 0; kx < kw; ++kx, ++r) roff[r] = (c * h + ky * dh) * w + kx * dw;
         for (int64_t oy = 0, q = 0; oy < oh; ++oy)
             for (int64_t ox = 0; ox < ow; ++ox, ++q) poff[q] = oy * sh * w + ox * sw;
-        // (pixels, lanes) sums, then their transpose (lanes, pixels).
-        float* part = plane_scratch<float>(std::max<int64_t>(2 * pixels, pk.column_blocks) * lanes);
-        float* trans = part + pixels * lanes;
+        // The block's sums channel-major (lanes rows of `pitch`: a tile may write
+        // 8 columns past its first), or a column call's (blocks, lanes).
+        const int64_t pitch = pixels + 8;
+        float* sums = plane_scratch<float>(std::max<int64_t>(pitch, pk.column_blocks) * lanes);
         const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
         if (pixels == 1) {
             // One pixel: columns of up to column_blocks blocks, each channel's sum
             // straight through the epilogue (a plane of one pixel is its sum).
             for (int64_t b = b0; b < b1; b += pk.column_blocks) {
                 const int64_t nb = std::min<int64_t>(pk.column_blocks, b1 - b);
-                pk.column[nb](reduce, packed.block(g, b), reduce * lanes, x_g, roff, part);
+                pk.column[nb](reduce, packed.block(g, b), reduce * lanes, x_g, roff, sums);
                 for (int64_t u = 0; u < nb; ++u) {
                     const int64_t count = std::min(lanes, kg - (b + u) * lanes);
                     for (int64_t l = 0; l < count; ++l) {
@@ -159,11 +160,11 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
                         float* out = y.f32() + y.offset(n, channel, 0, 0);
                         const float bc = bias ? bias[channel] : 0.0f;
                         if (residual) {
-                            bias_residual_activation(part + u * lanes + l, out, 1, bc,
+                            bias_residual_activation(sums + u * lanes + l, out, 1, bc,
                                                      p.residual.f32() + p.residual.offset(n, channel, 0, 0),
                                                      p.act);
                         } else {
-                            bias_activation(part + u * lanes + l, out, 1, bc, p.act);
+                            bias_activation(sums + u * lanes + l, out, 1, bc, p.act);
                         }
                     }
                 }
@@ -178,19 +179,17 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
             const int64_t tiles = half ? half_tiles : full_tiles;
             for (int64_t t = 0; t < tiles; ++t) {
                 const int64_t q0 = t * pixels / tiles, q1 = (t + 1) * pixels / tiles;
-                (half ? pk.half : pk.tile)[q1 - q0](reduce, wb, x_g, roff, poff + q0, part + q0 * lanes);
+                (half ? pk.half : pk.tile)[q1 - q0](reduce, wb, x_g, roff, poff + q0, sums + q0, pitch);
             }
-            for (int64_t q = 0; q < pixels; ++q)
-                for (int64_t l = 0; l < count; ++l) trans[l * pixels + q] = part[q * lanes + l];
             for (int64_t l = 0; l < count; ++l) {
                 const int64_t channel = g * kg + b * lanes + l;
                 float* out = y.f32() + y.offset(n, channel, 0, 0);  // (OH * OW)
                 const float bc = bias ? bias[channel] : 0.0f;
                 if (residual) {
-                    bias_residual_activation(trans + l * pixels, out, pixels, bc,
+                    bias_residual_activation(sums + l * pitch, out, pixels, bc,
                                              p.residual.f32() + p.residual.offset(n, channel, 0, 0), p.act);
                 } else {
-                    bias_activation(trans + l * pixels, out, pixels, bc, p.act);
+                    bias_activation(sums + l * pitch, out, pixels, bc, p.act);
                 }
             }
         }

@@ -11,10 +11,10 @@
 // blocks, one OpenMP fork/join with dynamic scheduling (one thread below
 // parallel.h's threshold). Per block, the plane's pixels in tiles of nearly
 // equal size (at most P; a last block of at most half the lanes: the half
-// tiles, fewer lanes and more pixels), the sums into per-thread scratch [pixel][lane];
-// then per channel the sums transposed into one contiguous row and through
-// the GEMM path's epilogue (bias, residual, activation: the same float ops)
-// into y. A plane of one pixel runs columns instead: up to
+// tiles, fewer lanes and more pixels), the sums stored channel-major into
+// per-thread scratch (AVX2: in-register 8 x 8 transposes), then each channel's
+// row through the GEMM path's epilogue (bias, residual, activation: the same
+// float ops) into y. A plane of one pixel runs columns instead: up to
 // column_blocks weight blocks at once against the pixel's taps.
 //
 // Summation order: every output is the fma chain over r = (c, ky, kx)

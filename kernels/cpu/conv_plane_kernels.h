@@ -23,14 +23,16 @@ struct ConvPlaneKernel {
     int column_blocks;  // weight blocks per column call at most
     const char* isa;
     // tile[count], count in [1, pixels]: for pixels j < count and lanes l,
-    // out[j * lanes + l] = the fma chain over r in [0, reduce) ascending, from 0, of
-    // w[r * lanes + l] * x[roff[r] + poff[j]] (every tap inside the input).
+    // out[l * ld + j] = the fma chain over r in [0, reduce) ascending, from 0, of
+    // w[r * lanes + l] * x[roff[r] + poff[j]] (every tap inside the input). It may
+    // also write out[l * ld + j] for j in [count, 8) (zeros): the caller's next
+    // tile, or padding past its rows.
     void (*tile[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
-                                      const int64_t* poff, float* out);
+                                      const int64_t* poff, float* out, int64_t ld);
     // half[count], count in [1, half_pixels]: the same for lanes l < lanes / 2 only
-    // (w and out still lanes apart; the other lanes of out are not written).
+    // (w still lanes apart; the rows of the other lanes are not written).
     void (*half[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
-                                      const int64_t* poff, float* out);
+                                      const int64_t* poff, float* out, int64_t ld);
     // column[nb], nb in [1, column_blocks]: one pixel (its first tap at x) for nb
     // consecutive blocks, block b's weights at w + b * bstride: out[b * lanes + l] =
     // the fma chain over r ascending, from 0, of w[b * bstride + r * lanes + l] * x[roff[r]].

@@ -28,10 +28,11 @@ namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE {
 namespace {
 
 // NV of the block's NVW vectors (NV < NVW: the first lanes of a block whose
-// other lanes are only padding), weights and sums NVW * W lanes apart.
+// other lanes are only padding), weights NVW * W lanes apart; sums stored
+// channel-major (out[l * ld + j]), on AVX2 by in-register 8 x 8 transposes.
 template <class V, int NV, int NVW, int COUNT>
 void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* roff, const int64_t* poff,
-                float* out) {
+                float* out, int64_t ld) {
     constexpr int W = V::width, L = NVW * W;
     typename V::type acc[COUNT][NV];
     const float* px[COUNT];
@@ -53,10 +54,31 @@ void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* r
             for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv[v], xv, acc[j][v]);
         }
     }
-#pragma GCC unroll 16
-    for (int j = 0; j < COUNT; ++j)
+    // Channel-major: lane l of pixel j to out[l * ld + j].
+    if constexpr (V::width == 8 && COUNT <= 8 && V::has_transpose8) {
+        // One 8 x 8 transpose per vector of channels (pixels past COUNT: zeros,
+        // stored past the tile, where the caller's next tile or padding is).
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) V::store(out + j * L + v * W, acc[j][v]);
+        for (int v = 0; v < NV; ++v) {
+            typename V::type rows[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; ++j) rows[j] = j < COUNT ? acc[j < COUNT ? j : 0][v] : V::zero();
+            V::transpose8(rows);
+#pragma GCC unroll 8
+            for (int l = 0; l < 8; ++l) V::store(out + (v * W + l) * ld, rows[l]);
+        }
+    } else {
+        float lanes[W > 0 ? W : 1];
+#pragma GCC unroll 16
+        for (int j = 0; j < COUNT; ++j) {
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) {
+                V::store(lanes, acc[j][v]);
+                for (int i = 0; i < W; ++i) out[(v * W + i) * ld + j] = lanes[i];
+            }
+        }
+    }
+    (void)L;
 }
 
 // One output pixel for NB consecutive weight blocks (block b at w + b * bstride):
