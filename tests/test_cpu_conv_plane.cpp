@@ -7,7 +7,6 @@
 // non-square kernels; the epilogue with bias, residual and activations; sums
 // that underflow to -0. Outputs are poisoned (NaN) with a guard after them.
 #include <gtest/gtest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -67,10 +66,11 @@ struct PoisonedOutput {
 };
 
 std::string name_of(const PlaneCase& t) {
-    return "x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) + "x" +
-           std::to_string(t.w) + " k " + std::to_string(t.k) + " " + std::to_string(t.kh) + "x" +
-           std::to_string(t.kw) + " s" + std::to_string(t.sh) + "," + std::to_string(t.sw) + " d" +
-           std::to_string(t.dh) + "," + std::to_string(t.dw) + " g" + std::to_string(t.groups);
+    return "x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) +
+           "x" + std::to_string(t.w) + " k " + std::to_string(t.k) + " " + std::to_string(t.kh) +
+           "x" + std::to_string(t.kw) + " s" + std::to_string(t.sh) + "," + std::to_string(t.sw) +
+           " d" + std::to_string(t.dh) + "," + std::to_string(t.dw) + " g" +
+           std::to_string(t.groups);
 }
 
 struct ConvSetup {
@@ -106,28 +106,31 @@ struct ConvSetup {
         xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
         wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
     }
-    View out(PoisonedOutput& y) const { return make_view(y.data.data(), DType::F32, t.n, t.k, oh, ow); }
+    View out(PoisonedOutput& y) const {
+        return make_view(y.data.data(), DType::F32, t.n, t.k, oh, ow);
+    }
 };
 
 void expect_same_bits(const PoisonedOutput& ref, const PoisonedOutput& y, const char* what) {
     ASSERT_TRUE(y.guard_intact()) << what << " wrote past y";
     for (int64_t i = 0; i < ref.size; ++i)
         ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-            << "y[" << i << "]: " << what << " " << y.data[size_t(i)] << ", GEMM " << ref.data[size_t(i)];
+            << "y[" << i << "]: " << what << " " << y.data[size_t(i)] << ", GEMM "
+            << ref.data[size_t(i)];
 }
 
 const PlaneCase kCases[] = {
-    {1, 20, 14, 14, 40, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},           // the patch net's conv2
-    {1, 40, 12, 12, 80, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},           // conv3
-    {1, 80, 5, 5, 120, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},            // conv4: 9 pixels
-    {2, 7, 9, 11, 19, 3, 3, 2, 2, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},     // stride 2, batch 2
-    {1, 6, 13, 9, 33, 2, 3, 1, 1, 2, 1, 3, 1.0f, Epi::BiasLeaky},            // 2x3, d2,1, 3 groups of 11
-    {1, 5, 4, 4, 17, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},              // 4 pixels
-    {1, 3, 3, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::Residual},               // 1 pixel
-    {1, 9, 20, 20, 24, 5, 5, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},            // 256 pixels
-    {3, 16, 8, 7, 16, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::None},                 // 1x1, 3 items
-    {1, 11, 9, 10, 7, 3, 3, 1, 2, 1, 1, 1, 1.0f, Epi::BiasRelu},             // stride 1,2: 7x4
-    {1, 13, 10, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1e-23f, Epi::None},              // underflow to -0
+    {1, 20, 14, 14, 40, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},        // the patch net's conv2
+    {1, 40, 12, 12, 80, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},        // conv3
+    {1, 80, 5, 5, 120, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},         // conv4: 9 pixels
+    {2, 7, 9, 11, 19, 3, 3, 2, 2, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // stride 2, batch 2
+    {1, 6, 13, 9, 33, 2, 3, 1, 1, 2, 1, 3, 1.0f, Epi::BiasLeaky},  // 2x3, d2,1, 3 groups of 11
+    {1, 5, 4, 4, 17, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},    // 4 pixels
+    {1, 3, 3, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::Residual},     // 1 pixel
+    {1, 9, 20, 20, 24, 5, 5, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},  // 256 pixels
+    {3, 16, 8, 7, 16, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::None},       // 1x1, 3 items
+    {1, 11, 9, 10, 7, 3, 3, 1, 2, 1, 1, 1, 1.0f, Epi::BiasRelu},   // stride 1,2: 7x4
+    {1, 13, 10, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1e-23f, Epi::None},    // underflow to -0
     // One pixel (the columns): the patch net's conv5 (15 blocks), a partial last
     // column and block, groups, a residual, underflow.
     {1, 120, 3, 3, 240, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},
@@ -147,9 +150,11 @@ TEST(CpuConvPlane, EveryIsaEqualsTheGemmPathBitForBit) {
                     s.out(ref), s.p);
         ASSERT_TRUE(ref.guard_intact());
         std::vector<float> exact(size_t(s.out_size));
-        reference::conv2d(s.xv, s.wv, s.b, make_view(exact.data(), DType::F32, t.n, t.k, s.oh, s.ow), s.p);
+        reference::conv2d(s.xv, s.wv, s.b,
+                          make_view(exact.data(), DType::F32, t.n, t.k, s.oh, s.ow), s.p);
         for (int64_t i = 0; i < s.out_size; ++i)
-            ASSERT_NEAR(ref.data[size_t(i)], exact[size_t(i)], 1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
+            ASSERT_NEAR(ref.data[size_t(i)], exact[size_t(i)],
+                        1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
                 << "y[" << i << "]";
         int tested = 0;
         for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
@@ -158,8 +163,8 @@ TEST(CpuConvPlane, EveryIsaEqualsTheGemmPathBitForBit) {
             const ConvPlaneKernel& pk = plane_kernel_of(isa);
             SCOPED_TRACE(pk.isa);
             PoisonedOutput y(s.out_size);
-            conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b, s.out(y),
-                         s.p);
+            conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b,
+                         s.out(y), s.p);
             expect_same_bits(ref, y, "small-plane");
         }
         EXPECT_GE(tested, 1);
@@ -174,7 +179,8 @@ TEST(CpuConvPlane, UnderflowCaseMakesNegativeZeros) {
         const ConvSetup s(t);
         PoisonedOutput y(s.out_size);
         const ConvPlaneKernel& pk = conv_plane_kernel_portable();
-        conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b, s.out(y), s.p);
+        conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b,
+                     s.out(y), s.p);
         int negative = 0, positive = 0;
         for (int64_t i = 0; i < s.out_size; ++i) {
             const float v = y.data[size_t(i)];
@@ -196,10 +202,11 @@ TEST(CpuConvPlane, AppliesOnlyToUnpaddedSmallPlanes) {
     s.p.pads[3] = 1;
     EXPECT_FALSE(conv2d_plane_applies(s.xv, s.wv, s.out(y), s.p));
     const ConvPlaneKernel& pk = conv_plane_kernel_portable();
-    EXPECT_THROW(conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, 1), nullptr,
-                              s.out(y), s.p),
+    EXPECT_THROW(conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, 1),
+                              nullptr, s.out(y), s.p),
                  std::logic_error);
-    const PlaneCase big{1, 2, 19, 19, 4, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::None};  // 17x17 = 289 pixels
+    const PlaneCase big{1, 2, 19, 19, 4, 3,    3,
+                        1, 1, 1,  1,  1, 1.0f, Epi::None};  // 17x17 = 289 pixels
     const ConvSetup sb(big);
     PoisonedOutput yb(sb.out_size);
     EXPECT_FALSE(conv2d_plane_applies(sb.xv, sb.wv, sb.out(yb), sb.p));
@@ -213,12 +220,12 @@ TEST(CpuConvPlane, AppliesOnlyToUnpaddedSmallPlanes) {
                                         make_view(&dummy, DType::F32, k, c, 3, 3),
                                         make_view(&dummy, DType::F32, n, k, hw - 2, hw - 2), p);
         };
-        EXPECT_TRUE(prefers(40, 12, 80, 1));     // 22 KiB of input
-        EXPECT_TRUE(prefers(128, 14, 128, 1));   // 98 KiB
-        EXPECT_FALSE(prefers(512, 18, 1024, 1)); // 648 KiB: the GEMM
-        EXPECT_FALSE(prefers(64, 4, 64, 1));     // 2x2: the narrow GEMM
-        EXPECT_TRUE(prefers(120, 3, 240, 1));    // one pixel, one item: columns
-        EXPECT_FALSE(prefers(120, 3, 240, 2));   // one pixel, two items: the narrow GEMM
+        EXPECT_TRUE(prefers(40, 12, 80, 1));      // 22 KiB of input
+        EXPECT_TRUE(prefers(128, 14, 128, 1));    // 98 KiB
+        EXPECT_FALSE(prefers(512, 18, 1024, 1));  // 648 KiB: the GEMM
+        EXPECT_FALSE(prefers(64, 4, 64, 1));      // 2x2: the narrow GEMM
+        EXPECT_TRUE(prefers(120, 3, 240, 1));     // one pixel, one item: columns
+        EXPECT_FALSE(prefers(120, 3, 240, 2));    // one pixel, two items: the narrow GEMM
     }
 }
 
@@ -227,8 +234,8 @@ TEST(CpuConvPlane, AppliesOnlyToUnpaddedSmallPlanes) {
 TEST(CpuConvPlane, OneOrTwoThreadsGiveTheGemmBits) {
     const PlaneCase cases[] = {
         {2, 64, 18, 18, 120, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // 16x16, 2 items
-        {1, 96, 12, 12, 200, 3, 3, 1, 1, 1, 1, 2, 1.0f, Epi::BiasRelu},           // 10x10, 2 groups
-        {1, 512, 3, 3, 1000, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},           // one pixel: columns
+        {1, 96, 12, 12, 200, 3, 3, 1, 1, 1, 1, 2, 1.0f, Epi::BiasRelu},          // 10x10, 2 groups
+        {1, 512, 3, 3, 1000, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},  // one pixel: columns
     };
     const ConvPlaneKernel& pk = active_conv_plane_kernel();
     const GemmMicroKernel& ref_mk = gemm_micro_kernel_portable();
@@ -257,10 +264,11 @@ TEST(CpuConvPlane, OneOrTwoThreadsGiveTheGemmBits) {
 TEST(CpuConvPlane, PackedDispatchEqualsTheGemmPath) {
     const PlaneCase cases[] = {
         {1, 80, 5, 5, 120, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},
-        {2, 20, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // 16 outputs: bcast blocks
-        {1, 10, 8, 11, 30, 3, 3, 1, 1, 1, 1, 2, 1e-23f, Epi::None},            // 2 groups, underflow
-        {1, 7, 11, 11, 9, 3, 3, 2, 2, 1, 1, 1, 1.0f, Epi::BiasLeaky},          // strided
-        {1, 120, 3, 3, 240, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},         // one pixel: columns
+        {2, 20, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1.0f,
+         Epi::BiasResidualRelu},                                        // 16 outputs: bcast blocks
+        {1, 10, 8, 11, 30, 3, 3, 1, 1, 1, 1, 2, 1e-23f, Epi::None},     // 2 groups, underflow
+        {1, 7, 11, 11, 9, 3, 3, 2, 2, 1, 1, 1, 1.0f, Epi::BiasLeaky},   // strided
+        {1, 120, 3, 3, 240, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},  // one pixel: columns
     };
     const GemmMicroKernel& ref_mk = gemm_micro_kernel_portable();
     for (const PlaneCase& t : cases) {
@@ -270,11 +278,13 @@ TEST(CpuConvPlane, PackedDispatchEqualsTheGemmPath) {
         conv2d_gemm(ref_mk, s.xv, s.wv, *pack_conv2d_weights_for_gemm(ref_mk, s.wv, t.groups), s.b,
                     s.out(ref), s.p);
         for (bool with_params : {false, true}) {
-            const auto packed = with_params ? pack_conv2d_weights(s.wv, s.p) : pack_conv2d_weights(s.wv, t.groups);
+            const auto packed =
+                with_params ? pack_conv2d_weights(s.wv, s.p) : pack_conv2d_weights(s.wv, t.groups);
             if (active_cpu_isa() == CpuIsa::Avx2 && std::getenv("FCNRT_CONV_PLANE") == nullptr) {
                 PoisonedOutput probe(s.out_size);
                 EXPECT_TRUE(conv2d_prefers_plane(s.xv, s.wv, s.out(probe), s.p));
-                EXPECT_NE(conv2d_plane_weights(active_conv_plane_kernel(), *packed, s.wv, t.groups), nullptr);
+                EXPECT_NE(conv2d_plane_weights(active_conv_plane_kernel(), *packed, s.wv, t.groups),
+                          nullptr);
             }
             for (int call = 0; call < 2; ++call) {
                 PoisonedOutput y(s.out_size);

@@ -25,7 +25,9 @@ struct ConvPlaneWeights {
     std::shared_ptr<const BcastWeights> blocks;  // packed for blocks->lanes
 };
 
-std::shared_ptr<ConvPlaneWeights> make_conv_plane_weights() { return std::make_shared<ConvPlaneWeights>(); }
+std::shared_ptr<ConvPlaneWeights> make_conv_plane_weights() {
+    return std::make_shared<ConvPlaneWeights>();
+}
 
 namespace {
 
@@ -104,8 +106,9 @@ const BcastWeights* conv2d_plane_weights(const ConvPlaneKernel& pk, const Packed
     return cache.blocks.get();
 }
 
-void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, const BcastWeights& packed,
-                  const float* bias, const View& y, const Conv2dParams& p) {
+void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight,
+                  const BcastWeights& packed, const float* bias, const View& y,
+                  const Conv2dParams& p) {
     if (!conv2d_plane_applies(x, weight, y, p))
         throw std::logic_error("conv2d_plane: unpadded convs onto small planes only");
     const int64_t groups = p.groups;
@@ -123,7 +126,9 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
     const int64_t planes = y.n * groups;
     // Jobs: a plane and a chunk of channel blocks (all of them on one thread).
     const int64_t chunk_blocks =
-        threaded ? std::clamp<int64_t>(planes * blocks / (4 * omp_get_max_threads()), 1, kChunkBlocks) : blocks;
+        threaded
+            ? std::clamp<int64_t>(planes * blocks / (4 * omp_get_max_threads()), 1, kChunkBlocks)
+            : blocks;
     const int64_t chunks = (blocks + chunk_blocks - 1) / chunk_blocks;
     const int64_t jobs = planes * chunks;
     // Tiles of nearly equal size, at most P pixels (half tiles: their own P).
@@ -160,9 +165,9 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
                         float* out = y.f32() + y.offset(n, channel, 0, 0);
                         const float bc = bias ? bias[channel] : 0.0f;
                         if (residual) {
-                            bias_residual_activation(sums + u * lanes + l, out, 1, bc,
-                                                     p.residual.f32() + p.residual.offset(n, channel, 0, 0),
-                                                     p.act);
+                            bias_residual_activation(
+                                sums + u * lanes + l, out, 1, bc,
+                                p.residual.f32() + p.residual.offset(n, channel, 0, 0), p.act);
                         } else {
                             bias_activation(sums + u * lanes + l, out, 1, bc, p.act);
                         }
@@ -179,7 +184,8 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
             const int64_t tiles = half ? half_tiles : full_tiles;
             for (int64_t t = 0; t < tiles; ++t) {
                 const int64_t q0 = t * pixels / tiles, q1 = (t + 1) * pixels / tiles;
-                (half ? pk.half : pk.tile)[q1 - q0](reduce, wb, x_g, roff, poff + q0, sums + q0, pitch);
+                (half ? pk.half : pk.tile)[q1 - q0](reduce, wb, x_g, roff, poff + q0, sums + q0,
+                                                    pitch);
             }
             for (int64_t l = 0; l < count; ++l) {
                 const int64_t channel = g * kg + b * lanes + l;
@@ -187,7 +193,8 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, 
                 const float bc = bias ? bias[channel] : 0.0f;
                 if (residual) {
                     bias_residual_activation(sums + l * pitch, out, pixels, bc,
-                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0), p.act);
+                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0),
+                                             p.act);
                 } else {
                     bias_activation(sums + l * pitch, out, pixels, bc, p.act);
                 }

@@ -62,7 +62,8 @@ const BcastWeights* conv2d_plane_weights(const ConvPlaneKernel& pk, const Packed
 // x [N, C, H, W], weight [K, C/groups, kh, kw], bias [K] or nullptr, y [N, K, OH, OW];
 // conv2d's contract (residual and activation included) where conv2d_plane_applies.
 // `packed`: pack_conv2d_weights_bcast's blocks of pk.lanes channels.
-void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight, const BcastWeights& packed,
-                  const float* bias, const View& y, const Conv2dParams& p);
+void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight,
+                  const BcastWeights& packed, const float* bias, const View& y,
+                  const Conv2dParams& p);
 
 }  // namespace fcnrt::cpu

@@ -17,9 +17,9 @@ constexpr int kPlaneMaxColumnBlocks = 8;
 
 // Plain data without default member initialisers (as GemmMicroKernel).
 struct ConvPlaneKernel {
-    int lanes;   // output channels per weight block: the ISA's ConvBcastKernel::lanes
-    int pixels;       // output pixels per tile at most
-    int half_pixels;  // the same for the half tiles
+    int lanes;          // output channels per weight block: the ISA's ConvBcastKernel::lanes
+    int pixels;         // output pixels per tile at most
+    int half_pixels;    // the same for the half tiles
     int column_blocks;  // weight blocks per column call at most
     const char* isa;
     // tile[count], count in [1, pixels]: for pixels j < count and lanes l,
@@ -27,17 +27,19 @@ struct ConvPlaneKernel {
     // w[r * lanes + l] * x[roff[r] + poff[j]] (every tap inside the input). It may
     // also write out[l * ld + j] for j in [count, 8) (zeros): the caller's next
     // tile, or padding past its rows.
-    void (*tile[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
-                                      const int64_t* poff, float* out, int64_t ld);
+    void (*tile[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x,
+                                      const int64_t* roff, const int64_t* poff, float* out,
+                                      int64_t ld);
     // half[count], count in [1, half_pixels]: the same for lanes l < lanes / 2 only
     // (w still lanes apart; the rows of the other lanes are not written).
-    void (*half[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x, const int64_t* roff,
-                                      const int64_t* poff, float* out, int64_t ld);
+    void (*half[kPlaneMaxPixels + 1])(int64_t reduce, const float* w, const float* x,
+                                      const int64_t* roff, const int64_t* poff, float* out,
+                                      int64_t ld);
     // column[nb], nb in [1, column_blocks]: one pixel (its first tap at x) for nb
     // consecutive blocks, block b's weights at w + b * bstride: out[b * lanes + l] =
     // the fma chain over r ascending, from 0, of w[b * bstride + r * lanes + l] * x[roff[r]].
-    void (*column[kPlaneMaxColumnBlocks + 1])(int64_t reduce, const float* w, int64_t bstride, const float* x,
-                                              const int64_t* roff, float* out);
+    void (*column[kPlaneMaxColumnBlocks + 1])(int64_t reduce, const float* w, int64_t bstride,
+                                              const float* x, const int64_t* roff, float* out);
 };
 
 const ConvPlaneKernel& conv_plane_kernel_avx512();

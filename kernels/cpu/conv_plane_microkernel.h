@@ -31,8 +31,8 @@ namespace {
 // other lanes are only padding), weights NVW * W lanes apart; sums stored
 // channel-major (out[l * ld + j]), on AVX2 by in-register 8 x 8 transposes.
 template <class V, int NV, int NVW, int COUNT>
-void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* roff, const int64_t* poff,
-                float* out, int64_t ld) {
+void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* roff,
+                const int64_t* poff, float* out, int64_t ld) {
     constexpr int W = V::width, L = NVW * W;
     typename V::type acc[COUNT][NV];
     const float* px[COUNT];
@@ -87,8 +87,8 @@ void plane_tile(int64_t reduce, const float* w, const float* x, const int64_t* r
 // conv): the blocks' weights stream from L2/L3 once, NB of them side by side
 // (independent chains and several streams in flight).
 template <class V, int NV, int NB>
-void plane_column(int64_t reduce, const float* w, int64_t bstride, const float* x, const int64_t* roff,
-                  float* out) {
+void plane_column(int64_t reduce, const float* w, int64_t bstride, const float* x,
+                  const int64_t* roff, float* out) {
     constexpr int W = V::width, L = NV * W;
     typename V::type acc[NB][NV];
 #pragma GCC unroll 8
@@ -100,7 +100,8 @@ void plane_column(int64_t reduce, const float* w, int64_t bstride, const float* 
 #pragma GCC unroll 8
         for (int b = 0; b < NB; ++b)
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v) acc[b][v] = V::fma(V::load(w + b * bstride + r * L + v * W), xv, acc[b][v]);
+            for (int v = 0; v < NV; ++v)
+                acc[b][v] = V::fma(V::load(w + b * bstride + r * L + v * W), xv, acc[b][v]);
     }
 #pragma GCC unroll 8
     for (int b = 0; b < NB; ++b)
