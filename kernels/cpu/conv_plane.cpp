@@ -42,6 +42,34 @@ T* plane_scratch(int64_t count) {
     return buffer.data();
 }
 
+// One channel's sums (a row of n) through the GEMM path's epilogue into out;
+// r: its residual row or nullptr.
+inline void plane_epilogue(const float* sums, float* out, int64_t n, float bias, const float* r,
+                           ActivationParams act) {
+    if (r != nullptr) {
+        bias_residual_activation(sums, out, n, bias, r, act);
+    } else {
+        bias_activation(sums, out, n, bias, act);
+    }
+}
+
+// The same built for AVX2 (8 lanes instead of SSE2's 4; the rest of this file
+// is baseline x86-64), used where the CPU has it, as conv.cpp's
+// plane_epilogue_avx: without FMA the compiler cannot contract a multiply and
+// an add, so every output is the same float ops and bits.
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2"))) void plane_epilogue_avx(const float* sums, float* out, int64_t n,
+                                                        float bias, const float* r,
+                                                        ActivationParams act) {
+    plane_epilogue(sums, out, n, bias, r, act);
+}
+#else
+void plane_epilogue_avx(const float* sums, float* out, int64_t n, float bias, const float* r,
+                        ActivationParams act) {
+    plane_epilogue(sums, out, n, bias, r, act);
+}
+#endif
+
 bool plane_disabled() {
     static const bool off = [] {
         const char* v = std::getenv("FCNRT_CONV_PLANE");
@@ -135,6 +163,7 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight,
     const int64_t full_tiles = (pixels + pk.pixels - 1) / pk.pixels;
     const int64_t half_tiles = (pixels + pk.half_pixels - 1) / pk.half_pixels;
     const bool residual = p.residual.data != nullptr;
+    const bool avx = active_cpu_isa() != CpuIsa::Portable;
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         const int64_t chunk = job % chunks, g = job / chunks % groups, n = job / (chunks * groups);
@@ -191,12 +220,12 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight,
                 const int64_t channel = g * kg + b * lanes + l;
                 float* out = y.f32() + y.offset(n, channel, 0, 0);  // (OH * OW)
                 const float bc = bias ? bias[channel] : 0.0f;
-                if (residual) {
-                    bias_residual_activation(sums + l * pitch, out, pixels, bc,
-                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0),
-                                             p.act);
+                const float* r =
+                    residual ? p.residual.f32() + p.residual.offset(n, channel, 0, 0) : nullptr;
+                if (avx) {
+                    plane_epilogue_avx(sums + l * pitch, out, pixels, bc, r, p.act);
                 } else {
-                    bias_activation(sums + l * pitch, out, pixels, bc, p.act);
+                    plane_epilogue(sums + l * pitch, out, pixels, bc, r, p.act);
                 }
             }
         }
