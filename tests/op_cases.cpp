@@ -509,6 +509,16 @@ std::vector<OpCase> max_pool2d_cases() {
         v.push_back(max_pool_case(x, pool_params(3, 3, 1, 1, 0, 2, 0, 1, 1, 1, false), false));
         v.push_back(max_pool_case(x, pool_params(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true), false));
     }
+    // The whole-plane 2x2 stride-2 kernel (values only, every window in bounds):
+    // output widths 1, 4 to 8 (the 4-lane form, its overlapping last vector),
+    // 14 and 5 (the patch net's pools), odd input sizes (the last row and
+    // column unread), NaN, ties and batch gaps.
+    TensorSpec nan_small = f32(2, 3, 11, 13);
+    nan_small.nan_fraction = 0.1;
+    for (TensorSpec x : {f32(1, 20, 28, 28), f32(1, 80, 10, 10), f32(2, 3, 9, 17), f32(1, 2, 6, 12),
+                         f32(1, 3, 4, 8), f32(2, 3, 5, 3), f32(1, 4, 7, 15, Fill::Integer),
+                         f32(3, 2, 8, 10, Fill::Uniform, 7), nan_small})
+        v.push_back(max_pool_case(x, pool_params(2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false), false));
     return v;
 }
 

@@ -183,8 +183,18 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {1, 30, 3, 3, 1031, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},     // 1 pixel, 1031 channels
         {1, 3, 2, 2, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},       // underflow, 2x2
         {3, 9, 2, 2, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},          // 1x1 kernel, 2x2, batch 3
+        // Stride-1 multi-output convs on small maps (conv2d_direct_small_planes): the
+        // patch net's 4x4 first conv, padded and underflowing, 2 groups, batch 2.
+        {1, 1, 31, 31, 20, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},
+        {1, 2, 9, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},
+        {2, 4, 6, 11, 6, 3, 2, 1, 1, 0, 1, 2, 0, 2, 1, 2, 1.0f, true},
+        // Blocks of mr channels (taps_rows) on virtual rows of one vector exactly
+        // (AVX2) and narrower than one: 9 and 8 outputs, maps 4x5 and 3x4.
+        {1, 2, 4, 5, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},
+        {1, 3, 3, 4, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1e-23f, false},
     };
     const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    int small_plane_cases = 0;
     for (const DirectConvCase& t : cases) {
         const int64_t cg = t.c / t.groups;
         const int64_t oh = case_out_h(t), ow = case_out_w(t);
@@ -214,12 +224,22 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, t.groups), b,
                     make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
         ASSERT_TRUE(ref.guard_intact());
+        small_plane_cases +=
+            conv2d_direct_small_planes(xv, wv, make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
         for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
             if (!cpu_isa_supported(isa)) continue;
             SCOPED_TRACE(cpu_isa_name(isa));
-            PoisonedOutput direct(out_size), gemm(out_size);
+            PoisonedOutput direct(out_size), gemm(out_size), rows(out_size);
             conv2d_direct(direct_kernel_of(isa), xv, wv, b,
                           make_view(direct.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+            // And without the small-plane form (conv2d_direct_small_planes), which
+            // the small multi-channel cases take above: their rows of channel blocks.
+            conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+                          make_view(rows.data.data(), DType::F32, t.n, t.k, oh, ow), p, false);
+            ASSERT_TRUE(rows.guard_intact()) << "the direct kernel's rows wrote past y";
+            for (int64_t i = 0; i < out_size; ++i)
+                ASSERT_EQ(std::memcmp(&ref.data[i], &rows.data[i], sizeof(float)), 0)
+                    << "y[" << i << "]: direct rows " << rows.data[i] << ", GEMM " << ref.data[i];
             const GemmMicroKernel& mk = kernel_of(isa);
             conv2d_gemm(mk, xv, wv, *pack_conv2d_weights_for_gemm(mk, wv, t.groups), b,
                         make_view(gemm.data.data(), DType::F32, t.n, t.k, oh, ow), p);
@@ -234,6 +254,7 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
             }
         }
     }
+    EXPECT_GE(small_plane_cases, 5);  // the one-channel, RGB and grouped small maps
 }
 
 // Small output planes (conv.cpp's SmallPlaneColumns: tiles across output rows
@@ -543,6 +564,46 @@ TEST(CpuGemmNarrow, DenseOnFewItemsIsTheChain) {
                 ASSERT_EQ(std::memcmp(&want, &y.data[j * outputs + o], sizeof(float)), 0)
                     << "y[" << j << "][" << o << "] = " << y.data[j * outputs + o] << ", want " << want;
             }
+        }
+    }
+}
+
+// dense on one item with the weights also in column blocks (PackedDenseWeights,
+// AVX2: the small-plane conv's one-pixel columns): the patch net's 240 -> 1000
+// (63 blocks, a partial last one and column), a single partial block, without a
+// bias and with a leaky ReLU, a row of signed-zero weights; each output the chain over the
+// features, then the bias and activation as dense applies them; outputs poisoned.
+TEST(CpuGemmNarrow, DenseOnOneItemOnColumnsIsTheChain) {
+    struct Shape {
+        int64_t features, outputs;
+        bool bias;
+    };
+    for (const Shape& sh : {Shape{240, 1000, true}, Shape{33, 5, false}, Shape{7, 41, true}}) {
+        SCOPED_TRACE(std::to_string(sh.features) + " -> " + std::to_string(sh.outputs));
+        std::vector<float> w = random_floats(size_t(sh.outputs * sh.features), 11);
+        std::vector<float> x = random_floats(size_t(sh.features), 12);
+        for (int64_t r = 0; r < sh.features; ++r) w[size_t(r)] = r % 2 ? 0.0f : -0.0f;  // output 0
+        const std::vector<float> bias = random_floats(size_t(sh.outputs), 13);
+        const View wv = make_view(w.data(), DType::F32, sh.outputs, sh.features, 1, 1);
+        const auto packed = pack_dense_weights(wv);
+        if (active_cpu_isa() == CpuIsa::Avx2) {
+            EXPECT_NE(packed->columns, nullptr);
+        }
+        PoisonedOutput y(sh.outputs);
+        ActivationParams act;
+        act.kind = sh.bias ? Activation::Relu : Activation::LeakyRelu;
+        act.alpha = 0.1f;
+        dense_packed(make_view(x.data(), DType::F32, 1, sh.features, 1, 1), *packed,
+                     sh.bias ? bias.data() : nullptr, make_view(y.data.data(), DType::F32, 1, sh.outputs, 1, 1),
+                     act);
+        ASSERT_TRUE(y.guard_intact());
+        for (int64_t o = 0; o < sh.outputs; ++o) {
+            float acc = 0.0f;
+            for (int64_t r = 0; r < sh.features; ++r) acc = std::fma(w[o * sh.features + r], x[r], acc);
+            const float v = sh.bias ? acc + bias[o] : acc;
+            const float want = sh.bias ? (v > 0.0f ? v : 0.0f) : (v >= 0.0f ? v : v * 0.1f);
+            ASSERT_EQ(std::memcmp(&want, &y.data[o], sizeof(float)), 0)
+                << "y[" << o << "] = " << y.data[o] << ", want " << want;
         }
     }
 }

@@ -140,7 +140,9 @@ TEST(MemboundIsa, PoolsAgreeBitForBit) {
                               {2, 2, 1, 1, 1, 0, 0, true},  {3, 1, 1, 1, 1, 1, 1, false},
                               {3, 2, 1, 1, 1, 1, 1, true},  {3, 1, 2, 1, 1, 1, 1, false},
                               {2, 3, 1, 0, 0, 0, 0, false}, {3, 1, 1, 0, 2, 0, 1, false}};
-    const int64_t sizes[][2] = {{33, 67}, {7, 5}, {2, 41}, {16, 16}, {6, 130}, {1, 2}};
+    // {28, 28}, {10, 10}, {9, 17}, {6, 12}: the whole-plane 2x2 s2 kernel's 8- and 4-lane rows.
+    const int64_t sizes[][2] = {{33, 67}, {7, 5}, {2, 41}, {16, 16}, {6, 130}, {1, 2},
+                                {28, 28}, {10, 10}, {9, 17}, {6, 12}};
     for (const Window& wd : windows) {
         for (const auto& hw : sizes) {
             const int64_t n = 2, c = 3, h = hw[0], w = hw[1];

@@ -67,7 +67,7 @@ void run_cpu_conv_transpose(const KernelArgs& a) {
 }
 
 void run_cpu_dense(const KernelArgs& a) {
-    cpu::dense_packed(a.inputs[0], *static_cast<const cpu::PackedMatrix*>(a.prepared),
+    cpu::dense_packed(a.inputs[0], *static_cast<const cpu::PackedDenseWeights*>(a.prepared),
                       optional_f32(a.weights[1]), a.outputs[0], params_as<DenseOp>(*a.params).act);
 }
 

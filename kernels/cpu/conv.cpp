@@ -31,7 +31,10 @@
 // (and small planes at batch > 1) run tiles over the columns of all batch
 // items of a group (SmallPlaneColumns): tiles cross output rows and items, a
 // job is a run of tile groups and a chunk of output channels, B built per
-// group from inline row-piece copies: the same entries, chains and bits. Dilated convs on maps small against their
+// group from inline row-piece copies: the same entries, chains and bits. Unpadded
+// convs onto small planes (conv2d_prefers_plane) run the small-plane conv
+// (conv_plane.h): output channels in lanes, pixels broadcast in place; the GEMM's
+// bits. Dilated convs on maps small against their
 // dilation (ASPP) skip the taps in the padding: tap windows (conv.h; conv_tap_windows.cpp).
 // Stride-1 convs with few output channels per group (conv2d_bcast_may_pay: on
 // AVX2, kh*kw > 1 and up to 64) run the broadcast conv (conv_bcast.h): output
@@ -61,6 +64,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_bcast.h"
+#include "kernels/cpu/conv_plane.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
@@ -546,6 +550,7 @@ std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight,
         return pack_conv2d_weights(weight, p.groups);
     auto packed = std::make_shared<PackedConvWeights>();
     packed->bcast = pack_conv2d_weights_bcast(active_conv_bcast_kernel(), weight, p.groups);
+    packed->plane = make_conv_plane_weights();
     return packed;
 }
 
@@ -553,6 +558,7 @@ std::shared_ptr<const PackedConvWeights> pack_conv2d_weights_for_gemm(const Gemm
                                                                       const View& weight, int groups) {
     auto packed = std::make_shared<PackedConvWeights>();
     packed->windows = make_conv_tap_windows();
+    packed->plane = make_conv_plane_weights();
     const int64_t kg = weight.n / groups, reduce = weight.c * weight.h * weight.w;
     for (int64_t g = 0; g < groups; ++g)
         packed->groups.push_back(
@@ -589,6 +595,12 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
                    const float* bias, const View& y, const Conv2dParams& p) {
     if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
+    } else if (const BcastWeights* pw = conv2d_prefers_plane(x, weight, y, p)
+                                            ? conv2d_plane_weights(active_conv_plane_kernel(), packed, weight,
+                                                                   p.groups)
+                                            : nullptr) {
+        // Unpadded convs onto small planes (conv_plane.h).
+        conv2d_plane(active_conv_plane_kernel(), x, weight, *pw, bias, y, p);
     } else if (packed.groups.empty() && packed.bcast != nullptr) {
         // Weights packed for the broadcast conv alone (pack_conv2d_weights with p).
         conv2d_bcast(active_conv_bcast_kernel(), x, weight, *packed.bcast, bias, y, p);
@@ -664,7 +676,7 @@ void plane_epilogue_avx(const float* sums, int64_t wq, float* out, int64_t oh, i
 #endif
 
 void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View& weight,
-                          const float* bias, const View& y, const Conv2dParams& p) {
+                          const float* bias, const View& y, const Conv2dParams& p, bool threaded = true) {
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
@@ -681,7 +693,7 @@ void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View&
     const int64_t wstride = cg * kh * kw;  // weights of one output channel
     const bool residual = p.residual.data != nullptr;
     const bool avx = active_cpu_isa() != CpuIsa::Portable;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t plane = 0; plane < planes; ++plane) {
         const int64_t n = plane / p.groups, g = plane % p.groups;
         const float* in = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H, W)
@@ -702,18 +714,30 @@ void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View&
         const float* rows[64];  // (c, ky), cg * kh <= 64 (conv2d_direct_whole_planes)
         for (int64_t c = 0; c < cg; ++c)
             for (int64_t ky = 0; ky < kh; ++ky) rows[c * kh + ky] = buf + c * channel + row[ky];
-        float* sums = plane_sums_scratch(oh * l.wq);
-        for (int64_t m = 0; m < kg; ++m) {
-            const int64_t k = g * kg + m;
-            dk.taps_row(rows, col.data(), cg * kh, kw, weight.f32() + k * wstride, (oh - 1) * l.wq + ow, sums);
-            const float* r = residual ? p.residual.f32() + p.residual.offset(n, k, 0, 0) : nullptr;
-            const float bk = bias ? bias[k] : 0.0f;
-            float* out = y.f32() + y.offset(n, k, 0, 0);
-            if (avx) {
-                plane_epilogue_avx(sums, l.wq, out, oh, ow, bk, r, p.act);
+        // Blocks of dk.mr channels at once (taps_rows: each input vector loaded
+        // once per tap for all of them), then the rest one by one.
+        const int64_t count = (oh - 1) * l.wq + ow, pitch = oh * l.wq;
+        float* sums = plane_sums_scratch(dk.mr * pitch);
+        for (int64_t m0 = 0; m0 < kg;) {
+            const int64_t block = kg - m0 >= dk.mr ? dk.mr : 1;
+            const float* wk = weight.f32() + (g * kg + m0) * wstride;
+            if (block > 1) {
+                dk.taps_rows(rows, col.data(), cg * kh, kw, wk, wstride, count, sums, pitch);
             } else {
-                plane_epilogue(sums, l.wq, out, oh, ow, bk, r, p.act);
+                dk.taps_row(rows, col.data(), cg * kh, kw, wk, count, sums);
             }
+            for (int64_t u = 0; u < block; ++u) {
+                const int64_t k = g * kg + m0 + u;
+                const float* r = residual ? p.residual.f32() + p.residual.offset(n, k, 0, 0) : nullptr;
+                const float bk = bias ? bias[k] : 0.0f;
+                float* out = y.f32() + y.offset(n, k, 0, 0);
+                if (avx) {
+                    plane_epilogue_avx(sums + u * pitch, l.wq, out, oh, ow, bk, r, p.act);
+                } else {
+                    plane_epilogue(sums + u * pitch, l.wq, out, oh, ow, bk, r, p.act);
+                }
+            }
+            m0 += block;
         }
     }
 }
@@ -800,13 +824,24 @@ bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y
            planes >= kJobsPerThread * omp_get_max_threads();
 }
 
+bool conv2d_direct_small_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
+    return p.stride[0] == 1 && p.stride[1] == 1 && kg > 1 && cg * weight.h <= 64 &&
+           plane_layout(x, weight, y, p).floats <= kPlaneModeFloats &&
+           !worth_threads(2.0 * double(y.numel()) * double(cg * weight.h * weight.w));
+}
+
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
-                   const View& y, const Conv2dParams& p) {
+                   const View& y, const Conv2dParams& p, bool small_planes) {
     const int64_t cg = x.c / p.groups, kg = y.c / p.groups;
     const int64_t kh = weight.h, kw = weight.w;
     if (y.numel() == 0) return;
     if ((cg == 1 && kg == 1) || p.stride[1] > 1) {
         conv2d_direct_padded(dk, x, weight, bias, y, p);
+        return;
+    }
+    if (small_planes && conv2d_direct_small_planes(x, weight, y, p)) {
+        conv2d_direct_planes(dk, x, weight, bias, y, p, false);
         return;
     }
     DirectConvRow g;

@@ -18,6 +18,7 @@ namespace fcnrt::cpu {
 
 struct ConvTapWindows;  // conv_tap_windows.cpp: packed weights of kernel windows, made on first use
 struct BcastWeights;    // conv_bcast.h: weights in blocks of output channels for the broadcast conv
+struct ConvPlaneWeights;  // conv_plane.h: the small-plane conv's weight blocks, made on first use
 
 // A conv's or transposed conv's weights packed once (at load) for the active
 // micro-kernel: one matrix per group. Empty for convs that run the direct
@@ -31,6 +32,9 @@ struct PackedConvWeights {
     // conv2d_packed then runs the broadcast conv where conv2d_prefers_bcast, and
     // always when `groups` is empty (bcast-only weights of a stride-1 conv).
     std::shared_ptr<const BcastWeights> bcast;
+    // Set by both packers of conv2d's weights: the small-plane conv's blocks
+    // (conv_plane.h), packed on first use where it runs and bcast's lanes differ.
+    std::shared_ptr<ConvPlaneWeights> plane;
 };
 
 // Whether conv2d runs the direct row kernel (conv_direct_kernels.h) rather
@@ -63,8 +67,10 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
 // The two paths conv2d_packed chooses between, on a given kernel (tests compare
 // them, and every ISA's, bit for bit): the direct row kernel for any Cg, and the
 // GEMM on weights packed by pack_conv2d_weights_for_gemm(mk, ...).
+// small_planes = false keeps conv2d_direct_small_planes' convs on the rows of
+// channel blocks (tests compare the two bit for bit).
 void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight, const float* bias,
-                   const View& y, const Conv2dParams& p);
+                   const View& y, const Conv2dParams& p, bool small_planes = true);
 // Whether conv2d_direct runs a conv on padded rows (depthwise, strided) as whole
 // planes: one job per plane (n, g), its input padded once, each output channel
 // one ConvDirectKernel::taps_row call over all the plane's rows (small maps: the
@@ -72,6 +78,13 @@ void conv2d_direct(const ConvDirectKernel& dk, const View& x, const View& weight
 // rows on a ring of padded rows. The same bits either way; tests check which
 // one a case takes.
 bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p);
+// Whether conv2d_direct runs a stride-1 multi-output conv (a one-channel or RGB
+// first layer) on a small map, below parallel.h's threshold, as whole planes on
+// the calling thread (the plane form above, one taps_row call per output
+// channel over the plane's virtual row) instead of the rows of blocks of mr
+// channels: rows of a few vectors spent more on each call's set-up than on
+// the sums (a 31x31 patch's 4x4 conv). The same bits.
+bool conv2d_direct_small_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 // small_planes = false keeps small planes on the per-plane forms (tiles within
 // one plane; the narrow kernel for planes of up to 4 pixels at any batch)
 // instead of tiles across rows and batch items (tests compare them bit for bit).

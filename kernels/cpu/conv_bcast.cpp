@@ -68,9 +68,13 @@ const ConvBcastKernel& active_conv_bcast_kernel() {
 
 std::shared_ptr<const BcastWeights> pack_conv2d_weights_bcast(const ConvBcastKernel& bk,
                                                               const View& weight, int groups) {
+    return pack_conv2d_weights_lanes(bk.lanes, weight, groups);
+}
+
+std::shared_ptr<const BcastWeights> pack_conv2d_weights_lanes(int lanes_, const View& weight, int groups) {
     auto packed = std::make_shared<BcastWeights>();
-    const int64_t lanes = bk.lanes;
-    packed->lanes = bk.lanes;
+    const int64_t lanes = lanes_;
+    packed->lanes = lanes_;
     packed->kg = weight.n / groups;
     packed->reduce = weight.c * weight.h * weight.w;
     packed->blocks = (packed->kg + lanes - 1) / lanes;

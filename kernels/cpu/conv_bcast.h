@@ -55,6 +55,8 @@ const ConvBcastKernel& active_conv_bcast_kernel();
 // weight [K, C/groups, kh, kw] packed for bk.
 std::shared_ptr<const BcastWeights> pack_conv2d_weights_bcast(const ConvBcastKernel& bk,
                                                               const View& weight, int groups);
+// The same for any block width (the small-plane conv's, conv_plane.h).
+std::shared_ptr<const BcastWeights> pack_conv2d_weights_lanes(int lanes, const View& weight, int groups);
 
 // Whether the broadcast conv can run this conv: stride 1.
 bool conv2d_bcast_applies(const Conv2dParams& p);

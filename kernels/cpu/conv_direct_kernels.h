@@ -43,6 +43,11 @@ struct ConvDirectKernel {
     // bits as `row` on the unpadded input.
     void (*taps_row)(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw,
                      const float* wk, int64_t count, float* out);
+    // taps_row for mr output channels at once, channel m's weights at wk + m*wstride
+    // and its row at out + m*ostride (each input vector loaded once per tap for
+    // all mr); the same bits as mr calls of taps_row.
+    void (*taps_rows)(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw, const float* wk,
+                      int64_t wstride, int64_t count, float* out, int64_t ostride);
 };
 
 const ConvDirectKernel& conv_direct_kernel_avx512();

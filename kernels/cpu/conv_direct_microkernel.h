@@ -15,7 +15,8 @@
 // (direct_block_multi): per tap, NVM input vectors loaded once and mr weight
 // broadcasts, mr x NVM accumulators; for convs with a few input channels and
 // many outputs, where the one-channel form would reload the input per channel.
-// The padded-taps form (taps_row, for depthwise and strided convs) reads rows the caller
+// The padded-taps form (taps_row, for depthwise and strided convs; taps_rows for
+// mr channels at once, as direct_block_multi) reads rows the caller
 // has zero-padded (and split by column phase when strided), so every pixel is
 // vectorised: NV vectors per step, single vectors, one last vector ending at
 // `count` (overlapping), and scalar pixels only for rows narrower than a vector.
@@ -256,6 +257,57 @@ void direct_taps_row(const float* const* rows, const int64_t* col, int64_t kh, i
     }
 }
 
+// MR output channels of taps_row at once (channel m's weights at wk + m*wstride,
+// its row at out + m*ostride): NB vectors of pixels from column ox, each input
+// vector loaded once per tap for all MR channels.
+template <class V, int MR, int NB>
+inline void taps_block_multi(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw,
+                             const float* wk, int64_t wstride, int64_t ox, float* out, int64_t ostride) {
+    constexpr int W = V::width;
+    typename V::type acc[MR][NB];
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 8
+        for (int v = 0; v < NB; ++v) acc[m][v] = V::zero();
+    for (int64_t ky = 0; ky < kh; ++ky) {
+        const float* r = rows[ky] + ox;
+        const float* wr = wk + ky * kw;
+        for (int64_t kx = 0; kx < kw; ++kx) {
+            const float* s = r + col[kx];
+            typename V::type xv[NB];
+#pragma GCC unroll 8
+            for (int v = 0; v < NB; ++v) xv[v] = V::load(s + v * W);
+#pragma GCC unroll 8
+            for (int m = 0; m < MR; ++m) {
+                const typename V::type wv = V::broadcast(wr + m * wstride + kx);
+#pragma GCC unroll 8
+                for (int v = 0; v < NB; ++v) acc[m][v] = V::fma(wv, xv[v], acc[m][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 8
+        for (int v = 0; v < NB; ++v) V::store(out + m * ostride + ox + v * W, acc[m][v]);
+}
+
+template <class V, int MR, int NVM>
+void direct_taps_rows(const float* const* rows, const int64_t* col, int64_t kh, int64_t kw, const float* wk,
+                      int64_t wstride, int64_t count, float* out, int64_t ostride) {
+    constexpr int W = V::width;
+    int64_t ox = 0;
+    for (; ox + NVM * W <= count; ox += NVM * W)
+        taps_block_multi<V, MR, NVM>(rows, col, kh, kw, wk, wstride, ox, out, ostride);
+    for (; ox + W <= count; ox += W) taps_block_multi<V, MR, 1>(rows, col, kh, kw, wk, wstride, ox, out, ostride);
+    if (ox == count) return;
+    if (count >= W) {  // the last pixels: one vector ending at count, recomputing some
+        taps_block_multi<V, MR, 1>(rows, col, kh, kw, wk, wstride, count - W, out, ostride);
+        return;
+    }
+    for (int m = 0; m < MR; ++m)  // a row narrower than one vector
+        direct_taps_row<V, 1>(rows, col, kh, kw, wk + m * wstride, count, out + m * ostride);
+}
+
 // NV: vectors per step of the one-channel row (and of taps_row); MR x NVM: channels x vectors of
 // the multi-channel rows (MR*NVM accumulators, NVM input vectors and one
 // broadcast must fit the register file).
@@ -267,6 +319,7 @@ ConvDirectKernel make_conv_direct_kernel(const char* isa) {
     k.mr = MR;
     k.rows = &direct_rows<V, MR, NVM>;
     k.taps_row = &direct_taps_row<V, NV>;
+    k.taps_rows = &direct_taps_rows<V, MR, NVM>;
     return k;
 }
 

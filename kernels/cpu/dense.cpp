@@ -7,6 +7,8 @@
 // fma chain over the features in order: the same bits on every ISA path and
 // for any batch split. Up to kNarrowMaxColumns items take the narrow kernel
 // (gemm_narrow.h), vectorised over outputs: the same chains, so the same bits.
+// One item with weights packed in blocks too (PackedDenseWeights::columns, AVX2)
+// runs the small-plane conv's one-pixel columns (conv_plane.h): the same chains.
 #include "kernels/cpu/dense.h"
 
 #include <omp.h>
@@ -14,15 +16,27 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "kernels/cpu/conv_bcast.h"
+#include "kernels/cpu/conv_plane.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
-std::shared_ptr<const PackedMatrix> pack_dense_weights(const View& weight) {
+std::shared_ptr<const PackedDenseWeights> pack_dense_weights(const View& weight) {
     const int64_t outputs = weight.n, features = weight.chw();
     const int64_t ldw = weight.n == 1 ? features : weight.batch_stride;
-    return std::make_shared<PackedMatrix>(pack_matrix(weight.f32(), outputs, features, ldw, 1));
+    auto packed = std::make_shared<PackedDenseWeights>();
+    static_cast<PackedMatrix&>(*packed) = pack_matrix(weight.f32(), outputs, features, ldw, 1);
+    if (active_cpu_isa() == CpuIsa::Avx2 && ldw == features && outputs * features <= kDenseColumnFloats) {
+        packed->columns = pack_conv2d_weights_lanes(
+            active_conv_plane_kernel().lanes,
+            make_view(const_cast<float*>(weight.f32()), DType::F32, outputs, features, 1, 1), 1);
+        packed->feature_offsets.resize(size_t(features));
+        for (int64_t r = 0; r < features; ++r) packed->feature_offsets[size_t(r)] = r;
+    }
+    return packed;
 }
 
 namespace {
@@ -92,6 +106,34 @@ void dense_packed(const View& x, const PackedMatrix& packed, const float* bias, 
                         out[o] = apply_activation(bias ? c[o * ldc + j] + bias[o] : c[o * ldc + j], act);
                 }
             });
+    }
+}
+
+void dense_packed(const View& x, const PackedDenseWeights& packed, const float* bias, const View& y,
+                  ActivationParams act) {
+    const ConvPlaneKernel& pk = active_conv_plane_kernel();
+    if (x.n != 1 || packed.columns == nullptr || packed.columns->lanes != pk.lanes) {
+        dense_packed(x, static_cast<const PackedMatrix&>(packed), bias, y, act);
+        return;
+    }
+    const BcastWeights& cw = *packed.columns;
+    const int64_t features = x.chw(), outputs = y.chw();
+    if (cw.reduce != features || cw.kg != outputs)
+        throw std::logic_error("dense weights were packed for another shape");
+    // One item: columns of up to column_blocks blocks of lanes outputs, on the
+    // calling thread (one item is far below parallel.h's threshold for any
+    // layer kDenseColumnFloats admits), then dense_narrow's epilogue.
+    const int64_t lanes = pk.lanes;
+    float* sums = gemm_scratch(size_t(pk.column_blocks * lanes));
+    float* out = y.f32();  // (out)
+    for (int64_t b = 0; b < cw.blocks; b += pk.column_blocks) {
+        const int64_t nb = std::min<int64_t>(pk.column_blocks, cw.blocks - b);
+        pk.column[nb](features, cw.block(0, b), features * lanes, x.f32(), packed.feature_offsets.data(), sums);
+        const int64_t o0 = b * lanes, o1 = std::min(outputs, (b + nb) * lanes);
+        for (int64_t o = o0; o < o1; ++o) {
+            const float s = sums[o - o0];
+            out[o] = apply_activation(bias ? s + bias[o] : s, act);
+        }
     }
 }
 

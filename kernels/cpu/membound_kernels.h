@@ -58,6 +58,10 @@ struct MemboundKernels {
     // plane_base + iy * in_w + ix, started at plane_base + row0 * in_w + first_x[ox].
     void (*max_pool_plane)(const PoolPlane& p, float* y, int32_t* idx, int64_t plane_base,
                            const int64_t* first_x);
+    // A 2x2 stride-2 max pool without padding, dilation or indices, every
+    // window in bounds (2 * oh <= H, 2 * ow <= W): y[oy * ow + ox] = max of
+    // x[(2 * oy + a) * in_w + 2 * ox + b], the same values as max_pool_plane.
+    void (*max_pool_2x2_s2_plane)(const float* x, int64_t in_w, int64_t oh, int64_t ow, float* y);
     // Per output row: sum[ow] = window sum in window order from 0, then / divisor.
     void (*avg_pool_plane)(const PoolPlane& p, const PoolDivisor& d, float* y);
     // One contiguous line of len values (softmax over the last axis).

@@ -117,6 +117,84 @@ void max_pool_2x2_s2(const PoolRow& r, float* best, int32_t* idx, int64_t plane_
     }
 }
 
+// ---- 2x2 stride-2 max pool, values only, every window in bounds ----
+//
+// A whole plane in one call (small planes: a patch net's 28x28 -> 14x14 and
+// 10x10 -> 5x5 pools spent more on the per-row set-up of max_pool_row than on
+// the maxima). Lanes: V consecutive outputs of one row, their taps loaded as
+// two vectors per window row and split into even and odd columns; a row's
+// last vector is placed at ow - V, overlapping the previous one (it recomputes
+// the same outputs), so no row has a scalar remainder or a branch per value.
+// (V = 8 where the ISA has AVX, else 4.) Rows narrower than 4 outputs: per value. Each output folds its taps in window
+// order (0,0), (0,1), (1,0), (1,1) with the update rule of the tap-by-tap loop
+// from -inf (starting with the first tap gives the same bits: it replaces -inf
+// unless it is -inf itself), so the same value as max_pool_row.
+#ifdef __AVX__
+typedef float pool_v8f __attribute__((vector_size(32)));
+typedef int pool_v8i __attribute__((vector_size(32)));
+#endif
+typedef float pool_v4f __attribute__((vector_size(16)));
+typedef int pool_v4i __attribute__((vector_size(16)));
+
+template <class VF>
+inline VF pool_load(const float* p) {
+    VF v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+template <class VF>
+inline VF pool_fold(VF b, VF v) {
+    return (v > b) | (v != v) ? v : b;
+}
+
+template <class VF, class VI, int N>
+inline void max_2x2_s2_vector(const float* r0, const float* r1, int64_t ox, float* y) {
+    VI even, odd;
+    for (int i = 0; i < N; ++i) {
+        even[i] = 2 * i;
+        odd[i] = 2 * i + 1;
+    }
+    const VF a0 = pool_load<VF>(r0 + 2 * ox), a1 = pool_load<VF>(r0 + 2 * ox + N);
+    const VF b0 = pool_load<VF>(r1 + 2 * ox), b1 = pool_load<VF>(r1 + 2 * ox + N);
+    VF m = __builtin_shuffle(a0, a1, even);
+    m = pool_fold(m, __builtin_shuffle(a0, a1, odd));
+    m = pool_fold(m, __builtin_shuffle(b0, b1, even));
+    m = pool_fold(m, __builtin_shuffle(b0, b1, odd));
+    __builtin_memcpy(y + ox, &m, sizeof(m));
+}
+
+void max_pool_2x2_s2_plane(const float* x, int64_t in_w, int64_t oh, int64_t ow, float* y) {
+    for (int64_t oy = 0; oy < oh; ++oy) {
+        const float* r0 = x + 2 * oy * in_w;
+        const float* r1 = r0 + in_w;
+        float* out = y + oy * ow;
+#ifdef __AVX__
+        if (ow >= 8) {
+            int64_t ox = 0;
+            for (; ox + 8 <= ow; ox += 8) max_2x2_s2_vector<pool_v8f, pool_v8i, 8>(r0, r1, ox, out);
+            if (ox < ow) max_2x2_s2_vector<pool_v8f, pool_v8i, 8>(r0, r1, ow - 8, out);
+        } else
+#endif
+        if (ow >= 4) {
+            int64_t ox = 0;
+            for (; ox + 4 <= ow; ox += 4) max_2x2_s2_vector<pool_v4f, pool_v4i, 4>(r0, r1, ox, out);
+            if (ox < ow) max_2x2_s2_vector<pool_v4f, pool_v4i, 4>(r0, r1, ow - 4, out);
+        } else {
+            for (int64_t ox = 0; ox < ow; ++ox) {
+                float b = r0[2 * ox], v;
+                v = r0[2 * ox + 1];
+                b = v > b || v != v ? v : b;
+                v = r1[2 * ox];
+                b = v > b || v != v ? v : b;
+                v = r1[2 * ox + 1];
+                b = v > b || v != v ? v : b;
+                out[ox] = b;
+            }
+        }
+    }
+}
+
 // The outputs [*l, *h) of a row that every window column reaches (empty: *h == *l).
 void row_interior(const PoolRow& r, int64_t* l, int64_t* h) {
     int64_t lo = 0, hi = r.ow;
@@ -456,6 +534,7 @@ MemboundKernels make_membound_kernels(const char* isa) {
     k.isa = isa;
     k.max_pool_plane = max_pool_plane;
     k.avg_pool_plane = avg_pool_plane;
+    k.max_pool_2x2_s2_plane = max_pool_2x2_s2_plane;
     k.softmax_line = softmax_line;
     k.softmax_chunk = softmax_chunk;
     k.argmax_chunk = argmax_chunk;

@@ -109,6 +109,17 @@ void max_pool2d(const View& x, const View& y, const View& indices, const Pool2dP
 
 void max_pool2d_with(const MemboundKernels& k, const View& x, const View& y, const View& indices,
                 const Pool2dParams& p) {
+    if (indices.data == nullptr && p.kernel[0] == 2 && p.kernel[1] == 2 && p.stride[0] == 2 &&
+        p.stride[1] == 2 && p.dilation[0] == 1 && p.dilation[1] == 1 && p.pads[0] == 0 && p.pads[1] == 0 &&
+        p.pads[2] == 0 && p.pads[3] == 0 && 2 * y.h <= x.h && 2 * y.w <= x.w) {
+        // The common 2x2 stride-2 pool, every window in bounds: a plane per call.
+#pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMinElements)
+        for (int64_t n = 0; n < y.n; ++n)
+            for (int64_t c = 0; c < y.c; ++c)
+                k.max_pool_2x2_s2_plane(x.f32() + x.offset(n, c, 0, 0), x.w, y.h, y.w,
+                                        y.f32() + y.offset(n, c, 0, 0));
+        return;
+    }
     const AxisTaps ty =
         axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0]);
     const AxisTaps tx =
