@@ -148,6 +148,19 @@ inline VF pool_fold(VF b, VF v) {
     return (v > b) | (v != v) ? v : b;
 }
 
+// Lanes idx of the concatenation (a, b): GCC's __builtin_shuffle; clang (the
+// fuzz build) has no such builtin, so there the same selection lane by lane.
+template <class VF, class VI, int N>
+inline VF pool_select(VF a, VF b, VI idx) {
+#if defined(__clang__)
+    VF r;
+    for (int i = 0; i < N; ++i) r[i] = idx[i] < N ? a[idx[i]] : b[idx[i] - N];
+    return r;
+#else
+    return __builtin_shuffle(a, b, idx);
+#endif
+}
+
 template <class VF, class VI, int N>
 inline void max_2x2_s2_vector(const float* r0, const float* r1, int64_t ox, float* y) {
     VI even, odd;
@@ -157,10 +170,10 @@ inline void max_2x2_s2_vector(const float* r0, const float* r1, int64_t ox, floa
     }
     const VF a0 = pool_load<VF>(r0 + 2 * ox), a1 = pool_load<VF>(r0 + 2 * ox + N);
     const VF b0 = pool_load<VF>(r1 + 2 * ox), b1 = pool_load<VF>(r1 + 2 * ox + N);
-    VF m = __builtin_shuffle(a0, a1, even);
-    m = pool_fold(m, __builtin_shuffle(a0, a1, odd));
-    m = pool_fold(m, __builtin_shuffle(b0, b1, even));
-    m = pool_fold(m, __builtin_shuffle(b0, b1, odd));
+    VF m = pool_select<VF, VI, N>(a0, a1, even);
+    m = pool_fold(m, pool_select<VF, VI, N>(a0, a1, odd));
+    m = pool_fold(m, pool_select<VF, VI, N>(b0, b1, even));
+    m = pool_fold(m, pool_select<VF, VI, N>(b0, b1, odd));
     __builtin_memcpy(y + ox, &m, sizeof(m));
 }
 
