@@ -357,6 +357,116 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
     EXPECT_GE(small_form, 40);  // most cases run the small-plane form
 }
 
+// Strided convs on phase planes (conv2d_gemm_phases, conv_phases.cpp): every
+// output is the fma chain over (c, ky, kx) ascending with the padding's zeros,
+// computed here one float at a time, and the same bits as conv2d_gemm's
+// gathered B, on every ISA. Output planes of over 256 pixels (the form's
+// range) with odd sizes (remainders in every tile and tile group, tiles across
+// output rows), strides 2 and 3, each dimension alone, padding on every side
+// (asymmetric, and past a whole stride), dilation, 1x1 and 7x7 kernels,
+// several reduction blocks, groups, batch 2, a residual, sums underflowing to
+// -0 with padding taps; one case over the threading threshold; outputs poisoned.
+TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
+    const DirectConvCase cases[] = {
+        // n, c, h, w, k, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups, scale, epilogue
+        {1, 3, 47, 45, 13, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1.0f, true},       // ResNet stem 7x7 s2: 24x23
+        {2, 9, 37, 41, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},       // 3x3 s2, batch 2: 19x21
+        {1, 31, 39, 35, 20, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},     // 1x1 s2 (downsample): 20x18
+        {1, 5, 41, 38, 7, 1, 1, 2, 3, 1, 2, 0, 1, 1, 1, 1, 1.0f, true},        // 1x1 s2,3 padded: 21x14
+        {1, 30, 33, 35, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},       // 270 taps: 2 reduction blocks
+        {1, 4, 50, 61, 6, 5, 5, 3, 3, 2, 1, 0, 3, 1, 1, 1, 1.0f, true},        // stride 3, asymmetric: 16x22
+        {1, 6, 23, 57, 5, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // width stride only: 23x29
+        {1, 6, 57, 23, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, false},       // height stride only: 29x23
+        {2, 8, 45, 43, 10, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1.0f, true},       // dilation 2, 2 groups: 23x22
+        {1, 4, 35, 37, 5, 4, 4, 2, 2, 5, 4, 3, 6, 1, 1, 1, 1.0f, true},        // even kernel, pads past a stride
+        {1, 3, 36, 36, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},     // underflow to -0: 18x18
+        {1, 16, 61, 59, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},      // threaded: 31x30
+    };
+    for (const DirectConvCase& t : cases) {
+        for (bool with_residual : {false, true}) {
+            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t oh = case_out_h(t), ow = case_out_w(t);
+            SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
+            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 7 + t.c));
+            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 5 + t.kw));
+            for (float& v : x) v *= t.scale;
+            for (float& v : wt) v *= t.scale;
+            const std::vector<float> bias = random_floats(size_t(t.k), 19);
+            std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 29);
+            Conv2dParams p;
+            p.stride[0] = t.sh;
+            p.stride[1] = t.sw;
+            p.pads[0] = t.pt;
+            p.pads[1] = t.pl;
+            p.pads[2] = t.pb;
+            p.pads[3] = t.pr;
+            p.dilation[0] = t.dh;
+            p.dilation[1] = t.dw;
+            p.groups = t.groups;
+            p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
+            if (with_residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
+            const float* b = t.epilogue ? bias.data() : nullptr;
+            const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
+            const View wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
+            const int64_t out_size = t.n * t.k * oh * ow;
+            PoisonedOutput probe(out_size);
+            ASSERT_TRUE(conv2d_gemm_phases_applies(make_view(probe.data.data(), DType::F32, t.n, t.k, oh, ow), p))
+                << "not a case of the phase planes";
+            std::vector<float> want(static_cast<size_t>(out_size));
+            int64_t negative_zeros = 0;
+            for (int64_t n = 0; n < t.n; ++n) {
+                for (int64_t k = 0; k < t.k; ++k) {
+                    const int64_t g = k / kg;
+                    for (int64_t oy = 0; oy < oh; ++oy) {
+                        for (int64_t ox = 0; ox < ow; ++ox) {
+                            float acc = 0.0f;
+                            for (int64_t c = 0; c < cg; ++c)
+                                for (int64_t ky = 0; ky < t.kh; ++ky)
+                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
+                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
+                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
+                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
+                                        const float xi =
+                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
+                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
+                                    }
+                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
+                            float v = acc + (b ? b[k] : 0.0f);
+                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
+                            if (with_residual) v = v + res[size_t(i)];
+                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
+                            negative_zeros += v == 0.0f && std::signbit(v);
+                            want[size_t(i)] = v;
+                        }
+                    }
+                }
+            }
+            if (t.scale < 1e-10f && !with_residual) EXPECT_GT(negative_zeros, 0) << "no -0 to test";
+            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+                if (!cpu_isa_supported(isa)) continue;
+                SCOPED_TRACE(cpu_isa_name(isa));
+                const GemmMicroKernel& mk = kernel_of(isa);
+                const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
+                PoisonedOutput phases(out_size), gathered(out_size);
+                conv2d_gemm_phases(mk, xv, wv, *packed, b,
+                                   make_view(phases.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+                conv2d_gemm(mk, xv, wv, *packed, b, make_view(gathered.data.data(), DType::F32, t.n, t.k, oh, ow),
+                            p);
+                ASSERT_TRUE(phases.guard_intact()) << "the phase planes' form wrote past y";
+                ASSERT_TRUE(gathered.guard_intact());
+                for (int64_t i = 0; i < out_size; ++i) {
+                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &phases.data[size_t(i)], sizeof(float)), 0)
+                        << "y[" << i << "]: phase planes " << phases.data[size_t(i)] << ", the chain "
+                        << want[size_t(i)];
+                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &gathered.data[size_t(i)], sizeof(float)), 0)
+                        << "y[" << i << "]: gathered B " << gathered.data[size_t(i)] << ", the chain "
+                        << want[size_t(i)];
+                }
+            }
+        }
+    }
+}
+
 // The underflow case really produces signed zeros before the activation (else
 // the case above would not test the padding taps' zeros).
 TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {

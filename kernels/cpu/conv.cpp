@@ -597,6 +597,8 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
     } else if (packed.bcast != nullptr && conv2d_prefers_bcast(x.c / p.groups, y.c / p.groups, weight.h,
                                                                weight.w, p, y.h, y.w)) {
         conv2d_bcast(active_conv_bcast_kernel(), x, weight, *packed.bcast, bias, y, p);
+    } else if (conv2d_gemm_phases_applies(y, p)) {
+        conv2d_gemm_phases(active_micro_kernel(), x, weight, packed, bias, y, p);
     } else {
         conv2d_gemm(active_micro_kernel(), x, weight, packed, bias, y, p);
     }
