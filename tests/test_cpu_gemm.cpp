@@ -467,6 +467,104 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
     }
 }
 
+// conv_transpose2d's col2im (conv_transpose_scatter.h), taps added straight
+// from the GEMM's C block, strided widths in interleaved groups of taps: every
+// output is the bias (or +0), then each contribution in increasing (iy, ix)
+// order, each the fma chain over the group's input channels ascending, then
+// the activation: computed here one float at a time, bit for bit, on the
+// active ISA (ctest runs it on each). Strides 1, 2, 3 and 8 (kernels 2x2, 4x4,
+// 5x5 that leave a short group, 16x16), asymmetric padding, output padding,
+// dilation (no grouping), width stride alone, groups, batch 2, two reduction
+// blocks, a case over the threading threshold; outputs poisoned.
+TEST(CpuConvTranspose, ScatterAddsEachPixelsContributionsInInputOrderBitForBit) {
+    struct Case {
+        int64_t n, c, h, w, k, kh, kw;
+        int sh, sw, pt, pl, pb, pr, oph, opw, dh, dw, groups;
+        bool relu;
+    };
+    const Case cases[] = {
+        {1, 6, 9, 13, 5, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, false},    // U-Net's 2x2 s2
+        {2, 5, 11, 9, 7, 4, 4, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},     // FCN's 4x4 s2 p1
+        {1, 3, 6, 7, 4, 16, 16, 8, 8, 0, 0, 0, 0, 0, 0, 1, 1, 1, false},   // FCN-8s' 16x16 s8
+        {1, 3, 5, 6, 3, 16, 16, 8, 8, 4, 3, 5, 2, 0, 0, 1, 1, 1, true},    // s8, asymmetric padding
+        {1, 4, 10, 11, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // 3x3 s2, output padding
+        {1, 4, 8, 9, 5, 5, 5, 3, 3, 2, 1, 0, 2, 0, 2, 1, 1, 1, false},     // 5x5 s3: groups of 3 and 2
+        {1, 4, 8, 9, 5, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2, 2, 1, true},      // dilation 2
+        {1, 3, 7, 12, 4, 3, 4, 1, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},    // width stride only
+        {2, 6, 7, 8, 4, 4, 4, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 2, true},      // 2 groups, batch 2
+        {1, 5, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},     // stride 1
+        {1, 300, 5, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, true},    // 300 channels: 2 blocks
+        {1, 32, 31, 29, 24, 4, 4, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},  // threaded
+    };
+    for (const Case& t : cases) {
+        const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+        const int64_t oh = (t.h - 1) * t.sh - t.pt - t.pb + t.dh * (t.kh - 1) + t.oph + 1;
+        const int64_t ow = (t.w - 1) * t.sw - t.pl - t.pr + t.dw * (t.kw - 1) + t.opw + 1;
+        SCOPED_TRACE("x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) + "x" +
+                     std::to_string(t.w) + " k " + std::to_string(t.k) + " " + std::to_string(t.kh) + "x" +
+                     std::to_string(t.kw) + " s" + std::to_string(t.sh) + "," + std::to_string(t.sw) + " d" +
+                     std::to_string(t.dh) + " g" + std::to_string(t.groups));
+        const std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 11 + t.c));
+        const std::vector<float> wt = random_floats(size_t(t.c * kg * t.kh * t.kw), uint32_t(t.k * 13 + t.kw));
+        const std::vector<float> bias = random_floats(size_t(t.k), 37);
+        ConvTranspose2dParams p;
+        p.stride[0] = t.sh;
+        p.stride[1] = t.sw;
+        p.pads[0] = t.pt;
+        p.pads[1] = t.pl;
+        p.pads[2] = t.pb;
+        p.pads[3] = t.pr;
+        p.output_padding[0] = t.oph;
+        p.output_padding[1] = t.opw;
+        p.dilation[0] = t.dh;
+        p.dilation[1] = t.dw;
+        p.groups = t.groups;
+        p.act.kind = t.relu ? Activation::Relu : Activation::None;
+        const float* b = t.relu ? bias.data() : nullptr;  // with ReLU a bias, else none (y from +0)
+        const int64_t out_size = t.n * t.k * oh * ow;
+        std::vector<float> want(static_cast<size_t>(out_size));
+        for (int64_t n = 0; n < t.n; ++n) {
+            for (int64_t kk = 0; kk < t.k; ++kk) {
+                const int64_t g = kk / kg, k = kk % kg;
+                for (int64_t oy = 0; oy < oh; ++oy) {
+                    for (int64_t ox = 0; ox < ow; ++ox) {
+                        float v = b ? b[kk] : 0.0f;
+                        for (int64_t iy = 0; iy < t.h; ++iy) {
+                            const int64_t dy = oy - iy * t.sh + t.pt;
+                            if (dy < 0 || dy % t.dh != 0 || dy / t.dh >= t.kh) continue;
+                            const int64_t ky = dy / t.dh;
+                            for (int64_t ix = 0; ix < t.w; ++ix) {
+                                const int64_t dx = ox - ix * t.sw + t.pl;
+                                if (dx < 0 || dx % t.dw != 0 || dx / t.dw >= t.kw) continue;
+                                const int64_t kx = dx / t.dw;
+                                float acc = 0.0f;
+                                for (int64_t c = 0; c < cg; ++c)
+                                    acc = std::fma(wt[size_t((((g * cg + c) * kg + k) * t.kh + ky) * t.kw + kx)],
+                                                   x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)], acc);
+                                v = v + acc;
+                            }
+                        }
+                        if (t.relu) {
+                            v = v + 0.0f;
+                            v = v > 0.0f ? v : 0.0f;
+                        }
+                        want[size_t(((n * t.k + kk) * oh + oy) * ow + ox)] = v;
+                    }
+                }
+            }
+        }
+        const View wv = make_view(const_cast<float*>(wt.data()), DType::F32, t.c, kg, t.kh, t.kw);
+        PoisonedOutput y(out_size);
+        conv_transpose2d_packed(make_view(const_cast<float*>(x.data()), DType::F32, t.n, t.c, t.h, t.w), wv,
+                                *pack_conv_transpose2d_weights(wv, t.groups), b,
+                                make_view(y.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+        ASSERT_TRUE(y.guard_intact()) << "wrote past y";
+        for (int64_t i = 0; i < out_size; ++i)
+            ASSERT_EQ(std::memcmp(&want[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
+                << "y[" << i << "] = " << y.data[size_t(i)] << ", want " << want[size_t(i)];
+    }
+}
+
 // The underflow case really produces signed zeros before the activation (else
 // the case above would not test the padding taps' zeros).
 TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {

@@ -38,12 +38,13 @@
 // channels in the vector lanes, the input read in place; the GEMM's bits.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
-// channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
-// run] -> cols (the chunk's taps), then a col2im pass adds each column entry
-// into the output pixel it lands on, taps in decreasing order, so every output
-// pixel receives its contributions in increasing (iy, ix) order however the
-// input is cut. Each output channel belongs to one job: deterministic, no
-// atomics. y starts as the bias; the activation runs once all runs are in.
+// channels. The GEMM A [(k, ky, kx), Cg] x x_g [Cg, pixels] (the chunk's taps);
+// as each tile group's C block leaves it, a col2im pass adds each entry into
+// the output pixel it lands on (conv_transpose_scatter.h), taps in decreasing
+// order, so every output pixel receives its contributions in increasing
+// (iy, ix) order however the input is cut. Each output channel belongs to one
+// job: deterministic, no atomics. y starts as the bias; the activation runs
+// once all contributions are in.
 //
 // A conv below parallel.h's work threshold runs on the calling thread (no
 // fork/join): the same jobs, so the same bits.
@@ -61,6 +62,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_bcast.h"
+#include "kernels/cpu/conv_transpose_scatter.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
@@ -68,10 +70,6 @@
 namespace fcnrt::cpu {
 
 namespace {
-
-// Target size of one run of transposed-conv columns, in floats (1 MiB): about
-// one core's L2.
-constexpr int64_t kColumnBudget = int64_t{1} << 18;
 
 // Jobs to aim for per thread, so that dynamic scheduling evens out the load.
 constexpr int64_t kJobsPerThread = 4;
@@ -83,18 +81,6 @@ constexpr int64_t kMaxTile = 64;
 // one output row, at least 8 pixels wide but the first and last) they make.
 constexpr int64_t kMaxSegmentPixels = 1024;
 constexpr int64_t kMaxSegments = kMaxSegmentPixels / 8 + 2;
-
-// Input pixels per conv_transpose2d run: whole tiles near kColumnBudget floats
-// of columns, `rows` floats per pixel.
-int64_t conv_transpose_run_pixels(int64_t rows, int64_t nr) {
-    return std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(1, rows) / nr) * nr;
-}
-
-float* column_scratch(int64_t count) {
-    thread_local std::vector<float> buffer;
-    if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
-    return buffer.data();
-}
 
 int64_t div_floor(int64_t a, int64_t b) {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -581,8 +567,7 @@ size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
 size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     const GemmMicroKernel& mk = active_micro_kernel();
     const int64_t taps = kg * kh * kw;  // at most: a job's channel chunk may be all of Kg
-    return gemm_scratch_bytes(mk, taps) +
-           size_t(taps * conv_transpose_run_pixels(taps, mk.nr)) * sizeof(float);
+    return gemm_scratch_bytes(mk, taps);
 }
 
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
@@ -1075,6 +1060,7 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
         const int64_t chunk = std::max<int64_t>(1, (kg + wanted - 1) / wanted);
         const int64_t chunks = (kg + chunk - 1) / chunk;
         const int64_t jobs = planes * chunks;
+        const ConvTransposeScatter scatter{w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, lo.data(), hi.data()};
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
         for (int64_t job = 0; job < jobs; ++job) {
             const int64_t n = job / (groups * chunks), g = (job / chunks) % groups;
@@ -1083,65 +1069,27 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
             // GEMM rows (k, ky, kx) of this chunk, and the A panels that hold them.
             const int64_t m0 = k0 * khkw, m1 = (k0 + count) * khkw;
             const int64_t panel0 = m0 / mr, panel1 = (m1 + mr - 1) / mr;
-            const int64_t taps = m1 - m0;
-            const int64_t step = conv_transpose_run_pixels(taps, nr);
-            float* cols = column_scratch(taps * std::min(step, (pixels + nr - 1) / nr * nr));
             const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H*W)
-            for (int64_t q0 = 0; q0 < pixels; q0 += step) {
-                const int64_t len = std::min(step, pixels - q0);  // input pixels [q0, q0 + len)
-                // (taps, Cg) x (Cg, len) -> cols (taps, len)
-                gemm_tiles(
-                    mk, a, panel0, panel1, q0 / nr, (q0 + len + nr - 1) / nr,
-                    [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
-                        const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
-                        if (valid == count * nr) {
-                            pack_rows(x_g + p0, off.data() + r0, kc, valid, buf, ld);
-                            return;
-                        }
-                        for (int64_t r = 0; r < kc; ++r) {
-                            const float* src = x_g + (r0 + r) * pixels + p0;
-                            std::copy(src, src + valid, buf + r * ld);
-                            std::fill(buf + r * ld + valid, buf + r * ld + count * nr, 0.0f);
-                        }
-                    },
-                    [&](int64_t t, int64_t tiles, const float* c, int64_t ldc) {
-                        const int64_t p0 = t * nr, valid = std::min(tiles * nr, pixels - p0);
-                        for (int64_t m = m0; m < m1; ++m)
-                            std::memcpy(cols + (m - m0) * len + (p0 - q0), c + (m - panel0 * mr) * ldc,
-                                        sizeof(float) * size_t(valid));
-                    });
-                for (int64_t k = 0; k < count; ++k) {
-                    float* plane = y.f32() + y.offset(n, g * kg + k0 + k, 0, 0);  // (OH, OW)
-                    // Taps in decreasing order: every output pixel then receives its
-                    // contributions in increasing (iy, ix) order, however the input
-                    // is cut into runs, so tiled images equal untiled ones bit for bit.
-                    for (int64_t ky = kh - 1; ky >= 0; --ky) {
-                        for (int64_t kx = kw - 1; kx >= 0; --kx) {
-                            const float* src = cols + ((k * kh + ky) * kw + kx) * len;
-                            const int64_t o = kx * dw - pl;
-                            // One input row's segment [ix0, ix1) at a time.
-                            for (int64_t q = q0; q < q0 + len;) {
-                                const int64_t iy = q / w, ix0 = q % w;
-                                const int64_t ix1 = std::min(w, ix0 + (q0 + len - q));
-                                const int64_t oy = iy * sh - pt + ky * dh;
-                                const int64_t a_ = std::clamp(lo[kx], ix0, ix1);
-                                const int64_t b_ = std::clamp(hi[kx], a_, ix1);
-                                if (oy >= 0 && oy < oh) {
-                                    float* out = plane + oy * ow + o;        // out[ix * sw]
-                                    const float* in = src + (q - q0) - ix0;  // in[ix]
-                                    if (sw == 1) {
-#pragma omp simd
-                                        for (int64_t ix = a_; ix < b_; ++ix) out[ix] += in[ix];
-                                    } else {
-                                        for (int64_t ix = a_; ix < b_; ++ix) out[ix * sw] += in[ix];
-                                    }
-                                }
-                                q += ix1 - ix0;
-                            }
-                        }
+            // (taps, Cg) x (Cg, pixels), each tile group's columns added into y as
+            // they leave the GEMM (conv_transpose_scatter.h).
+            gemm_tiles(
+                mk, a, panel0, panel1, 0, (pixels + nr - 1) / nr,
+                [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
+                    const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
+                    if (valid == count * nr) {
+                        pack_rows(x_g + p0, off.data() + r0, kc, valid, buf, ld);
+                        return;
                     }
-                }
-            }
+                    for (int64_t r = 0; r < kc; ++r) {
+                        const float* src = x_g + (r0 + r) * pixels + p0;
+                        std::copy(src, src + valid, buf + r * ld);
+                        std::fill(buf + r * ld + valid, buf + r * ld + count * nr, 0.0f);
+                    }
+                },
+                [&](int64_t t, int64_t tiles, const float* c, int64_t ldc) {
+                    const int64_t p0 = t * nr, valid = std::min(tiles * nr, pixels - p0);
+                    scatter(c + (m0 - panel0 * mr) * ldc, ldc, p0, valid, y, n, g * kg + k0, count);
+                });
         }
     }
     if (p.act.kind != Activation::None) {
