@@ -441,7 +441,9 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
                     }
                 }
             }
-            if (t.scale < 1e-10f && !with_residual) EXPECT_GT(negative_zeros, 0) << "no -0 to test";
+            if (t.scale < 1e-10f && !with_residual) {
+                EXPECT_GT(negative_zeros, 0) << "no -0 to test";
+            }
             for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
                 if (!cpu_isa_supported(isa)) continue;
                 SCOPED_TRACE(cpu_isa_name(isa));

@@ -17,7 +17,7 @@
 // it leaves the GEMM, while it is in cache, in the pass that copies it to y. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
 // multiplier, and one-channel first layers) and those with up to 4 input
-// channels and 75 taps (RGB first layers; conv2d_runs_direct) run the direct
+// channels, 75 taps and 11 outputs (conv2d_runs_direct) run the direct
 // row kernel instead (conv_direct_microkernel.h): rows of blocks of mr output
 // channels (one channel for depthwise) split statically over the threads,
 // each row vectorised over output width, the epilogue on the rows as they
@@ -510,9 +510,12 @@ const ConvDirectKernel& active_conv_direct_kernel() {
 bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     // One input channel: the GEMM's A would have a handful of columns and its B
     // packing would cost as much as the sums. A few input channels with a short
-    // reduction (RGB first layers): the GEMM's packing and C round trip through
-    // scratch outweigh kc = Cg*kh*kw steps; the multi-channel rows read the input in place.
-    return cg == 1 || (cg <= 4 && cg * kh * kw <= 75);
+    // reduction and few outputs: the GEMM's 6-row panels would sit mostly idle.
+    // RGB first layers with 12 or more outputs run the GEMM (measured, AVX2,
+    // one thread, CPU time: 3x3 c3 -> 64 on 900x900 59 against the direct rows'
+    // 74 ms, FCN-8s' pad-100 conv1_1 39 against 45 ms, c3 -> 16 and 32 on 512x512
+    // 1.2-1.3x; direct still 1.2-1.5x ahead at 4 and 8 outputs).
+    return cg == 1 || (cg <= 4 && cg * kh * kw <= 75 && kg < 12);
 }
 
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups) {
@@ -570,9 +573,32 @@ size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_
     return gemm_scratch_bytes(mk, taps);
 }
 
+namespace {
+
+// RGB first layers (up to 4 input channels, 75 taps) that conv2d_direct would
+// run on padded rows (stride 1, the columns with a tap in the padding over a
+// quarter of the row, as conv2d_direct decides): there the direct kernel beats
+// the GEMM also with many outputs (FCN-8s' pad-100 conv1_1: 43 against 46 ms,
+// one thread, CPU time), the GEMM summing the padding's zeros as well.
+bool rgb_conv_heavily_padded(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kw = weight.w;
+    if (cg > 4 || cg * weight.h * kw > 75 || p.stride[0] != 1 || p.stride[1] != 1) return false;
+    int64_t ox_lo = 0, ox_hi = y.w;
+    for (int64_t kx = 0; kx < kw; ++kx) {
+        int64_t lo, hi;
+        valid_range(kx * p.dilation[1] - p.pads[1], 1, x.w, y.w, &lo, &hi);
+        ox_lo = std::max(ox_lo, lo);
+        ox_hi = std::min(ox_hi, hi);
+    }
+    return 4 * (y.w - std::max<int64_t>(0, ox_hi - ox_lo)) > y.w;
+}
+
+}  // namespace
+
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
                    const float* bias, const View& y, const Conv2dParams& p) {
-    if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
+    if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w) ||
+        rgb_conv_heavily_padded(x, weight, y, p)) {
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
     } else if (packed.groups.empty() && packed.bcast != nullptr) {
         // Weights packed for the broadcast conv alone (pack_conv2d_weights with p).

@@ -37,7 +37,8 @@ struct PackedConvWeights {
 // than the GEMM for Cg input and Kg output channels per group and a kh x kw
 // kernel: one input channel per group (depthwise, with or without a channel
 // multiplier; one-channel first layers), or up to 4 input channels with at
-// most 75 taps per output (RGB first layers). Both give the same bits.
+// most 75 taps per output and fewer than 12 output channels (RGB first layers
+// with more outputs run the GEMM: faster there). Both give the same bits.
 bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw);
 
 // conv weight [K, C/groups, kh, kw]: group g's matrix A [K/groups, C/groups*kh*kw]
