@@ -6,12 +6,13 @@
 // its B block cost as much as the sums on ResNet's 7x7 stem and about a third
 // of a 3x3 stride-2 conv. Here the input is first copied once per call, in
 // parallel over its channels, into phase planes: per item n and channel c, for
-// each row phase phy < sh and column phase phx < sw that some tap uses, the
-// plane P[n][c][phy][qy][phx][qx] = x[n][c][qy*sh + phy - pt][qx*sw + phx - pl]
+// each row phase phy < sh and column phase phx < sw that some tap uses (in
+// slots: a 1x1 stride-2 conv keeps one of the four), the plane
+// P[n][c][phy][qy][phx][qx] = x[n][c][qy*sh + phy - pt][qx*sw + phx - pl]
 // (0 outside the input), qy < rq, qx < wq (plane_layout's sizes). Tap (c, ky,
-// kx) of output pixel (oy, ox) is then the entry at c*chan + ((ky*dh) % sh)*rq*wp
-// + ((ky*dh) / sh + oy)*wp + ((kx*dw) % sw)*wq + (kx*dw) / sw + ox (wp = sw*wq):
-// contiguous in ox, every tap inside the copy. B rows of a tile group are then
+// kx) of output pixel (oy, ox) is then the entry at c*chan + slot((ky*dh) % sh)*rq*wp
+// + ((ky*dh) / sh + oy)*wp + slot((kx*dw) % sw)*wq + (kx*dw) / sw + ox (wp: the
+// used column phases times wq): contiguous in ox, every tap inside the copy. B rows of a tile group are then
 // built by one copy per B row and output row of the group (no bounds tests, no
 // zeros but past the plane's end).
 //
@@ -46,8 +47,19 @@ constexpr int64_t kPhaseMinPixels = 256;
 // Columns of one tile group at most (16 tiles of the widest micro-kernel).
 constexpr int64_t kMaxGroupColumns = 16 * 64;
 
+// Only the phases some tap reads are kept, each in a slot: row phase phy in
+// row slot row_slot[phy] (of rows_used), column phase phx in column slot
+// col_slot[phx] (of cols_used); -1 for a phase no tap reads.
 struct PhaseLayout {
-    int64_t sh, sw, rq, wq, wp, chan;  // wp = sw*wq (a row), chan: one channel's planes
+    int64_t sh, sw, rq, wq;
+    std::vector<int64_t> row_slot, col_slot;
+    int64_t wp, chan;  // wp = cols_used*wq (a row), chan: one channel's planes
+
+    // The offset of tap (ky, kx) of output pixel (0, 0) within a channel.
+    int64_t tap(int64_t ky, int64_t kx, int64_t dh, int64_t dw) const {
+        return row_slot[size_t(ky * dh % sh)] * rq * wp + (ky * dh / sh) * wp + col_slot[size_t(kx * dw % sw)] * wq +
+               kx * dw / sw;
+    }
 };
 
 PhaseLayout phase_layout(const View& weight, const View& y, const Conv2dParams& p) {
@@ -56,8 +68,17 @@ PhaseLayout phase_layout(const View& weight, const View& y, const Conv2dParams& 
     l.sw = p.stride[1];
     l.rq = y.h + (weight.h - 1) * p.dilation[0] / l.sh;
     l.wq = y.w + (weight.w - 1) * p.dilation[1] / l.sw;
-    l.wp = l.sw * l.wq;
-    l.chan = l.sh * l.rq * l.wp;
+    l.row_slot.assign(size_t(l.sh), -1);
+    l.col_slot.assign(size_t(l.sw), -1);
+    for (int64_t ky = 0; ky < weight.h; ++ky) l.row_slot[size_t(ky * p.dilation[0] % l.sh)] = 0;
+    for (int64_t kx = 0; kx < weight.w; ++kx) l.col_slot[size_t(kx * p.dilation[1] % l.sw)] = 0;
+    int64_t rows_used = 0, cols_used = 0;
+    for (int64_t& s : l.row_slot)
+        if (s == 0) s = rows_used++;
+    for (int64_t& s : l.col_slot)
+        if (s == 0) s = cols_used++;
+    l.wp = cols_used * l.wq;
+    l.chan = rows_used * l.rq * l.wp;
     return l;
 }
 
@@ -145,10 +166,6 @@ void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& we
     const int64_t reduce = cg * kh * kw;
     const bool threaded = worth_threads(2.0 * double(y.numel()) * double(reduce));
 
-    // The phases some tap reads.
-    std::vector<char> row_used(size_t(sh), 0), col_used(size_t(sw), 0);
-    for (int64_t ky = 0; ky < kh; ++ky) row_used[size_t(ky * dh % sh)] = 1;
-    for (int64_t kx = 0; kx < kw; ++kx) col_used[size_t(kx * dw % sw)] = 1;
     float* planes = phase_scratch(y.n * x.c * l.chan);
     const int64_t copies = y.n * x.c;
 #pragma omp parallel for schedule(static) if (threaded && copies > 1)
@@ -157,16 +174,18 @@ void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& we
         const float* in = x.f32() + x.offset(n, c, 0, 0);  // (H, W)
         float* dst = planes + nc * l.chan;
         for (int64_t phy = 0; phy < sh; ++phy) {
-            if (!row_used[size_t(phy)]) continue;
+            const int64_t rs = l.row_slot[size_t(phy)];
+            if (rs < 0) continue;
             for (int64_t qy = 0; qy < l.rq; ++qy) {
                 const int64_t iy = qy * sh + phy - pt;
-                float* row = dst + (phy * l.rq + qy) * l.wp;
+                float* row = dst + (rs * l.rq + qy) * l.wp;
                 for (int64_t phx = 0; phx < sw; ++phx) {
-                    if (!col_used[size_t(phx)]) continue;
+                    const int64_t cs = l.col_slot[size_t(phx)];
+                    if (cs < 0) continue;
                     if (uint64_t(iy) < uint64_t(h)) {
-                        phase_row(in + iy * w, w, pl, sw, phx, l.wq, row + phx * l.wq);
+                        phase_row(in + iy * w, w, pl, sw, phx, l.wq, row + cs * l.wq);
                     } else {
-                        std::fill(row + phx * l.wq, row + (phx + 1) * l.wq, 0.0f);
+                        std::fill(row + cs * l.wq, row + (cs + 1) * l.wq, 0.0f);
                     }
                 }
             }
@@ -175,8 +194,7 @@ void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& we
     std::vector<int64_t> off(static_cast<size_t>(reduce));  // per B row (c, ky, kx)
     for (int64_t r = 0; r < reduce; ++r) {
         const int64_t c = r / (kh * kw), ky = r / kw % kh, kx = r % kw;
-        off[size_t(r)] = c * l.chan + (ky * dh % sh) * l.rq * l.wp + (ky * dh / sh) * l.wp +
-                         (kx * dw % sw) * l.wq + kx * dw / sw;
+        off[size_t(r)] = c * l.chan + l.tap(ky, kx, dh, dw);
     }
 
     // Jobs as conv2d_gemm's main path: runs of tiles of one plane and one chunk of A panels.
