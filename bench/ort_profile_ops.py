@@ -7,7 +7,7 @@ type and listed per node: the peer's side of a per-op comparison with
         [--top 25] [--json-out FILE]
 
 CPUExecutionProvider, ORT_ENABLE_ALL, --threads intra-op threads (inter-op 1),
-one seeded standard-normal input [1, 3, H, W]; one warm-up run, then
+one seeded standard-normal input [1, C, H, W] (C the model's, else 3); one warm-up run, then
 --iterations profiled runs; per node the least of its kernel times (the
 profile's "dur" of the *_kernel_time events, microseconds, wall time: on a
 shared machine the least disturbed run). Nodes are named
@@ -41,7 +41,9 @@ def main():
     so.profile_file_prefix = os.path.join(tempfile.mkdtemp(), "ort")
     sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    x = np.random.default_rng(0).standard_normal((1, 3, h, w)).astype(np.float32)
+    channels = sess.get_inputs()[0].shape[1]
+    channels = channels if isinstance(channels, int) else 3  # the model's own, else RGB
+    x = np.random.default_rng(0).standard_normal((1, channels, h, w)).astype(np.float32)
     sess.run(None, {name: x})
     for _ in range(args.iterations):
         sess.run(None, {name: x})

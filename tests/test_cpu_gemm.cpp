@@ -378,6 +378,216 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
     EXPECT_GE(small_form, 40);  // most cases run the small-plane form
 }
 
+// Strided convs on phase planes (conv2d_gemm_phases, conv_phases.cpp): every
+// output is the fma chain over (c, ky, kx) ascending with the padding's zeros,
+// computed here one float at a time, and the same bits as conv2d_gemm's
+// gathered B, on every ISA. Output planes of over 256 pixels (the form's
+// range) with odd sizes (remainders in every tile and tile group, tiles across
+// output rows), strides 2 and 3, each dimension alone, padding on every side
+// (asymmetric, and past a whole stride), dilation, 1x1 and 7x7 kernels,
+// several reduction blocks, groups, batch 2, a residual, sums underflowing to
+// -0 with padding taps; one case over the threading threshold; outputs poisoned.
+TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
+    const DirectConvCase cases[] = {
+        // n, c, h, w, k, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups, scale, epilogue
+        {1, 3, 47, 45, 13, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1.0f, true},       // ResNet stem 7x7 s2: 24x23
+        {2, 9, 37, 41, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},       // 3x3 s2, batch 2: 19x21
+        {1, 31, 39, 35, 20, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1.0f, false},     // 1x1 s2 (downsample): 20x18
+        {1, 5, 41, 38, 7, 1, 1, 2, 3, 1, 2, 0, 1, 1, 1, 1, 1.0f, true},        // 1x1 s2,3 padded: 21x14
+        {1, 30, 33, 35, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},       // 270 taps: 2 reduction blocks
+        {1, 4, 50, 61, 6, 5, 5, 3, 3, 2, 1, 0, 3, 1, 1, 1, 1.0f, true},        // stride 3, asymmetric: 16x22
+        {1, 6, 23, 57, 5, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},        // width stride only: 23x29
+        {1, 6, 57, 23, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1.0f, false},       // height stride only: 29x23
+        {2, 8, 45, 43, 10, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1.0f, true},       // dilation 2, 2 groups: 23x22
+        {1, 4, 35, 37, 5, 4, 4, 2, 2, 5, 4, 3, 6, 1, 1, 1, 1.0f, true},        // even kernel, pads past a stride
+        {1, 3, 36, 36, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1e-23f, false},     // underflow to -0: 18x18
+        {1, 16, 61, 59, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1.0f, true},      // threaded: 31x30
+    };
+    for (const DirectConvCase& t : cases) {
+        for (bool with_residual : {false, true}) {
+            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t oh = case_out_h(t), ow = case_out_w(t);
+            SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
+            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 7 + t.c));
+            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 5 + t.kw));
+            for (float& v : x) v *= t.scale;
+            for (float& v : wt) v *= t.scale;
+            const std::vector<float> bias = random_floats(size_t(t.k), 19);
+            std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 29);
+            Conv2dParams p;
+            p.stride[0] = t.sh;
+            p.stride[1] = t.sw;
+            p.pads[0] = t.pt;
+            p.pads[1] = t.pl;
+            p.pads[2] = t.pb;
+            p.pads[3] = t.pr;
+            p.dilation[0] = t.dh;
+            p.dilation[1] = t.dw;
+            p.groups = t.groups;
+            p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
+            if (with_residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
+            const float* b = t.epilogue ? bias.data() : nullptr;
+            const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
+            const View wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
+            const int64_t out_size = t.n * t.k * oh * ow;
+            PoisonedOutput probe(out_size);
+            ASSERT_TRUE(conv2d_gemm_phases_applies(make_view(probe.data.data(), DType::F32, t.n, t.k, oh, ow), p))
+                << "not a case of the phase planes";
+            std::vector<float> want(static_cast<size_t>(out_size));
+            int64_t negative_zeros = 0;
+            for (int64_t n = 0; n < t.n; ++n) {
+                for (int64_t k = 0; k < t.k; ++k) {
+                    const int64_t g = k / kg;
+                    for (int64_t oy = 0; oy < oh; ++oy) {
+                        for (int64_t ox = 0; ox < ow; ++ox) {
+                            float acc = 0.0f;
+                            for (int64_t c = 0; c < cg; ++c)
+                                for (int64_t ky = 0; ky < t.kh; ++ky)
+                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
+                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
+                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
+                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
+                                        const float xi =
+                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
+                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
+                                    }
+                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
+                            float v = acc + (b ? b[k] : 0.0f);
+                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
+                            if (with_residual) v = v + res[size_t(i)];
+                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
+                            negative_zeros += v == 0.0f && std::signbit(v);
+                            want[size_t(i)] = v;
+                        }
+                    }
+                }
+            }
+            if (t.scale < 1e-10f && !with_residual) {
+                EXPECT_GT(negative_zeros, 0) << "no -0 to test";
+            }
+            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+                if (!cpu_isa_supported(isa)) continue;
+                SCOPED_TRACE(cpu_isa_name(isa));
+                const GemmMicroKernel& mk = kernel_of(isa);
+                const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
+                PoisonedOutput phases(out_size), gathered(out_size);
+                conv2d_gemm_phases(mk, xv, wv, *packed, b,
+                                   make_view(phases.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+                conv2d_gemm(mk, xv, wv, *packed, b, make_view(gathered.data.data(), DType::F32, t.n, t.k, oh, ow),
+                            p);
+                ASSERT_TRUE(phases.guard_intact()) << "the phase planes' form wrote past y";
+                ASSERT_TRUE(gathered.guard_intact());
+                for (int64_t i = 0; i < out_size; ++i) {
+                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &phases.data[size_t(i)], sizeof(float)), 0)
+                        << "y[" << i << "]: phase planes " << phases.data[size_t(i)] << ", the chain "
+                        << want[size_t(i)];
+                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &gathered.data[size_t(i)], sizeof(float)), 0)
+                        << "y[" << i << "]: gathered B " << gathered.data[size_t(i)] << ", the chain "
+                        << want[size_t(i)];
+                }
+            }
+        }
+    }
+}
+
+// conv_transpose2d's col2im (conv_transpose_scatter.h), taps added straight
+// from the GEMM's C block, strided widths in interleaved groups of taps: every
+// output is the bias (or +0), then each contribution in increasing (iy, ix)
+// order, each the fma chain over the group's input channels ascending, then
+// the activation: computed here one float at a time, bit for bit, on the
+// active ISA (ctest runs it on each). Strides 1, 2, 3 and 8 (kernels 2x2, 4x4,
+// 5x5 that leave a short group, 16x16), asymmetric padding, output padding,
+// dilation (no grouping), width stride alone, groups, batch 2, two reduction
+// blocks, a case over the threading threshold; outputs poisoned.
+TEST(CpuConvTranspose, ScatterAddsEachPixelsContributionsInInputOrderBitForBit) {
+    struct Case {
+        int64_t n, c, h, w, k, kh, kw;
+        int sh, sw, pt, pl, pb, pr, oph, opw, dh, dw, groups;
+        bool relu;
+    };
+    const Case cases[] = {
+        {1, 6, 9, 13, 5, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, false},    // U-Net's 2x2 s2
+        {2, 5, 11, 9, 7, 4, 4, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},     // FCN's 4x4 s2 p1
+        {1, 3, 6, 7, 4, 16, 16, 8, 8, 0, 0, 0, 0, 0, 0, 1, 1, 1, false},   // FCN-8s' 16x16 s8
+        {1, 3, 5, 6, 3, 16, 16, 8, 8, 4, 3, 5, 2, 0, 0, 1, 1, 1, true},    // s8, asymmetric padding
+        {1, 4, 10, 11, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // 3x3 s2, output padding
+        {1, 4, 8, 9, 5, 5, 5, 3, 3, 2, 1, 0, 2, 0, 2, 1, 1, 1, false},     // 5x5 s3: groups of 3 and 2
+        {1, 4, 8, 9, 5, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 2, 2, 1, true},      // dilation 2
+        {1, 3, 7, 12, 4, 3, 4, 1, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},    // width stride only
+        {2, 6, 7, 8, 4, 4, 4, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 2, true},      // 2 groups, batch 2
+        {1, 5, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, false},     // stride 1
+        {1, 300, 5, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, true},    // 300 channels: 2 blocks
+        {1, 32, 31, 29, 24, 4, 4, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, true},  // threaded
+    };
+    for (const Case& t : cases) {
+        const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+        const int64_t oh = (t.h - 1) * t.sh - t.pt - t.pb + t.dh * (t.kh - 1) + t.oph + 1;
+        const int64_t ow = (t.w - 1) * t.sw - t.pl - t.pr + t.dw * (t.kw - 1) + t.opw + 1;
+        SCOPED_TRACE("x " + std::to_string(t.n) + "x" + std::to_string(t.c) + "x" + std::to_string(t.h) + "x" +
+                     std::to_string(t.w) + " k " + std::to_string(t.k) + " " + std::to_string(t.kh) + "x" +
+                     std::to_string(t.kw) + " s" + std::to_string(t.sh) + "," + std::to_string(t.sw) + " d" +
+                     std::to_string(t.dh) + " g" + std::to_string(t.groups));
+        const std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 11 + t.c));
+        const std::vector<float> wt = random_floats(size_t(t.c * kg * t.kh * t.kw), uint32_t(t.k * 13 + t.kw));
+        const std::vector<float> bias = random_floats(size_t(t.k), 37);
+        ConvTranspose2dParams p;
+        p.stride[0] = t.sh;
+        p.stride[1] = t.sw;
+        p.pads[0] = t.pt;
+        p.pads[1] = t.pl;
+        p.pads[2] = t.pb;
+        p.pads[3] = t.pr;
+        p.output_padding[0] = t.oph;
+        p.output_padding[1] = t.opw;
+        p.dilation[0] = t.dh;
+        p.dilation[1] = t.dw;
+        p.groups = t.groups;
+        p.act.kind = t.relu ? Activation::Relu : Activation::None;
+        const float* b = t.relu ? bias.data() : nullptr;  // with ReLU a bias, else none (y from +0)
+        const int64_t out_size = t.n * t.k * oh * ow;
+        std::vector<float> want(static_cast<size_t>(out_size));
+        for (int64_t n = 0; n < t.n; ++n) {
+            for (int64_t kk = 0; kk < t.k; ++kk) {
+                const int64_t g = kk / kg, k = kk % kg;
+                for (int64_t oy = 0; oy < oh; ++oy) {
+                    for (int64_t ox = 0; ox < ow; ++ox) {
+                        float v = b ? b[kk] : 0.0f;
+                        for (int64_t iy = 0; iy < t.h; ++iy) {
+                            const int64_t dy = oy - iy * t.sh + t.pt;
+                            if (dy < 0 || dy % t.dh != 0 || dy / t.dh >= t.kh) continue;
+                            const int64_t ky = dy / t.dh;
+                            for (int64_t ix = 0; ix < t.w; ++ix) {
+                                const int64_t dx = ox - ix * t.sw + t.pl;
+                                if (dx < 0 || dx % t.dw != 0 || dx / t.dw >= t.kw) continue;
+                                const int64_t kx = dx / t.dw;
+                                float acc = 0.0f;
+                                for (int64_t c = 0; c < cg; ++c)
+                                    acc = std::fma(wt[size_t((((g * cg + c) * kg + k) * t.kh + ky) * t.kw + kx)],
+                                                   x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)], acc);
+                                v = v + acc;
+                            }
+                        }
+                        if (t.relu) {
+                            v = v + 0.0f;
+                            v = v > 0.0f ? v : 0.0f;
+                        }
+                        want[size_t(((n * t.k + kk) * oh + oy) * ow + ox)] = v;
+                    }
+                }
+            }
+        }
+        const View wv = make_view(const_cast<float*>(wt.data()), DType::F32, t.c, kg, t.kh, t.kw);
+        PoisonedOutput y(out_size);
+        conv_transpose2d_packed(make_view(const_cast<float*>(x.data()), DType::F32, t.n, t.c, t.h, t.w), wv,
+                                *pack_conv_transpose2d_weights(wv, t.groups), b,
+                                make_view(y.data.data(), DType::F32, t.n, t.k, oh, ow), p);
+        ASSERT_TRUE(y.guard_intact()) << "wrote past y";
+        for (int64_t i = 0; i < out_size; ++i)
+            ASSERT_EQ(std::memcmp(&want[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
+                << "y[" << i << "] = " << y.data[size_t(i)] << ", want " << want[size_t(i)];
+    }
+}
+
 // The underflow case really produces signed zeros before the activation (else
 // the case above would not test the padding taps' zeros).
 TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {

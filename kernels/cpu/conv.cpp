@@ -17,7 +17,7 @@
 // it leaves the GEMM, while it is in cache, in the pass that copies it to y. No im2col matrix exists.
 // Convs with one input channel per group (depthwise, also with a channel
 // multiplier, and one-channel first layers) and those with up to 4 input
-// channels and 75 taps (RGB first layers; conv2d_runs_direct) run the direct
+// channels, 75 taps and 11 outputs (conv2d_runs_direct) run the direct
 // row kernel instead (conv_direct_microkernel.h): rows of blocks of mr output
 // channels (one channel for depthwise) split statically over the threads,
 // each row vectorised over output width, the epilogue on the rows as they
@@ -41,12 +41,13 @@
 // channels in the vector lanes, the input read in place; the GEMM's bits.
 //
 // conv_transpose2d: a job is one batch item, group and chunk of output
-// channels. Per run of input pixels, the GEMM A [(k, ky, kx), Cg] x x_g [Cg,
-// run] -> cols (the chunk's taps), then a col2im pass adds each column entry
-// into the output pixel it lands on, taps in decreasing order, so every output
-// pixel receives its contributions in increasing (iy, ix) order however the
-// input is cut. Each output channel belongs to one job: deterministic, no
-// atomics. y starts as the bias; the activation runs once all runs are in.
+// channels. The GEMM A [(k, ky, kx), Cg] x x_g [Cg, pixels] (the chunk's taps);
+// as each tile group's C block leaves it, a col2im pass adds each entry into
+// the output pixel it lands on (conv_transpose_scatter.h), taps in decreasing
+// order, so every output pixel receives its contributions in increasing
+// (iy, ix) order however the input is cut. Each output channel belongs to one
+// job: deterministic, no atomics. y starts as the bias; the activation runs
+// once all contributions are in.
 //
 // A conv below parallel.h's work threshold runs on the calling thread (no
 // fork/join): the same jobs, so the same bits.
@@ -65,6 +66,7 @@
 
 #include "kernels/cpu/conv_bcast.h"
 #include "kernels/cpu/conv_plane.h"
+#include "kernels/cpu/conv_transpose_scatter.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/parallel.h"
@@ -72,10 +74,6 @@
 namespace fcnrt::cpu {
 
 namespace {
-
-// Target size of one run of transposed-conv columns, in floats (1 MiB): about
-// one core's L2.
-constexpr int64_t kColumnBudget = int64_t{1} << 18;
 
 // Jobs to aim for per thread, so that dynamic scheduling evens out the load.
 constexpr int64_t kJobsPerThread = 4;
@@ -87,18 +85,6 @@ constexpr int64_t kMaxTile = 64;
 // one output row, at least 8 pixels wide but the first and last) they make.
 constexpr int64_t kMaxSegmentPixels = 1024;
 constexpr int64_t kMaxSegments = kMaxSegmentPixels / 8 + 2;
-
-// Input pixels per conv_transpose2d run: whole tiles near kColumnBudget floats
-// of columns, `rows` floats per pixel.
-int64_t conv_transpose_run_pixels(int64_t rows, int64_t nr) {
-    return std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(1, rows) / nr) * nr;
-}
-
-float* column_scratch(int64_t count) {
-    thread_local std::vector<float> buffer;
-    if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
-    return buffer.data();
-}
 
 int64_t div_floor(int64_t a, int64_t b) {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -528,9 +514,12 @@ const ConvDirectKernel& active_conv_direct_kernel() {
 bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     // One input channel: the GEMM's A would have a handful of columns and its B
     // packing would cost as much as the sums. A few input channels with a short
-    // reduction (RGB first layers): the GEMM's packing and C round trip through
-    // scratch outweigh kc = Cg*kh*kw steps; the multi-channel rows read the input in place.
-    return cg == 1 || (cg <= 4 && cg * kh * kw <= 75);
+    // reduction and few outputs: the GEMM's 6-row panels would sit mostly idle.
+    // RGB first layers with 12 or more outputs run the GEMM (measured, AVX2,
+    // one thread, CPU time: 3x3 c3 -> 64 on 900x900 59 against the direct rows'
+    // 74 ms, FCN-8s' pad-100 conv1_1 39 against 45 ms, c3 -> 16 and 32 on 512x512
+    // 1.2-1.3x; direct still 1.2-1.5x ahead at 4 and 8 outputs).
+    return cg == 1 || (cg <= 4 && cg * kh * kw <= 75 && kg < 12);
 }
 
 std::shared_ptr<const PackedConvWeights> pack_conv2d_weights(const View& weight, int groups) {
@@ -587,13 +576,35 @@ size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
 size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
     const GemmMicroKernel& mk = active_micro_kernel();
     const int64_t taps = kg * kh * kw;  // at most: a job's channel chunk may be all of Kg
-    return gemm_scratch_bytes(mk, taps) +
-           size_t(taps * conv_transpose_run_pixels(taps, mk.nr)) * sizeof(float);
+    return gemm_scratch_bytes(mk, taps);
 }
+
+namespace {
+
+// RGB first layers (up to 4 input channels, 75 taps) that conv2d_direct would
+// run on padded rows (stride 1, the columns with a tap in the padding over a
+// quarter of the row, as conv2d_direct decides): there the direct kernel beats
+// the GEMM also with many outputs (FCN-8s' pad-100 conv1_1: 43 against 46 ms,
+// one thread, CPU time), the GEMM summing the padding's zeros as well.
+bool rgb_conv_heavily_padded(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    const int64_t cg = x.c / p.groups, kw = weight.w;
+    if (cg > 4 || cg * weight.h * kw > 75 || p.stride[0] != 1 || p.stride[1] != 1) return false;
+    int64_t ox_lo = 0, ox_hi = y.w;
+    for (int64_t kx = 0; kx < kw; ++kx) {
+        int64_t lo, hi;
+        valid_range(kx * p.dilation[1] - p.pads[1], 1, x.w, y.w, &lo, &hi);
+        ox_lo = std::max(ox_lo, lo);
+        ox_hi = std::min(ox_hi, hi);
+    }
+    return 4 * (y.w - std::max<int64_t>(0, ox_hi - ox_lo)) > y.w;
+}
+
+}  // namespace
 
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
                    const float* bias, const View& y, const Conv2dParams& p) {
-    if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w)) {
+    if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w) ||
+        rgb_conv_heavily_padded(x, weight, y, p)) {
         conv2d_direct(active_conv_direct_kernel(), x, weight, bias, y, p);
     } else if (const BcastWeights* pw = conv2d_prefers_plane(x, weight, y, p)
                                             ? conv2d_plane_weights(active_conv_plane_kernel(), packed, weight,
@@ -609,6 +620,8 @@ void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& p
     } else if (packed.bcast != nullptr && conv2d_prefers_bcast(x.c / p.groups, y.c / p.groups, weight.h,
                                                                weight.w, p, y.h, y.w)) {
         conv2d_bcast(active_conv_bcast_kernel(), x, weight, *packed.bcast, bias, y, p);
+    } else if (conv2d_gemm_phases_applies(y, p)) {
+        conv2d_gemm_phases(active_micro_kernel(), x, weight, packed, bias, y, p);
     } else {
         conv2d_gemm(active_micro_kernel(), x, weight, packed, bias, y, p);
     }
@@ -1108,6 +1121,7 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
         const int64_t chunk = std::max<int64_t>(1, (kg + wanted - 1) / wanted);
         const int64_t chunks = (kg + chunk - 1) / chunk;
         const int64_t jobs = planes * chunks;
+        const ConvTransposeScatter scatter{w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, lo.data(), hi.data()};
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
         for (int64_t job = 0; job < jobs; ++job) {
             const int64_t n = job / (groups * chunks), g = (job / chunks) % groups;
@@ -1116,65 +1130,27 @@ void conv_transpose2d_packed(const View& x, const View& weight, const PackedConv
             // GEMM rows (k, ky, kx) of this chunk, and the A panels that hold them.
             const int64_t m0 = k0 * khkw, m1 = (k0 + count) * khkw;
             const int64_t panel0 = m0 / mr, panel1 = (m1 + mr - 1) / mr;
-            const int64_t taps = m1 - m0;
-            const int64_t step = conv_transpose_run_pixels(taps, nr);
-            float* cols = column_scratch(taps * std::min(step, (pixels + nr - 1) / nr * nr));
             const float* x_g = x.f32() + x.offset(n, g * cg, 0, 0);  // (Cg, H*W)
-            for (int64_t q0 = 0; q0 < pixels; q0 += step) {
-                const int64_t len = std::min(step, pixels - q0);  // input pixels [q0, q0 + len)
-                // (taps, Cg) x (Cg, len) -> cols (taps, len)
-                gemm_tiles(
-                    mk, a, panel0, panel1, q0 / nr, (q0 + len + nr - 1) / nr,
-                    [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
-                        const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
-                        if (valid == count * nr) {
-                            pack_rows(x_g + p0, off.data() + r0, kc, valid, buf, ld);
-                            return;
-                        }
-                        for (int64_t r = 0; r < kc; ++r) {
-                            const float* src = x_g + (r0 + r) * pixels + p0;
-                            std::copy(src, src + valid, buf + r * ld);
-                            std::fill(buf + r * ld + valid, buf + r * ld + count * nr, 0.0f);
-                        }
-                    },
-                    [&](int64_t t, int64_t tiles, const float* c, int64_t ldc) {
-                        const int64_t p0 = t * nr, valid = std::min(tiles * nr, pixels - p0);
-                        for (int64_t m = m0; m < m1; ++m)
-                            std::memcpy(cols + (m - m0) * len + (p0 - q0), c + (m - panel0 * mr) * ldc,
-                                        sizeof(float) * size_t(valid));
-                    });
-                for (int64_t k = 0; k < count; ++k) {
-                    float* plane = y.f32() + y.offset(n, g * kg + k0 + k, 0, 0);  // (OH, OW)
-                    // Taps in decreasing order: every output pixel then receives its
-                    // contributions in increasing (iy, ix) order, however the input
-                    // is cut into runs, so tiled images equal untiled ones bit for bit.
-                    for (int64_t ky = kh - 1; ky >= 0; --ky) {
-                        for (int64_t kx = kw - 1; kx >= 0; --kx) {
-                            const float* src = cols + ((k * kh + ky) * kw + kx) * len;
-                            const int64_t o = kx * dw - pl;
-                            // One input row's segment [ix0, ix1) at a time.
-                            for (int64_t q = q0; q < q0 + len;) {
-                                const int64_t iy = q / w, ix0 = q % w;
-                                const int64_t ix1 = std::min(w, ix0 + (q0 + len - q));
-                                const int64_t oy = iy * sh - pt + ky * dh;
-                                const int64_t a_ = std::clamp(lo[kx], ix0, ix1);
-                                const int64_t b_ = std::clamp(hi[kx], a_, ix1);
-                                if (oy >= 0 && oy < oh) {
-                                    float* out = plane + oy * ow + o;        // out[ix * sw]
-                                    const float* in = src + (q - q0) - ix0;  // in[ix]
-                                    if (sw == 1) {
-#pragma omp simd
-                                        for (int64_t ix = a_; ix < b_; ++ix) out[ix] += in[ix];
-                                    } else {
-                                        for (int64_t ix = a_; ix < b_; ++ix) out[ix * sw] += in[ix];
-                                    }
-                                }
-                                q += ix1 - ix0;
-                            }
-                        }
+            // (taps, Cg) x (Cg, pixels), each tile group's columns added into y as
+            // they leave the GEMM (conv_transpose_scatter.h).
+            gemm_tiles(
+                mk, a, panel0, panel1, 0, (pixels + nr - 1) / nr,
+                [&](int64_t t, int64_t count, int64_t r0, int64_t kc, float* buf, int64_t ld) {
+                    const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
+                    if (valid == count * nr) {
+                        pack_rows(x_g + p0, off.data() + r0, kc, valid, buf, ld);
+                        return;
                     }
-                }
-            }
+                    for (int64_t r = 0; r < kc; ++r) {
+                        const float* src = x_g + (r0 + r) * pixels + p0;
+                        std::copy(src, src + valid, buf + r * ld);
+                        std::fill(buf + r * ld + valid, buf + r * ld + count * nr, 0.0f);
+                    }
+                },
+                [&](int64_t t, int64_t tiles, const float* c, int64_t ldc) {
+                    const int64_t p0 = t * nr, valid = std::min(tiles * nr, pixels - p0);
+                    scatter(c + (m0 - panel0 * mr) * ldc, ldc, p0, valid, y, n, g * kg + k0, count);
+                });
         }
     }
     if (p.act.kind != Activation::None) {

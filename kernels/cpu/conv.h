@@ -41,7 +41,8 @@ struct PackedConvWeights {
 // than the GEMM for Cg input and Kg output channels per group and a kh x kw
 // kernel: one input channel per group (depthwise, with or without a channel
 // multiplier; one-channel first layers), or up to 4 input channels with at
-// most 75 taps per output (RGB first layers). Both give the same bits.
+// most 75 taps per output and fewer than 12 output channels (RGB first layers
+// with more outputs run the GEMM: faster there). Both give the same bits.
 bool conv2d_runs_direct(int64_t cg, int64_t kg, int64_t kh, int64_t kw);
 
 // conv weight [K, C/groups, kh, kw]: group g's matrix A [K/groups, C/groups*kh*kw]
@@ -91,6 +92,16 @@ bool conv2d_direct_small_planes(const View& x, const View& weight, const View& y
 void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
                  const PackedConvWeights& packed, const float* bias, const View& y,
                  const Conv2dParams& p, bool small_planes = true);
+// Strided convs on output planes of over 256 pixels (conv_phases.cpp): the
+// GEMM with B copied from a phase-split, zero-padded copy of the input (made
+// once per call) instead of gathered entry by entry; the same B entries, jobs
+// and epilogue as conv2d_gemm, so the same bits. conv2d_packed takes it where
+// conv2d_gemm_phases_applies.
+bool conv2d_gemm_phases_applies(const View& y, const Conv2dParams& p);
+void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& weight,
+                        const PackedConvWeights& packed, const float* bias, const View& y,
+                        const Conv2dParams& p);
+
 // Convs on maps small against their dilation (DeepLabV3's ASPP: 3x3, d = 12..36
 // on 33x33) sum mostly padding. conv2d_gemm_tap_windows splits the output into
 // rectangles whose pixels have the same taps inside the input (per dimension an
