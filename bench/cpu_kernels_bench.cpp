@@ -8,7 +8,7 @@
 // on set i mod S, so each call reads its inputs from memory rather than from a cache
 // the previous call warmed (as in a network, where each layer's input was written
 // by the layer before and its weights are used once). Warm-up: one untimed pass over
-// the sets (page faults, OpenBLAS's first-call set-up). Wall time (UseRealTime): the
+// the sets (page faults, first-call set-up). Wall time (UseRealTime): the
 // kernels are multithreaded, so the calling thread's CPU time would mislead. Inputs
 // are uniform random in [-1, 1), fixed seed; never zeros.
 //

@@ -37,7 +37,7 @@ cmake --build "$build_dir" -j"$(nproc)" --target "${build_targets[@]}" >"$build_
     { tail -30 "$build_dir/fuzz-build.log" >&2; exit 2; }
 
 # One thread per run: fuzzing wants executions, not parallel kernels.
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -16,9 +16,8 @@
 #      -DCMAKE_CUDA_ARCHITECTURES=90 -DFCNRT_BUILD_BENCH=ON; JOBS=N for -jN,
 #      default 2; FCNRT_BUILD_DIR=DIR to build elsewhere), then fills .device/
 #      with the test binaries, fcnrt, the benchmark binaries and the shared
-#      libraries they need that the GPU machine may lack (OpenBLAS, gfortran,
-#      gomp, libstdc++, cudart...), as .device/bundle.tar.gz. It prints the size
-#      of .device/ (the carried tree must stay under 64 MiB).
+#      libraries they need that the GPU machine may lack (gomp, libstdc++,
+#      cudart...), as .device/bundle.tar.gz. It prints the size of .device/ (the carried tree must stay under 64 MiB).
 #   2. On the GPU machine, through the device tool's run, carrying .device:
 #        run(command="tools/gpu-check.sh run", carry=[".device"])
 #      or one step per call when the 10-minute limit is tight (it is, for all):
@@ -71,8 +70,8 @@ pack() {
         die "configure failed"
     cmake --build "$build_dir" -j"${JOBS:-2}" || die "build failed"
 
-    # Everything goes into one compressed bundle: OpenBLAS alone is 36 MB
-    # uncompressed, and the carried tree must stay under 64 MiB.
+    # Everything goes into one compressed bundle: the carried tree must stay
+    # under 64 MiB.
     rm -rf "$pack_dir"
     local stage="$pack_dir/stage"
     mkdir -p "$stage/bin" "$stage/lib" || die "cannot create $pack_dir"

@@ -13,10 +13,10 @@
 namespace fcnrt {
 
 // What the process's resident memory grows by once kernels run, beyond the
-// planned buffers and the kernels' own scratch: OpenMP and OpenBLAS thread
-// stacks and buffers, allocator arenas. Measured 17 to 21 MiB (1 and 2 threads,
-// OpenBLAS 0.3.21) by the peak RSS of `segment` on 8000x8000 and 20000x20000
-// images; rounded up.
+// planned buffers and the kernels' own scratch: OpenMP thread stacks, allocator
+// arenas. Measured 17 to 21 MiB (1 and 2 threads) by the peak RSS of `segment`
+// on 8000x8000 and 20000x20000 images when the CPU convs still ran on OpenBLAS,
+// whose own buffers were part of that figure; kept, rounded up, as an upper bound.
 constexpr size_t kRuntimeAllowance = size_t(24) << 20;
 
 // The default budget on the CPU: min(4 GiB, half the physical RAM).
