@@ -90,6 +90,8 @@ public:
     // Host memory the kernels keep for themselves while running `model`, beyond
     // what allocate() hands out: per-thread scratch, kept between calls, whatever
     // the input size. Memory budgets (fcnrt segment --max-memory) set it aside.
+    // Scratch that grows with the input is counted per shape instead
+    // (MemoryPlan::host_scratch_bytes).
     virtual size_t kernel_scratch_bytes(const Model& model) const = 0;
 
     // Bytes currently held through allocate(), and the most held at once since

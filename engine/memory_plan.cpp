@@ -170,6 +170,16 @@ MemoryPlan plan_memory(const Model& model, const std::map<std::string, Shape>& i
         p.offset = root_offset.at(cur) + offset_elems * dtype_size(info.dtype);
         plan.placement[t] = p;
     }
+
+    for (const Node& n : g.nodes) {
+        if (!n.op->host_scratch) continue;
+        std::vector<TensorInfo> ins, outs;
+        for (const std::string& t : n.inputs) ins.push_back(plan.tensors.at(t));
+        for (const std::string& t : n.outputs) outs.push_back(plan.tensors.at(t));
+        const std::vector<const Tensor*> weights = node_weights(model, n);
+        plan.host_scratch_bytes =
+            std::max(plan.host_scratch_bytes, n.op->host_scratch(InferContext{*n.params, ins, weights}, outs));
+    }
     return plan;
 }
 

@@ -24,6 +24,10 @@ struct MemoryPlan {
     std::map<std::string, Placement> placement;  // every activation tensor's place
     size_t arena_bytes = 0;                      // the planned peak
     size_t unplanned_bytes = 0;  // the sum of all tensors, each in memory of its own
+    // Host scratch that the fast CPU kernels take beyond the arena at these
+    // shapes: the most any node takes (OpDef::host_scratch). Memory budgets add
+    // it on every backend (on a GPU it over-counts the host's share a little).
+    size_t host_scratch_bytes = 0;
     std::vector<std::string> in_place_concat_inputs;  // written straight into a concat slice
     std::vector<std::string> aliased;                 // outputs that share their input's memory
 };

@@ -95,6 +95,13 @@ struct OpDef {
     // same elements): it takes no memory and runs no kernel.
     bool output_aliases_input = false;
 
+    // Optional: host bytes that the fast CPU kernel takes for one call at these
+    // shapes beyond the arena and its per-thread scratch (Backend::
+    // kernel_scratch_bytes), growing with the image (e.g. the strided conv's
+    // phase-split input copy) and kept between calls. plan_memory keeps the
+    // most any node takes (MemoryPlan::host_scratch_bytes). Absent: none.
+    std::function<size_t(const InferContext&, const std::vector<TensorInfo>& outputs)> host_scratch;
+
     KernelFn kernels[kNumBackendKinds] = {nullptr, nullptr, nullptr};
     // Optional, per backend: weights prepared at load for that backend's kernel.
     PrepareFn prepare[kNumBackendKinds] = {nullptr, nullptr, nullptr};

@@ -143,8 +143,9 @@ TEST(MemoryPlan, LiveTensorsNeverShareBytes) {
 }
 
 // A chain of `depth` padded 3x3 convs, 8 channels: only two activations are
-// ever live at once, so the peak is a small fraction of the sum.
-Model conv_chain(int depth, const std::string& dir) {
+// ever live at once, so the peak is a small fraction of the sum. Node number
+// `strided` (if any) has stride 2.
+Model conv_chain(int depth, const std::string& dir, int strided = -1) {
     Json doc = {{"format", "fcnrt-graph"}, {"version", 1}, {"weights", "chain.safetensors"},
                 {"inputs", Json::array({{{"name", "x"}, {"shape", {1, 8, nullptr, nullptr}}}})},
                 {"outputs", {"t" + std::to_string(depth)}}};
@@ -160,6 +161,7 @@ Model conv_chain(int depth, const std::string& dir) {
                                 {"inputs", {"t" + std::to_string(i)}},
                                 {"outputs", {"t" + std::to_string(i + 1)}}, {"weight", w},
                                 {"pads", {1, 1, 1, 1}}, {"activation", "relu"}});
+        if (i == strided) doc["nodes"].back()["stride"] = {2, 2};
     }
     doc["nodes"][0]["inputs"] = {"x"};
     write_safetensors(dir + "/chain.safetensors", weights);
@@ -181,6 +183,23 @@ TEST(MemoryPlan, PeakIsFarBelowTheSum) {
     EXPECT_EQ(plan.unplanned_bytes, 21 * one);
     EXPECT_LE(plan.arena_bytes, 2 * ((one + 255) / 256 * 256));
     expect_plan_is_safe(m, plan);
+}
+
+// The strided conv's phase-split input copy grows with the image: the plan
+// counts it (memory budgets add it to the arena); stride-1 3x3 convs keep none.
+TEST(MemoryPlan, CountsKernelScratchThatGrowsWithTheImage) {
+    const std::string dir = temp_dir();
+    const Model plain = conv_chain(3, dir);
+    EXPECT_EQ(plan_memory(plain, {{"x", {1, 8, 64, 64}}}).host_scratch_bytes, 0u);
+
+    const Model strided = conv_chain(3, dir, 1);
+    const size_t input = 8 * 64 * 64 * 4;  // c1's input, every element in one phase plane
+    const size_t small = plan_memory(strided, {{"x", {1, 8, 64, 64}}}).host_scratch_bytes;
+    EXPECT_GE(small, input);
+    EXPECT_LE(small, 2 * input);
+    const size_t large = plan_memory(strided, {{"x", {1, 8, 128, 128}}}).host_scratch_bytes;
+    EXPECT_GE(large, 4 * input);
+    EXPECT_LE(large, 8 * input);
 }
 
 TEST(Executor, ReplansWhenTheInputSizeChanges) {

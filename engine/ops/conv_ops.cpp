@@ -193,6 +193,14 @@ OpDef conv_def() {
         const Shape& w = c.weights[0]->shape();
         return 2.0 * count(out[0].shape) * double(w[1] * w[2] * w[3]);
     };
+    d.host_scratch = [](const InferContext& c, const std::vector<TensorInfo>& out) -> size_t {
+        const Shape &x = c.inputs[0].shape, &w = c.weights[0]->shape(), &y = out[0].shape;
+        if (x.size() != 4 || w.size() != 4 || y.size() != 4) return 0;
+        return cpu::conv2d_call_scratch_bytes(make_view(nullptr, DType::F32, x[0], x[1], x[2], x[3]),
+                                              make_view(nullptr, DType::F32, w[0], w[1], w[2], w[3]),
+                                              make_view(nullptr, DType::F32, y[0], y[1], y[2], y[3]),
+                                              params_as<ConvOp>(c.params).k);
+    };
     d.spatial = [](const OpParams& op, const std::vector<const Tensor*>& w) {
         const auto& p = params_as<ConvOp>(op).k;
         SpatialMap m;

@@ -134,7 +134,8 @@ HaloPlan patchwise_halo(const PatchwiseModel& pm, int64_t height, int64_t width)
 size_t patchwise_run_bytes(const Model& model, const PatchwiseModel& pm, int64_t batch) {
     const MemoryPlan plan = plan_memory(model, {{pm.input, batch_shape(pm, batch)}});
     size_t bytes =
-        plan.arena_bytes + weight_bytes(model) + size_t(checked_numel(batch_shape(pm, batch))) * 4;
+        plan.arena_bytes + plan.host_scratch_bytes + weight_bytes(model) +
+        size_t(checked_numel(batch_shape(pm, batch))) * 4;
     for (const std::string& o : model.graph.outputs) {
         const TensorInfo& t = plan.tensors.at(o);
         bytes += size_t(checked_numel(t.shape, dtype_size(t.dtype))) * dtype_size(t.dtype);

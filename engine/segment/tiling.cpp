@@ -267,7 +267,8 @@ HaloPlan plan_halo(const Model& model, const SegmentModel& sm, int64_t height, i
 
 size_t run_bytes(const Model& model, const SegmentModel& sm, int64_t h, int64_t w) {
     const MemoryPlan plan = plan_memory(model, {{sm.input, {1, sm.channels, h, w}}});
-    size_t bytes = plan.arena_bytes + weight_bytes(model) + size_t(sm.channels * h * w) * 4;
+    size_t bytes =
+        plan.arena_bytes + plan.host_scratch_bytes + weight_bytes(model) + size_t(sm.channels * h * w) * 4;
     for (const std::string& o : model.graph.outputs) {
         const TensorInfo& t = plan.tensors.at(o);
         bytes += size_t(checked_numel(t.shape, dtype_size(t.dtype))) * dtype_size(t.dtype);

@@ -601,6 +601,15 @@ bool rgb_conv_heavily_padded(const View& x, const View& weight, const View& y, c
 
 }  // namespace
 
+size_t conv2d_call_scratch_bytes(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
+    // The branches of conv2d_packed that keep scratch growing with the image;
+    // the earlier ones (direct, plane, broadcast) are left in, as they may
+    // depend on how the weights were packed.
+    if (conv2d_tap_windows_pay(x, weight, y, p)) return conv2d_tap_windows_scratch_bytes(x, weight, y, p);
+    if (conv2d_gemm_phases_applies(y, p)) return conv2d_gemm_phases_scratch_bytes(x, weight, y, p);
+    return 0;
+}
+
 void conv2d_packed(const View& x, const View& weight, const PackedConvWeights& packed,
                    const float* bias, const View& y, const Conv2dParams& p) {
     if (conv2d_runs_direct(x.c / p.groups, y.c / p.groups, weight.h, weight.w) ||

@@ -98,6 +98,9 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
 // and epilogue as conv2d_gemm, so the same bits. conv2d_packed takes it where
 // conv2d_gemm_phases_applies.
 bool conv2d_gemm_phases_applies(const View& y, const Conv2dParams& p);
+// The phase planes' bytes (held by the calling thread between calls).
+size_t conv2d_gemm_phases_scratch_bytes(const View& x, const View& weight, const View& y,
+                                        const Conv2dParams& p);
 void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& weight,
                         const PackedConvWeights& packed, const float* bias, const View& y,
                         const Conv2dParams& p);
@@ -115,6 +118,9 @@ void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& we
 // paths agree as floats and, unless a sum underflows, bit for bit.
 // conv2d_tap_windows_pay: whether the windows skip at least a quarter of the taps.
 bool conv2d_tap_windows_pay(const View& x, const View& weight, const View& y, const Conv2dParams& p);
+// The most a call's rectangle columns and raw sums take (held by the calling thread).
+size_t conv2d_tap_windows_scratch_bytes(const View& x, const View& weight, const View& y,
+                                        const Conv2dParams& p);
 void conv2d_gemm_tap_windows(const GemmMicroKernel& mk, const View& x, const View& weight,
                              const PackedConvWeights& packed, const float* bias, const View& y,
                              const Conv2dParams& p);
@@ -142,6 +148,12 @@ void conv_transpose2d(const View& x, const View& weight, const float* bias, cons
 // with these weights (Cg input and Kg output channels per group, a kh x kw
 // kernel), whatever the image's size: kept by each OpenMP thread between calls.
 size_t conv2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw);
+// The scratch that grows with the image instead, in bytes: what one conv2d_packed
+// call with these shapes (views' data unused) takes at most on the calling
+// thread, beyond conv2d_scratch_bytes (the strided conv's phase planes, the tap
+// windows' columns and sums), kept between calls; 0 for most convs. An upper
+// bound: the path is not resolved as far as the packed weights decide it.
+size_t conv2d_call_scratch_bytes(const View& x, const View& weight, const View& y, const Conv2dParams& p);
 size_t conv_transpose2d_scratch_bytes(int64_t cg, int64_t kg, int64_t kh, int64_t kw);
 
 }  // namespace fcnrt::cpu

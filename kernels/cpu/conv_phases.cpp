@@ -147,6 +147,11 @@ bool conv2d_gemm_phases_applies(const View& y, const Conv2dParams& p) {
     return (p.stride[0] > 1 || p.stride[1] > 1) && y.h * y.w > kPhaseMinPixels;
 }
 
+size_t conv2d_gemm_phases_scratch_bytes(const View& x, const View& weight, const View& y,
+                                        const Conv2dParams& p) {
+    return size_t(y.n * x.c * phase_layout(weight, y, p).chan) * sizeof(float);
+}
+
 void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& weight,
                         const PackedConvWeights& packed, const float* bias, const View& y,
                         const Conv2dParams& p) {

@@ -138,6 +138,15 @@ bool conv2d_tap_windows_pay(const View& x, const View& weight, const View& y,
     return rows * cols * 4 <= y.h * weight.h * y.w * weight.w * 3;
 }
 
+size_t conv2d_tap_windows_scratch_bytes(const View& x, const View& weight, const View& y,
+                                        const Conv2dParams& p) {
+    (void)p;
+    // Columns: kWindowColumns floats, or one output row's when that is more;
+    // raw sums: a rectangle of y at most.
+    const int64_t columns = std::max(kWindowColumns, y.n * x.c * weight.h * weight.w * y.w);
+    return size_t(columns + y.numel()) * sizeof(float);
+}
+
 void conv2d_gemm_tap_windows(const GemmMicroKernel& mk, const View& x, const View& weight,
                              const PackedConvWeights& packed, const float* bias, const View& y,
                              const Conv2dParams& p) {

@@ -439,6 +439,7 @@ int bench_command(const std::vector<std::string>& argv) {
         j["share_of_peak"] = share;
         j["memory"] = {{"weights_bytes", weights_bytes},
                        {"activation_arena_bytes", arena_bytes},
+                       {"host_scratch_bytes", plan.host_scratch_bytes},
                        {"peak_device_bytes", peak_bytes}};
         if (per_node) {
             OJson list = OJson::array();

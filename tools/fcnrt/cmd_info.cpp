@@ -133,6 +133,9 @@ int info_command(const std::vector<std::string>& argv) {
                 human_bytes(double(plan.unplanned_bytes)).c_str(),
                 plan.unplanned_bytes ? 100.0 * double(plan.arena_bytes) / double(plan.unplanned_bytes) : 0.0,
                 plan.in_place_concat_inputs.size(), plan.aliased.size());
+    if (plan.host_scratch_bytes > 0)
+        std::printf("kernel scratch beyond the arena (fast CPU kernels, the largest node's): %s\n",
+                    human_bytes(double(plan.host_scratch_bytes)).c_str());
     return 0;
 }
 
