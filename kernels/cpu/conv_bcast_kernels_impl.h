@@ -1,0 +1,20 @@
+// The body of the broadcast conv translation units
+// (conv_bcast_kernels_{avx512,avx2,portable}.cpp): the kernel of
+// conv_bcast_microkernel.h on the unit's vector type, with its blocking
+// (isa_vec.h), and the table getter of conv_bcast_kernels.h
+// (conv_bcast_kernel_avx2() and so on). Include it only there, once, after
+// defining FCNRT_GEMM_ISA_NAMESPACE, under the rules of gemm_microkernel.h.
+#include "kernels/cpu/isa_vec.h"
+#include "kernels/cpu/conv_bcast_microkernel.h"
+
+namespace fcnrt::cpu {
+
+const ConvBcastKernel& FCNRT_ISA_CAT(conv_bcast_kernel_, FCNRT_GEMM_ISA_NAMESPACE)() {
+    using namespace FCNRT_GEMM_ISA_NAMESPACE;
+    static const ConvBcastKernel k =
+        make_conv_bcast_kernel<Vec, Blocking::bcast_nv, Blocking::bcast_pixels, Blocking::bcast_kc>(
+            FCNRT_ISA_STR(FCNRT_GEMM_ISA_NAMESPACE));
+    return k;
+}
+
+}  // namespace fcnrt::cpu
