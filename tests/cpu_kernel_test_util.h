@@ -16,6 +16,7 @@
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/cpu/gemm_narrow.h"
+#include "kernels/op_params.h"
 
 namespace fcnrt::test {
 
@@ -40,6 +41,21 @@ struct PoisonedOutput {
     // Whether the guard survived (nothing was written past the output).
     bool guard_intact() const;
 };
+
+// A conv test case's pads, dilations and groups (its fields pt, pl, pb, pr, dh,
+// dw, groups); strides 1, no activation, no residual.
+template <class Case>
+Conv2dParams conv_case_params(const Case& t) {
+    Conv2dParams p;
+    p.pads[0] = t.pt;
+    p.pads[1] = t.pl;
+    p.pads[2] = t.pb;
+    p.pads[3] = t.pr;
+    p.dilation[0] = t.dh;
+    p.dilation[1] = t.dw;
+    p.groups = t.groups;
+    return p;
+}
 
 // Success when got[0, n) has exactly want[0, n)'s bits (signed zeros and NaNs
 // included); else the first index that differs, with both values.

@@ -66,13 +66,7 @@ struct ConvSetup {
         wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh), t.scale);
         bias = random_floats(size_t(t.k), 99, 1.0f);
         res = random_floats(size_t(out_size), 7, 1.0f);
-        p.pads[0] = t.pt;
-        p.pads[1] = t.pl;
-        p.pads[2] = t.pb;
-        p.pads[3] = t.pr;
-        p.dilation[0] = t.dh;
-        p.dilation[1] = t.dw;
-        p.groups = t.groups;
+        p = test::conv_case_params(t);
         if (t.epi == Epi::BiasRelu || t.epi == Epi::BiasResidualRelu) p.act.kind = Activation::Relu;
         if (t.epi == Epi::BiasLeaky) {
             p.act.kind = Activation::LeakyRelu;

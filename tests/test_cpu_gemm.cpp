@@ -58,19 +58,12 @@ std::string case_name(const Case& t) {
            std::to_string(t.dh) + "," + std::to_string(t.dw) + " g" + std::to_string(t.groups);
 }
 
-// A conv case's strides, pads, dilations and groups (the fields case_name names).
+// A conv case's strides, pads, dilations and groups.
 template <class Case>
 Conv2dParams case_params(const Case& t) {
-    Conv2dParams p;
+    Conv2dParams p = test::conv_case_params(t);
     p.stride[0] = t.sh;
     p.stride[1] = t.sw;
-    p.pads[0] = t.pt;
-    p.pads[1] = t.pl;
-    p.pads[2] = t.pb;
-    p.pads[3] = t.pr;
-    p.dilation[0] = t.dh;
-    p.dilation[1] = t.dw;
-    p.groups = t.groups;
     return p;
 }
 
