@@ -4,22 +4,14 @@
 #include <cstring>
 #include <random>
 
+#include "kernels/cpu/isa_table.h"
+
 namespace fcnrt::test {
 
 namespace {
 
 constexpr int64_t kGuard = 64;
 constexpr float kSentinel = 12345.0f;
-
-template <class T>
-const T& pick(cpu::CpuIsa isa, const T& (*avx512)(), const T& (*avx2)(), const T& (*portable)()) {
-    switch (isa) {
-        case cpu::CpuIsa::Avx512: return avx512();
-        case cpu::CpuIsa::Avx2: return avx2();
-        case cpu::CpuIsa::Portable: break;
-    }
-    return portable();
-}
 
 }  // namespace
 
@@ -31,23 +23,23 @@ std::vector<cpu::CpuIsa> supported_cpu_isas() {
 }
 
 const cpu::GemmMicroKernel& gemm_micro_kernel_of(cpu::CpuIsa isa) {
-    return pick(isa, cpu::gemm_micro_kernel_avx512, cpu::gemm_micro_kernel_avx2,
-                cpu::gemm_micro_kernel_portable);
+    return cpu::isa_table(isa, cpu::gemm_micro_kernel_avx512, cpu::gemm_micro_kernel_avx2,
+                          cpu::gemm_micro_kernel_portable);
 }
 
 const cpu::GemmNarrowKernel& gemm_narrow_kernel_of(cpu::CpuIsa isa) {
-    return pick(isa, cpu::gemm_narrow_kernel_avx512, cpu::gemm_narrow_kernel_avx2,
-                cpu::gemm_narrow_kernel_portable);
+    return cpu::isa_table(isa, cpu::gemm_narrow_kernel_avx512, cpu::gemm_narrow_kernel_avx2,
+                          cpu::gemm_narrow_kernel_portable);
 }
 
 const cpu::ConvDirectKernel& conv_direct_kernel_of(cpu::CpuIsa isa) {
-    return pick(isa, cpu::conv_direct_kernel_avx512, cpu::conv_direct_kernel_avx2,
-                cpu::conv_direct_kernel_portable);
+    return cpu::isa_table(isa, cpu::conv_direct_kernel_avx512, cpu::conv_direct_kernel_avx2,
+                          cpu::conv_direct_kernel_portable);
 }
 
 const cpu::ConvBcastKernel& conv_bcast_kernel_of(cpu::CpuIsa isa) {
-    return pick(isa, cpu::conv_bcast_kernel_avx512, cpu::conv_bcast_kernel_avx2,
-                cpu::conv_bcast_kernel_portable);
+    return cpu::isa_table(isa, cpu::conv_bcast_kernel_avx512, cpu::conv_bcast_kernel_avx2,
+                          cpu::conv_bcast_kernel_portable);
 }
 
 std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {
@@ -71,7 +63,8 @@ bool PoisonedOutput::guard_intact() const {
 ::testing::AssertionResult same_bits(const float* want, const float* got, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         if (std::memcmp(&want[i], &got[i], sizeof(float)) != 0)
-            return ::testing::AssertionFailure() << "y[" << i << "] = " << got[i] << ", want " << want[i];
+            return ::testing::AssertionFailure()
+                   << "y[" << i << "] = " << got[i] << ", want " << want[i];
     }
     return ::testing::AssertionSuccess();
 }

@@ -4,8 +4,8 @@
 // (isa_vec.h), and the table getter of conv_bcast_kernels.h
 // (conv_bcast_kernel_avx2() and so on). Include it only there, once, after
 // defining FCNRT_GEMM_ISA_NAMESPACE, under the rules of gemm_microkernel.h.
-#include "kernels/cpu/isa_vec.h"
 #include "kernels/cpu/conv_bcast_microkernel.h"
+#include "kernels/cpu/isa_vec.h"
 
 namespace fcnrt::cpu {
 

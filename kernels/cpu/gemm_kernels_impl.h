@@ -7,10 +7,10 @@
 // defining FCNRT_GEMM_ISA_NAMESPACE; the rules of gemm_microkernel.h hold:
 // the kernels live in that namespace's anonymous namespace, and the getters
 // (named per ISA, not inline) only build and return the table.
-#include "kernels/cpu/isa_vec.h"
-#include "kernels/cpu/gemm_microkernel.h"
 #include "kernels/cpu/conv_direct_microkernel.h"
+#include "kernels/cpu/gemm_microkernel.h"
 #include "kernels/cpu/gemm_narrow_kernel.h"
+#include "kernels/cpu/isa_vec.h"
 
 namespace fcnrt::cpu {
 
@@ -25,8 +25,8 @@ const GemmMicroKernel& FCNRT_ISA_CAT(gemm_micro_kernel_, FCNRT_GEMM_ISA_NAMESPAC
 const ConvDirectKernel& FCNRT_ISA_CAT(conv_direct_kernel_, FCNRT_GEMM_ISA_NAMESPACE)() {
     using namespace FCNRT_GEMM_ISA_NAMESPACE;
     static const ConvDirectKernel k =
-        make_conv_direct_kernel<Vec, Blocking::direct_nv, Blocking::direct_mr, Blocking::direct_nvm>(
-            FCNRT_ISA_STR(FCNRT_GEMM_ISA_NAMESPACE));
+        make_conv_direct_kernel<Vec, Blocking::direct_nv, Blocking::direct_mr,
+                                Blocking::direct_nvm>(FCNRT_ISA_STR(FCNRT_GEMM_ISA_NAMESPACE));
     return k;
 }
 
