@@ -14,8 +14,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -24,18 +22,14 @@
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/reference/conv.h"
+#include "tests/cpu_kernel_test_util.h"
 
 namespace fcnrt::cpu {
 namespace {
 
-const ConvBcastKernel& bcast_kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return conv_bcast_kernel_avx512();
-        case CpuIsa::Avx2: return conv_bcast_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return conv_bcast_kernel_portable();
-}
+using test::PoisonedOutput;
+using test::random_floats;
+using test::same_bits;
 
 enum class Epi { None, BiasRelu, BiasResidualRelu, BiasLeaky, Residual };
 
@@ -44,28 +38,6 @@ struct BcastCase {
     int pt, pl, pb, pr, dh, dw, groups;
     float scale;  // inputs and weights uniform in [-scale, scale]
     Epi epi;
-};
-
-std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (float& x : v) x = dist(rng) * scale;
-    return v;
-}
-
-// y with a NaN poison and a guard of sentinels after it.
-struct PoisonedOutput {
-    std::vector<float> data;
-    int64_t size;
-    explicit PoisonedOutput(int64_t n) : data(size_t(n + 64), NAN), size(n) {
-        for (int64_t i = n; i < n + 64; ++i) data[size_t(i)] = 12345.0f;
-    }
-    bool guard_intact() const {
-        for (int64_t i = size; i < size + 64; ++i)
-            if (data[size_t(i)] != 12345.0f) return false;
-        return true;
-    }
 };
 
 std::string name_of(const BcastCase& t) {
@@ -94,13 +66,7 @@ struct ConvSetup {
         wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh), t.scale);
         bias = random_floats(size_t(t.k), 99, 1.0f);
         res = random_floats(size_t(out_size), 7, 1.0f);
-        p.pads[0] = t.pt;
-        p.pads[1] = t.pl;
-        p.pads[2] = t.pb;
-        p.pads[3] = t.pr;
-        p.dilation[0] = t.dh;
-        p.dilation[1] = t.dw;
-        p.groups = t.groups;
+        p = test::conv_case_params(t);
         if (t.epi == Epi::BiasRelu || t.epi == Epi::BiasResidualRelu) p.act.kind = Activation::Relu;
         if (t.epi == Epi::BiasLeaky) {
             p.act.kind = Activation::LeakyRelu;
@@ -151,17 +117,14 @@ TEST(CpuConvBcast, EveryIsaEqualsTheGemmPathBitForBit) {
             ASSERT_NEAR(ref.data[size_t(i)], exact[size_t(i)], 1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
                 << "y[" << i << "]";
         int tested = 0;
-        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-            if (!cpu_isa_supported(isa)) continue;
+        for (CpuIsa isa : test::supported_cpu_isas()) {
             ++tested;
-            const ConvBcastKernel& bk = bcast_kernel_of(isa);
+            const ConvBcastKernel& bk = test::conv_bcast_kernel_of(isa);
             SCOPED_TRACE(bk.isa);
             PoisonedOutput y(s.out_size);
             conv2d_bcast(bk, s.xv, s.wv, *pack_conv2d_weights_bcast(bk, s.wv, t.groups), s.b, s.out(y), s.p);
             ASSERT_TRUE(y.guard_intact()) << "wrote past y";
-            for (int64_t i = 0; i < s.out_size; ++i)
-                ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-                    << "y[" << i << "]: broadcast " << y.data[size_t(i)] << ", GEMM " << ref.data[size_t(i)];
+            ASSERT_TRUE(same_bits(ref.data.data(), y.data.data(), s.out_size)) << "broadcast vs GEMM";
         }
         EXPECT_GE(tested, 1);
     }
@@ -208,7 +171,7 @@ TEST(CpuConvBcast, OneOrTwoThreadsGiveTheSameBits) {
         conv2d_bcast(bk, s.xv, s.wv, *packed, s.b, s.out(two), s.p);
         omp_set_num_threads(threads);
         ASSERT_TRUE(one.guard_intact() && two.guard_intact());
-        ASSERT_EQ(std::memcmp(one.data.data(), two.data.data(), sizeof(float) * size_t(s.out_size)), 0);
+        ASSERT_TRUE(same_bits(one.data.data(), two.data.data(), s.out_size)) << "two threads vs one";
         for (int64_t i = 0; i < s.out_size; ++i) ASSERT_FALSE(std::isnan(one.data[size_t(i)])) << i;
     }
 }
@@ -241,9 +204,7 @@ TEST(CpuConvBcast, PackedDispatchEqualsTheGemmPath) {
         }
         conv2d_packed(s.xv, s.wv, *packed, s.b, s.out(y), s.p);
         ASSERT_TRUE(y.guard_intact()) << "wrote past y";
-        for (int64_t i = 0; i < s.out_size; ++i)
-            ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-                << "y[" << i << "]: " << y.data[size_t(i)] << ", GEMM " << ref.data[size_t(i)];
+        ASSERT_TRUE(same_bits(ref.data.data(), y.data.data(), s.out_size)) << "packed dispatch vs GEMM";
     }
 }
 
