@@ -42,6 +42,11 @@ const cpu::ConvBcastKernel& conv_bcast_kernel_of(cpu::CpuIsa isa) {
                           cpu::conv_bcast_kernel_portable);
 }
 
+const cpu::ConvPlaneKernel& conv_plane_kernel_of(cpu::CpuIsa isa) {
+    return cpu::isa_table(isa, cpu::conv_plane_kernel_avx512, cpu::conv_plane_kernel_avx2,
+                          cpu::conv_plane_kernel_portable);
+}
+
 std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

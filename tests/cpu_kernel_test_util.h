@@ -1,8 +1,8 @@
 // Helpers for the CPU kernel contract tests (test_cpu_gemm.cpp,
-// test_cpu_conv_bcast.cpp): each ISA's kernel tables, seeded random inputs,
-// outputs poisoned with NaN and guarded by sentinels, and bit-for-bit
-// comparison (the contract is the same bits on every ISA path, so results are
-// compared with memcmp, never with a tolerance).
+// test_cpu_conv_bcast.cpp, test_cpu_conv_plane.cpp): each ISA's kernel tables,
+// seeded random inputs, outputs poisoned with NaN and guarded by sentinels, and
+// bit-for-bit comparison (the contract is the same bits on every ISA path, so
+// results are compared with memcmp, never with a tolerance).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/conv_bcast_kernels.h"
 #include "kernels/cpu/conv_direct_kernels.h"
+#include "kernels/cpu/conv_plane_kernels.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/cpu/gemm_narrow.h"
@@ -28,6 +29,7 @@ const cpu::GemmMicroKernel& gemm_micro_kernel_of(cpu::CpuIsa isa);
 const cpu::GemmNarrowKernel& gemm_narrow_kernel_of(cpu::CpuIsa isa);
 const cpu::ConvDirectKernel& conv_direct_kernel_of(cpu::CpuIsa isa);
 const cpu::ConvBcastKernel& conv_bcast_kernel_of(cpu::CpuIsa isa);
+const cpu::ConvPlaneKernel& conv_plane_kernel_of(cpu::CpuIsa isa);
 
 // `count` floats uniform in [-1, 1] from a generator seeded with `seed`, each
 // times `scale` (one float multiply).

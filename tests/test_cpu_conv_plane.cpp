@@ -11,8 +11,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -22,18 +20,14 @@
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/reference/conv.h"
+#include "tests/cpu_kernel_test_util.h"
 
 namespace fcnrt::cpu {
 namespace {
 
-const ConvPlaneKernel& plane_kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return conv_plane_kernel_avx512();
-        case CpuIsa::Avx2: return conv_plane_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return conv_plane_kernel_portable();
-}
+using test::PoisonedOutput;
+using test::random_floats;
+using test::same_bits;
 
 enum class Epi { None, BiasRelu, BiasResidualRelu, BiasLeaky, Residual };
 
@@ -42,27 +36,6 @@ struct PlaneCase {
     int sh, sw, dh, dw, groups;
     float scale;  // inputs and weights uniform in [-scale, scale]
     Epi epi;
-};
-
-std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (float& x : v) x = dist(rng) * scale;
-    return v;
-}
-
-struct PoisonedOutput {
-    std::vector<float> data;
-    int64_t size;
-    explicit PoisonedOutput(int64_t n) : data(size_t(n + 64), NAN), size(n) {
-        for (int64_t i = n; i < n + 64; ++i) data[size_t(i)] = 12345.0f;
-    }
-    bool guard_intact() const {
-        for (int64_t i = size; i < size + 64; ++i)
-            if (data[size_t(i)] != 12345.0f) return false;
-        return true;
-    }
 };
 
 std::string name_of(const PlaneCase& t) {
@@ -113,10 +86,7 @@ struct ConvSetup {
 
 void expect_same_bits(const PoisonedOutput& ref, const PoisonedOutput& y, const char* what) {
     ASSERT_TRUE(y.guard_intact()) << what << " wrote past y";
-    for (int64_t i = 0; i < ref.size; ++i)
-        ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-            << "y[" << i << "]: " << what << " " << y.data[size_t(i)] << ", GEMM "
-            << ref.data[size_t(i)];
+    ASSERT_TRUE(same_bits(ref.data.data(), y.data.data(), ref.size)) << what << " vs GEMM";
 }
 
 const PlaneCase kCases[] = {
@@ -157,10 +127,9 @@ TEST(CpuConvPlane, EveryIsaEqualsTheGemmPathBitForBit) {
                         1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
                 << "y[" << i << "]";
         int tested = 0;
-        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-            if (!cpu_isa_supported(isa)) continue;
+        for (CpuIsa isa : test::supported_cpu_isas()) {
             ++tested;
-            const ConvPlaneKernel& pk = plane_kernel_of(isa);
+            const ConvPlaneKernel& pk = test::conv_plane_kernel_of(isa);
             SCOPED_TRACE(pk.isa);
             PoisonedOutput y(s.out_size);
             conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b,
