@@ -67,6 +67,45 @@ Conv2dParams case_params(const Case& t) {
     return p;
 }
 
+// A conv case's outputs (fields as case_name's, and epilogue) one float at a
+// time: the fma chain over (c, ky, kx) ascending from +0, padding taps reading
+// zeros, then the epilogue in its order: + bias (b, or none: the sum as it
+// is, -0 kept, unless a residual follows), + residual (res, if not null), ReLU
+// (t.epilogue).
+template <class Case>
+std::vector<float> conv_chain(const Case& t, const std::vector<float>& x, const std::vector<float>& wt,
+                              const float* b, const float* res) {
+    const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+    const int64_t oh = case_out_h(t), ow = case_out_w(t);
+    std::vector<float> want(size_t(t.n * t.k * oh * ow));
+    for (int64_t n = 0; n < t.n; ++n) {
+        for (int64_t k = 0; k < t.k; ++k) {
+            const int64_t g = k / kg;
+            for (int64_t oy = 0; oy < oh; ++oy) {
+                for (int64_t ox = 0; ox < ow; ++ox) {
+                    float acc = 0.0f;
+                    for (int64_t c = 0; c < cg; ++c)
+                        for (int64_t ky = 0; ky < t.kh; ++ky)
+                            for (int64_t kx = 0; kx < t.kw; ++kx) {
+                                const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
+                                const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
+                                const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
+                                const float xi = in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
+                                acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
+                            }
+                    const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
+                    float v = acc + (b ? b[k] : 0.0f);
+                    if (b == nullptr && res == nullptr) v = acc;  // no bias: a copy (keeps -0)
+                    if (res != nullptr) v = v + res[size_t(i)];
+                    if (t.epilogue) v = v > 0.0f ? v : 0.0f;
+                    want[size_t(i)] = v;
+                }
+            }
+        }
+    }
+    return want;
+}
+
 TEST(CpuGemm, EveryIsaIsTheFmaChainBitForBit) {
     const Size sizes[] = {{1, 1, 1, 0},    {7, 33, 5, 3},   {13, 50, 300, 0}, {6, 16, 256, 0},
                           {25, 97, 513, 7}, {8, 48, 192, 0}, {3, 200, 1000, 1}, {64, 130, 27, 0}};
@@ -257,7 +296,7 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
     int small_form = 0;
     for (const DirectConvCase& t : cases) {
         for (bool with_residual : {false, true}) {
-            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t cg = t.c / t.groups;
             const int64_t oh = case_out_h(t), ow = case_out_w(t);
             SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
             std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 5 + t.c), t.scale);
@@ -273,33 +312,7 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
             const int64_t out_size = t.n * t.k * oh * ow;
             small_form += oh * ow <= 256 && t.n * oh * ow > kNarrowMaxColumns;
             // The chain, one output at a time, then the epilogue in its order.
-            std::vector<float> want(static_cast<size_t>(out_size));
-            for (int64_t n = 0; n < t.n; ++n) {
-                for (int64_t k = 0; k < t.k; ++k) {
-                    const int64_t g = k / kg;
-                    for (int64_t oy = 0; oy < oh; ++oy) {
-                        for (int64_t ox = 0; ox < ow; ++ox) {
-                            float acc = 0.0f;
-                            for (int64_t c = 0; c < cg; ++c)
-                                for (int64_t ky = 0; ky < t.kh; ++ky)
-                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
-                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
-                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
-                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
-                                        const float xi =
-                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
-                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
-                                    }
-                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
-                            float v = acc + (b ? b[k] : 0.0f);
-                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
-                            if (with_residual) v = v + res[size_t(i)];
-                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
-                            want[size_t(i)] = v;
-                        }
-                    }
-                }
-            }
+            const std::vector<float> want = conv_chain(t, x, wt, b, with_residual ? res.data() : nullptr);
             for (CpuIsa isa : supported_cpu_isas()) {
                 SCOPED_TRACE(cpu_isa_name(isa));
                 const GemmMicroKernel& mk = gemm_micro_kernel_of(isa);
@@ -346,7 +359,7 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
     };
     for (const DirectConvCase& t : cases) {
         for (bool with_residual : {false, true}) {
-            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t cg = t.c / t.groups;
             const int64_t oh = case_out_h(t), ow = case_out_w(t);
             SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
             std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 7 + t.c), t.scale);
@@ -363,35 +376,9 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
             PoisonedOutput probe(out_size);
             ASSERT_TRUE(conv2d_gemm_phases_applies(make_view(probe.data.data(), DType::F32, t.n, t.k, oh, ow), p))
                 << "not a case of the phase planes";
-            std::vector<float> want(static_cast<size_t>(out_size));
+            const std::vector<float> want = conv_chain(t, x, wt, b, with_residual ? res.data() : nullptr);
             int64_t negative_zeros = 0;
-            for (int64_t n = 0; n < t.n; ++n) {
-                for (int64_t k = 0; k < t.k; ++k) {
-                    const int64_t g = k / kg;
-                    for (int64_t oy = 0; oy < oh; ++oy) {
-                        for (int64_t ox = 0; ox < ow; ++ox) {
-                            float acc = 0.0f;
-                            for (int64_t c = 0; c < cg; ++c)
-                                for (int64_t ky = 0; ky < t.kh; ++ky)
-                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
-                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
-                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
-                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
-                                        const float xi =
-                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
-                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
-                                    }
-                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
-                            float v = acc + (b ? b[k] : 0.0f);
-                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
-                            if (with_residual) v = v + res[size_t(i)];
-                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
-                            negative_zeros += v == 0.0f && std::signbit(v);
-                            want[size_t(i)] = v;
-                        }
-                    }
-                }
-            }
+            for (float v : want) negative_zeros += v == 0.0f && std::signbit(v);
             if (t.scale < 1e-10f && !with_residual) {
                 EXPECT_GT(negative_zeros, 0) << "no -0 to test";
             }
