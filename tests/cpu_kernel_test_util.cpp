@@ -5,6 +5,7 @@
 #include <random>
 
 #include "kernels/cpu/isa_table.h"
+#include "kernels/reference/conv.h"
 
 namespace fcnrt::test {
 
@@ -63,6 +64,41 @@ bool PoisonedOutput::guard_intact() const {
     for (int64_t i = size; i < size + kGuard; ++i)
         if (data[size_t(i)] != kSentinel) return false;
     return true;
+}
+
+const float* set_conv_epi(ConvEpi epi, const float* bias, const View& residual, Conv2dParams* p) {
+    if (epi == ConvEpi::BiasRelu || epi == ConvEpi::BiasResidualRelu) p->act.kind = Activation::Relu;
+    if (epi == ConvEpi::BiasLeaky) {
+        p->act.kind = Activation::LeakyRelu;
+        p->act.alpha = 0.1f;
+    }
+    if (epi == ConvEpi::BiasResidualRelu || epi == ConvEpi::Residual) p->residual = residual;
+    return (epi == ConvEpi::None || epi == ConvEpi::Residual) ? nullptr : bias;
+}
+
+::testing::AssertionResult near_reference_conv2d(const View& x, const View& w, const float* bias,
+                                                 const View& y, const Conv2dParams& p) {
+    const int64_t n = y.numel();
+    std::vector<float> exact(static_cast<size_t>(n));
+    reference::conv2d(x, w, bias, make_view(exact.data(), DType::F32, y.n, y.c, y.h, y.w), p);
+    const float* got = y.f32();
+    for (int64_t i = 0; i < n; ++i) {
+        // As ASSERT_NEAR(got, want, tolerance): the difference in double.
+        const float want = exact[size_t(i)], tolerance = 1e-4f * (1.0f + std::fabs(want));
+        if (!(std::fabs(double(got[i]) - double(want)) <= double(tolerance)))
+            return ::testing::AssertionFailure()
+                   << "y[" << i << "] = " << got[i] << ", the float64 reference " << want;
+    }
+    return ::testing::AssertionSuccess();
+}
+
+SignedZeros count_signed_zeros(const float* y, int64_t n) {
+    SignedZeros z;
+    for (int64_t i = 0; i < n; ++i) {
+        z.negative += y[i] == 0.0f && std::signbit(y[i]);
+        z.positive += y[i] == 0.0f && !std::signbit(y[i]);
+    }
+    return z;
 }
 
 ::testing::AssertionResult same_bits(const float* want, const float* got, int64_t n) {

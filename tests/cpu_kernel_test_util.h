@@ -2,7 +2,10 @@
 // test_cpu_conv_bcast.cpp, test_cpu_conv_plane.cpp): each ISA's kernel tables,
 // seeded random inputs, outputs poisoned with NaN and guarded by sentinels, and
 // bit-for-bit comparison (the contract is the same bits on every ISA path, so
-// results are compared with memcmp, never with a tolerance).
+// results are compared with memcmp, never with a tolerance); for the conv
+// cases, their epilogues, the check of the reference bits against the float64
+// reference (the one tolerance: the rounding of float32 sums), and the signed
+// zeros of the underflow cases.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,6 +21,7 @@
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/op_params.h"
+#include "kernels/view.h"
 
 namespace fcnrt::test {
 
@@ -58,6 +62,26 @@ Conv2dParams conv_case_params(const Case& t) {
     p.groups = t.groups;
     return p;
 }
+
+// A conv case's epilogue: none, bias + ReLU, bias + residual + ReLU, bias +
+// leaky ReLU (alpha 0.1), or the residual alone.
+enum class ConvEpi { None, BiasRelu, BiasResidualRelu, BiasLeaky, Residual };
+
+// Sets p's activation and residual (`residual`, shaped as the output) for
+// `epi`; returns the bias to pass: `bias`, or null where `epi` has none.
+const float* set_conv_epi(ConvEpi epi, const float* bias, const View& residual, Conv2dParams* p);
+
+// Success when every y value is within 1e-4 * (1 + |exact|) of the float64
+// reference conv's (reference::conv2d on the same x, w, bias and p); else the
+// first index that is not, with both values.
+::testing::AssertionResult near_reference_conv2d(const View& x, const View& w, const float* bias,
+                                                 const View& y, const Conv2dParams& p);
+
+// How many of y[0, n) are -0 and +0 (the underflow cases must make both).
+struct SignedZeros {
+    int64_t negative = 0, positive = 0;
+};
+SignedZeros count_signed_zeros(const float* y, int64_t n);
 
 // Success when got[0, n) has exactly want[0, n)'s bits (signed zeros and NaNs
 // included); else the first index that differs, with both values.

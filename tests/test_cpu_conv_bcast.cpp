@@ -21,7 +21,6 @@
 #include "kernels/cpu/conv_bcast.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
-#include "kernels/reference/conv.h"
 #include "tests/cpu_kernel_test_util.h"
 
 namespace fcnrt::cpu {
@@ -31,7 +30,7 @@ using test::PoisonedOutput;
 using test::random_floats;
 using test::same_bits;
 
-enum class Epi { None, BiasRelu, BiasResidualRelu, BiasLeaky, Residual };
+using Epi = test::ConvEpi;
 
 struct BcastCase {
     int64_t n, c, h, w, k, kh, kw;
@@ -67,14 +66,7 @@ struct ConvSetup {
         bias = random_floats(size_t(t.k), 99, 1.0f);
         res = random_floats(size_t(out_size), 7, 1.0f);
         p = test::conv_case_params(t);
-        if (t.epi == Epi::BiasRelu || t.epi == Epi::BiasResidualRelu) p.act.kind = Activation::Relu;
-        if (t.epi == Epi::BiasLeaky) {
-            p.act.kind = Activation::LeakyRelu;
-            p.act.alpha = 0.1f;
-        }
-        if (t.epi == Epi::BiasResidualRelu || t.epi == Epi::Residual)
-            p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
-        b = (t.epi == Epi::None || t.epi == Epi::Residual) ? nullptr : bias.data();
+        b = test::set_conv_epi(t.epi, bias.data(), make_view(res.data(), DType::F32, t.n, t.k, oh, ow), &p);
         xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
         wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
     }
@@ -111,11 +103,7 @@ TEST(CpuConvBcast, EveryIsaEqualsTheGemmPathBitForBit) {
                     s.out(ref), s.p);
         ASSERT_TRUE(ref.guard_intact());
         // And the float64 reference, for the rounding (scaled cases are all ~0).
-        std::vector<float> exact(size_t(s.out_size));
-        reference::conv2d(s.xv, s.wv, s.b, make_view(exact.data(), DType::F32, t.n, t.k, s.oh, s.ow), s.p);
-        for (int64_t i = 0; i < s.out_size; ++i)
-            ASSERT_NEAR(ref.data[size_t(i)], exact[size_t(i)], 1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
-                << "y[" << i << "]";
+        ASSERT_TRUE(test::near_reference_conv2d(s.xv, s.wv, s.b, s.out(ref), s.p));
         int tested = 0;
         for (CpuIsa isa : test::supported_cpu_isas()) {
             ++tested;
@@ -140,14 +128,9 @@ TEST(CpuConvBcast, UnderflowCasesMakeNegativeZeros) {
         PoisonedOutput y(s.out_size);
         const ConvBcastKernel& bk = conv_bcast_kernel_portable();
         conv2d_bcast(bk, s.xv, s.wv, *pack_conv2d_weights_bcast(bk, s.wv, t.groups), s.b, s.out(y), s.p);
-        int negative = 0, positive = 0;
-        for (int64_t i = 0; i < s.out_size; ++i) {
-            const float v = y.data[size_t(i)];
-            negative += v == 0.0f && std::signbit(v);
-            positive += v == 0.0f && !std::signbit(v);
-        }
-        EXPECT_GT(negative, 0);
-        EXPECT_GT(positive, 0);
+        const test::SignedZeros z = test::count_signed_zeros(y.data.data(), s.out_size);
+        EXPECT_GT(z.negative, 0);
+        EXPECT_GT(z.positive, 0);
     }
 }
 
