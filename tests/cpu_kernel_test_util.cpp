@@ -67,7 +67,8 @@ bool PoisonedOutput::guard_intact() const {
 }
 
 const float* set_conv_epi(ConvEpi epi, const float* bias, const View& residual, Conv2dParams* p) {
-    if (epi == ConvEpi::BiasRelu || epi == ConvEpi::BiasResidualRelu) p->act.kind = Activation::Relu;
+    if (epi == ConvEpi::BiasRelu || epi == ConvEpi::BiasResidualRelu)
+        p->act.kind = Activation::Relu;
     if (epi == ConvEpi::BiasLeaky) {
         p->act.kind = Activation::LeakyRelu;
         p->act.alpha = 0.1f;

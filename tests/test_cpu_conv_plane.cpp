@@ -66,7 +66,8 @@ struct ConvSetup {
         p.dilation[0] = t.dh;
         p.dilation[1] = t.dw;
         p.groups = t.groups;
-        b = test::set_conv_epi(t.epi, bias.data(), make_view(res.data(), DType::F32, t.n, t.k, oh, ow), &p);
+        b = test::set_conv_epi(t.epi, bias.data(),
+                               make_view(res.data(), DType::F32, t.n, t.k, oh, ow), &p);
         xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
         wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
     }
