@@ -14,8 +14,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -23,49 +21,22 @@
 #include "kernels/cpu/conv_bcast.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
-#include "kernels/reference/conv.h"
+#include "tests/cpu_kernel_test_util.h"
 
 namespace fcnrt::cpu {
 namespace {
 
-const ConvBcastKernel& bcast_kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return conv_bcast_kernel_avx512();
-        case CpuIsa::Avx2: return conv_bcast_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return conv_bcast_kernel_portable();
-}
+using test::PoisonedOutput;
+using test::random_floats;
+using test::same_bits;
 
-enum class Epi { None, BiasRelu, BiasResidualRelu, BiasLeaky, Residual };
+using Epi = test::ConvEpi;
 
 struct BcastCase {
     int64_t n, c, h, w, k, kh, kw;
     int pt, pl, pb, pr, dh, dw, groups;
     float scale;  // inputs and weights uniform in [-scale, scale]
     Epi epi;
-};
-
-std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (float& x : v) x = dist(rng) * scale;
-    return v;
-}
-
-// y with a NaN poison and a guard of sentinels after it.
-struct PoisonedOutput {
-    std::vector<float> data;
-    int64_t size;
-    explicit PoisonedOutput(int64_t n) : data(size_t(n + 64), NAN), size(n) {
-        for (int64_t i = n; i < n + 64; ++i) data[size_t(i)] = 12345.0f;
-    }
-    bool guard_intact() const {
-        for (int64_t i = size; i < size + 64; ++i)
-            if (data[size_t(i)] != 12345.0f) return false;
-        return true;
-    }
 };
 
 std::string name_of(const BcastCase& t) {
@@ -94,21 +65,8 @@ struct ConvSetup {
         wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh), t.scale);
         bias = random_floats(size_t(t.k), 99, 1.0f);
         res = random_floats(size_t(out_size), 7, 1.0f);
-        p.pads[0] = t.pt;
-        p.pads[1] = t.pl;
-        p.pads[2] = t.pb;
-        p.pads[3] = t.pr;
-        p.dilation[0] = t.dh;
-        p.dilation[1] = t.dw;
-        p.groups = t.groups;
-        if (t.epi == Epi::BiasRelu || t.epi == Epi::BiasResidualRelu) p.act.kind = Activation::Relu;
-        if (t.epi == Epi::BiasLeaky) {
-            p.act.kind = Activation::LeakyRelu;
-            p.act.alpha = 0.1f;
-        }
-        if (t.epi == Epi::BiasResidualRelu || t.epi == Epi::Residual)
-            p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
-        b = (t.epi == Epi::None || t.epi == Epi::Residual) ? nullptr : bias.data();
+        p = test::conv_case_params(t);
+        b = test::set_conv_epi(t.epi, bias.data(), make_view(res.data(), DType::F32, t.n, t.k, oh, ow), &p);
         xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
         wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
     }
@@ -145,23 +103,16 @@ TEST(CpuConvBcast, EveryIsaEqualsTheGemmPathBitForBit) {
                     s.out(ref), s.p);
         ASSERT_TRUE(ref.guard_intact());
         // And the float64 reference, for the rounding (scaled cases are all ~0).
-        std::vector<float> exact(size_t(s.out_size));
-        reference::conv2d(s.xv, s.wv, s.b, make_view(exact.data(), DType::F32, t.n, t.k, s.oh, s.ow), s.p);
-        for (int64_t i = 0; i < s.out_size; ++i)
-            ASSERT_NEAR(ref.data[size_t(i)], exact[size_t(i)], 1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
-                << "y[" << i << "]";
+        ASSERT_TRUE(test::near_reference_conv2d(s.xv, s.wv, s.b, s.out(ref), s.p));
         int tested = 0;
-        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-            if (!cpu_isa_supported(isa)) continue;
+        for (CpuIsa isa : test::supported_cpu_isas()) {
             ++tested;
-            const ConvBcastKernel& bk = bcast_kernel_of(isa);
+            const ConvBcastKernel& bk = test::conv_bcast_kernel_of(isa);
             SCOPED_TRACE(bk.isa);
             PoisonedOutput y(s.out_size);
             conv2d_bcast(bk, s.xv, s.wv, *pack_conv2d_weights_bcast(bk, s.wv, t.groups), s.b, s.out(y), s.p);
             ASSERT_TRUE(y.guard_intact()) << "wrote past y";
-            for (int64_t i = 0; i < s.out_size; ++i)
-                ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-                    << "y[" << i << "]: broadcast " << y.data[size_t(i)] << ", GEMM " << ref.data[size_t(i)];
+            ASSERT_TRUE(same_bits(ref.data.data(), y.data.data(), s.out_size)) << "broadcast vs GEMM";
         }
         EXPECT_GE(tested, 1);
     }
@@ -177,14 +128,9 @@ TEST(CpuConvBcast, UnderflowCasesMakeNegativeZeros) {
         PoisonedOutput y(s.out_size);
         const ConvBcastKernel& bk = conv_bcast_kernel_portable();
         conv2d_bcast(bk, s.xv, s.wv, *pack_conv2d_weights_bcast(bk, s.wv, t.groups), s.b, s.out(y), s.p);
-        int negative = 0, positive = 0;
-        for (int64_t i = 0; i < s.out_size; ++i) {
-            const float v = y.data[size_t(i)];
-            negative += v == 0.0f && std::signbit(v);
-            positive += v == 0.0f && !std::signbit(v);
-        }
-        EXPECT_GT(negative, 0);
-        EXPECT_GT(positive, 0);
+        const test::SignedZeros z = test::count_signed_zeros(y.data.data(), s.out_size);
+        EXPECT_GT(z.negative, 0);
+        EXPECT_GT(z.positive, 0);
     }
 }
 
@@ -208,7 +154,7 @@ TEST(CpuConvBcast, OneOrTwoThreadsGiveTheSameBits) {
         conv2d_bcast(bk, s.xv, s.wv, *packed, s.b, s.out(two), s.p);
         omp_set_num_threads(threads);
         ASSERT_TRUE(one.guard_intact() && two.guard_intact());
-        ASSERT_EQ(std::memcmp(one.data.data(), two.data.data(), sizeof(float) * size_t(s.out_size)), 0);
+        ASSERT_TRUE(same_bits(one.data.data(), two.data.data(), s.out_size)) << "two threads vs one";
         for (int64_t i = 0; i < s.out_size; ++i) ASSERT_FALSE(std::isnan(one.data[size_t(i)])) << i;
     }
 }
@@ -241,9 +187,7 @@ TEST(CpuConvBcast, PackedDispatchEqualsTheGemmPath) {
         }
         conv2d_packed(s.xv, s.wv, *packed, s.b, s.out(y), s.p);
         ASSERT_TRUE(y.guard_intact()) << "wrote past y";
-        for (int64_t i = 0; i < s.out_size; ++i)
-            ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-                << "y[" << i << "]: " << y.data[size_t(i)] << ", GEMM " << ref.data[size_t(i)];
+        ASSERT_TRUE(same_bits(ref.data.data(), y.data.data(), s.out_size)) << "packed dispatch vs GEMM";
     }
 }
 

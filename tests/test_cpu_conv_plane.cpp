@@ -9,10 +9,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
-#include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -21,48 +18,22 @@
 #include "kernels/cpu/conv_plane.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_kernels.h"
-#include "kernels/reference/conv.h"
+#include "tests/cpu_kernel_test_util.h"
 
 namespace fcnrt::cpu {
 namespace {
 
-const ConvPlaneKernel& plane_kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return conv_plane_kernel_avx512();
-        case CpuIsa::Avx2: return conv_plane_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return conv_plane_kernel_portable();
-}
+using test::PoisonedOutput;
+using test::random_floats;
+using test::same_bits;
 
-enum class Epi { None, BiasRelu, BiasResidualRelu, BiasLeaky, Residual };
+using Epi = test::ConvEpi;
 
 struct PlaneCase {
     int64_t n, c, h, w, k, kh, kw;
     int sh, sw, dh, dw, groups;
     float scale;  // inputs and weights uniform in [-scale, scale]
     Epi epi;
-};
-
-std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (float& x : v) x = dist(rng) * scale;
-    return v;
-}
-
-struct PoisonedOutput {
-    std::vector<float> data;
-    int64_t size;
-    explicit PoisonedOutput(int64_t n) : data(size_t(n + 64), NAN), size(n) {
-        for (int64_t i = n; i < n + 64; ++i) data[size_t(i)] = 12345.0f;
-    }
-    bool guard_intact() const {
-        for (int64_t i = size; i < size + 64; ++i)
-            if (data[size_t(i)] != 12345.0f) return false;
-        return true;
-    }
 };
 
 std::string name_of(const PlaneCase& t) {
@@ -95,14 +66,8 @@ struct ConvSetup {
         p.dilation[0] = t.dh;
         p.dilation[1] = t.dw;
         p.groups = t.groups;
-        if (t.epi == Epi::BiasRelu || t.epi == Epi::BiasResidualRelu) p.act.kind = Activation::Relu;
-        if (t.epi == Epi::BiasLeaky) {
-            p.act.kind = Activation::LeakyRelu;
-            p.act.alpha = 0.1f;
-        }
-        if (t.epi == Epi::BiasResidualRelu || t.epi == Epi::Residual)
-            p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
-        b = (t.epi == Epi::None || t.epi == Epi::Residual) ? nullptr : bias.data();
+        b = test::set_conv_epi(t.epi, bias.data(),
+                               make_view(res.data(), DType::F32, t.n, t.k, oh, ow), &p);
         xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
         wv = make_view(wt.data(), DType::F32, t.k, cg, t.kh, t.kw);
     }
@@ -113,10 +78,7 @@ struct ConvSetup {
 
 void expect_same_bits(const PoisonedOutput& ref, const PoisonedOutput& y, const char* what) {
     ASSERT_TRUE(y.guard_intact()) << what << " wrote past y";
-    for (int64_t i = 0; i < ref.size; ++i)
-        ASSERT_EQ(std::memcmp(&ref.data[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-            << "y[" << i << "]: " << what << " " << y.data[size_t(i)] << ", GEMM "
-            << ref.data[size_t(i)];
+    ASSERT_TRUE(same_bits(ref.data.data(), y.data.data(), ref.size)) << what << " vs GEMM";
 }
 
 const PlaneCase kCases[] = {
@@ -149,18 +111,11 @@ TEST(CpuConvPlane, EveryIsaEqualsTheGemmPathBitForBit) {
         conv2d_gemm(ref_mk, s.xv, s.wv, *pack_conv2d_weights_for_gemm(ref_mk, s.wv, t.groups), s.b,
                     s.out(ref), s.p);
         ASSERT_TRUE(ref.guard_intact());
-        std::vector<float> exact(size_t(s.out_size));
-        reference::conv2d(s.xv, s.wv, s.b,
-                          make_view(exact.data(), DType::F32, t.n, t.k, s.oh, s.ow), s.p);
-        for (int64_t i = 0; i < s.out_size; ++i)
-            ASSERT_NEAR(ref.data[size_t(i)], exact[size_t(i)],
-                        1e-4f * (1.0f + std::fabs(exact[size_t(i)])))
-                << "y[" << i << "]";
+        ASSERT_TRUE(test::near_reference_conv2d(s.xv, s.wv, s.b, s.out(ref), s.p));
         int tested = 0;
-        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-            if (!cpu_isa_supported(isa)) continue;
+        for (CpuIsa isa : test::supported_cpu_isas()) {
             ++tested;
-            const ConvPlaneKernel& pk = plane_kernel_of(isa);
+            const ConvPlaneKernel& pk = test::conv_plane_kernel_of(isa);
             SCOPED_TRACE(pk.isa);
             PoisonedOutput y(s.out_size);
             conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b,
@@ -181,14 +136,9 @@ TEST(CpuConvPlane, UnderflowCaseMakesNegativeZeros) {
         const ConvPlaneKernel& pk = conv_plane_kernel_portable();
         conv2d_plane(pk, s.xv, s.wv, *pack_conv2d_weights_lanes(pk.lanes, s.wv, t.groups), s.b,
                      s.out(y), s.p);
-        int negative = 0, positive = 0;
-        for (int64_t i = 0; i < s.out_size; ++i) {
-            const float v = y.data[size_t(i)];
-            negative += v == 0.0f && std::signbit(v);
-            positive += v == 0.0f && !std::signbit(v);
-        }
-        EXPECT_GT(negative, 0);
-        EXPECT_GT(positive, 0);
+        const test::SignedZeros z = test::count_signed_zeros(y.data.data(), s.out_size);
+        EXPECT_GT(z.negative, 0);
+        EXPECT_GT(z.positive, 0);
     }
 }
 

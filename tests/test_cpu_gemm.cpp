@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "kernels/cpu/conv.h"
@@ -22,29 +21,20 @@
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/cpu/gemm_narrow.h"
 #include "kernels/cpu/pool.h"
+#include "tests/cpu_kernel_test_util.h"
 
 #include <omp.h>
 
 namespace fcnrt::cpu {
 namespace {
 
-const GemmMicroKernel& kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return gemm_micro_kernel_avx512();
-        case CpuIsa::Avx2: return gemm_micro_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return gemm_micro_kernel_portable();
-}
-
-const ConvDirectKernel& direct_kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return conv_direct_kernel_avx512();
-        case CpuIsa::Avx2: return conv_direct_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return conv_direct_kernel_portable();
-}
+using test::conv_direct_kernel_of;
+using test::gemm_micro_kernel_of;
+using test::gemm_narrow_kernel_of;
+using test::PoisonedOutput;
+using test::random_floats;
+using test::same_bits;
+using test::supported_cpu_isas;
 
 struct Size {
     int64_t m, n, k, ldb_extra;
@@ -68,12 +58,52 @@ std::string case_name(const Case& t) {
            std::to_string(t.dh) + "," + std::to_string(t.dw) + " g" + std::to_string(t.groups);
 }
 
-std::vector<float> random_floats(size_t count, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (float& x : v) x = dist(rng);
-    return v;
+// A conv case's strides, pads, dilations and groups.
+template <class Case>
+Conv2dParams case_params(const Case& t) {
+    Conv2dParams p = test::conv_case_params(t);
+    p.stride[0] = t.sh;
+    p.stride[1] = t.sw;
+    return p;
+}
+
+// A conv case's outputs (fields as case_name's, and epilogue) one float at a
+// time: the fma chain over (c, ky, kx) ascending from +0, padding taps reading
+// zeros, then the epilogue in its order: + bias (b, or none: the sum as it
+// is, -0 kept, unless a residual follows), + residual (res, if not null), ReLU
+// (t.epilogue).
+template <class Case>
+std::vector<float> conv_chain(const Case& t, const std::vector<float>& x, const std::vector<float>& wt,
+                              const float* b, const float* res) {
+    const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+    const int64_t oh = case_out_h(t), ow = case_out_w(t);
+    std::vector<float> want(size_t(t.n * t.k * oh * ow));
+    for (int64_t n = 0; n < t.n; ++n) {
+        for (int64_t k = 0; k < t.k; ++k) {
+            const int64_t g = k / kg;
+            for (int64_t oy = 0; oy < oh; ++oy) {
+                for (int64_t ox = 0; ox < ow; ++ox) {
+                    float acc = 0.0f;
+                    for (int64_t c = 0; c < cg; ++c)
+                        for (int64_t ky = 0; ky < t.kh; ++ky)
+                            for (int64_t kx = 0; kx < t.kw; ++kx) {
+                                const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
+                                const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
+                                const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
+                                const float xi = in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
+                                acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
+                            }
+                    const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
+                    float v = acc + (b ? b[k] : 0.0f);
+                    if (b == nullptr && res == nullptr) v = acc;  // no bias: a copy (keeps -0)
+                    if (res != nullptr) v = v + res[size_t(i)];
+                    if (t.epilogue) v = v > 0.0f ? v : 0.0f;
+                    want[size_t(i)] = v;
+                }
+            }
+        }
+    }
+    return want;
 }
 
 TEST(CpuGemm, EveryIsaIsTheFmaChainBitForBit) {
@@ -86,7 +116,7 @@ TEST(CpuGemm, EveryIsaIsTheFmaChainBitForBit) {
             continue;
         }
         ++tested;
-        const GemmMicroKernel& mk = kernel_of(isa);
+        const GemmMicroKernel& mk = gemm_micro_kernel_of(isa);
         for (const Size& s : sizes) {
             SCOPED_TRACE(std::string(cpu_isa_name(isa)) + " m=" + std::to_string(s.m) +
                          " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
@@ -115,20 +145,6 @@ struct DirectConvCase {
     int sh, sw, pt, pl, pb, pr, dh, dw, groups;
     float scale;  // inputs and weights are uniform in [-scale, scale]
     bool epilogue;  // bias and ReLU (off: the raw sums, signed zeros visible)
-};
-
-// y with a NaN poison and a guard of sentinels after it; returns whether the guard survived.
-struct PoisonedOutput {
-    std::vector<float> data;
-    int64_t size;
-    explicit PoisonedOutput(int64_t n) : data(size_t(n + 64), NAN), size(n) {
-        for (int64_t i = n; i < n + 64; ++i) data[i] = 12345.0f;
-    }
-    bool guard_intact() const {
-        for (int64_t i = size; i < size + 64; ++i)
-            if (data[i] != 12345.0f) return false;
-        return true;
-    }
 };
 
 TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
@@ -193,27 +209,16 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         {1, 2, 4, 5, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1.0f, true},
         {1, 3, 3, 4, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1e-23f, false},
     };
-    const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    const GemmMicroKernel& ref_mk = gemm_micro_kernel_of(CpuIsa::Portable);
     int small_plane_cases = 0;
     for (const DirectConvCase& t : cases) {
         const int64_t cg = t.c / t.groups;
         const int64_t oh = case_out_h(t), ow = case_out_w(t);
         SCOPED_TRACE(case_name(t));
-        std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.w * 7 + t.c));
-        std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh));
-        for (float& v : x) v *= t.scale;
-        for (float& v : wt) v *= t.scale;
+        std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.w * 7 + t.c), t.scale);
+        std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 13 + t.kh), t.scale);
         const std::vector<float> bias = random_floats(size_t(t.k), 99);
-        Conv2dParams p;
-        p.stride[0] = t.sh;
-        p.stride[1] = t.sw;
-        p.pads[0] = t.pt;
-        p.pads[1] = t.pl;
-        p.pads[2] = t.pb;
-        p.pads[3] = t.pr;
-        p.dilation[0] = t.dh;
-        p.dilation[1] = t.dw;
-        p.groups = t.groups;
+        Conv2dParams p = case_params(t);
         p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
         const float* b = t.epilogue ? bias.data() : nullptr;
         const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
@@ -226,32 +231,25 @@ TEST(CpuConvDirect, EveryIsaEqualsTheGemmPathBitForBit) {
         ASSERT_TRUE(ref.guard_intact());
         small_plane_cases +=
             conv2d_direct_small_planes(xv, wv, make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
-        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-            if (!cpu_isa_supported(isa)) continue;
+        for (CpuIsa isa : supported_cpu_isas()) {
             SCOPED_TRACE(cpu_isa_name(isa));
             PoisonedOutput direct(out_size), gemm(out_size), rows(out_size);
-            conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+            conv2d_direct(conv_direct_kernel_of(isa), xv, wv, b,
                           make_view(direct.data.data(), DType::F32, t.n, t.k, oh, ow), p);
             // And without the small-plane form (conv2d_direct_small_planes), which
             // the small multi-channel cases take above: their rows of channel blocks.
-            conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+            conv2d_direct(conv_direct_kernel_of(isa), xv, wv, b,
                           make_view(rows.data.data(), DType::F32, t.n, t.k, oh, ow), p, false);
             ASSERT_TRUE(rows.guard_intact()) << "the direct kernel's rows wrote past y";
-            for (int64_t i = 0; i < out_size; ++i)
-                ASSERT_EQ(std::memcmp(&ref.data[i], &rows.data[i], sizeof(float)), 0)
-                    << "y[" << i << "]: direct rows " << rows.data[i] << ", GEMM " << ref.data[i];
-            const GemmMicroKernel& mk = kernel_of(isa);
+            ASSERT_TRUE(same_bits(ref.data.data(), rows.data.data(), out_size)) << "direct rows vs GEMM";
+            const GemmMicroKernel& mk = gemm_micro_kernel_of(isa);
             conv2d_gemm(mk, xv, wv, *pack_conv2d_weights_for_gemm(mk, wv, t.groups), b,
                         make_view(gemm.data.data(), DType::F32, t.n, t.k, oh, ow), p);
             ASSERT_TRUE(direct.guard_intact()) << "the direct kernel wrote past y";
             ASSERT_TRUE(gemm.guard_intact()) << "the GEMM path wrote past y";
-            for (int64_t i = 0; i < out_size; ++i) {
-                ASSERT_EQ(std::memcmp(&ref.data[i], &direct.data[i], sizeof(float)), 0)
-                    << "y[" << i << "]: direct " << direct.data[i] << ", GEMM " << ref.data[i];
-                ASSERT_EQ(std::memcmp(&ref.data[i], &gemm.data[i], sizeof(float)), 0)
-                    << "y[" << i << "]: " << cpu_isa_name(isa) << " GEMM " << gemm.data[i]
-                    << ", portable GEMM " << ref.data[i];
-            }
+            ASSERT_TRUE(same_bits(ref.data.data(), direct.data.data(), out_size)) << "direct vs GEMM";
+            ASSERT_TRUE(same_bits(ref.data.data(), gemm.data.data(), out_size))
+                << cpu_isa_name(isa) << " GEMM vs portable GEMM";
         }
     }
     EXPECT_GE(small_plane_cases, 5);  // the one-channel, RGB and grouped small maps
@@ -298,25 +296,14 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
     int small_form = 0;
     for (const DirectConvCase& t : cases) {
         for (bool with_residual : {false, true}) {
-            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t cg = t.c / t.groups;
             const int64_t oh = case_out_h(t), ow = case_out_w(t);
             SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
-            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 5 + t.c));
-            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 3 + t.kw));
-            for (float& v : x) v *= t.scale;
-            for (float& v : wt) v *= t.scale;
+            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 5 + t.c), t.scale);
+            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 3 + t.kw), t.scale);
             const std::vector<float> bias = random_floats(size_t(t.k), 17);
             std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 23);
-            Conv2dParams p;
-            p.stride[0] = t.sh;
-            p.stride[1] = t.sw;
-            p.pads[0] = t.pt;
-            p.pads[1] = t.pl;
-            p.pads[2] = t.pb;
-            p.pads[3] = t.pr;
-            p.dilation[0] = t.dh;
-            p.dilation[1] = t.dw;
-            p.groups = t.groups;
+            Conv2dParams p = case_params(t);
             p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
             if (with_residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
             const float* b = t.epilogue ? bias.data() : nullptr;
@@ -325,37 +312,10 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
             const int64_t out_size = t.n * t.k * oh * ow;
             small_form += oh * ow <= 256 && t.n * oh * ow > kNarrowMaxColumns;
             // The chain, one output at a time, then the epilogue in its order.
-            std::vector<float> want(static_cast<size_t>(out_size));
-            for (int64_t n = 0; n < t.n; ++n) {
-                for (int64_t k = 0; k < t.k; ++k) {
-                    const int64_t g = k / kg;
-                    for (int64_t oy = 0; oy < oh; ++oy) {
-                        for (int64_t ox = 0; ox < ow; ++ox) {
-                            float acc = 0.0f;
-                            for (int64_t c = 0; c < cg; ++c)
-                                for (int64_t ky = 0; ky < t.kh; ++ky)
-                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
-                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
-                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
-                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
-                                        const float xi =
-                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
-                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
-                                    }
-                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
-                            float v = acc + (b ? b[k] : 0.0f);
-                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
-                            if (with_residual) v = v + res[size_t(i)];
-                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
-                            want[size_t(i)] = v;
-                        }
-                    }
-                }
-            }
-            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-                if (!cpu_isa_supported(isa)) continue;
+            const std::vector<float> want = conv_chain(t, x, wt, b, with_residual ? res.data() : nullptr);
+            for (CpuIsa isa : supported_cpu_isas()) {
                 SCOPED_TRACE(cpu_isa_name(isa));
-                const GemmMicroKernel& mk = kernel_of(isa);
+                const GemmMicroKernel& mk = gemm_micro_kernel_of(isa);
                 const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
                 PoisonedOutput small(out_size), per_plane(out_size);
                 conv2d_gemm(mk, xv, wv, *packed, b, make_view(small.data.data(), DType::F32, t.n, t.k, oh, ow),
@@ -364,14 +324,8 @@ TEST(CpuConvSmallPlanes, EqualTheFmaChainAndThePerPlaneTilesBitForBit) {
                             make_view(per_plane.data.data(), DType::F32, t.n, t.k, oh, ow), p, false);
                 ASSERT_TRUE(small.guard_intact()) << "the small-plane form wrote past y";
                 ASSERT_TRUE(per_plane.guard_intact());
-                for (int64_t i = 0; i < out_size; ++i) {
-                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &small.data[size_t(i)], sizeof(float)), 0)
-                        << "y[" << i << "]: small-plane form " << small.data[size_t(i)] << ", the chain "
-                        << want[size_t(i)];
-                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &per_plane.data[size_t(i)], sizeof(float)), 0)
-                        << "y[" << i << "]: per-plane tiles " << per_plane.data[size_t(i)] << ", the chain "
-                        << want[size_t(i)];
-                }
+                ASSERT_TRUE(same_bits(want.data(), small.data.data(), out_size)) << "small-plane form vs the chain";
+                ASSERT_TRUE(same_bits(want.data(), per_plane.data.data(), out_size)) << "per-plane tiles vs the chain";
             }
         }
     }
@@ -405,25 +359,14 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
     };
     for (const DirectConvCase& t : cases) {
         for (bool with_residual : {false, true}) {
-            const int64_t cg = t.c / t.groups, kg = t.k / t.groups;
+            const int64_t cg = t.c / t.groups;
             const int64_t oh = case_out_h(t), ow = case_out_w(t);
             SCOPED_TRACE(case_name(t) + (with_residual ? " residual" : ""));
-            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 7 + t.c));
-            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 5 + t.kw));
-            for (float& v : x) v *= t.scale;
-            for (float& v : wt) v *= t.scale;
+            std::vector<float> x = random_floats(size_t(t.n * t.c * t.h * t.w), uint32_t(t.h * 7 + t.c), t.scale);
+            std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 5 + t.kw), t.scale);
             const std::vector<float> bias = random_floats(size_t(t.k), 19);
             std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 29);
-            Conv2dParams p;
-            p.stride[0] = t.sh;
-            p.stride[1] = t.sw;
-            p.pads[0] = t.pt;
-            p.pads[1] = t.pl;
-            p.pads[2] = t.pb;
-            p.pads[3] = t.pr;
-            p.dilation[0] = t.dh;
-            p.dilation[1] = t.dw;
-            p.groups = t.groups;
+            Conv2dParams p = case_params(t);
             p.act.kind = t.epilogue ? Activation::Relu : Activation::None;
             if (with_residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
             const float* b = t.epilogue ? bias.data() : nullptr;
@@ -433,42 +376,15 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
             PoisonedOutput probe(out_size);
             ASSERT_TRUE(conv2d_gemm_phases_applies(make_view(probe.data.data(), DType::F32, t.n, t.k, oh, ow), p))
                 << "not a case of the phase planes";
-            std::vector<float> want(static_cast<size_t>(out_size));
+            const std::vector<float> want = conv_chain(t, x, wt, b, with_residual ? res.data() : nullptr);
             int64_t negative_zeros = 0;
-            for (int64_t n = 0; n < t.n; ++n) {
-                for (int64_t k = 0; k < t.k; ++k) {
-                    const int64_t g = k / kg;
-                    for (int64_t oy = 0; oy < oh; ++oy) {
-                        for (int64_t ox = 0; ox < ow; ++ox) {
-                            float acc = 0.0f;
-                            for (int64_t c = 0; c < cg; ++c)
-                                for (int64_t ky = 0; ky < t.kh; ++ky)
-                                    for (int64_t kx = 0; kx < t.kw; ++kx) {
-                                        const int64_t iy = oy * t.sh - t.pt + ky * t.dh;
-                                        const int64_t ix = ox * t.sw - t.pl + kx * t.dw;
-                                        const bool in = iy >= 0 && iy < t.h && ix >= 0 && ix < t.w;
-                                        const float xi =
-                                            in ? x[size_t(((n * t.c + g * cg + c) * t.h + iy) * t.w + ix)] : 0.0f;
-                                        acc = std::fma(wt[size_t(((k * cg + c) * t.kh + ky) * t.kw + kx)], xi, acc);
-                                    }
-                            const int64_t i = ((n * t.k + k) * oh + oy) * ow + ox;
-                            float v = acc + (b ? b[k] : 0.0f);
-                            if (b == nullptr && !with_residual) v = acc;  // no bias: a copy (keeps -0)
-                            if (with_residual) v = v + res[size_t(i)];
-                            if (t.epilogue) v = v > 0.0f ? v : 0.0f;
-                            negative_zeros += v == 0.0f && std::signbit(v);
-                            want[size_t(i)] = v;
-                        }
-                    }
-                }
-            }
+            for (float v : want) negative_zeros += v == 0.0f && std::signbit(v);
             if (t.scale < 1e-10f && !with_residual) {
                 EXPECT_GT(negative_zeros, 0) << "no -0 to test";
             }
-            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-                if (!cpu_isa_supported(isa)) continue;
+            for (CpuIsa isa : supported_cpu_isas()) {
                 SCOPED_TRACE(cpu_isa_name(isa));
-                const GemmMicroKernel& mk = kernel_of(isa);
+                const GemmMicroKernel& mk = gemm_micro_kernel_of(isa);
                 const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
                 PoisonedOutput phases(out_size), gathered(out_size);
                 conv2d_gemm_phases(mk, xv, wv, *packed, b,
@@ -477,14 +393,8 @@ TEST(CpuConvPhases, EqualTheFmaChainAndTheGatheredGemmBitForBit) {
                             p);
                 ASSERT_TRUE(phases.guard_intact()) << "the phase planes' form wrote past y";
                 ASSERT_TRUE(gathered.guard_intact());
-                for (int64_t i = 0; i < out_size; ++i) {
-                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &phases.data[size_t(i)], sizeof(float)), 0)
-                        << "y[" << i << "]: phase planes " << phases.data[size_t(i)] << ", the chain "
-                        << want[size_t(i)];
-                    ASSERT_EQ(std::memcmp(&want[size_t(i)], &gathered.data[size_t(i)], sizeof(float)), 0)
-                        << "y[" << i << "]: gathered B " << gathered.data[size_t(i)] << ", the chain "
-                        << want[size_t(i)];
-                }
+                ASSERT_TRUE(same_bits(want.data(), phases.data.data(), out_size)) << "phase planes vs the chain";
+                ASSERT_TRUE(same_bits(want.data(), gathered.data.data(), out_size)) << "gathered B vs the chain";
             }
         }
     }
@@ -582,9 +492,7 @@ TEST(CpuConvTranspose, ScatterAddsEachPixelsContributionsInInputOrderBitForBit) 
                                 *pack_conv_transpose2d_weights(wv, t.groups), b,
                                 make_view(y.data.data(), DType::F32, t.n, t.k, oh, ow), p);
         ASSERT_TRUE(y.guard_intact()) << "wrote past y";
-        for (int64_t i = 0; i < out_size; ++i)
-            ASSERT_EQ(std::memcmp(&want[size_t(i)], &y.data[size_t(i)], sizeof(float)), 0)
-                << "y[" << i << "] = " << y.data[size_t(i)] << ", want " << want[size_t(i)];
+        ASSERT_TRUE(same_bits(want.data(), y.data.data(), out_size));
     }
 }
 
@@ -595,7 +503,7 @@ TEST(CpuConvDirect, UnderflowCaseMakesNegativeZeros) {
     Conv2dParams p;
     p.pads[0] = p.pads[1] = p.pads[2] = p.pads[3] = 1;
     std::vector<float> y(9 * 45, NAN);
-    conv2d_direct(direct_kernel_of(CpuIsa::Portable),
+    conv2d_direct(conv_direct_kernel_of(CpuIsa::Portable),
                   make_view(const_cast<float*>(x.data()), DType::F32, 1, 1, 9, 45),
                   make_view(const_cast<float*>(wt.data()), DType::F32, 1, 1, 3, 3), nullptr,
                   make_view(y.data(), DType::F32, 1, 1, 9, 45), p);
@@ -630,7 +538,7 @@ TEST(CpuConvDirect, PaddedPlanesAndRowsEqualTheGemmPathBitForBit) {
     const int saved_threads = omp_get_max_threads();
     omp_set_num_threads(1);
     int plane_cases = 0, row_cases = 0;
-    const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    const GemmMicroKernel& ref_mk = gemm_micro_kernel_of(CpuIsa::Portable);
     for (const Shape& sh : shapes) {
         for (int64_t w = 1; w <= 40; ++w) {
             const int variant = int(w % 3);  // 0: bias + hard_swish; 1: residual + relu; 2: raw underflow
@@ -652,10 +560,9 @@ TEST(CpuConvDirect, PaddedPlanesAndRowsEqualTheGemmPathBitForBit) {
                          " d" + std::to_string(sh.d) + " g" + std::to_string(sh.groups) + " x " +
                          std::to_string(h) + "x" + std::to_string(w) + " variant " + std::to_string(variant));
             const float scale = variant == 2 ? 1e-23f : 3.0f;
-            std::vector<float> x = random_floats(size_t(sh.c * h * w), uint32_t(w * 31 + sh.kh));
-            std::vector<float> wt = random_floats(size_t(sh.k * cg * sh.kh * sh.kh), uint32_t(sh.c + w));
-            for (float& v : x) v *= scale;
-            for (float& v : wt) v *= variant == 2 ? scale : 1.0f;
+            std::vector<float> x = random_floats(size_t(sh.c * h * w), uint32_t(w * 31 + sh.kh), scale);
+            std::vector<float> wt =
+                random_floats(size_t(sh.k * cg * sh.kh * sh.kh), uint32_t(sh.c + w), variant == 2 ? scale : 1.0f);
             const std::vector<float> bias = random_floats(size_t(sh.k), 7);
             std::vector<float> res = random_floats(size_t(sh.k * oh * ow), uint32_t(w));
             p.act.kind = variant == 0 ? Activation::HardSwish : variant == 1 ? Activation::Relu : Activation::None;
@@ -669,31 +576,19 @@ TEST(CpuConvDirect, PaddedPlanesAndRowsEqualTheGemmPathBitForBit) {
             (conv2d_direct_whole_planes(xv, wv, ref_y, p) ? plane_cases : row_cases) += 1;
             conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, sh.groups), b, ref_y, p);
             ASSERT_TRUE(ref.guard_intact());
-            for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-                if (!cpu_isa_supported(isa)) continue;
+            for (CpuIsa isa : supported_cpu_isas()) {
                 SCOPED_TRACE(cpu_isa_name(isa));
                 PoisonedOutput direct(out_size);
-                conv2d_direct(direct_kernel_of(isa), xv, wv, b,
+                conv2d_direct(conv_direct_kernel_of(isa), xv, wv, b,
                               make_view(direct.data.data(), DType::F32, 1, sh.k, oh, ow), p);
                 ASSERT_TRUE(direct.guard_intact()) << "the direct kernel wrote past y";
-                for (int64_t i = 0; i < out_size; ++i)
-                    ASSERT_EQ(std::memcmp(&ref.data[i], &direct.data[i], sizeof(float)), 0)
-                        << "y[" << i << "]: direct " << direct.data[i] << ", GEMM " << ref.data[i];
+                ASSERT_TRUE(same_bits(ref.data.data(), direct.data.data(), out_size)) << "direct vs GEMM";
             }
         }
     }
     omp_set_num_threads(saved_threads);
     EXPECT_GT(plane_cases, 100);
     EXPECT_GT(row_cases, 60);
-}
-
-const GemmNarrowKernel& narrow_kernel_of(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return gemm_narrow_kernel_avx512();
-        case CpuIsa::Avx2: return gemm_narrow_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return gemm_narrow_kernel_portable();
 }
 
 // The narrow kernel on its own: C rows and columns at strides with gaps (poisoned,
@@ -704,10 +599,9 @@ TEST(CpuGemmNarrow, EveryIsaIsTheFmaChainBitForBit) {
         int64_t m, k, k_first;  // rows, reduction, steps of the first block
     };
     const Case cases[] = {{1, 1, 1}, {6, 7, 3}, {13, 300, 256}, {50, 1080, 512}, {8, 2, 1}, {25, 33, 33}};
-    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-        if (!cpu_isa_supported(isa)) continue;
-        const GemmNarrowKernel& nk = narrow_kernel_of(isa);
-        ASSERT_EQ(nk.mr, kernel_of(isa).mr);
+    for (CpuIsa isa : supported_cpu_isas()) {
+        const GemmNarrowKernel& nk = gemm_narrow_kernel_of(isa);
+        ASSERT_EQ(nk.mr, gemm_micro_kernel_of(isa).mr);
         for (const Case& t : cases) {
             for (int64_t n = 1; n <= kNarrowMaxColumns; ++n) {
                 for (bool b_rows : {true, false}) {
@@ -914,7 +808,7 @@ TEST(CpuConvTapWindows, EveryIsaEqualsTheFullGemmBitForBit) {
         {1, 300, 13, 11, 40, 3, 3, 1, 1, 6, 5, 6, 5, 6, 5, 1, true},        // several reduction blocks
         {1, 512, 9, 150, 7, 3, 3, 1, 1, 4, 4, 4, 4, 4, 4, 1, true},         // rectangles cut into row chunks
     };
-    const GemmMicroKernel& ref_mk = kernel_of(CpuIsa::Portable);
+    const GemmMicroKernel& ref_mk = gemm_micro_kernel_of(CpuIsa::Portable);
     for (const Case& t : cases) {
         const int64_t cg = t.c / t.groups;
         const int64_t oh = case_out_h(t), ow = case_out_w(t);
@@ -923,16 +817,7 @@ TEST(CpuConvTapWindows, EveryIsaEqualsTheFullGemmBitForBit) {
         std::vector<float> wt = random_floats(size_t(t.k * cg * t.kh * t.kw), uint32_t(t.k * 11 + t.kh));
         std::vector<float> res = random_floats(size_t(t.n * t.k * oh * ow), 7);
         const std::vector<float> bias = random_floats(size_t(t.k), 98);
-        Conv2dParams p;
-        p.stride[0] = t.sh;
-        p.stride[1] = t.sw;
-        p.pads[0] = t.pt;
-        p.pads[1] = t.pl;
-        p.pads[2] = t.pb;
-        p.pads[3] = t.pr;
-        p.dilation[0] = t.dh;
-        p.dilation[1] = t.dw;
-        p.groups = t.groups;
+        Conv2dParams p = case_params(t);
         p.act.kind = Activation::Relu;
         if (t.residual) p.residual = make_view(res.data(), DType::F32, t.n, t.k, oh, ow);
         const View xv = make_view(x.data(), DType::F32, t.n, t.c, t.h, t.w);
@@ -944,19 +829,16 @@ TEST(CpuConvTapWindows, EveryIsaEqualsTheFullGemmBitForBit) {
         conv2d_gemm(ref_mk, xv, wv, *pack_conv2d_weights_for_gemm(ref_mk, wv, t.groups), bias.data(),
                     make_view(ref.data.data(), DType::F32, t.n, t.k, oh, ow), p);
         ASSERT_TRUE(ref.guard_intact());
-        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
-            if (!cpu_isa_supported(isa)) continue;
+        for (CpuIsa isa : supported_cpu_isas()) {
             SCOPED_TRACE(cpu_isa_name(isa));
-            const GemmMicroKernel& mk = kernel_of(isa);
+            const GemmMicroKernel& mk = gemm_micro_kernel_of(isa);
             const auto packed = pack_conv2d_weights_for_gemm(mk, wv, t.groups);
             for (int round = 0; round < 2; ++round) {  // windows packed, then from the cache
                 PoisonedOutput win(out_size);
                 conv2d_gemm_tap_windows(mk, xv, wv, *packed, bias.data(),
                                         make_view(win.data.data(), DType::F32, t.n, t.k, oh, ow), p);
                 ASSERT_TRUE(win.guard_intact()) << "the windows wrote past y";
-                for (int64_t i = 0; i < out_size; ++i)
-                    ASSERT_EQ(std::memcmp(&ref.data[i], &win.data[i], sizeof(float)), 0)
-                        << "y[" << i << "]: windows " << win.data[i] << ", full GEMM " << ref.data[i];
+                ASSERT_TRUE(same_bits(ref.data.data(), win.data.data(), out_size)) << "windows vs full GEMM";
             }
         }
     }

@@ -1,8 +1,9 @@
 // The broadcast conv micro-kernel, written once for a vector type V and
 // compiled in three translation units (conv_bcast_kernels_{avx512,avx2,
-// portable}.cpp), each with its own instruction set flags, under the rules of
-// gemm_microkernel.h: include it only there, after defining
-// FCNRT_GEMM_ISA_NAMESPACE; every symbol lives in that namespace.
+// portable}.cpp, through conv_bcast_kernels_impl.h, V from isa_vec.h), each
+// with its own instruction set flags, under the rules of gemm_microkernel.h:
+// include it only there, after defining FCNRT_GEMM_ISA_NAMESPACE; every symbol
+// lives in that namespace.
 //
 // One call computes a register tile of NV vectors of output channels (the
 // lanes: NV * V::width channels, a block of the weights packed at load as

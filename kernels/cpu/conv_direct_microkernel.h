@@ -1,7 +1,8 @@
 // The direct convolution row kernel, written once for a vector type V and
 // compiled in the three ISA translation units (gemm_kernels_{avx512,avx2,
-// portable}.cpp) beside the GEMM micro-kernel, under the same rules: include
-// it only there, after defining FCNRT_GEMM_ISA_NAMESPACE (and gemm_microkernel.h).
+// portable}.cpp, through gemm_kernels_impl.h, V from isa_vec.h) beside the
+// GEMM micro-kernel, under the same rules: include it only there, after
+// defining FCNRT_GEMM_ISA_NAMESPACE (and gemm_microkernel.h).
 //
 // One call computes one output row out[0, ow) (conv_direct_kernels.h):
 //   - interior columns [ox_lo, ox_hi), where every kx tap lies inside the input

@@ -1,7 +1,8 @@
 // The small-plane conv micro-kernel (conv_plane_kernels.h), written once for a
 // vector type V and compiled next to the broadcast conv's in its three
-// translation units (conv_bcast_kernels_{avx512,avx2,portable}.cpp), under the
-// rules of gemm_microkernel.h: include it only there, after defining
+// translation units (conv_bcast_kernels_{avx512,avx2,portable}.cpp, through
+// conv_bcast_kernels_impl.h, V from isa_vec.h), under the rules of
+// gemm_microkernel.h: include it only there, after defining
 // FCNRT_GEMM_ISA_NAMESPACE; nothing from the standard library.
 //
 // One call: NV vectors of output channels (lanes, one weight block [r][lanes])

@@ -9,25 +9,18 @@
 
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_narrow.h"
+#include "kernels/cpu/isa_table.h"
 
 namespace fcnrt::cpu {
 
 const GemmMicroKernel& active_micro_kernel() {
-    switch (active_cpu_isa()) {
-        case CpuIsa::Avx512: return gemm_micro_kernel_avx512();
-        case CpuIsa::Avx2: return gemm_micro_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return gemm_micro_kernel_portable();
+    return isa_table(active_cpu_isa(), gemm_micro_kernel_avx512, gemm_micro_kernel_avx2,
+                     gemm_micro_kernel_portable);
 }
 
 const GemmNarrowKernel& active_gemm_narrow_kernel() {
-    switch (active_cpu_isa()) {
-        case CpuIsa::Avx512: return gemm_narrow_kernel_avx512();
-        case CpuIsa::Avx2: return gemm_narrow_kernel_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return gemm_narrow_kernel_portable();
+    return isa_table(active_cpu_isa(), gemm_narrow_kernel_avx512, gemm_narrow_kernel_avx2,
+                     gemm_narrow_kernel_portable);
 }
 
 const GemmNarrowKernel& gemm_narrow_kernel_for(const GemmMicroKernel& mk) {

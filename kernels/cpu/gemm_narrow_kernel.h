@@ -1,7 +1,7 @@
 // The narrow GEMM kernel (gemm_narrow.h), written once for a vector type V and
-// compiled in the three ISA translation units next to gemm_microkernel.h (the
-// same rules: define FCNRT_GEMM_ISA_NAMESPACE first, nothing from the standard
-// library).
+// compiled in the three ISA translation units next to gemm_microkernel.h
+// (gemm_kernels_impl.h, V from isa_vec.h; the same rules: define
+// FCNRT_GEMM_ISA_NAMESPACE first, nothing from the standard library).
 //
 // C (+)= A x B for a few columns (n <= kNarrowMaxColumns), A in the micro-kernel's
 // packed panels ([r][MR] per panel). Lanes map to A's rows: per reduction step r

@@ -35,6 +35,17 @@ int64_t pad_source(int64_t o, int64_t before, int64_t in, PadMode mode) {
     return -1;
 }
 
+// dst[r * d_row + q * d_col] = src[r * s_row + q * s_col] for r < rows, q < cols:
+// one plane copied between a depth plane and every b-th column of space rows.
+inline void copy_plane(const float* src, int64_t s_row, int64_t s_col, float* dst, int64_t d_row,
+                       int64_t d_col, int64_t rows, int64_t cols) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* s_r = src + r * s_row;
+        float* d_r = dst + r * d_row;
+        for (int64_t q = 0; q < cols; ++q) d_r[q * d_col] = s_r[q * s_col];
+    }
+}
+
 }  // namespace
 
 void crop(const View& x, const View& y, int64_t top, int64_t left) {
@@ -91,11 +102,7 @@ void depth_to_space(const View& x, const View& y, const SpaceDepthParams& p) {
                 for (int64_t j = 0; j < b; ++j) {
                     const float* src = x.f32() + x.offset(n, depth_channel(c, i, j, y.c, p), 0, 0);
                     float* dst = y.f32() + y.offset(n, c, i, j);
-                    for (int64_t r = 0; r < h; ++r) {
-                        const float* s_row = src + r * w;
-                        float* d_row = dst + r * b * y.w;
-                        for (int64_t q = 0; q < w; ++q) d_row[q * b] = s_row[q];
-                    }
+                    copy_plane(src, w, 1, dst, b * y.w, b, h, w);
                 }
 }
 
@@ -108,11 +115,7 @@ void space_to_depth(const View& x, const View& y, const SpaceDepthParams& p) {
                 for (int64_t j = 0; j < b; ++j) {
                     const float* src = x.f32() + x.offset(n, c, i, j);
                     float* dst = y.f32() + y.offset(n, depth_channel(c, i, j, x.c, p), 0, 0);
-                    for (int64_t r = 0; r < h; ++r) {
-                        const float* s_row = src + r * b * x.w;
-                        float* d_row = dst + r * w;
-                        for (int64_t q = 0; q < w; ++q) d_row[q] = s_row[q * b];
-                    }
+                    copy_plane(src, b * x.w, b, dst, w, 1, h, w);
                 }
 }
 

@@ -1,15 +1,13 @@
 // Picks the memory-bound kernels' table of the active ISA (membound_kernels.h).
 #include "kernels/cpu/membound_kernels.h"
 
+#include "kernels/cpu/isa_table.h"
+
 namespace fcnrt::cpu {
 
 const MemboundKernels& membound_kernels(CpuIsa isa) {
-    switch (isa) {
-        case CpuIsa::Avx512: return membound_kernels_avx512();
-        case CpuIsa::Avx2: return membound_kernels_avx2();
-        case CpuIsa::Portable: break;
-    }
-    return membound_kernels_portable();
+    return isa_table(isa, membound_kernels_avx512, membound_kernels_avx2,
+                     membound_kernels_portable);
 }
 
 const MemboundKernels& active_membound_kernels() {

@@ -1,14 +1,5 @@
 // The memory-bound kernels' inner loops (membound_kernels_impl.h) built with
-// -mavx512f (16 floats per vector) and -ffp-contract=off
-// (CMakeLists.txt); called only when the CPU supports AVX-512F.
-#define FCNRT_MEMBOUND_ISA_NAMESPACE membound_avx512
+// -mavx512f (16 floats per vector) and -ffp-contract=off (CMakeLists.txt);
+// called only when the CPU supports AVX-512F.
+#define FCNRT_MEMBOUND_ISA avx512
 #include "kernels/cpu/membound_kernels_impl.h"
-
-namespace fcnrt::cpu {
-
-const MemboundKernels& membound_kernels_avx512() {
-    static const MemboundKernels k = membound_avx512::make_membound_kernels("avx512");
-    return k;
-}
-
-}  // namespace fcnrt::cpu

@@ -1,10 +1,11 @@
 // The memory-bound kernels' inner loops (membound_kernels.h), written once and
 // compiled in three translation units (membound_kernels_{avx512,avx2,portable}.cpp),
 // each with its instruction set flags and -ffp-contract=off. Include it only
-// there, after defining FCNRT_MEMBOUND_ISA_NAMESPACE: every symbol lives in that
-// namespace's anonymous namespace and nothing from the standard library is
-// used, so the linker cannot hand a function built for a wider ISA to a caller
-// on a narrower CPU.
+// there, once, after defining FCNRT_MEMBOUND_ISA (avx512, avx2 or portable):
+// every kernel lives in the anonymous namespace of membound_<isa> and nothing
+// from the standard library is used, so the linker cannot hand a function built
+// for a wider ISA to a caller on a narrower CPU; the one external symbol is the
+// table getter membound_kernels_<isa>() (membound_kernels.h), named per ISA.
 //
 // Lanes: every loop marked `omp simd` runs across outputs of one row (pools,
 // resize) or across the lanes of a chunk (softmax, argmax: pixels, with the
@@ -12,13 +13,16 @@
 // Each output sees exactly the float operations, in the same order, on every
 // path: max and selects are exact, sums are per lane in window order, and exp is
 // exp_vectorisable below on every path.
-#ifndef FCNRT_MEMBOUND_ISA_NAMESPACE
-#error "define FCNRT_MEMBOUND_ISA_NAMESPACE before including membound_kernels_impl.h"
+#ifndef FCNRT_MEMBOUND_ISA
+#error "define FCNRT_MEMBOUND_ISA before including membound_kernels_impl.h"
 #endif
 
 #include <cstdint>
 
+#include "kernels/cpu/isa_unit.h"
 #include "kernels/cpu/membound_kernels.h"
+
+#define FCNRT_MEMBOUND_ISA_NAMESPACE FCNRT_ISA_CAT(membound_, FCNRT_MEMBOUND_ISA)
 
 namespace fcnrt::cpu::FCNRT_MEMBOUND_ISA_NAMESPACE {
 namespace {
@@ -559,3 +563,13 @@ MemboundKernels make_membound_kernels(const char* isa) {
 
 }  // namespace
 }  // namespace fcnrt::cpu::FCNRT_MEMBOUND_ISA_NAMESPACE
+
+namespace fcnrt::cpu {
+
+const MemboundKernels& FCNRT_ISA_CAT(membound_kernels_, FCNRT_MEMBOUND_ISA)() {
+    static const MemboundKernels k =
+        FCNRT_MEMBOUND_ISA_NAMESPACE::make_membound_kernels(FCNRT_ISA_STR(FCNRT_MEMBOUND_ISA));
+    return k;
+}
+
+}  // namespace fcnrt::cpu

@@ -76,10 +76,24 @@ void tap_ranges(int64_t in, int64_t out, int kernel, int stride, int pad, int di
     }
 }
 
+// One call's window tables, shared by every (n, c) plane: the taps of each
+// output row (ty) and column (tx), and each window column's output range.
+struct PoolTables {
+    AxisTaps ty, tx;
+    std::vector<int64_t> lo, hi;
+};
+
+PoolTables pool_tables(const View& x, const View& y, const Pool2dParams& p) {
+    PoolTables t;
+    t.ty = axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0]);
+    t.tx = axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1]);
+    tap_ranges(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.dilation[1], &t.lo, &t.hi);
+    return t;
+}
+
 // Plane (n, c) of the pool: its window rows per output row and column ranges.
-PoolPlane pool_plane(const View& x, const View& y, const Pool2dParams& p, const AxisTaps& ty,
-                     int64_t n, int64_t c, const std::vector<int64_t>& lo,
-                     const std::vector<int64_t>& hi) {
+PoolPlane pool_plane(const View& x, const View& y, const Pool2dParams& p, const PoolTables& t,
+                     int64_t n, int64_t c) {
     PoolPlane pp;
     PoolRow& r = pp.row;
     r.plane = x.f32() + x.offset(n, c, 0, 0);
@@ -92,11 +106,11 @@ PoolPlane pool_plane(const View& x, const View& y, const Pool2dParams& p, const 
     r.sw = p.stride[1];
     r.pl = p.pads[1];
     r.ow = y.w;
-    r.lo = lo.data();
-    r.hi = hi.data();
-    pp.first_y = ty.first.data();
-    pp.count_y = ty.count.data();
-    pp.padded_y = ty.padded.data();
+    r.lo = t.lo.data();
+    r.hi = t.hi.data();
+    pp.first_y = t.ty.first.data();
+    pp.count_y = t.ty.count.data();
+    pp.padded_y = t.ty.padded.data();
     pp.oh = y.h;
     return pp;
 }
@@ -120,12 +134,7 @@ void max_pool2d_with(const MemboundKernels& k, const View& x, const View& y, con
                                         y.f32() + y.offset(n, c, 0, 0));
         return;
     }
-    const AxisTaps ty =
-        axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0]);
-    const AxisTaps tx =
-        axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1]);
-    std::vector<int64_t> lo, hi;
-    tap_ranges(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.dilation[1], &lo, &hi);
+    const PoolTables t = pool_tables(x, y, p);
     const bool want_indices = indices.data != nullptr;
 #pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMinElements)
     for (int64_t n = 0; n < y.n; ++n) {
@@ -133,8 +142,8 @@ void max_pool2d_with(const MemboundKernels& k, const View& x, const View& y, con
             // Flat indices (ONNX's) count from the start of x's (n, c) plane in N*C*H*W.
             const int64_t plane_base = p.flat_indices ? (n * x.c + c) * x.hw() : 0;
             int32_t* idx = want_indices ? indices.i32() + indices.offset(n, c, 0, 0) : nullptr;
-            k.max_pool_plane(pool_plane(x, y, p, ty, n, c, lo, hi), y.f32() + y.offset(n, c, 0, 0), idx,
-                             plane_base, tx.first.data());
+            k.max_pool_plane(pool_plane(x, y, p, t, n, c), y.f32() + y.offset(n, c, 0, 0), idx, plane_base,
+                             t.tx.first.data());
         }
     }
 }
@@ -144,12 +153,7 @@ void avg_pool2d(const View& x, const View& y, const Pool2dParams& p) {
 }
 
 void avg_pool2d_with(const MemboundKernels& k, const View& x, const View& y, const Pool2dParams& p) {
-    const AxisTaps ty =
-        axis_taps(x.h, y.h, p.kernel[0], p.stride[0], p.pads[0], p.pads[2], p.dilation[0]);
-    const AxisTaps tx =
-        axis_taps(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.pads[3], p.dilation[1]);
-    std::vector<int64_t> lo, hi;
-    tap_ranges(x.w, y.w, p.kernel[1], p.stride[1], p.pads[1], p.dilation[1], &lo, &hi);
+    const PoolTables t = pool_tables(x, y, p);
     // count_include_pad: the window clipped to the padded input (ATen's pool_size);
     // dilated windows, which PyTorch lacks, divide by all kh*kw taps (the spec).
     const bool dilated = p.dilation[0] != 1 || p.dilation[1] != 1;
@@ -159,12 +163,12 @@ void avg_pool2d_with(const MemboundKernels& k, const View& x, const View& y, con
         for (int64_t c = 0; c < y.c; ++c) {
             PoolDivisor d;
             d.row_count = d.row_padded = 0;  // per row, from the plane's tables
-            d.count = tx.count.data();
-            d.padded = tx.padded.data();
+            d.count = t.tx.count.data();
+            d.padded = t.tx.padded.data();
             d.include_pad = p.count_include_pad;
             d.dilated = dilated;
             d.kernel_taps = kernel_taps;
-            k.avg_pool_plane(pool_plane(x, y, p, ty, n, c, lo, hi), d, y.f32() + y.offset(n, c, 0, 0));
+            k.avg_pool_plane(pool_plane(x, y, p, t, n, c), d, y.f32() + y.offset(n, c, 0, 0));
         }
     }
 }

@@ -1,0 +1,11 @@
+// Name helpers for the per-ISA translation units (isa_vec.h,
+// gemm_kernels_impl.h, conv_bcast_kernels_impl.h, membound_kernels_impl.h):
+// one body of code, included by each ISA's unit after it defines its ISA's name,
+// makes that ISA's names from it: FCNRT_ISA_CAT(gemm_micro_kernel_, avx2) is
+// gemm_micro_kernel_avx2, FCNRT_ISA_STR(avx2) is "avx2". Preprocessor only.
+#pragma once
+
+#define FCNRT_ISA_CAT_(a, b) a##b
+#define FCNRT_ISA_CAT(a, b) FCNRT_ISA_CAT_(a, b)
+#define FCNRT_ISA_STR_(a) #a
+#define FCNRT_ISA_STR(a) FCNRT_ISA_STR_(a)
