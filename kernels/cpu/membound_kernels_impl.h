@@ -149,7 +149,7 @@ inline VF pool_load(const float* p) {
 
 template <class VF>
 inline VF pool_fold(VF b, VF v) {
-    return (v > b) | (v != v) ? v : b;
+    return ((v > b) | (v != v)) ? v : b;
 }
 
 // Lanes idx of the concatenation (a, b): GCC's __builtin_shuffle; clang (the
