@@ -284,8 +284,7 @@ void conv2d_bcast(const ConvBcastKernel& bk, const View& x, const View& weight,
                         const int64_t oy = oy0 + row;
                         const float* tile = part + ((b - b0) * pass_rows + row) * seg_max * lanes;
                         const int64_t count = std::min(lanes, kg - b * lanes);
-                        for (int64_t j = 0; j < seg; ++j)
-                            for (int64_t l = 0; l < count; ++l) trans[l * seg_max + j] = tile[j * lanes + l];
+                        bk.transpose(tile, seg, trans, seg_max);
                         for (int64_t l = 0; l < count; ++l) {
                             const int64_t channel = g * kg + b * lanes + l;
                             float* out = y.f32() + y.offset(n, channel, oy, s0);
