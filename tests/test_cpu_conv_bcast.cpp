@@ -3,7 +3,8 @@
 // at any thread count, and agree with the float64 reference. Sizes leave
 // remainders everywhere: widths not a multiple of any ISA's tile (P pixels) or
 // of 16, output channels not a multiple of the lanes, odd channel counts,
-// several reduction blocks, rows wider than a pass segment, narrow maps with
+// several reduction blocks, interior runs whose last tiles are split (rests of
+// 1 to 3 pixels) or not, rows wider than a pass segment, narrow maps with
 // several rows per pass, kernels wider than the map (every pixel an edge),
 // dilations 1 to 3, symmetric and asymmetric pads, groups, the epilogue with
 // bias, residual and activations, and sums that underflow to -0 (where the
@@ -90,6 +91,8 @@ const BcastCase kCases[] = {
     {1, 8, 9, 14, 12, 3, 3, 1, 2, 0, 1, 1, 2, 4, 1.0f, Epi::BiasLeaky},         // 4 groups of 3 outputs
     {1, 20, 8, 20, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // many blocks
     {1, 3, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},            // one pixel
+    {1, 4, 5, 10, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},          // 8 inner: 4 + 4
+    {1, 4, 5, 14, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasLeaky},         // 12 inner: 6 + 6
 };
 
 TEST(CpuConvBcast, EveryIsaEqualsTheGemmPathBitForBit) {

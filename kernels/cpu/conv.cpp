@@ -197,25 +197,34 @@ struct ConvColumns {
             valid = j;
         }
         int64_t c = r0 / (kh * kw), ky = r0 / kw % kh, kx = r0 % kw;
+        // Row r + kAhead's tap (ca, kya, kxa), stepped along with (c, ky, kx).
         constexpr int64_t kAhead = 6;  // rows: see pack_rows
+        int64_t ca = (r0 + kAhead) / (kh * kw), kya = (r0 + kAhead) / kw % kh, kxa = (r0 + kAhead) % kw;
         for (int64_t r = 0; r < kc; ++r) {
             const float* plane = x_g + c * h * w;
             const int64_t dy = ky * dh, dx = kx * dw;
             float* row = dst + r * ld;
-            if (r + kAhead < kc) {
-                // The input pieces row r + kAhead will read, line by line.
-                const int64_t ra = r0 + r + kAhead;
-                const float* pa = x_g + ra / (kh * kw) * h * w;
-                const int64_t ya = ra / kw % kh * dh, xa = ra % kw * dw;
+            if (r + kAhead < kc && kxa == 0) {
+                // The input pieces of row r + kAhead's (c, ky), for all its kx
+                // taps at once (they read one input row, shifted), line by line.
+                const float* pa = x_g + ca * h * w;
+                const int64_t ya = kya * dh, span = (kw - 1) * dw;
                 for (int64_t s = 0; s < segments; ++s) {
-                    const int64_t iy = seg_iy[s] + ya, ix = seg_ix[s] + xa;
-                    const int64_t lo = std::clamp<int64_t>(-ix, 0, seg_len[s]);
-                    const int64_t hi = std::clamp<int64_t>(w - ix, lo, seg_len[s]);
+                    const int64_t iy = seg_iy[s] + ya, ix = seg_ix[s];
+                    const int64_t lo = std::clamp<int64_t>(-ix, 0, seg_len[s] + span);
+                    const int64_t hi = std::clamp<int64_t>(w - ix, lo, seg_len[s] + span);
                     if (uint64_t(iy) >= uint64_t(h) || hi == lo) continue;
                     const char* q = reinterpret_cast<const char*>(pa + iy * w + ix + lo);
                     const char* end = q + sizeof(float) * size_t(hi - lo);
                     for (; q < end; q += 64) __builtin_prefetch(q);
                     __builtin_prefetch(end - 1);
+                }
+            }
+            if (++kxa == kw) {
+                kxa = 0;
+                if (++kya == kh) {
+                    kya = 0;
+                    ++ca;
                 }
             }
             for (int64_t s = 0; s < segments; ++s) {

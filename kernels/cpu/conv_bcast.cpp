@@ -256,9 +256,21 @@ void conv2d_bcast(const ConvBcastKernel& bk, const View& x, const View& weight,
                         for (int64_t row = 0; row < rows; ++row) {
                             const float* const* t = tab + row * kc_max;
                             float* out = part + ((b - b0) * pass_rows + row) * seg_max * lanes;
+                            // Full tiles, then the rest; a rest under P / 2 and the
+                            // last full tile as two tiles of about half (a
+                            // tile of 1 or 2 pixels runs at well under the rate).
+                            const int64_t inner = e1 - e0;
+                            const int64_t rest = inner % P;
+                            const int64_t split = inner > P && rest > 0 && 2 * rest <= P ? P + rest : 0;
+                            const int64_t full_end = e1 - split - (split ? 0 : rest);
                             int64_t ox = e0;
-                            for (; ox + P <= e1; ox += P)
+                            for (; ox < full_end; ox += P)
                                 bk.tile[P](kc, wb, t, ox - s0, out + (ox - s0) * lanes, acc);
+                            if (split) {
+                                const int64_t first = (split + 1) / 2;
+                                bk.tile[first](kc, wb, t, ox - s0, out + (ox - s0) * lanes, acc);
+                                ox += first;
+                            }
                             if (ox < e1)
                                 bk.tile[e1 - ox](kc, wb, t, ox - s0, out + (ox - s0) * lanes, acc);
                         }
@@ -284,8 +296,7 @@ void conv2d_bcast(const ConvBcastKernel& bk, const View& x, const View& weight,
                         const int64_t oy = oy0 + row;
                         const float* tile = part + ((b - b0) * pass_rows + row) * seg_max * lanes;
                         const int64_t count = std::min(lanes, kg - b * lanes);
-                        for (int64_t j = 0; j < seg; ++j)
-                            for (int64_t l = 0; l < count; ++l) trans[l * seg_max + j] = tile[j * lanes + l];
+                        bk.transpose(tile, seg, trans, seg_max);
                         for (int64_t l = 0; l < count; ++l) {
                             const int64_t channel = g * kg + b * lanes + l;
                             float* out = y.f32() + y.offset(n, channel, oy, s0);

@@ -40,6 +40,9 @@ struct ConvBcastKernel {
     // the GEMM's padding entry) where px[j].inside[kx] is false, kx = (kx0 + r) % kw.
     void (*edge[kBcastMaxPixels + 1])(int64_t kc, const float* w, const BcastEdgePixel* px,
                                       int64_t kx0, int64_t kw, const float* zero, bool accumulate);
+    // The epilogue's transpose of a tile row: trans[l * ld + j] = part[j * lanes + l] for
+    // pixels j < seg and every lane l < lanes (a copy: no arithmetic, any order).
+    void (*transpose)(const float* part, int64_t seg, float* trans, int64_t ld);
 };
 
 const ConvBcastKernel& conv_bcast_kernel_avx512();

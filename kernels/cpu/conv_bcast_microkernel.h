@@ -89,6 +89,29 @@ void bcast_edge(int64_t kc, const float* w, const BcastEdgePixel* px, int64_t kx
         for (int v = 0; v < NV; ++v) V::store(px[j].out + v * W, acc[j][v]);
 }
 
+// trans[l * ld + j] = part[j * L + l] (pixels j < seg, lanes l < L): 8 x 8
+// register transposes where the ISA has them, element by element otherwise.
+template <class V, int NV>
+void bcast_transpose(const float* part, int64_t seg, float* trans, int64_t ld) {
+    constexpr int W = V::width, L = NV * W;
+    int64_t j = 0;
+    if constexpr (W == 8 && V::has_transpose8) {
+        for (; j + 8 <= seg; j += 8) {
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) {
+                typename V::type rows[8];
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; ++i) rows[i] = V::load(part + (j + i) * L + v * W);
+                V::transpose8(rows);
+#pragma GCC unroll 8
+                for (int l = 0; l < 8; ++l) V::store(trans + (v * W + l) * ld + j, rows[l]);
+            }
+        }
+    }
+    for (; j < seg; ++j)
+        for (int l = 0; l < L; ++l) trans[l * ld + j] = part[j * L + l];
+}
+
 template <class V, int NV, int P, int COUNT>
 void fill_tiles(ConvBcastKernel& k) {
     if constexpr (COUNT <= P) {
@@ -113,6 +136,7 @@ ConvBcastKernel make_conv_bcast_kernel(const char* isa) {
         k.edge[i] = nullptr;
     }
     fill_tiles<V, NV, P, 1>(k);
+    k.transpose = &bcast_transpose<V, NV>;
     return k;
 }
 
