@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_bcast.h"
+#include "kernels/cpu/conv_gemm_jobs.h"
 #include "kernels/cpu/conv_plane.h"
 #include "kernels/cpu/conv_transpose_scatter.h"
 #include "kernels/cpu/cpu_isa.h"
@@ -74,9 +75,6 @@
 namespace fcnrt::cpu {
 
 namespace {
-
-// Jobs to aim for per thread, so that dynamic scheduling evens out the load.
-constexpr int64_t kJobsPerThread = 4;
 
 // Widest tile of any micro-kernel (AVX-512: 48 pixels).
 constexpr int64_t kMaxTile = 64;
@@ -802,7 +800,7 @@ void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View&
     std::vector<int64_t> col(static_cast<size_t>(kw));   // tap kx's piece in a padded row
     for (int64_t kx = 0; kx < kw; ++kx) col[kx] = kx * dw % sw * wq + kx * dw / sw;
     const int64_t planes = y.n * p.groups;
-    const int64_t wanted = kJobsPerThread * omp_get_max_threads();
+    const int64_t wanted = kConvJobsPerThread * omp_get_max_threads();
     const int64_t chunks = std::clamp<int64_t>((wanted + planes - 1) / planes, 1, oh);
     const int64_t rows_per_chunk = (oh + chunks - 1) / chunks;
     const int64_t wstride = cg * kh * kw;  // weights of one output channel
@@ -852,7 +850,7 @@ void conv2d_direct_padded(const ConvDirectKernel& dk, const View& x, const View&
 bool conv2d_direct_whole_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
     const int64_t planes = y.n * p.groups;
     return (x.c / p.groups) * weight.h <= 64 && plane_layout(x, weight, y, p).floats <= kPlaneModeFloats &&
-           planes >= kJobsPerThread * omp_get_max_threads();
+           planes >= kConvJobsPerThread * omp_get_max_threads();
 }
 
 bool conv2d_direct_small_planes(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
@@ -959,19 +957,14 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     const bool flat = kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pads[0] == 0 &&
                       p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 && oh == x.h && ow == x.w;
     // Jobs: runs of tiles of one plane and one chunk of A panels (output
-    // channels), about kJobsPerThread per thread, at least a tile group each.
+    // channels), about kConvJobsPerThread per thread, at least a tile group
+    // each (conv_gemm_jobs.h); the other forms below chunk the channels alike.
+    const ConvGemmJobs jobs(mk, y, groups, reduce);
     const int64_t planes = y.n * groups;
-    const int64_t tiles = (pixels + nr - 1) / nr;
-    const int64_t panels = (kg + mk.mr - 1) / mk.mr;
-    const int64_t chunk_panels = conv_gemm_chunk_rows(mk, kg) / mk.mr;
-    const int64_t chunks = (panels + chunk_panels - 1) / chunk_panels;
+    const int64_t panels = jobs.panels, chunk_panels = jobs.chunk_panels, chunks = jobs.chunks;
     const int64_t group = gemm_tile_group(mk, chunk_panels * mk.mr);
-    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(reduce));
-    const int64_t wanted = kJobsPerThread * (threaded ? omp_get_max_threads() : 1);
-    const int64_t per_job = std::clamp<int64_t>((planes * chunks * tiles + wanted - 1) / wanted,
-                                                std::min(group, tiles), tiles);
-    const int64_t blocks = (tiles + per_job - 1) / per_job;
-    const int64_t jobs = planes * chunks * blocks;
+    const bool threaded = jobs.threaded;
+    const int64_t wanted = kConvJobsPerThread * (threaded ? omp_get_max_threads() : 1);
     const bool residual = p.residual.data != nullptr;
     if (small_planes && pixels <= kSmallPlanePixels && y.n * pixels > kNarrowMaxColumns) {
         // Small planes: tiles over the columns of all batch items of a group
@@ -1060,36 +1053,15 @@ void conv2d_gemm(const GemmMicroKernel& mk, const View& x, const View& weight,
     std::vector<int64_t> off(static_cast<size_t>(reduce));  // per row (c, ky, kx) of B
     for (int64_t r = 0; r < reduce; ++r)
         off[r] = r / (kh * kw) * x.h * x.w + r / kw % kh * p.dilation[0] * x.w + r % kw * p.dilation[1];
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
-    for (int64_t job = 0; job < jobs; ++job) {
-        // job = ((n * groups + g) * blocks + block) * chunks + chunk: a tile run's
-        // chunks are neighbours, so concurrent jobs share the run's input in cache.
-        const int64_t chunk = job % chunks, block = job / chunks % blocks;
-        const int64_t g = job / (chunks * blocks) % groups, n = job / (chunks * blocks * groups);
-        const int64_t t0 = block * per_job, t1 = std::min(tiles, t0 + per_job);
-        const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
-        const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);  // channels of the chunk
-        const PackedMatrix& a = packed.groups[g];
-        const ConvColumns columns{x.f32() + x.offset(n, g * cg, 0, 0), off.data(), x.h, x.w, ow, pixels,
+#pragma omp parallel for schedule(dynamic, 1) if (jobs.jobs > 1 && threaded)
+    for (int64_t job = 0; job < jobs.jobs; ++job) {
+        const ConvGemmJobs::Job j = jobs.at(job);
+        const ConvColumns columns{x.f32() + x.offset(j.n, j.g * cg, 0, 0), off.data(), x.h, x.w, ow, pixels,
                                   nr, kh, kw, p.stride[0], p.stride[1], p.dilation[0], p.dilation[1],
                                   p.pads[0], p.pads[1], flat};
-        gemm_tiles(mk, a, panel0, panel1, t0, t1, columns,
+        gemm_tiles(mk, packed.groups[j.g], j.panel0, j.panel1, j.t0, j.t1, columns,
                    [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
-            const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
-            for (int64_t k = k0; k < k1; ++k) {
-                const int64_t channel = g * kg + k;
-                float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;  // (valid) of (OH*OW)
-                const float bk = bias ? bias[channel] : 0.0f;
-                const float* row = c + (k - k0) * ldc;
-                // The C row read once: copy, bias, residual, activation in one pass.
-                if (residual) {
-                    bias_residual_activation(row, out, valid, bk,
-                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0,
-                                             p.act);
-                } else {
-                    bias_activation(row, out, valid, bk, p.act);
-                }
-            }
+            conv_tile_epilogue(j, nr, t, count, c, ldc, bias, y, p);
         }, chunk_panels * mk.mr);
     }
 }

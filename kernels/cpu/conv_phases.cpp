@@ -16,9 +16,9 @@
 // built by one copy per B row and output row of the group (no bounds tests, no
 // zeros but past the plane's end).
 //
-// Jobs and epilogue are conv2d_gemm's main path (conv.cpp): runs of nr-pixel
+// Jobs and epilogue are conv2d_gemm's main path (conv_gemm_jobs.h): runs of nr-pixel
 // tiles of one plane (n, g) and a chunk of output channels, about
-// kJobsPerThread per thread, dynamic scheduling; the epilogue on each tile as
+// kConvJobsPerThread per thread, dynamic scheduling; the epilogue on each tile as
 // it leaves the GEMM. B holds the same entries (the padding's +0 included) as
 // ConvColumns' gather, so every output is the same fma chain over (c, ky, kx)
 // ascending (gemm.h): the same bits as conv2d_gemm on every ISA path and for
@@ -31,14 +31,13 @@
 #include <vector>
 
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_gemm_jobs.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 
 namespace fcnrt::cpu {
 
 namespace {
-
-constexpr int64_t kJobsPerThread = 4;
 
 // Output planes of more pixels than this take the phase planes (smaller ones
 // run conv2d_gemm's small-plane form, tiles across rows and items).
@@ -156,7 +155,7 @@ void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& we
                         const PackedConvWeights& packed, const float* bias, const View& y,
                         const Conv2dParams& p) {
     const int64_t groups = p.groups;
-    const int64_t cg = x.c / groups, kg = y.c / groups;
+    const int64_t cg = x.c / groups;
     const int64_t kh = weight.h, kw = weight.w;
     const int64_t dh = p.dilation[0], dw = p.dilation[1], pt = p.pads[0], pl = p.pads[1];
     const int64_t h = x.h, w = x.w, oh = y.h, ow = y.w;
@@ -202,44 +201,16 @@ void conv2d_gemm_phases(const GemmMicroKernel& mk, const View& x, const View& we
         off[size_t(r)] = c * l.chan + l.tap(ky, kx, dh, dw);
     }
 
-    // Jobs as conv2d_gemm's main path: runs of tiles of one plane and one chunk of A panels.
-    const int64_t nplanes = y.n * groups;
-    const int64_t tiles = (pixels + nr - 1) / nr;
-    const int64_t panels = (kg + mk.mr - 1) / mk.mr;
-    const int64_t chunk_panels = conv_gemm_chunk_rows(mk, kg) / mk.mr;
-    const int64_t chunks = (panels + chunk_panels - 1) / chunk_panels;
-    const int64_t group = gemm_tile_group(mk, chunk_panels * mk.mr);
-    const int64_t wanted = kJobsPerThread * (threaded ? omp_get_max_threads() : 1);
-    const int64_t per_job = std::clamp<int64_t>((nplanes * chunks * tiles + wanted - 1) / wanted,
-                                                std::min(group, tiles), tiles);
-    const int64_t blocks = (tiles + per_job - 1) / per_job;
-    const int64_t jobs = nplanes * chunks * blocks;
-    const bool residual = p.residual.data != nullptr;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
-    for (int64_t job = 0; job < jobs; ++job) {
-        const int64_t chunk = job % chunks, block = job / chunks % blocks;
-        const int64_t g = job / (chunks * blocks) % groups, n = job / (chunks * blocks * groups);
-        const int64_t t0 = block * per_job, t1 = std::min(tiles, t0 + per_job);
-        const int64_t panel0 = chunk * chunk_panels, panel1 = std::min(panels, panel0 + chunk_panels);
-        const int64_t k0 = panel0 * mk.mr, k1 = std::min(kg, panel1 * mk.mr);
-        const PhaseColumns columns{planes + (n * x.c + g * cg) * l.chan, off.data(), ow, l.wp, pixels, nr};
-        gemm_tiles(mk, packed.groups[g], panel0, panel1, t0, t1, columns,
+    // Jobs and epilogue as conv2d_gemm's main path (conv_gemm_jobs.h).
+    const ConvGemmJobs jobs(mk, y, groups, reduce);
+#pragma omp parallel for schedule(dynamic, 1) if (jobs.jobs > 1 && jobs.threaded)
+    for (int64_t job = 0; job < jobs.jobs; ++job) {
+        const ConvGemmJobs::Job j = jobs.at(job);
+        const PhaseColumns columns{planes + (j.n * x.c + j.g * cg) * l.chan, off.data(), ow, l.wp, pixels, nr};
+        gemm_tiles(mk, packed.groups[j.g], j.panel0, j.panel1, j.t0, j.t1, columns,
                    [&](int64_t t, int64_t count, const float* c, int64_t ldc) {
-            const int64_t p0 = t * nr, valid = std::min(count * nr, pixels - p0);
-            for (int64_t k = k0; k < k1; ++k) {
-                const int64_t channel = g * kg + k;
-                float* out = y.f32() + y.offset(n, channel, 0, 0) + p0;
-                const float bk = bias ? bias[channel] : 0.0f;
-                const float* row = c + (k - k0) * ldc;
-                if (residual) {
-                    bias_residual_activation(row, out, valid, bk,
-                                             p.residual.f32() + p.residual.offset(n, channel, 0, 0) + p0,
-                                             p.act);
-                } else {
-                    bias_activation(row, out, valid, bk, p.act);
-                }
-            }
-        }, chunk_panels * mk.mr);
+            conv_tile_epilogue(j, nr, t, count, c, ldc, bias, y, p);
+        }, jobs.chunk_panels * mk.mr);
     }
 }
 
