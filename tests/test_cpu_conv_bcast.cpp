@@ -90,6 +90,13 @@ const BcastCase kCases[] = {
     {1, 8, 9, 14, 12, 3, 3, 1, 2, 0, 1, 1, 2, 4, 1.0f, Epi::BiasLeaky},         // 4 groups of 3 outputs
     {1, 20, 8, 20, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},  // many blocks
     {1, 3, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},            // one pixel
+    // Left padding only (one edge column, passes of 256 / ow rows): the last
+    // interior tile and edge call of every width up to AVX-512's 12 pixels
+    // (interiors 20, 16, 22, 14; edge calls of 7, 3 and 5, 11 and 9, 4 and 2).
+    {1, 4, 19, 22, 19, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::BiasRelu},
+    {1, 5, 20, 18, 21, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
+    {1, 3, 20, 24, 35, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::BiasLeaky},
+    {1, 4, 18, 16, 9, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::None},
 };
 
 TEST(CpuConvBcast, EveryIsaEqualsTheGemmPathBitForBit) {
