@@ -437,8 +437,10 @@ inline float exp_vectorisable(float x) {
     constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
     constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
     constexpr float kMin = -87.3365447505f, kMax = 88.7228391117f;
-    float clamped = x < kMin ? kMin : x;
-    clamped = clamped > kMax ? kMax : clamped;
+    // A NaN clamps to kMin (its result is dropped below): n stays in [-126, 128],
+    // so the int conversion and the shift below are defined for every x.
+    float clamped = x > kMin ? x : kMin;
+    clamped = clamped < kMax ? clamped : kMax;
     const float n = (clamped * kLog2e + kRound) - kRound;  // nearest integer
     const float r = (clamped - n * kLn2Hi) - n * kLn2Lo;
     float p = 1.9875691500e-4f;
