@@ -18,8 +18,8 @@ constexpr float kSentinel = 12345.0f;
 
 std::vector<cpu::CpuIsa> supported_cpu_isas() {
     std::vector<cpu::CpuIsa> isas;
-    for (cpu::CpuIsa isa : {cpu::CpuIsa::Portable, cpu::CpuIsa::Avx2, cpu::CpuIsa::Avx512,
-                            cpu::CpuIsa::Avx512Sim})
+    for (cpu::CpuIsa isa :
+         {cpu::CpuIsa::Portable, cpu::CpuIsa::Avx2, cpu::CpuIsa::Avx512, cpu::CpuIsa::Avx512Sim})
         if (cpu::cpu_isa_supported(isa)) isas.push_back(isa);
     return isas;
 }

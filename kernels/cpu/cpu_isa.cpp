@@ -60,7 +60,9 @@ bool cpu_isa_supported(CpuIsa isa) {
     return true;
 }
 
-CpuIsa cpu_isa_logic(CpuIsa isa) { return isa == CpuIsa::Avx512Sim ? CpuIsa::Avx512 : isa; }
+CpuIsa cpu_isa_logic(CpuIsa isa) {
+    return isa == CpuIsa::Avx512Sim ? CpuIsa::Avx512 : isa;
+}
 
 CpuIsa best_cpu_isa() {
     for (CpuIsa i : {CpuIsa::Avx512, CpuIsa::Avx2})  // never avx512sim
@@ -73,7 +75,8 @@ std::string cpu_isa_request_error() {
     if (env == nullptr || *env == '\0') return "";
     CpuIsa isa;
     if (!parse_isa(env, &isa))
-        return std::string("FCNRT_CPU_ISA=") + env + " is not one of avx512, avx2, portable, avx512sim";
+        return std::string("FCNRT_CPU_ISA=") + env +
+               " is not one of avx512, avx2, portable, avx512sim";
     if (!cpu_isa_supported(isa))
         return std::string("FCNRT_CPU_ISA=") + env + ": this CPU does not support it (its best is " +
                cpu_isa_name(best_cpu_isa()) + ")";
@@ -92,7 +95,9 @@ CpuIsa active_cpu_isa() {
     return active;
 }
 
-CpuIsa active_cpu_isa_logic() { return cpu_isa_logic(active_cpu_isa()); }
+CpuIsa active_cpu_isa_logic() {
+    return cpu_isa_logic(active_cpu_isa());
+}
 
 bool cpu_avx2_helpers() {
     static const bool avx2 =
