@@ -66,11 +66,13 @@ double measured_clock_hz() {
     return hz[2];
 }
 
-// Float lanes of the active ISA's vectors (the portable path: 1).
+// Float lanes of the active ISA's vectors (the portable path and avx512sim,
+// scalar fmaf: 1).
 int isa_lanes() {
     switch (fcnrt::cpu::active_cpu_isa()) {
         case fcnrt::cpu::CpuIsa::Avx512: return 16;
         case fcnrt::cpu::CpuIsa::Avx2: return 8;
+        case fcnrt::cpu::CpuIsa::Avx512Sim:
         case fcnrt::cpu::CpuIsa::Portable: break;
     }
     return 1;

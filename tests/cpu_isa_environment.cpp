@@ -1,5 +1,5 @@
 // Linked into the test binaries that ctest also runs once per CPU ISA path
-// (FCNRT_CPU_ISA=avx512|avx2|portable, see tests/CMakeLists.txt): when the
+// (FCNRT_CPU_ISA=avx512|avx2|portable|avx512sim, see tests/CMakeLists.txt): when the
 // variable names a path this CPU lacks, every test of the run is SKIPPED with
 // the reason, instead of failing on the kernels' refusal.
 #include <gtest/gtest.h>

@@ -18,34 +18,35 @@ constexpr float kSentinel = 12345.0f;
 
 std::vector<cpu::CpuIsa> supported_cpu_isas() {
     std::vector<cpu::CpuIsa> isas;
-    for (cpu::CpuIsa isa : {cpu::CpuIsa::Portable, cpu::CpuIsa::Avx2, cpu::CpuIsa::Avx512})
+    for (cpu::CpuIsa isa :
+         {cpu::CpuIsa::Portable, cpu::CpuIsa::Avx2, cpu::CpuIsa::Avx512, cpu::CpuIsa::Avx512Sim})
         if (cpu::cpu_isa_supported(isa)) isas.push_back(isa);
     return isas;
 }
 
 const cpu::GemmMicroKernel& gemm_micro_kernel_of(cpu::CpuIsa isa) {
     return cpu::isa_table(isa, cpu::gemm_micro_kernel_avx512, cpu::gemm_micro_kernel_avx2,
-                          cpu::gemm_micro_kernel_portable);
+                          cpu::gemm_micro_kernel_portable, cpu::gemm_micro_kernel_avx512sim);
 }
 
 const cpu::GemmNarrowKernel& gemm_narrow_kernel_of(cpu::CpuIsa isa) {
     return cpu::isa_table(isa, cpu::gemm_narrow_kernel_avx512, cpu::gemm_narrow_kernel_avx2,
-                          cpu::gemm_narrow_kernel_portable);
+                          cpu::gemm_narrow_kernel_portable, cpu::gemm_narrow_kernel_avx512sim);
 }
 
 const cpu::ConvDirectKernel& conv_direct_kernel_of(cpu::CpuIsa isa) {
     return cpu::isa_table(isa, cpu::conv_direct_kernel_avx512, cpu::conv_direct_kernel_avx2,
-                          cpu::conv_direct_kernel_portable);
+                          cpu::conv_direct_kernel_portable, cpu::conv_direct_kernel_avx512sim);
 }
 
 const cpu::ConvBcastKernel& conv_bcast_kernel_of(cpu::CpuIsa isa) {
     return cpu::isa_table(isa, cpu::conv_bcast_kernel_avx512, cpu::conv_bcast_kernel_avx2,
-                          cpu::conv_bcast_kernel_portable);
+                          cpu::conv_bcast_kernel_portable, cpu::conv_bcast_kernel_avx512sim);
 }
 
 const cpu::ConvPlaneKernel& conv_plane_kernel_of(cpu::CpuIsa isa) {
     return cpu::isa_table(isa, cpu::conv_plane_kernel_avx512, cpu::conv_plane_kernel_avx2,
-                          cpu::conv_plane_kernel_portable);
+                          cpu::conv_plane_kernel_portable, cpu::conv_plane_kernel_avx512sim);
 }
 
 std::vector<float> random_floats(size_t count, uint32_t seed, float scale) {

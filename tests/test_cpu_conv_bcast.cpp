@@ -93,6 +93,14 @@ const BcastCase kCases[] = {
     {1, 3, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},            // one pixel
     {1, 4, 5, 10, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},          // 8 inner: 4 + 4
     {1, 4, 5, 14, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::BiasLeaky},         // 12 inner: 6 + 6
+    // Left padding only (one edge column, passes of 256 / ow rows): interiors
+    // of 20, 16, 22 and 14 pixels and edge calls of 2 to 11 pixels, for the
+    // tile widths up to AVX-512's 12 pixels (chosen by coverage of the
+    // avx512sim units before the rest's half-tile split; still every width).
+    {1, 4, 19, 22, 19, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::BiasRelu},
+    {1, 5, 20, 18, 21, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
+    {1, 3, 20, 24, 35, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::BiasLeaky},
+    {1, 4, 18, 16, 9, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1.0f, Epi::None},
 };
 
 TEST(CpuConvBcast, EveryIsaEqualsTheGemmPathBitForBit) {

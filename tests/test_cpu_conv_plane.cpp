@@ -99,6 +99,15 @@ const PlaneCase kCases[] = {
     {1, 30, 3, 3, 100, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
     {1, 12, 2, 3, 22, 2, 3, 1, 1, 1, 1, 2, 1.0f, Epi::BiasLeaky},
     {1, 17, 5, 5, 37, 3, 3, 2, 2, 2, 2, 1, 1e-23f, Epi::None},
+    // Planes of 2, 3, 5, 6, 7, 8 and 4 pixels (one tile each on AVX-512, 12
+    // pixels a tile), 48 and 40 channels: full and half tiles of every width there.
+    {1, 5, 3, 4, 48, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasRelu},
+    {1, 4, 3, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasLeaky},
+    {2, 3, 3, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
+    {1, 6, 4, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1.0f, Epi::Residual},
+    {1, 3, 1, 7, 48, 1, 1, 1, 1, 1, 1, 1, 1.0f, Epi::None},
+    {1, 7, 4, 6, 48, 2, 2, 1, 1, 2, 2, 1, 1.0f, Epi::BiasRelu},
+    {1, 2, 3, 4, 40, 2, 3, 1, 1, 1, 1, 1, 1.0f, Epi::BiasResidualRelu},
 };
 
 TEST(CpuConvPlane, EveryIsaEqualsTheGemmPathBitForBit) {

@@ -110,7 +110,7 @@ TEST(CpuGemm, EveryIsaIsTheFmaChainBitForBit) {
     const Size sizes[] = {{1, 1, 1, 0},    {7, 33, 5, 3},   {13, 50, 300, 0}, {6, 16, 256, 0},
                           {25, 97, 513, 7}, {8, 48, 192, 0}, {3, 200, 1000, 1}, {64, 130, 27, 0}};
     int tested = 0;
-    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Sim}) {
         if (!cpu_isa_supported(isa)) {
             std::printf("[   INFO   ] %s: not supported by this CPU, not tested here\n", cpu_isa_name(isa));
             continue;

@@ -96,7 +96,7 @@ void expect_paths_agree(const std::string& what,
                         const std::function<std::vector<uint32_t>(const MemboundKernels&)>& run) {
     SCOPED_TRACE(what);
     const std::vector<uint32_t> portable = run(cpu::membound_kernels(CpuIsa::Portable));
-    for (CpuIsa isa : {CpuIsa::Avx2, CpuIsa::Avx512}) {
+    for (CpuIsa isa : {CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Sim}) {
         if (!cpu::cpu_isa_supported(isa)) continue;
         const std::vector<uint32_t> got = run(cpu::membound_kernels(isa));
         ASSERT_EQ(got.size(), portable.size());
@@ -110,7 +110,7 @@ void expect_paths_agree(const std::string& what,
 
 int supported_vector_paths() {
     int count = 0;
-    for (CpuIsa isa : {CpuIsa::Avx2, CpuIsa::Avx512}) {
+    for (CpuIsa isa : {CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Sim}) {
         if (cpu::cpu_isa_supported(isa)) {
             ++count;
         } else {
@@ -123,7 +123,7 @@ int supported_vector_paths() {
 
 // A table is built by code of its own ISA: only a supported path's may be touched.
 TEST(MemboundIsa, TablesNameTheirPath) {
-    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Sim}) {
         if (cpu::cpu_isa_supported(isa)) {
             EXPECT_STREQ(cpu::membound_kernels(isa).isa, cpu::cpu_isa_name(isa));
         }

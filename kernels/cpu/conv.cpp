@@ -512,6 +512,7 @@ namespace {
 const ConvDirectKernel& active_conv_direct_kernel() {
     switch (active_cpu_isa()) {
         case CpuIsa::Avx512: return conv_direct_kernel_avx512();
+        case CpuIsa::Avx512Sim: return conv_direct_kernel_avx512sim();
         case CpuIsa::Avx2: return conv_direct_kernel_avx2();
         case CpuIsa::Portable: break;
     }
@@ -721,7 +722,7 @@ void conv2d_direct_planes(const ConvDirectKernel& dk, const View& x, const View&
     const int64_t planes = y.n * p.groups;
     const int64_t wstride = cg * kh * kw;  // weights of one output channel
     const bool residual = p.residual.data != nullptr;
-    const bool avx = active_cpu_isa() != CpuIsa::Portable;
+    const bool avx = cpu_avx2_helpers();
 #pragma omp parallel for schedule(static) if (threaded)
     for (int64_t plane = 0; plane < planes; ++plane) {
         const int64_t n = plane / p.groups, g = plane % p.groups;

@@ -60,6 +60,7 @@ float* bcast_scratch(int64_t floats) {
 const ConvBcastKernel& active_conv_bcast_kernel() {
     switch (active_cpu_isa()) {
         case CpuIsa::Avx512: return conv_bcast_kernel_avx512();
+        case CpuIsa::Avx512Sim: return conv_bcast_kernel_avx512sim();
         case CpuIsa::Avx2: return conv_bcast_kernel_avx2();
         case CpuIsa::Portable: break;
     }
@@ -123,7 +124,7 @@ bool conv2d_bcast_may_pay(int64_t cg, int64_t kg, int64_t kh, int64_t kw) {
         case 2: return true;
         default: break;
     }
-    if (active_cpu_isa() != CpuIsa::Avx2 || kh * kw < 2 || kg > 64) return false;
+    if (active_cpu_isa_logic() != CpuIsa::Avx2 || kh * kw < 2 || kg > 64) return false;
     // RGB first layers (up to 4 input channels, 75 taps): the GEMM is faster
     // (3x3 c3 -> 16..64: 1.1-1.2x, bench_conv_cpu_time, one thread).
     if (cg <= 4 && cg * kh * kw <= 75) return false;

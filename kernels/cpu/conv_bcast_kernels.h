@@ -46,6 +46,7 @@ struct ConvBcastKernel {
 };
 
 const ConvBcastKernel& conv_bcast_kernel_avx512();
+const ConvBcastKernel& conv_bcast_kernel_avx512sim();  // the test path, cpu_isa.h
 const ConvBcastKernel& conv_bcast_kernel_avx2();
 const ConvBcastKernel& conv_bcast_kernel_portable();
 

@@ -51,6 +51,7 @@ struct ConvDirectKernel {
 };
 
 const ConvDirectKernel& conv_direct_kernel_avx512();
+const ConvDirectKernel& conv_direct_kernel_avx512sim();  // the test path, cpu_isa.h
 const ConvDirectKernel& conv_direct_kernel_avx2();
 const ConvDirectKernel& conv_direct_kernel_portable();
 

@@ -83,6 +83,7 @@ bool plane_disabled() {
 const ConvPlaneKernel& active_conv_plane_kernel() {
     switch (active_cpu_isa()) {
         case CpuIsa::Avx512: return conv_plane_kernel_avx512();
+        case CpuIsa::Avx512Sim: return conv_plane_kernel_avx512sim();
         case CpuIsa::Avx2: return conv_plane_kernel_avx2();
         case CpuIsa::Portable: break;
     }
@@ -113,7 +114,7 @@ constexpr int64_t kPlaneMaxInputFloats = 48 * 1024;
 // kernel was measured: AVX-512 and portable keep the GEMM unless a test calls
 // conv2d_plane itself.
 bool conv2d_prefers_plane(const View& x, const View& weight, const View& y, const Conv2dParams& p) {
-    if (plane_disabled() || active_cpu_isa() != CpuIsa::Avx2) return false;
+    if (plane_disabled() || active_cpu_isa_logic() != CpuIsa::Avx2) return false;
     if (!conv2d_plane_applies(x, weight, y, p)) return false;
     // One pixel of one item: the columns (more items share the GEMM's weight pass).
     if (y.h * y.w == 1) return y.n == 1;
@@ -163,7 +164,7 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight,
     const int64_t full_tiles = (pixels + pk.pixels - 1) / pk.pixels;
     const int64_t half_tiles = (pixels + pk.half_pixels - 1) / pk.half_pixels;
     const bool residual = p.residual.data != nullptr;
-    const bool avx = active_cpu_isa() != CpuIsa::Portable;
+    const bool avx = cpu_avx2_helpers();
 #pragma omp parallel for schedule(dynamic, 1) if (jobs > 1 && threaded)
     for (int64_t job = 0; job < jobs; ++job) {
         const int64_t chunk = job % chunks, g = job / chunks % groups, n = job / (chunks * groups);

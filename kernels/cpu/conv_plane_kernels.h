@@ -43,6 +43,7 @@ struct ConvPlaneKernel {
 };
 
 const ConvPlaneKernel& conv_plane_kernel_avx512();
+const ConvPlaneKernel& conv_plane_kernel_avx512sim();  // the test path, cpu_isa.h
 const ConvPlaneKernel& conv_plane_kernel_avx2();
 const ConvPlaneKernel& conv_plane_kernel_portable();
 

@@ -24,7 +24,7 @@ bool os_saves(unsigned long long mask) {
 }
 
 bool parse_isa(const char* text, CpuIsa* isa) {
-    for (CpuIsa i : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512}) {
+    for (CpuIsa i : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Sim}) {
         if (std::strcmp(text, cpu_isa_name(i)) == 0) {
             *isa = i;
             return true;
@@ -38,6 +38,7 @@ bool parse_isa(const char* text, CpuIsa* isa) {
 const char* cpu_isa_name(CpuIsa isa) {
     switch (isa) {
         case CpuIsa::Avx512: return "avx512";
+        case CpuIsa::Avx512Sim: return "avx512sim";
         case CpuIsa::Avx2: return "avx2";
         case CpuIsa::Portable: break;
     }
@@ -53,13 +54,18 @@ bool cpu_isa_supported(CpuIsa isa) {
                    os_saves(0xe6);
         case CpuIsa::Avx2:
             return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves(0x6);
+        case CpuIsa::Avx512Sim:
         case CpuIsa::Portable: break;
     }
     return true;
 }
 
+CpuIsa cpu_isa_logic(CpuIsa isa) {
+    return isa == CpuIsa::Avx512Sim ? CpuIsa::Avx512 : isa;
+}
+
 CpuIsa best_cpu_isa() {
-    for (CpuIsa i : {CpuIsa::Avx512, CpuIsa::Avx2})
+    for (CpuIsa i : {CpuIsa::Avx512, CpuIsa::Avx2})  // never avx512sim
         if (cpu_isa_supported(i)) return i;
     return CpuIsa::Portable;
 }
@@ -69,7 +75,8 @@ std::string cpu_isa_request_error() {
     if (env == nullptr || *env == '\0') return "";
     CpuIsa isa;
     if (!parse_isa(env, &isa))
-        return std::string("FCNRT_CPU_ISA=") + env + " is not one of avx512, avx2, portable";
+        return std::string("FCNRT_CPU_ISA=") + env +
+               " is not one of avx512, avx2, portable, avx512sim";
     if (!cpu_isa_supported(isa))
         return std::string("FCNRT_CPU_ISA=") + env + ": this CPU does not support it (its best is " +
                cpu_isa_name(best_cpu_isa()) + ")";
@@ -86,6 +93,16 @@ CpuIsa active_cpu_isa() {
         return isa;
     }();
     return active;
+}
+
+CpuIsa active_cpu_isa_logic() {
+    return cpu_isa_logic(active_cpu_isa());
+}
+
+bool cpu_avx2_helpers() {
+    static const bool avx2 =
+        active_cpu_isa_logic() != CpuIsa::Portable && cpu_isa_supported(CpuIsa::Avx2);
+    return avx2;
 }
 
 }  // namespace fcnrt::cpu

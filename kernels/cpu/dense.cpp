@@ -29,7 +29,8 @@ std::shared_ptr<const PackedDenseWeights> pack_dense_weights(const View& weight)
     const int64_t ldw = weight.n == 1 ? features : weight.batch_stride;
     auto packed = std::make_shared<PackedDenseWeights>();
     static_cast<PackedMatrix&>(*packed) = pack_matrix(weight.f32(), outputs, features, ldw, 1);
-    if (active_cpu_isa() == CpuIsa::Avx2 && ldw == features && outputs * features <= kDenseColumnFloats) {
+    if (active_cpu_isa_logic() == CpuIsa::Avx2 && ldw == features &&
+        outputs * features <= kDenseColumnFloats) {
         packed->columns = pack_conv2d_weights_lanes(
             active_conv_plane_kernel().lanes,
             make_view(const_cast<float*>(weight.f32()), DType::F32, outputs, features, 1, 1), 1);

@@ -15,16 +15,17 @@ namespace fcnrt::cpu {
 
 const GemmMicroKernel& active_micro_kernel() {
     return isa_table(active_cpu_isa(), gemm_micro_kernel_avx512, gemm_micro_kernel_avx2,
-                     gemm_micro_kernel_portable);
+                     gemm_micro_kernel_portable, gemm_micro_kernel_avx512sim);
 }
 
 const GemmNarrowKernel& active_gemm_narrow_kernel() {
     return isa_table(active_cpu_isa(), gemm_narrow_kernel_avx512, gemm_narrow_kernel_avx2,
-                     gemm_narrow_kernel_portable);
+                     gemm_narrow_kernel_portable, gemm_narrow_kernel_avx512sim);
 }
 
 const GemmNarrowKernel& gemm_narrow_kernel_for(const GemmMicroKernel& mk) {
     if (std::strcmp(mk.isa, "avx512") == 0) return gemm_narrow_kernel_avx512();
+    if (std::strcmp(mk.isa, "avx512sim") == 0) return gemm_narrow_kernel_avx512sim();
     if (std::strcmp(mk.isa, "avx2") == 0) return gemm_narrow_kernel_avx2();
     return gemm_narrow_kernel_portable();
 }

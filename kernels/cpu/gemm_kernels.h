@@ -21,6 +21,7 @@ struct GemmMicroKernel {
 };
 
 const GemmMicroKernel& gemm_micro_kernel_avx512();
+const GemmMicroKernel& gemm_micro_kernel_avx512sim();  // the test path, cpu_isa.h
 const GemmMicroKernel& gemm_micro_kernel_avx2();
 const GemmMicroKernel& gemm_micro_kernel_portable();
 

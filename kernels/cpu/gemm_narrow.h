@@ -33,6 +33,7 @@ struct GemmNarrowKernel {
 };
 
 const GemmNarrowKernel& gemm_narrow_kernel_avx512();
+const GemmNarrowKernel& gemm_narrow_kernel_avx512sim();  // the test path, cpu_isa.h
 const GemmNarrowKernel& gemm_narrow_kernel_avx2();
 const GemmNarrowKernel& gemm_narrow_kernel_portable();
 

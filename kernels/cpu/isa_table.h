@@ -1,5 +1,5 @@
-// One ISA path's table of a kernel, picked among the kernel's three getters
-// (gemm_micro_kernel_avx512/_avx2/_portable and the like): for the code that
+// One ISA path's table of a kernel, picked among the kernel's four getters
+// (gemm_micro_kernel_avx512/_avx2/_portable/_avx512sim and the like): for the code that
 // dispatches (gemm.cpp, membound_kernels.cpp, the tests). Never include it in an
 // ISA translation unit: instantiated there, this template would be a weak
 // symbol built with that unit's flags (gemm_microkernel.h's rule).
@@ -11,9 +11,10 @@ namespace fcnrt::cpu {
 
 template <class Table>
 const Table& isa_table(CpuIsa isa, const Table& (*avx512)(), const Table& (*avx2)(),
-                       const Table& (*portable)()) {
+                       const Table& (*portable)(), const Table& (*avx512sim)()) {
     switch (isa) {
         case CpuIsa::Avx512: return avx512();
+        case CpuIsa::Avx512Sim: return avx512sim();
         case CpuIsa::Avx2: return avx2();
         case CpuIsa::Portable: break;
     }

@@ -1,9 +1,9 @@
 // The vector type V and the register blocking of one ISA translation unit
-// (gemm_kernels_{avx512,avx2,portable}.cpp, conv_bcast_kernels_*.cpp), chosen
-// by FCNRT_GEMM_ISA_NAMESPACE (avx512, avx2 or portable), which the unit
-// defines before including this. Under the rules of gemm_microkernel.h: every
-// symbol here lives in that namespace's anonymous namespace, so nothing built
-// with one unit's flags can be shared with another's.
+// (gemm_kernels_{avx512,avx512sim,avx2,portable}.cpp, conv_bcast_kernels_*.cpp),
+// chosen by FCNRT_GEMM_ISA_NAMESPACE (avx512, avx512sim, avx2 or portable),
+// which the unit defines before including this. Under the rules of
+// gemm_microkernel.h: every symbol here lives in that namespace's anonymous
+// namespace, so nothing built with one unit's flags can be shared with another's.
 //
 // V: `type` (one register), `width` floats per register, and zero / load /
 // store (unaligned) / broadcast / fma, the one rounding fused multiply-add of
@@ -12,7 +12,7 @@
 // conv's in-register 8 x 8 transpose (AVX2 only; the others store lane by lane).
 //
 // Blocking (register tiles, see each kernel's header for what they mean):
-//   avx512 (zmm, 16 floats; -mavx512f -mfma):
+//   avx512 (zmm, 16 floats; -mavx512f -mfma), and avx512sim:
 //     GEMM micro-kernel 8 rows x 3 zmm (48 pixels), 24 accumulators, kc 192;
 //     direct conv rows 4 zmm (64 pixels) per step, 8 channels x 3 zmm in the
 //     multi-channel form; narrow GEMM 8-row panels;
@@ -31,6 +31,12 @@
 //     per step, 4 channels x 4 pixels in the multi-channel form; narrow GEMM
 //     4-row panels; broadcast conv 4 channels x 4 pixels, kc 128; small-plane
 //     conv 4 channels x up to 4 pixels (half tiles: 4), columns of up to 2 blocks.
+// avx512sim is a test path (cpu_isa.h): the avx512 unit's code with a V of 16
+// floats in portable C++ (fma per lane with fmaf: the same one rounding as
+// _mm512_fmadd_ps) and avx512's Blocking (the one struct below, shared), built
+// with no vector flags, so the AVX-512 path's tiles, remainders and memory
+// accesses run, about as slowly as the portable path, on any x86-64. All that
+// differs from avx512 is V's body: the intrinsics.
 // The vector units are called only when the CPU supports their flags (cpu_isa.h).
 #pragma once
 
@@ -40,10 +46,7 @@
 
 #include "kernels/cpu/isa_unit.h"
 
-#define FCNRT_ISA_ID_portable 1
-#define FCNRT_ISA_ID_avx2 2
-#define FCNRT_ISA_ID_avx512 3
-#define FCNRT_GEMM_ISA_ID FCNRT_ISA_CAT(FCNRT_ISA_ID_, FCNRT_GEMM_ISA_NAMESPACE)
+#define FCNRT_GEMM_ISA_ID FCNRT_ISA_ID(FCNRT_GEMM_ISA_NAMESPACE)
 
 #if FCNRT_GEMM_ISA_ID == FCNRT_ISA_ID_avx512
 #if !defined(__AVX512F__) || !defined(__FMA__)
@@ -55,12 +58,18 @@
 #error "the avx2 unit needs -mavx2 -mfma"
 #endif
 #include <immintrin.h>
+#elif FCNRT_GEMM_ISA_ID == FCNRT_ISA_ID_avx512sim
+#if defined(__AVX512F__)
+#error "the avx512sim unit is built without vector flags (it simulates them)"
+#endif
 #elif FCNRT_GEMM_ISA_ID != FCNRT_ISA_ID_portable
-#error "FCNRT_GEMM_ISA_NAMESPACE must be avx512, avx2 or portable"
+#error "FCNRT_GEMM_ISA_NAMESPACE must be avx512, avx512sim, avx2 or portable"
 #endif
 
 namespace fcnrt::cpu::FCNRT_GEMM_ISA_NAMESPACE {
 namespace {
+
+#if FCNRT_GEMM_ISA_ID == FCNRT_ISA_ID_avx512 || FCNRT_GEMM_ISA_ID == FCNRT_ISA_ID_avx512sim
 
 #if FCNRT_GEMM_ISA_ID == FCNRT_ISA_ID_avx512
 
@@ -76,6 +85,41 @@ struct Vec {
     static void transpose8(type*) {}
 };
 
+#else  // avx512sim: a zmm as 16 floats, each operation lane by lane
+
+struct Vec {
+    struct type {
+        float f[16];
+    };
+    static constexpr int width = 16;
+    static type zero() {
+        type r;
+        for (int i = 0; i < width; ++i) r.f[i] = 0.0f;
+        return r;
+    }
+    static type load(const float* p) {
+        type r;
+        __builtin_memcpy(r.f, p, sizeof(r.f));
+        return r;
+    }
+    static void store(float* p, type v) { __builtin_memcpy(p, v.f, sizeof(v.f)); }
+    static type broadcast(const float* p) {
+        type r;
+        for (int i = 0; i < width; ++i) r.f[i] = *p;
+        return r;
+    }
+    static type fma(type a, type b, type c) {
+        type r;
+        for (int i = 0; i < width; ++i) r.f[i] = __builtin_fmaf(a.f[i], b.f[i], c.f[i]);
+        return r;
+    }
+    static constexpr bool has_transpose8 = false;
+    static void transpose8(type*) {}
+};
+
+#endif
+
+// avx512's and avx512sim's (one definition: the sim runs these tiles).
 struct Blocking {
     static constexpr int gemm_mr = 8, gemm_nv = 3, gemm_kc = 192;
     static constexpr int direct_nv = 4, direct_mr = 8, direct_nvm = 3;

@@ -6,8 +6,8 @@
 namespace fcnrt::cpu {
 
 const MemboundKernels& membound_kernels(CpuIsa isa) {
-    return isa_table(isa, membound_kernels_avx512, membound_kernels_avx2,
-                     membound_kernels_portable);
+    return isa_table(isa, membound_kernels_avx512, membound_kernels_avx2, membound_kernels_portable,
+                     membound_kernels_avx512sim);
 }
 
 const MemboundKernels& active_membound_kernels() {

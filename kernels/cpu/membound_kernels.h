@@ -84,6 +84,7 @@ struct MemboundKernels {
 constexpr int64_t kSoftmaxChunk = 256;
 
 const MemboundKernels& membound_kernels_avx512();
+const MemboundKernels& membound_kernels_avx512sim();  // the test path, cpu_isa.h
 const MemboundKernels& membound_kernels_avx2();
 const MemboundKernels& membound_kernels_portable();
 const MemboundKernels& membound_kernels(CpuIsa isa);

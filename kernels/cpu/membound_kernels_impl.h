@@ -1,7 +1,8 @@
 // The memory-bound kernels' inner loops (membound_kernels.h), written once and
-// compiled in three translation units (membound_kernels_{avx512,avx2,portable}.cpp),
-// each with its instruction set flags and -ffp-contract=off. Include it only
-// there, once, after defining FCNRT_MEMBOUND_ISA (avx512, avx2 or portable):
+// compiled in the ISA translation units (membound_kernels_{avx512,avx2,portable,
+// avx512sim}.cpp), each with its instruction set flags and -ffp-contract=off.
+// Include it only there, once, after defining FCNRT_MEMBOUND_ISA (avx512, avx2,
+// portable, or avx512sim: the avx512 unit's code with no vector flags, cpu_isa.h):
 // every kernel lives in the anonymous namespace of membound_<isa> and nothing
 // from the standard library is used, so the linker cannot hand a function built
 // for a wider ISA to a caller on a narrower CPU; the one external symbol is the
@@ -23,6 +24,15 @@
 #include "kernels/cpu/membound_kernels.h"
 
 #define FCNRT_MEMBOUND_ISA_NAMESPACE FCNRT_ISA_CAT(membound_, FCNRT_MEMBOUND_ISA)
+
+// The whole-plane pool's 8-float vectors: where the unit has AVX, and in
+// avx512sim (GCC's generic vectors in SSE2 halves), which takes every branch
+// the avx512 unit takes.
+#if defined(__AVX__) || FCNRT_ISA_ID(FCNRT_MEMBOUND_ISA) == FCNRT_ISA_ID_avx512sim
+#define FCNRT_MEMBOUND_POOL_V8 1
+#else
+#define FCNRT_MEMBOUND_POOL_V8 0
+#endif
 
 namespace fcnrt::cpu::FCNRT_MEMBOUND_ISA_NAMESPACE {
 namespace {
@@ -129,11 +139,12 @@ void max_pool_2x2_s2(const PoolRow& r, float* best, int32_t* idx, int64_t plane_
 // two vectors per window row and split into even and odd columns; a row's
 // last vector is placed at ow - V, overlapping the previous one (it recomputes
 // the same outputs), so no row has a scalar remainder or a branch per value.
-// (V = 8 where the ISA has AVX, else 4.) Rows narrower than 4 outputs: per value. Each output folds its taps in window
-// order (0,0), (0,1), (1,0), (1,1) with the update rule of the tap-by-tap loop
-// from -inf (starting with the first tap gives the same bits: it replaces -inf
-// unless it is -inf itself), so the same value as max_pool_row.
-#ifdef __AVX__
+// (V = 8 where the ISA has AVX, and in avx512sim; else 4.) Rows narrower than
+// 4 outputs: per value. Each output folds its taps in window order (0,0),
+// (0,1), (1,0), (1,1) with the update rule of the tap-by-tap loop from -inf
+// (starting with the first tap gives the same bits: it replaces -inf unless it
+// is -inf itself), so the same value as max_pool_row.
+#if FCNRT_MEMBOUND_POOL_V8
 typedef float pool_v8f __attribute__((vector_size(32)));
 typedef int pool_v8i __attribute__((vector_size(32)));
 #endif
@@ -186,7 +197,7 @@ void max_pool_2x2_s2_plane(const float* x, int64_t in_w, int64_t oh, int64_t ow,
         const float* r0 = x + 2 * oy * in_w;
         const float* r1 = r0 + in_w;
         float* out = y + oy * ow;
-#ifdef __AVX__
+#if FCNRT_MEMBOUND_POOL_V8
         if (ow >= 8) {
             int64_t ox = 0;
             for (; ox + 8 <= ow; ox += 8) max_2x2_s2_vector<pool_v8f, pool_v8i, 8>(r0, r1, ox, out);
@@ -426,8 +437,10 @@ inline float exp_vectorisable(float x) {
     constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
     constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
     constexpr float kMin = -87.3365447505f, kMax = 88.7228391117f;
-    float clamped = x < kMin ? kMin : x;
-    clamped = clamped > kMax ? kMax : clamped;
+    // A NaN clamps to kMin (its result is dropped below): n stays in [-126, 128],
+    // so the int conversion and the shift below are defined for every x.
+    float clamped = x > kMin ? x : kMin;
+    clamped = clamped < kMax ? clamped : kMax;
     const float n = (clamped * kLog2e + kRound) - kRound;  // nearest integer
     const float r = (clamped - n * kLn2Hi) - n * kLn2Lo;
     float p = 1.9875691500e-4f;
