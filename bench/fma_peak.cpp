@@ -25,7 +25,12 @@ __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iterations, f
     }
     __m512 sum = acc[0];
     for (int i = 1; i < kChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
-    return _mm512_reduce_add_ps(sum);
+    // The lanes summed from memory (GCC 12 warns, falsely, on _mm512_reduce_add_ps).
+    float lanes[16];
+    _mm512_storeu_ps(lanes, sum);
+    float total = 0.0f;
+    for (float v : lanes) total += v;
+    return total;
 }
 
 __attribute__((target("avx2,fma"))) float fma_chains_avx2(int64_t iterations, float seed) {
