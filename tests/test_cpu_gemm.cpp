@@ -675,39 +675,47 @@ TEST(CpuGemmNarrow, DenseOnFewItemsIsTheChain) {
 // dense on one item with the weights also in column blocks (PackedDenseWeights,
 // AVX2: the small-plane conv's one-pixel columns): the patch net's 240 -> 1000
 // (63 blocks, a partial last one and column), a single partial block, without a
-// bias and with a leaky ReLU, a row of signed-zero weights; each output the chain over the
-// features, then the bias and activation as dense applies them; outputs poisoned.
+// bias and with a leaky ReLU, a row of signed-zero weights, and 960 -> 200 (750 KiB of
+// weights: split over the threads, parallel.h); each output the chain over the features,
+// then the bias and activation as dense applies them; outputs poisoned; 1 and 2 threads.
 TEST(CpuGemmNarrow, DenseOnOneItemOnColumnsIsTheChain) {
     struct Shape {
         int64_t features, outputs;
         bool bias;
     };
-    for (const Shape& sh : {Shape{240, 1000, true}, Shape{33, 5, false}, Shape{7, 41, true}}) {
-        SCOPED_TRACE(std::to_string(sh.features) + " -> " + std::to_string(sh.outputs));
-        std::vector<float> w = random_floats(size_t(sh.outputs * sh.features), 11);
-        std::vector<float> x = random_floats(size_t(sh.features), 12);
-        for (int64_t r = 0; r < sh.features; ++r) w[size_t(r)] = r % 2 ? 0.0f : -0.0f;  // output 0
-        const std::vector<float> bias = random_floats(size_t(sh.outputs), 13);
-        const View wv = make_view(w.data(), DType::F32, sh.outputs, sh.features, 1, 1);
-        const auto packed = pack_dense_weights(wv);
-        if (active_cpu_isa() == CpuIsa::Avx2) {
-            EXPECT_NE(packed->columns, nullptr);
-        }
-        PoisonedOutput y(sh.outputs);
-        ActivationParams act;
-        act.kind = sh.bias ? Activation::Relu : Activation::LeakyRelu;
-        act.alpha = 0.1f;
-        dense_packed(make_view(x.data(), DType::F32, 1, sh.features, 1, 1), *packed,
-                     sh.bias ? bias.data() : nullptr, make_view(y.data.data(), DType::F32, 1, sh.outputs, 1, 1),
-                     act);
-        ASSERT_TRUE(y.guard_intact());
-        for (int64_t o = 0; o < sh.outputs; ++o) {
-            float acc = 0.0f;
-            for (int64_t r = 0; r < sh.features; ++r) acc = std::fma(w[o * sh.features + r], x[r], acc);
-            const float v = sh.bias ? acc + bias[o] : acc;
-            const float want = sh.bias ? (v > 0.0f ? v : 0.0f) : (v >= 0.0f ? v : v * 0.1f);
-            ASSERT_EQ(std::memcmp(&want, &y.data[o], sizeof(float)), 0)
-                << "y[" << o << "] = " << y.data[o] << ", want " << want;
+    const int threads = omp_get_max_threads();
+    for (const Shape& sh :
+         {Shape{240, 1000, true}, Shape{33, 5, false}, Shape{7, 41, true}, Shape{960, 200, true}}) {
+        for (int n : {1, 2}) {
+            SCOPED_TRACE(std::to_string(n) + " thread(s)");
+            SCOPED_TRACE(std::to_string(sh.features) + " -> " + std::to_string(sh.outputs));
+            std::vector<float> w = random_floats(size_t(sh.outputs * sh.features), 11);
+            std::vector<float> x = random_floats(size_t(sh.features), 12);
+            for (int64_t r = 0; r < sh.features; ++r) w[size_t(r)] = r % 2 ? 0.0f : -0.0f;  // output 0
+            const std::vector<float> bias = random_floats(size_t(sh.outputs), 13);
+            const View wv = make_view(w.data(), DType::F32, sh.outputs, sh.features, 1, 1);
+            const auto packed = pack_dense_weights(wv);
+            if (active_cpu_isa() == CpuIsa::Avx2) {
+                EXPECT_NE(packed->columns, nullptr);
+            }
+            PoisonedOutput y(sh.outputs);
+            ActivationParams act;
+            act.kind = sh.bias ? Activation::Relu : Activation::LeakyRelu;
+            act.alpha = 0.1f;
+            omp_set_num_threads(n);
+            dense_packed(make_view(x.data(), DType::F32, 1, sh.features, 1, 1), *packed,
+                         sh.bias ? bias.data() : nullptr, make_view(y.data.data(), DType::F32, 1, sh.outputs, 1, 1),
+                         act);
+            omp_set_num_threads(threads);
+            ASSERT_TRUE(y.guard_intact());
+            for (int64_t o = 0; o < sh.outputs; ++o) {
+                float acc = 0.0f;
+                for (int64_t r = 0; r < sh.features; ++r) acc = std::fma(w[o * sh.features + r], x[r], acc);
+                const float v = sh.bias ? acc + bias[o] : acc;
+                const float want = sh.bias ? (v > 0.0f ? v : 0.0f) : (v >= 0.0f ? v : v * 0.1f);
+                ASSERT_EQ(std::memcmp(&want, &y.data[o], sizeof(float)), 0)
+                    << "y[" << o << "] = " << y.data[o] << ", want " << want;
+            }
         }
     }
 }

@@ -151,7 +151,8 @@ void conv2d_plane(const ConvPlaneKernel& pk, const View& x, const View& weight,
         int64_t(packed.groups.size()) != groups)
         throw std::logic_error("conv weights were packed for another small-plane kernel or shape");
     const int64_t blocks = packed.blocks;
-    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(reduce));
+    const bool threaded = worth_threads(2.0 * double(y.numel()) * double(reduce),
+                                        double(y.c) * double(reduce) * sizeof(float));
     const int64_t planes = y.n * groups;
     // Jobs: a plane and a chunk of channel blocks (all of them on one thread).
     const int64_t chunk_blocks =

@@ -121,13 +121,18 @@ void dense_packed(const View& x, const PackedDenseWeights& packed, const float* 
     const int64_t features = x.chw(), outputs = y.chw();
     if (cw.reduce != features || cw.kg != outputs)
         throw std::logic_error("dense weights were packed for another shape");
-    // One item: columns of up to column_blocks blocks of lanes outputs, on the
-    // calling thread (one item is far below parallel.h's threshold for any
-    // layer kDenseColumnFloats admits), then dense_narrow's epilogue.
+    // One item: columns of up to column_blocks blocks of lanes outputs, split
+    // over the threads when the weights are large enough (parallel.h: one
+    // item is bound by streaming them), then dense_narrow's epilogue.
     const int64_t lanes = pk.lanes;
-    float* sums = gemm_scratch(size_t(pk.column_blocks * lanes));
     float* out = y.f32();  // (out)
-    for (int64_t b = 0; b < cw.blocks; b += pk.column_blocks) {
+    const int64_t columns = (cw.blocks + pk.column_blocks - 1) / pk.column_blocks;
+    const bool threaded = worth_threads(2.0 * double(features) * double(outputs),
+                                        double(features) * double(outputs) * sizeof(float));
+#pragma omp parallel for schedule(static) if (columns > 1 && threaded)
+    for (int64_t column = 0; column < columns; ++column) {
+        float* sums = gemm_scratch(size_t(pk.column_blocks * lanes));  // the thread's own
+        const int64_t b = column * pk.column_blocks;
         const int64_t nb = std::min<int64_t>(pk.column_blocks, cw.blocks - b);
         pk.column[nb](features, cw.block(0, b), features * lanes, x.f32(), packed.feature_offsets.data(), sums);
         const int64_t o0 = b * lanes, o1 = std::min(outputs, (b + nb) * lanes);
