@@ -39,6 +39,18 @@ namespace {
 
 // ---- pools ----
 
+// The max pool's update rule, tap by tap in window order: v replaces b when
+// greater or NaN (a NaN in the window wins, as in the reference).
+inline float max_or_nan(float b, float v) { return v > b || v != v ? v : b; }
+
+// One 2x2 window (rows r0, r1, columns 2*ox, 2*ox + 1) folded in window order.
+inline float max_2x2_window(const float* r0, const float* r1, int64_t ox) {
+    float b = r0[2 * ox];
+    b = max_or_nan(b, r0[2 * ox + 1]);
+    b = max_or_nan(b, r1[2 * ox]);
+    return max_or_nan(b, r1[2 * ox + 1]);
+}
+
 // best[ox] = max over one tap of the row, for ox in [lo, hi), the stride a
 // constant where it is 1 or 2 so that the loads vectorise.
 template <int64_t SW>
@@ -47,8 +59,7 @@ void max_tap_values(float* best, const float* row, int64_t off, int64_t lo, int6
 #pragma omp simd
     for (int64_t ox = lo; ox < hi; ++ox) {
         const float v = row[ox * stride + off];
-        const float b = best[ox];
-        best[ox] = v > b || v != v ? v : b;
+        best[ox] = max_or_nan(best[ox], v);
     }
 }
 
@@ -86,18 +97,7 @@ void max_pool_2x2_s2(const PoolRow& r, float* best, int32_t* idx, int64_t plane_
     const int64_t ow = r.ow;
     if (idx == nullptr) {
 #pragma omp simd
-        for (int64_t ox = 0; ox < ow; ++ox) {
-            float b = neg_inf, v;
-            v = r0[2 * ox];
-            b = v > b || v != v ? v : b;
-            v = r0[2 * ox + 1];
-            b = v > b || v != v ? v : b;
-            v = r1[2 * ox];
-            b = v > b || v != v ? v : b;
-            v = r1[2 * ox + 1];
-            b = v > b || v != v ? v : b;
-            best[ox] = b;
-        }
+        for (int64_t ox = 0; ox < ow; ++ox) best[ox] = max_2x2_window(r0, r1, ox);
         return;
     }
     const int32_t b00 = static_cast<int32_t>(plane_base + r.row0 * r.in_w);
@@ -209,16 +209,7 @@ void max_pool_2x2_s2_plane(const float* x, int64_t in_w, int64_t oh, int64_t ow,
             for (; ox + 4 <= ow; ox += 4) max_2x2_s2_vector<pool_v4f, pool_v4i, 4>(r0, r1, ox, out);
             if (ox < ow) max_2x2_s2_vector<pool_v4f, pool_v4i, 4>(r0, r1, ow - 4, out);
         } else {
-            for (int64_t ox = 0; ox < ow; ++ox) {
-                float b = r0[2 * ox], v;
-                v = r0[2 * ox + 1];
-                b = v > b || v != v ? v : b;
-                v = r1[2 * ox];
-                b = v > b || v != v ? v : b;
-                v = r1[2 * ox + 1];
-                b = v > b || v != v ? v : b;
-                out[ox] = b;
-            }
+            for (int64_t ox = 0; ox < ow; ++ox) out[ox] = max_2x2_window(r0, r1, ox);
         }
     }
 }
@@ -243,8 +234,7 @@ void max_fold_values(float* best, const float* row, int64_t off0, int64_t dw, in
         float b = best[ox];
 #pragma GCC unroll 4
         for (int k = 0; k < KW; ++k) {
-            const float v = row[ox * SW + off0 + k * dw];
-            b = v > b || v != v ? v : b;
+            b = max_or_nan(b, row[ox * SW + off0 + k * dw]);
         }
         best[ox] = b;
     }
